@@ -1,0 +1,126 @@
+//! Where catalogs come from: the one embedded in the binary, a directory, or a `.tar.gz` over HTTP(S).
+//! Each yields a `FileSet`; `Catalog::from_files` does the rest.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use include_dir::{Dir, include_dir};
+
+use super::fetch::Fetcher;
+use super::{Catalog, CatalogError, FileSet};
+
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/modules");
+
+/// The catalog compiled into the binary.
+pub fn builtin() -> Catalog {
+    let mut files = BTreeMap::new();
+    collect_embedded(&BUILTIN, &mut files);
+    Catalog::from_files(FileSet { source: "built-in".into(), root: "modules".into(), files })
+        .expect("the built-in catalog is checked by the test suite")
+}
+
+fn collect_embedded(dir: &Dir<'static>, out: &mut BTreeMap<String, String>) {
+    for f in dir.files() {
+        if let Some(text) = f.contents_utf8() {
+            out.insert(f.path().to_string_lossy().replace('\\', "/"), text.to_string());
+        }
+    }
+    for d in dir.dirs() {
+        collect_embedded(d, out);
+    }
+}
+
+/// Load `--catalog` arguments in order and lay them over the built-in catalog.
+pub fn load(specs: &[String], fetcher: &Fetcher) -> Result<Catalog, CatalogError> {
+    let mut catalog = builtin();
+    for spec in specs {
+        let set = if spec.starts_with("https://") || spec.starts_with("http://") {
+            from_url(spec, fetcher)?
+        } else {
+            from_dir(Path::new(spec))?
+        };
+        catalog.overlay(Catalog::from_files(set)?);
+    }
+    Ok(catalog)
+}
+
+pub fn from_dir(root: &Path) -> Result<FileSet, CatalogError> {
+    let source_name = root.display().to_string();
+    let err = |message: String| CatalogError::Source { source_name: source_name.clone(), message };
+    let meta = std::fs::metadata(root).map_err(|e| err(format!("cannot read: {e}")))?;
+    if !meta.is_dir() {
+        return Err(err("is not a directory (a catalog is a directory of modules, or an http(s) URL of a .tar.gz)".into()));
+    }
+    let mut files = BTreeMap::new();
+    walk(root, root, &mut files).map_err(|(p, e)| CatalogError::Source {
+        source_name: p,
+        message: e,
+    })?;
+    Ok(FileSet { source: source_name.clone(), root: source_name, files })
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<(), (String, String)> {
+    let entries = std::fs::read_dir(dir).map_err(|e| (dir.display().to_string(), e.to_string()))?;
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let name = e.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let ft = e.file_type().map_err(|er| (path.display().to_string(), er.to_string()))?;
+        if ft.is_dir() {
+            walk(root, &path, out)?;
+        } else if ft.is_file() {
+            let rel = path.strip_prefix(root).expect("under root").to_string_lossy().replace('\\', "/");
+            let bytes = std::fs::read(&path).map_err(|er| (path.display().to_string(), er.to_string()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| (path.display().to_string(), "is not UTF-8 text".to_string()))?;
+            out.insert(rel, text);
+        }
+    }
+    Ok(())
+}
+
+/// `https://host/catalog.tar.gz#sha256=<hex>`: the fragment pins the archive's digest.
+pub fn from_url(spec: &str, fetcher: &Fetcher) -> Result<FileSet, CatalogError> {
+    let (url, pin) = match spec.split_once("#sha256=") {
+        Some((u, p)) => (u, Some(p)),
+        None => (spec, None),
+    };
+    let bytes = fetcher.get(url, pin)?;
+    let err = |message: String| CatalogError::Source { source_name: url.to_string(), message };
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+    let mut files = BTreeMap::new();
+    let entries = archive.entries().map_err(|e| err(format!("not a .tar.gz: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| err(format!("not a .tar.gz: {e}")))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry.path().map_err(|e| err(e.to_string()))?.to_string_lossy().replace('\\', "/");
+        let path = path.trim_start_matches("./").to_string();
+        if path.split('/').any(|c| c == ".." || c.starts_with('.')) {
+            continue;
+        }
+        let mut text = String::new();
+        entry.read_to_string(&mut text).map_err(|_| err(format!("{path} is not UTF-8 text")))?;
+        files.insert(path, text);
+    }
+    // Archives usually wrap everything in one top directory; look through it.
+    let strip = common_top_dir(&files);
+    if let Some(top) = strip {
+        files = files.into_iter().map(|(p, c)| (p[top.len() + 1..].to_string(), c)).collect();
+    }
+    Ok(FileSet { source: url.to_string(), root: url.to_string(), files })
+}
+
+fn common_top_dir(files: &BTreeMap<String, String>) -> Option<String> {
+    let first = files.keys().next()?.split_once('/')?.0.to_string();
+    let prefix = format!("{first}/");
+    let all_under = files.keys().all(|p| p.starts_with(&prefix));
+    // `X/module.yaml` means X is itself a module directory: keep it.
+    (all_under && !files.contains_key(&format!("{prefix}module.yaml"))).then_some(first)
+}

@@ -1,0 +1,70 @@
+//! Exit codes are public API: CI pipelines branch on them. Documented in the README and `kyma deploy --help`.
+
+use std::fmt;
+
+/// The documented, distinct exit codes of every `kyma` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for succeeded (for `diff`: no changes).
+    Success = 0,
+    /// At least one module failed (for `diff`: there are changes).
+    ModuleFailed = 1,
+    /// Bad input or configuration: flags, catalog, values, templates, kubeconfig. Nothing was applied.
+    BadInput = 2,
+    /// `--timeout` expired before every module was ready.
+    Timeout = 3,
+    /// The cluster could not be reached, or refused our credentials.
+    Unreachable = 4,
+    /// Another run holds the cluster lock.
+    Locked = 5,
+    /// Interrupted (Ctrl-C); what was applied is reported.
+    Interrupted = 130,
+}
+
+impl Exit {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// An error that carries the exit code it must end the process with. Stages return their own
+/// `thiserror` types; commands wrap them into this at the boundary where the class is known.
+#[derive(Debug)]
+pub struct Failure {
+    pub exit: Exit,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
+        Failure { exit, error: error.into() }
+    }
+    pub fn bad_input(error: impl Into<anyhow::Error>) -> Self {
+        Self::new(Exit::BadInput, error)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Exit code for any error that reaches `main`: a `Failure` says its own; anything else is a bug or
+/// an unexpected environment problem and is reported as a module failure, never as success.
+pub fn exit_code_of(err: &anyhow::Error) -> Exit {
+    err.downcast_ref::<Failure>().map(|f| f.exit).unwrap_or(Exit::ModuleFailed)
+}
+
+pub trait ResultExt<T> {
+    /// Mark an error as bad input (exit 2).
+    fn bad_input(self) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> ResultExt<T> for Result<T, E> {
+    fn bad_input(self) -> Result<T, Failure> {
+        self.map_err(Failure::bad_input)
+    }
+}

@@ -1,0 +1,173 @@
+//! A rendered Kubernetes object and where it came from. Every later stage (plan, engine, report) talks
+//! about objects through this type, so an error on the cluster can point back at the template line.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// Where an object came from: module, file a person can open, document index within that file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Origin {
+    pub module: String,
+    pub file: String,
+    /// 1-based document index within the file's (rendered) YAML stream.
+    pub doc: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (document {})", self.file, self.doc)
+    }
+}
+
+/// Whether an object lives in a namespace. Unknown kinds are settled by discovery at deploy time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Namespaced,
+    Cluster,
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub data: Value,
+    pub origin: Origin,
+    pub scope: Scope,
+}
+
+/// Identity of an object on a cluster: group, kind, namespace, name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct ObjectKey {
+    pub group: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
+    v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
+}
+
+impl Object {
+    pub fn api_version(&self) -> &str {
+        str_at(&self.data, "/apiVersion")
+    }
+    pub fn kind(&self) -> &str {
+        str_at(&self.data, "/kind")
+    }
+    pub fn name(&self) -> &str {
+        str_at(&self.data, "/metadata/name")
+    }
+    pub fn namespace(&self) -> Option<&str> {
+        self.data.pointer("/metadata/namespace").and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
+    /// API group ("" for the core group).
+    pub fn group(&self) -> &str {
+        group_of(self.api_version())
+    }
+    pub fn version(&self) -> &str {
+        self.api_version().rsplit('/').next().unwrap_or("")
+    }
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey {
+            group: self.group().to_string(),
+            kind: self.kind().to_string(),
+            namespace: self.namespace().map(str::to_string),
+            name: self.name().to_string(),
+        }
+    }
+    pub fn set_namespace(&mut self, ns: &str) {
+        if let Some(meta) = self.data.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("namespace".into(), Value::String(ns.to_string()));
+        }
+    }
+    pub fn is_crd(&self) -> bool {
+        self.kind() == "CustomResourceDefinition" && self.group() == "apiextensions.k8s.io"
+    }
+    /// For a CRD: the (group, kind) it defines.
+    pub fn crd_defines(&self) -> Option<(String, String)> {
+        if !self.is_crd() {
+            return None;
+        }
+        let group = self.data.pointer("/spec/group")?.as_str()?;
+        let kind = self.data.pointer("/spec/names/kind")?.as_str()?;
+        Some((group.to_string(), kind.to_string()))
+    }
+}
+
+pub fn group_of(api_version: &str) -> &str {
+    match api_version.rsplit_once('/') {
+        Some((g, _)) => g,
+        None => "",
+    }
+}
+
+/// Kinds every server from 1.20 on serves cluster-scoped. Anything not here and not namespaced below
+/// is decided by a CRD in the same render, or by discovery.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("policy", "PodSecurityPolicy"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+];
+
+const NAMESPACED: &[(&str, &str)] = &[
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "Service"),
+    ("", "ServiceAccount"),
+    ("", "Pod"),
+    ("", "PersistentVolumeClaim"),
+    ("", "Endpoints"),
+    ("", "LimitRange"),
+    ("", "ResourceQuota"),
+    ("", "ReplicationController"),
+    ("", "Event"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("policy", "PodDisruptionBudget"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("networking.k8s.io", "Ingress"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("coordination.k8s.io", "Lease"),
+    ("discovery.k8s.io", "EndpointSlice"),
+];
+
+pub fn builtin_scope(group: &str, kind: &str) -> Scope {
+    if CLUSTER_SCOPED.contains(&(group, kind)) {
+        Scope::Cluster
+    } else if NAMESPACED.contains(&(group, kind)) {
+        Scope::Namespaced
+    } else {
+        Scope::Unknown
+    }
+}

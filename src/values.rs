@@ -1,0 +1,512 @@
+//! Values layering, lowest to highest precedence:
+//! module defaults → profile → `-f` files (in order) → `--set` (in order) → central overrides.
+//! Maps deep-merge, lists replace, `null` removes a key. Central overrides win over everything the user
+//! gives, and every user value they overrule is reported as locked instead of silently dropped.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use crate::catalog::{Module, close_names};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("--set '{arg}': {message}")]
+    Set { arg: String, message: String },
+    #[error("{file}: top-level key '{key}' is neither 'global' nor a module in the catalog{}", hint(.close))]
+    UnknownModuleKey { file: String, key: String, close: Vec<String> },
+    #[error("module {module}: values do not match {schema}:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Schema { module: String, schema: String, problems: Vec<String> },
+    #[error("{schema}: not a valid JSON Schema: {message}")]
+    BadSchema { schema: String, message: String },
+}
+
+fn hint(close: &[String]) -> String {
+    if close.is_empty() { String::new() } else { format!("; did you mean: {}?", close.join(", ")) }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Evaluation,
+    Production,
+}
+
+impl Profile {
+    pub fn file(self) -> &'static str {
+        match self {
+            Profile::Evaluation => "profiles/evaluation.yaml",
+            Profile::Production => "profiles/production.yaml",
+        }
+    }
+}
+
+/// Everything the user and the platform team said about values, read and parsed once.
+#[derive(Debug, Default, Clone)]
+pub struct ValueInputs {
+    pub profile: Option<Profile>,
+    /// `-f` files, parsed: top-level keys are module names or `global`.
+    pub files: Vec<(String, Map<String, Value>)>,
+    /// `--set` arguments, parsed into the same shape as a file.
+    pub sets: Vec<Map<String, Value>>,
+    /// `--overrides` file, same shape.
+    pub overrides: Option<(String, Map<String, Value>)>,
+}
+
+/// A user value that a central override overrules.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Locked {
+    /// `module.path.to.key` or `global.path`.
+    pub path: String,
+    pub user: Value,
+    pub central: Value,
+}
+
+/// The values a module renders with.
+#[derive(Debug, Clone)]
+pub struct ModuleValues {
+    pub values: Value,
+    pub global: Value,
+}
+
+impl ValueInputs {
+    /// Read `-f` files, `--set` arguments and the overrides file. Top-level keys are checked against
+    /// every module in the catalog (not only the selected ones) so one values file can serve many runs.
+    pub fn read(
+        profile: Option<Profile>,
+        files: &[PathBuf],
+        sets: &[String],
+        overrides: Option<&PathBuf>,
+        module_names: &[&str],
+    ) -> Result<ValueInputs, ValuesError> {
+        let mut inputs = ValueInputs { profile, ..Default::default() };
+        for f in files {
+            inputs.files.push(read_layer_file(f, module_names)?);
+        }
+        for s in sets {
+            inputs.sets.push(parse_set(s, module_names)?);
+        }
+        if let Some(o) = overrides {
+            inputs.overrides = Some(read_layer_file(o, module_names)?);
+        }
+        Ok(inputs)
+    }
+
+    /// Merge all layers for one module and validate the result against its schema.
+    pub fn resolve(&self, module: &Module) -> Result<(ModuleValues, Vec<Locked>), ValuesError> {
+        let defaults = match module.file("values.yaml") {
+            Some(text) => parse_map(text, &module.path_of("values.yaml"))?,
+            None => Map::new(),
+        };
+        let mut values = Value::Object(defaults);
+        if let Some(p) = self.profile {
+            if let Some(text) = module.file(p.file()) {
+                merge(&mut values, Value::Object(parse_map(text, &module.path_of(p.file()))?));
+            }
+        }
+        let mut global = Value::Object(Map::new());
+        let mut user_values = Value::Object(Map::new());
+        let mut user_global = Value::Object(Map::new());
+        for layer in self.files.iter().map(|(_, m)| m).chain(self.sets.iter()) {
+            if let Some(v) = layer.get(&module.name) {
+                merge(&mut user_values, v.clone());
+            }
+            if let Some(g) = layer.get("global") {
+                merge(&mut user_global, g.clone());
+            }
+        }
+        merge(&mut values, user_values.clone());
+        merge(&mut global, user_global.clone());
+        let mut locked = Vec::new();
+        if let Some((_, central)) = &self.overrides {
+            if let Some(c) = central.get(&module.name) {
+                find_locked(&module.name, &user_values, c, &mut locked);
+                merge(&mut values, c.clone());
+            }
+            if let Some(c) = central.get("global") {
+                find_locked("global", &user_global, c, &mut locked);
+                merge(&mut global, c.clone());
+            }
+        }
+        validate(module, &values)?;
+        Ok((ModuleValues { values, global }, locked))
+    }
+}
+
+fn read_layer_file(path: &PathBuf, module_names: &[&str]) -> Result<(String, Map<String, Value>), ValuesError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ValuesError::File { file: file.clone(), message: format!("cannot read: {e}") })?;
+    let map = parse_map(&text, &file)?;
+    for (key, v) in &map {
+        if key != "global" && !module_names.contains(&key.as_str()) {
+            return Err(ValuesError::UnknownModuleKey {
+                file: file.clone(),
+                key: key.clone(),
+                close: close_names(key, module_names.iter().copied().chain(["global"])),
+            });
+        }
+        if !(v.is_object() || v.is_null()) {
+            return Err(ValuesError::File {
+                file: file.clone(),
+                message: format!("'{key}' must be a mapping of values, not {}", kind_of(v)),
+            });
+        }
+    }
+    Ok((file, map))
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn parse_map(text: &str, file: &str) -> Result<Map<String, Value>, ValuesError> {
+    match crate::yaml::parse(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(other) => Err(ValuesError::File {
+            file: file.to_string(),
+            message: format!("must be a mapping at the top level, found {}", kind_of(&other)),
+        }),
+        Err(e) => Err(ValuesError::File { file: file.to_string(), message: e.to_string() }),
+    }
+}
+
+/// Deep-merge `overlay` into `base`: maps merge, everything else replaces, `null` deletes.
+pub fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    b.remove(&k);
+                } else if let Some(existing) = b.get_mut(&k) {
+                    merge(existing, v);
+                } else {
+                    b.insert(k, v);
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+fn find_locked(prefix: &str, user: &Value, central: &Value, out: &mut Vec<Locked>) {
+    match (user, central) {
+        (Value::Object(u), Value::Object(c)) => {
+            for (k, cv) in c {
+                if let Some(uv) = u.get(k) {
+                    find_locked(&format!("{prefix}.{k}"), uv, cv, out);
+                }
+            }
+        }
+        (u, c) if u != c => out.push(Locked { path: prefix.to_string(), user: u.clone(), central: c.clone() }),
+        _ => {}
+    }
+}
+
+/// Parse one `--set` argument: `module.a.b[0].c=value[,module.x=y]`. The first path segment is a
+/// module name or `global`. `\,` and `\.` escape separators.
+pub fn parse_set(arg: &str, module_names: &[&str]) -> Result<Map<String, Value>, ValuesError> {
+    let err = |message: String| ValuesError::Set { arg: arg.to_string(), message };
+    let mut root = Value::Object(Map::new());
+    for assignment in split_unescaped(arg, ',') {
+        let (path, raw) = assignment
+            .split_once('=')
+            .ok_or_else(|| err(format!("'{assignment}' has no '='; use module.key=value")))?;
+        let segments = parse_path(path).map_err(&err)?;
+        let Some(Segment::Key(first)) = segments.first() else {
+            return Err(err("the path must start with a module name or 'global'".into()));
+        };
+        if first != "global" && !module_names.contains(&first.as_str()) {
+            let close = close_names(first, module_names.iter().copied());
+            return Err(err(format!("'{first}' is neither 'global' nor a module in the catalog{}", hint(&close))));
+        }
+        if segments.len() < 2 {
+            return Err(err(format!("'{path}' names a module but no key; use {first}.key=value")));
+        }
+        set_path(&mut root, &segments, scalar(&raw.replace("\\,", ",")));
+    }
+    match root {
+        Value::Object(m) => Ok(m),
+        _ => unreachable!("root stays a map"),
+    }
+}
+
+fn split_unescaped(s: &str, sep: char) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&sep) {
+            out.last_mut().unwrap().push('\\');
+            out.last_mut().unwrap().push(chars.next().unwrap());
+        } else if c == sep {
+            out.push(String::new());
+        } else {
+            out.last_mut().unwrap().push(c);
+        }
+    }
+    out.into_iter().filter(|s| !s.is_empty()).collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
+    let mut out = Vec::new();
+    let mut key = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => key.push(chars.next().unwrap()),
+            '.' => {
+                if key.is_empty() && !matches!(out.last(), Some(Segment::Index(_))) {
+                    return Err(format!("empty key in path '{path}'"));
+                }
+                if !key.is_empty() {
+                    out.push(Segment::Key(std::mem::take(&mut key)));
+                }
+            }
+            '[' => {
+                if !key.is_empty() {
+                    out.push(Segment::Key(std::mem::take(&mut key)));
+                }
+                let mut idx = String::new();
+                loop {
+                    match chars.next() {
+                        Some(']') => break,
+                        Some(d) => idx.push(d),
+                        None => return Err(format!("unclosed '[' in path '{path}'")),
+                    }
+                }
+                let i: usize = idx.parse().map_err(|_| format!("list index '{idx}' in '{path}' is not a number"))?;
+                if i > 10_000 {
+                    return Err(format!("list index {i} in '{path}' is too large"));
+                }
+                out.push(Segment::Index(i));
+            }
+            c => key.push(c),
+        }
+    }
+    if !key.is_empty() {
+        out.push(Segment::Key(key));
+    }
+    if out.is_empty() {
+        return Err("empty path".into());
+    }
+    Ok(out)
+}
+
+fn set_path(node: &mut Value, path: &[Segment], value: Value) {
+    let Some((head, rest)) = path.split_first() else {
+        *node = value;
+        return;
+    };
+    match head {
+        Segment::Key(k) => {
+            if !node.is_object() {
+                *node = Value::Object(Map::new());
+            }
+            let child = node.as_object_mut().unwrap().entry(k.clone()).or_insert(Value::Null);
+            set_path(child, rest, value);
+        }
+        Segment::Index(i) => {
+            if !node.is_array() {
+                *node = Value::Array(Vec::new());
+            }
+            let list = node.as_array_mut().unwrap();
+            if list.len() <= *i {
+                list.resize(*i + 1, Value::Null);
+            }
+            set_path(&mut list[*i], rest, value);
+        }
+    }
+}
+
+/// `--set` values are typed the way Helm users expect: booleans, null, integers and floats; all else is
+/// a string.
+fn scalar(raw: &str) -> Value {
+    match raw {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        "null" => Value::Null,
+        _ => {
+            if let Ok(i) = raw.parse::<i64>() {
+                Value::from(i)
+            } else if let Ok(f) = raw.parse::<f64>().map_err(|_| ()).and_then(|f| if f.is_finite() { Ok(f) } else { Err(()) }) {
+                Value::from(f)
+            } else {
+                Value::String(raw.to_string())
+            }
+        }
+    }
+}
+
+fn validate(module: &Module, values: &Value) -> Result<(), ValuesError> {
+    let Some(text) = module.file("values.schema.json") else { return Ok(()) };
+    let schema_path = module.path_of("values.schema.json");
+    let schema: Value = serde_json::from_str(text)
+        .map_err(|e| ValuesError::BadSchema { schema: schema_path.clone(), message: e.to_string() })?;
+    let validator = jsonschema::validator_for(&schema)
+        .map_err(|e| ValuesError::BadSchema { schema: schema_path.clone(), message: e.to_string() })?;
+    let mut problems: Vec<String> = validator
+        .iter_errors(values)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            let at = if path.is_empty() { "values".to_string() } else { format!("values{}", path.replace('/', ".")) };
+            format!("{at}: {e}")
+        })
+        .collect();
+    problems.sort();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ValuesError::Schema { module: module.id(), schema: schema_path, problems })
+    }
+}
+
+/// Values by module, resolved for a selection; locked reports gathered.
+pub fn resolve_all(
+    inputs: &ValueInputs,
+    modules: &[&Module],
+) -> Result<(BTreeMap<String, ModuleValues>, Vec<Locked>), ValuesError> {
+    let mut out = BTreeMap::new();
+    let mut locked = Vec::new();
+    for m in modules {
+        let (v, l) = inputs.resolve(m)?;
+        locked.extend(l.into_iter().filter(|l| !locked.contains(l)).collect::<Vec<_>>());
+        out.insert(m.name.clone(), v);
+    }
+    Ok((out, locked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn module(values: &str, schema: Option<&str>) -> Module {
+        let mut files = BTreeMap::new();
+        files.insert("values.yaml".to_string(), values.to_string());
+        files.insert("profiles/production.yaml".to_string(), "replicas: 3\n".to_string());
+        if let Some(s) = schema {
+            files.insert("values.schema.json".to_string(), s.to_string());
+        }
+        Module {
+            name: "m".into(),
+            version: semver::Version::new(1, 0, 0),
+            description: String::new(),
+            namespace: None,
+            depends_on: vec![],
+            manifest_urls: vec![],
+            marked_default: false,
+            source: "test".into(),
+            location: "cat/m".into(),
+            files,
+        }
+    }
+
+    fn layer(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn precedence_defaults_profile_files_set_overrides() {
+        let m = module("replicas: 1\nimage: {repo: a, tag: '1'}\nlist: [1, 2]\nkeep: yes\n", None);
+        let inputs = ValueInputs {
+            profile: Some(Profile::Production),
+            files: vec![
+                ("f1".into(), layer(json!({"m": {"replicas": 4, "image": {"tag": "2"}}}))),
+                ("f2".into(), layer(json!({"m": {"replicas": 5, "list": [9]}}))),
+            ],
+            sets: vec![parse_set("m.replicas=6", &["m"]).unwrap()],
+            overrides: None,
+        };
+        let (v, locked) = inputs.resolve(&m).unwrap();
+        assert_eq!(v.values, json!({"replicas": 6, "image": {"repo": "a", "tag": "2"}, "list": [9], "keep": true}));
+        assert!(locked.is_empty());
+    }
+
+    #[test]
+    fn profile_beats_defaults_and_files_beat_profile() {
+        let m = module("replicas: 1\n", None);
+        let mut inputs = ValueInputs { profile: Some(Profile::Production), ..Default::default() };
+        assert_eq!(inputs.resolve(&m).unwrap().0.values["replicas"], 3);
+        inputs.files.push(("f".into(), layer(json!({"m": {"replicas": 7}}))));
+        assert_eq!(inputs.resolve(&m).unwrap().0.values["replicas"], 7);
+    }
+
+    #[test]
+    fn central_overrides_win_and_report_locked_values() {
+        let m = module("replicas: 1\nimage: {tag: '1'}\n", None);
+        let inputs = ValueInputs {
+            profile: None,
+            files: vec![("f".into(), layer(json!({"m": {"replicas": 4, "image": {"tag": "2"}}, "global": {"registry": "mine"}})))],
+            sets: vec![],
+            overrides: Some((
+                "o".into(),
+                layer(json!({"m": {"image": {"tag": "9"}, "replicas": 4}, "global": {"registry": "central"}})),
+            )),
+        };
+        let (v, locked) = inputs.resolve(&m).unwrap();
+        assert_eq!(v.values["image"]["tag"], "9");
+        assert_eq!(v.global["registry"], "central");
+        // replicas: user and central agree, so nothing was overruled there.
+        assert_eq!(
+            locked,
+            vec![
+                Locked { path: "m.image.tag".into(), user: json!("2"), central: json!("9") },
+                Locked { path: "global.registry".into(), user: json!("mine"), central: json!("central") },
+            ]
+        );
+    }
+
+    #[test]
+    fn null_removes_and_lists_replace() {
+        let mut base = json!({"a": {"b": 1, "c": 2}, "l": [1, 2, 3]});
+        merge(&mut base, json!({"a": {"b": null}, "l": [4]}));
+        assert_eq!(base, json!({"a": {"c": 2}, "l": [4]}));
+    }
+
+    #[test]
+    fn set_paths_types_and_lists() {
+        let m = parse_set("m.a.b[1].c=true,m.n=12,m.f=1.5,m.s=hello\\,world,m.z=null", &["m"]).unwrap();
+        assert_eq!(
+            Value::Object(m),
+            json!({"m": {"a": {"b": [null, {"c": true}]}, "n": 12, "f": 1.5, "s": "hello,world", "z": null}})
+        );
+    }
+
+    #[test]
+    fn set_errors_are_specific() {
+        let e = parse_set("m.a", &["m"]).unwrap_err().to_string();
+        assert!(e.contains("no '='"), "{e}");
+        let e = parse_set("mm.a=1", &["m"]).unwrap_err().to_string();
+        assert!(e.contains("did you mean: m"), "{e}");
+        let e = parse_set("m.a[x]=1", &["m"]).unwrap_err().to_string();
+        assert!(e.contains("not a number"), "{e}");
+        let e = parse_set("m=1", &["m"]).unwrap_err().to_string();
+        assert!(e.contains("no key"), "{e}");
+    }
+
+    #[test]
+    fn schema_errors_name_the_path_and_schema() {
+        let schema = r#"{"type":"object","properties":{"replicas":{"type":"integer","minimum":0}}}"#;
+        let m = module("replicas: 1\n", Some(schema));
+        let inputs = ValueInputs { sets: vec![parse_set("m.replicas=-2", &["m"]).unwrap()], ..Default::default() };
+        let e = inputs.resolve(&m).unwrap_err().to_string();
+        assert!(e.contains("values.replicas") && e.contains("minimum") && e.contains("cat/m/values.schema.json"), "{e}");
+    }
+}
