@@ -49,6 +49,9 @@ pub struct Node {
     pub module: usize,
     pub rank: u8,
     pub waits: Vec<Wait>,
+    /// A module namespace no module renders: kyma creates it (like `--create-namespace`) but never
+    /// records it as the module's, so undeploy and prune never delete a namespace others may share.
+    pub implicit: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -152,11 +155,31 @@ pub fn build(rendered: Vec<Rendered>, depends_on: &BTreeMap<String, Vec<String>>
         });
         for o in r.objects {
             let rank = kind_rank(o.group(), o.kind());
-            nodes.push(Node { object: o, module: mi, rank, waits: Vec::new() });
+            nodes.push(Node { object: o, module: mi, rank, waits: Vec::new(), implicit: false });
         }
     }
+    add_implicit_namespaces(&modules, &mut nodes);
     link(&mut nodes);
     Plan { modules, nodes, warnings }
+}
+
+fn add_implicit_namespaces(modules: &[PlannedModule], nodes: &mut Vec<Node>) {
+    let rendered: BTreeSet<String> = nodes
+        .iter()
+        .filter(|n| n.object.group().is_empty() && n.object.kind() == "Namespace")
+        .map(|n| n.object.name().to_string())
+        .collect();
+    let mut added = BTreeSet::new();
+    for (mi, m) in modules.iter().enumerate() {
+        let Some(ns) = &m.namespace else { continue };
+        if rendered.contains(ns) || !added.insert(ns.clone()) {
+            continue;
+        }
+        let data = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        let origin = crate::object::Origin { module: m.name.clone(), file: "(module namespace)".into(), doc: 1 };
+        let object = Object { data, origin, scope: crate::object::Scope::Cluster };
+        nodes.push(Node { object, module: mi, rank: kind_rank("", "Namespace"), waits: Vec::new(), implicit: true });
+    }
 }
 
 /// Add the real edges: custom resource → its CRD (Established), namespaced object → its Namespace.

@@ -1,0 +1,214 @@
+//! The command line, parsed once. Commands receive these structs and wire the pipeline stages.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::values::Profile;
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success (every module Ready; for diff: no changes)
+  1    a module failed (for diff: changes found)
+  2    bad input or configuration: nothing was applied
+  3    timed out (--timeout)
+  4    cluster unreachable or credentials refused
+  5    another kyma run holds the cluster lock
+  130  interrupted (Ctrl-C)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kyma",
+    version = crate::version::SHORT,
+    about = "Install Kyma modules into any Kubernetes cluster.",
+    long_about = "Install Kyma modules into any Kubernetes cluster: render each module's templates locally, \
+server-side apply them in dependency-tolerant rounds, and report every module's status.",
+    after_help = "Examples:\n  kyma deploy --modules istio,eventing\n  kyma render --modules istio | less\n  kyma modules list",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Output format of the final result.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it).
+    /// Repeatable; later catalogs win.
+    #[arg(long = "catalog", global = true, value_name = "DIR|URL")]
+    pub catalogs: Vec<String>,
+    /// Never touch the network for catalogs or manifests: use the download cache only.
+    #[arg(long, global = true)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render, apply and wait for modules on the cluster your kubeconfig selects.
+    #[command(after_help = concat!(
+        "Examples:\n  kyma deploy --modules istio,eventing,nats\n  kyma deploy --modules istio@1.1.0 --set istio.pilot.replicas=2\n",
+        "  kyma deploy --modules serverless -o json --timeout 5m\n\n",
+        "Exit codes:\n  0    success (every module Ready)\n  1    a module failed\n  2    bad input or configuration: nothing was applied\n",
+        "  3    timed out (--timeout)\n  4    cluster unreachable or credentials refused\n  5    another kyma run holds the cluster lock\n  130  interrupted (Ctrl-C)"
+    ))]
+    Deploy(DeployArgs),
+    /// Render modules to YAML locally; no cluster needed.
+    #[command(visible_alias = "template", after_help = "Examples:\n  kyma render --modules istio,eventing\n  kyma render --modules istio --set istio.pilot.replicas=3 --output-dir out/")]
+    Render(RenderArgs),
+    /// List and inspect the modules of the catalog.
+    #[command(subcommand)]
+    Modules(ModulesCommand),
+    /// Remove modules that kyma deployed (not yet implemented).
+    Undeploy(LifecycleArgs),
+    /// Show what a deploy would change (not yet implemented).
+    Diff(LifecycleArgs),
+    /// Show installed modules and their health (not yet implemented).
+    Status(LifecycleArgs),
+    /// Break a stale cluster lock (not yet implemented).
+    Unlock(ClusterArgs),
+    /// Print shell completions.
+    #[command(after_help = "Examples:\n  kyma completion bash > ~/.local/share/bash-completion/completions/kyma\n  kyma completion zsh > ~/.zfunc/_kyma")]
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print version, commit, build target and the built-in catalog's module versions.
+    #[command(after_help = "Examples:\n  kyma version\n  kyma version -o json")]
+    Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModulesCommand {
+    /// List modules: name, versions, default version, dependsOn, source.
+    #[command(after_help = "Examples:\n  kyma modules list\n  kyma modules list -o json --catalog ./my-modules")]
+    List,
+    /// Show one module: its default values and value schema.
+    #[command(after_help = "Examples:\n  kyma modules show istio\n  kyma modules show istio@1.1.0")]
+    Show {
+        /// `name` or `name@version`.
+        #[arg(value_parser = ModuleNameParser, hide_possible_values = true)]
+        module: String,
+    },
+}
+
+/// Which modules, and with which values.
+#[derive(Debug, Clone, Args)]
+pub struct SelectionArgs {
+    /// Modules to use, comma-separated; `name@version` picks a version.
+    #[arg(short = 'm', long, value_delimiter = ',', required = true, value_name = "NAME[@VERSION],...", value_parser = ModuleNameParser, hide_possible_values = true)]
+    pub modules: Vec<String>,
+    /// Values file; top-level keys are module names or `global`. Repeatable, later files win.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a value: `module.path.to.key=value` (lists: `module.list[0]=x`). Repeatable, wins over files.
+    #[arg(long = "set", value_name = "MODULE.KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Values profile shipped by each module.
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+    /// Central overrides from a platform team: they win over everything the user gives.
+    #[arg(long, value_name = "FILE", env = "KYMA_OVERRIDES")]
+    pub overrides: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Write one file per module into DIR instead of printing to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    Ndjson,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Give up after this long (e.g. 90s, 10m).
+    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    pub timeout: Duration,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
+    /// Return once everything is applied, without waiting for readiness.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Run everything with server-side dry-run: nothing is persisted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take over fields another field manager owns (server-side apply `force`).
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Stream events to stdout as they happen.
+    #[arg(long, value_enum)]
+    pub events: Option<EventsFormat>,
+    /// How long a new custom resource with an empty status may take to report one before it counts
+    /// as ready.
+    #[arg(long, value_parser = parse_duration, default_value = "3s", hide = true)]
+    pub status_grace: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LifecycleArgs {
+    /// Modules, comma-separated.
+    #[arg(short = 'm', long, value_delimiter = ',', value_parser = ModuleNameParser, hide_possible_values = true)]
+    pub modules: Vec<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 30s, 5m or 1h: {e}"))
+}
+
+/// Accepts any `name[@version]` (the catalog judges it, with suggestions) but offers the built-in
+/// catalog's module names to shell completion.
+#[derive(Clone, Debug)]
+pub struct ModuleNameParser;
+
+impl clap::builder::TypedValueParser for ModuleNameParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let names: Vec<String> = crate::catalog::source::builtin().names().map(str::to_string).collect();
+        Some(Box::new(names.into_iter().map(clap::builder::PossibleValue::new)))
+    }
+}

@@ -1,0 +1,47 @@
+//! One file per command: each wires the pipeline stages and holds no logic of its own.
+
+mod completion;
+mod deploy;
+mod modules;
+mod pipeline;
+mod render;
+mod version;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{Exit, Failure, exit_code_of};
+
+pub use pipeline::Prepared;
+
+/// Run a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    crate::tls::install_crypto_provider();
+    let global = cli.global.clone();
+    let result: anyhow::Result<Exit> = match cli.command {
+        Command::Render(args) => render::exec(&global, &args).map(|_| Exit::Success),
+        Command::Modules(cmd) => modules::exec(&global, &cmd).map(|_| Exit::Success),
+        Command::Version => version::exec(&global).map(|_| Exit::Success),
+        Command::Completion { shell } => completion::exec(shell).map(|_| Exit::Success),
+        Command::Deploy(args) => with_runtime(deploy::exec(global, args)),
+        Command::Undeploy(_) => not_yet("undeploy"),
+        Command::Diff(_) => not_yet("diff"),
+        Command::Status(_) => not_yet("status"),
+        Command::Unlock(_) => not_yet("unlock"),
+    };
+    match result {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            let exit = exit_code_of(&e);
+            eprintln!("{} {:#}", crate::report::style::error_prefix(), e);
+            exit.code()
+        }
+    }
+}
+
+fn not_yet(cmd: &str) -> anyhow::Result<Exit> {
+    Err(Failure::bad_input(anyhow::anyhow!("`kyma {cmd}` is not yet implemented")).into())
+}
+
+fn with_runtime<F: std::future::Future<Output = anyhow::Result<Exit>>>(f: F) -> anyhow::Result<Exit> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(f)
+}

@@ -1,0 +1,119 @@
+//! `kyma modules list|show`.
+
+use serde_json::json;
+
+use crate::cli::{GlobalArgs, ModulesCommand, OutputFormat};
+use crate::exit::ResultExt;
+use crate::report::table::Table;
+
+pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
+    let catalog = super::pipeline::load_catalog(global)?;
+    match cmd {
+        ModulesCommand::List => {
+            let rows: Vec<_> = catalog
+                .names()
+                .map(|n| {
+                    let d = catalog.default_version(n).unwrap();
+                    let versions: Vec<String> = catalog.versions(n).unwrap().keys().map(|v| v.to_string()).collect();
+                    (d, versions)
+                })
+                .collect();
+            match global.output {
+                OutputFormat::Json => {
+                    let doc: Vec<_> = rows
+                        .iter()
+                        .map(|(d, versions)| {
+                            json!({"name": d.name, "versions": versions, "defaultVersion": d.version.to_string(),
+                                   "description": d.description, "dependsOn": d.depends_on, "source": d.source})
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
+                }
+                OutputFormat::Table => {
+                    let mut t = Table::new(&["NAME", "DEFAULT", "VERSIONS", "DEPENDS ON", "SOURCE", "DESCRIPTION"]);
+                    for (d, versions) in &rows {
+                        t.row(vec![
+                            d.name.clone(),
+                            d.version.to_string(),
+                            versions.join(","),
+                            if d.depends_on.is_empty() { "-".into() } else { d.depends_on.join(",") },
+                            d.source.clone(),
+                            d.description.clone(),
+                        ]);
+                    }
+                    print!("{}", t.render());
+                }
+            }
+        }
+        ModulesCommand::Show { module } => {
+            let m = catalog.select(module).bad_input()?;
+            let defaults = m.file("values.yaml").map(crate::yaml::parse).transpose().bad_input()?.unwrap_or(json!({}));
+            let schema: Option<serde_json::Value> =
+                m.file("values.schema.json").map(serde_json::from_str).transpose().bad_input()?;
+            let profiles: Vec<&str> = m
+                .files
+                .keys()
+                .filter_map(|f| f.strip_prefix("profiles/").and_then(|p| p.strip_suffix(".yaml")))
+                .collect();
+            match global.output {
+                OutputFormat::Json => {
+                    let doc = json!({"name": m.name, "version": m.version.to_string(), "description": m.description,
+                        "namespace": m.namespace, "dependsOn": m.depends_on, "source": m.source, "location": m.location,
+                        "profiles": profiles, "values": defaults, "schema": schema});
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
+                }
+                OutputFormat::Table => {
+                    println!("{} {} ({})", m.name, m.version, m.source);
+                    if !m.description.is_empty() {
+                        println!("{}", m.description);
+                    }
+                    println!("namespace: {}", m.namespace.as_deref().unwrap_or("-"));
+                    println!("depends on: {}", if m.depends_on.is_empty() { "-".into() } else { m.depends_on.join(", ") });
+                    println!("profiles: {}", if profiles.is_empty() { "-".into() } else { profiles.join(", ") });
+                    println!("\nvalues (defaults):");
+                    print!("{}", indent(&crate::yaml::to_string(&defaults)));
+                    if let Some(s) = &schema {
+                        println!("\nschema:");
+                        for line in schema_summary(s, "") {
+                            println!("  {line}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// One line per schema property: path, type, constraints, description.
+fn schema_summary(schema: &serde_json::Value, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else { return out };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    for (k, v) in props {
+        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let ty = v.get("type").map(|t| t.to_string().trim_matches('"').to_string()).unwrap_or_else(|| "any".into());
+        let mut extra = Vec::new();
+        for c in ["minimum", "maximum", "enum", "pattern"] {
+            if let Some(x) = v.get(c) {
+                extra.push(format!("{c}={x}"));
+            }
+        }
+        if required.contains(&k.as_str()) {
+            extra.push("required".into());
+        }
+        let desc = v.get("description").and_then(|d| d.as_str()).unwrap_or("");
+        out.push(format!("{path}: {ty}{}{}", if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) },
+            if desc.is_empty() { String::new() } else { format!(" — {desc}") }));
+        out.extend(schema_summary(v, &path));
+    }
+    out
+}

@@ -1,0 +1,5 @@
+//! Output: one stream of engine events, several consumers (TTY bars, plain lines, ndjson), and the
+//! final table or JSON document. Nothing here decides an outcome.
+
+pub mod style;
+pub mod table;
