@@ -1,5 +1,6 @@
 //! One file per command: each wires the pipeline stages and holds no logic of its own.
 
+mod cluster;
 mod completion;
 mod deploy;
 mod modules;

@@ -1,1 +1,663 @@
+//! The deploy engine: applies a plan with server-side apply, as soon as each object's real
+//! prerequisites hold (CRD Established, Namespace applied), retries what is retryable with backoff and
+//! jitter, tracks readiness from watches, and stops on success, timeout or Ctrl-C. It prints nothing:
+//! it emits events and returns an outcome.
 
+pub mod classify;
+pub mod events;
+pub mod readiness;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::{ApplyOptions, Cluster, RequestError, Resource};
+use crate::object::{ObjectKey, Scope};
+use crate::plan::{Plan, Wait};
+use classify::{FatalClass, RetryClass, Verdict, backoff, classify, repeat_limit};
+pub use events::Event;
+use readiness::Health;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub wait: bool,
+    pub dry_run: bool,
+    pub force_conflicts: bool,
+    pub status_grace: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum ModuleState {
+    Ready,
+    Applied,
+    Failed,
+    TimedOut,
+    Interrupted,
+    Skipped,
+}
+
+impl ModuleState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModuleState::Ready => "Ready",
+            ModuleState::Applied => "Applied",
+            ModuleState::Failed => "Failed",
+            ModuleState::TimedOut => "TimedOut",
+            ModuleState::Interrupted => "Interrupted",
+            ModuleState::Skipped => "Skipped",
+        }
+    }
+}
+
+/// The object that holds a module back, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blocking {
+    pub object: String,
+    pub reason: String,
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModuleResult {
+    pub name: String,
+    pub version: String,
+    pub state: ModuleState,
+    pub ready: usize,
+    pub applied: usize,
+    pub total: usize,
+    pub rounds: u32,
+    pub duration_ms: u64,
+    /// Every object still not ready or failed, first one first.
+    pub blocking: Vec<Blocking>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub modules: Vec<ModuleResult>,
+    pub timed_out: bool,
+    pub interrupted: bool,
+    /// Objects that were applied, with their final identity (namespace filled in).
+    #[serde(skip)]
+    pub applied: Vec<(usize, ObjectKey)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum St {
+    Blocked,
+    Queued,
+    InFlight,
+    Backoff,
+    Applied,
+    Ready,
+    Failed,
+}
+
+struct NodeState {
+    st: St,
+    pending: usize,
+    attempts: u32,
+    same_message: u32,
+    last_message: String,
+    reason: String,
+    resource: Option<Resource>,
+    established: bool,
+    dependents: Vec<usize>,
+    /// Custom resources waiting for this CRD's establishment.
+    est_dependents: Vec<usize>,
+}
+
+enum Msg {
+    Applied(usize, Result<(Resource, Value), RequestError>),
+    Requeue(usize),
+    Health(usize, Health),
+    Established(usize),
+}
+
+struct Engine<'a> {
+    cluster: &'a Cluster,
+    plan: &'a mut Plan,
+    s: Settings,
+    nodes: Vec<NodeState>,
+    ready_q: BinaryHeap<Reverse<((u8, usize, usize), usize)>>,
+    tx: mpsc::UnboundedSender<Msg>,
+    events: mpsc::UnboundedSender<Event>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    in_flight: usize,
+    start: Instant,
+    module_done: Vec<Option<Duration>>,
+}
+
+/// Run the plan against the cluster.
+pub async fn run(cluster: &Cluster, plan: &mut Plan, s: Settings, events: mpsc::UnboundedSender<Event>, cancel: CancellationToken) -> Outcome {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let n = plan.nodes.len();
+    let mut nodes: Vec<NodeState> = (0..n)
+        .map(|_| NodeState {
+            st: St::Blocked,
+            pending: 0,
+            attempts: 0,
+            same_message: 0,
+            last_message: String::new(),
+            reason: "waiting to be applied".into(),
+            resource: None,
+            established: false,
+            dependents: vec![],
+            est_dependents: vec![],
+        })
+        .collect();
+    for (i, node) in plan.nodes.iter().enumerate() {
+        for w in &node.waits {
+            match *w {
+                Wait::Applied(j) => nodes[j].dependents.push(i),
+                Wait::Established(j) => nodes[j].est_dependents.push(i),
+            }
+            nodes[i].pending += 1;
+        }
+    }
+    let module_count = plan.modules.len();
+    let mut e = Engine {
+        cluster,
+        plan,
+        s,
+        nodes,
+        ready_q: BinaryHeap::new(),
+        tx,
+        events,
+        tasks: vec![],
+        in_flight: 0,
+        start: Instant::now(),
+        module_done: vec![None; module_count],
+    };
+    for m in 0..module_count {
+        let module = &e.plan.modules[m];
+        let objects = e.plan.nodes.iter().filter(|nd| nd.module == m).count();
+        e.emit(Event::ModuleStarted { module: module.name.clone(), version: module.version.clone(), objects });
+    }
+    for i in 0..n {
+        if e.nodes[i].pending == 0 {
+            e.enqueue(i);
+        }
+    }
+    for m in 0..module_count {
+        e.check_module_done(m);
+    }
+    let deadline = tokio::time::Instant::now() + e.s.timeout;
+    let mut timed_out = false;
+    let mut interrupted = false;
+    loop {
+        if !interrupted {
+            e.dispatch();
+        }
+        if e.all_done() || (interrupted && e.in_flight == 0) {
+            break;
+        }
+        tokio::select! {
+            msg = rx.recv() => {
+                if let Some(msg) = msg { e.handle(msg) }
+            }
+            _ = tokio::time::sleep_until(deadline) => { timed_out = true; break; }
+            _ = cancel.cancelled(), if !interrupted => {
+                interrupted = true;
+                e.ready_q.clear();
+            }
+        }
+    }
+    for t in &e.tasks {
+        t.abort();
+    }
+    let outcome = e.outcome(timed_out && !e.all_done(), interrupted).await;
+    outcome
+}
+
+impl Engine<'_> {
+    fn emit(&self, ev: Event) {
+        let _ = self.events.send(ev);
+    }
+
+    fn key(&self, i: usize) -> String {
+        self.plan.nodes[i].object.key().to_string()
+    }
+
+    fn module_name(&self, i: usize) -> String {
+        self.plan.modules[self.plan.nodes[i].module].name.clone()
+    }
+
+    fn enqueue(&mut self, i: usize) {
+        self.nodes[i].st = St::Queued;
+        self.ready_q.push(Reverse((self.plan.priority(i), i)));
+    }
+
+    fn is_done(&self, i: usize) -> bool {
+        match self.nodes[i].st {
+            St::Failed | St::Ready => true,
+            St::Applied => !self.s.wait,
+            _ => false,
+        }
+    }
+
+    fn all_done(&self) -> bool {
+        (0..self.nodes.len()).all(|i| self.is_done(i))
+    }
+
+    fn dispatch(&mut self) {
+        while self.in_flight < self.s.concurrency {
+            let Some(Reverse((_, i))) = self.ready_q.pop() else { break };
+            if self.nodes[i].st != St::Queued {
+                continue;
+            }
+            self.nodes[i].st = St::InFlight;
+            self.nodes[i].attempts += 1;
+            self.in_flight += 1;
+            let node = &mut self.plan.nodes[i];
+            let module_ns = self.plan.modules[node.module].namespace.clone();
+            let cluster = self.cluster.clone();
+            let tx = self.tx.clone();
+            let opts = ApplyOptions { force: self.s.force_conflicts, dry_run: self.s.dry_run };
+            let attempts = self.nodes[i].attempts;
+            let api_version = node.object.api_version().to_string();
+            let kind = node.object.kind().to_string();
+            // Settle an unknown scope from discovery before the object goes out.
+            let resource = cluster.discovery.resolve(&api_version, &kind);
+            if let (Some(r), Scope::Unknown) = (&resource, node.object.scope) {
+                node.object.scope = if r.namespaced { Scope::Namespaced } else { Scope::Cluster };
+                crate::render::apply_scope(&mut node.object, module_ns.as_deref());
+            }
+            let data = node.object.data.clone();
+            let dry_run_unserved = self.s.dry_run && resource.is_none();
+            self.tasks.push(tokio::spawn(async move {
+                let result = match resource {
+                    Some(r) => cluster.apply(&r, &data, opts).await.map(|v| (r, v)),
+                    None if dry_run_unserved => Ok((unserved_resource(&api_version, &kind), data)),
+                    None => {
+                        // Not in discovery: maybe its CRD arrived from elsewhere since. Refresh this
+                        // group/version only on retries, not on the first miss.
+                        if attempts > 1 {
+                            let _ = cluster.discovery.refresh(&cluster, &api_version).await;
+                        }
+                        match cluster.discovery.resolve(&api_version, &kind) {
+                            Some(r) => cluster.apply(&r, &data, opts).await.map(|v| (r, v)),
+                            None => Err(RequestError {
+                                code: Some(404),
+                                reason: "NotFound".into(),
+                                message: format!("the server does not serve {kind} in {api_version} (is its CRD installed and established?)"),
+                                details_kind: String::new(),
+                                retry_after: None,
+                            }),
+                        }
+                    }
+                };
+                let _ = tx.send(Msg::Applied(i, result));
+            }));
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Applied(i, result) => {
+                self.in_flight -= 1;
+                match result {
+                    Ok((r, live)) => self.on_applied(i, r, live),
+                    Err(err) => self.on_error(i, err),
+                }
+            }
+            Msg::Requeue(i) => {
+                if self.nodes[i].st == St::Backoff {
+                    self.enqueue(i);
+                }
+            }
+            Msg::Health(i, h) => self.on_health(i, h),
+            Msg::Established(i) => {
+                self.nodes[i].established = true;
+                for d in std::mem::take(&mut self.nodes[i].est_dependents) {
+                    self.release(d);
+                }
+            }
+        }
+    }
+
+    fn release(&mut self, i: usize) {
+        if self.nodes[i].st != St::Blocked {
+            return;
+        }
+        self.nodes[i].pending -= 1;
+        if self.nodes[i].pending == 0 {
+            self.enqueue(i);
+        }
+    }
+
+    fn on_applied(&mut self, i: usize, r: Resource, live: Value) {
+        let attempt = self.nodes[i].attempts;
+        self.nodes[i].st = St::Applied;
+        self.nodes[i].resource = Some(r.clone());
+        self.emit(Event::ObjectApplied { module: self.module_name(i), object: self.key(i), attempt });
+        for d in std::mem::take(&mut self.nodes[i].dependents) {
+            self.release(d);
+        }
+        let obj = &self.plan.nodes[i].object;
+        let is_crd = obj.is_crd();
+        if is_crd && !self.nodes[i].est_dependents.is_empty() && self.s.dry_run {
+            // Nothing is persisted in a dry run: the CRD never becomes established.
+            let _ = self.tx.send(Msg::Established(i));
+        }
+        if self.s.dry_run {
+            self.nodes[i].st = St::Ready;
+            self.check_module_done(self.plan.nodes[i].module);
+            return;
+        }
+        let ctx = readiness::Context { has_status_subresource: r.has_status, grace_expired: false };
+        let h = readiness::health(&live, obj.group(), obj.kind(), ctx);
+        let needs_watch = (self.s.wait && h != Health::Ready) || (is_crd && !self.nodes[i].est_dependents.is_empty());
+        if needs_watch {
+            self.spawn_watch(i, r);
+        }
+        self.on_health(i, h);
+    }
+
+    fn on_health(&mut self, i: usize, h: Health) {
+        let is_crd = self.plan.nodes[i].object.is_crd();
+        if is_crd && h == Health::Ready && !self.nodes[i].established && !self.nodes[i].est_dependents.is_empty() {
+            self.nodes[i].established = true;
+            self.spawn_refresh_for_crd(i);
+        }
+        if !self.s.wait || !matches!(self.nodes[i].st, St::Applied) {
+            self.check_module_done(self.plan.nodes[i].module);
+            return;
+        }
+        match h {
+            Health::Ready => {
+                self.nodes[i].st = St::Ready;
+                self.emit(Event::ObjectReady { module: self.module_name(i), object: self.key(i) });
+            }
+            Health::Failed(reason) => {
+                self.nodes[i].reason = reason.clone();
+                self.fail(i, reason);
+            }
+            Health::InProgress(reason) => {
+                if reason != self.nodes[i].reason {
+                    self.nodes[i].reason = reason.clone();
+                    self.emit(Event::ObjectWaiting { module: self.module_name(i), object: self.key(i), reason });
+                }
+            }
+        }
+        self.check_module_done(self.plan.nodes[i].module);
+    }
+
+    fn on_error(&mut self, i: usize, err: RequestError) {
+        let verdict = classify(&err);
+        let message = err.message.clone();
+        if message == self.nodes[i].last_message {
+            self.nodes[i].same_message += 1;
+        } else {
+            self.nodes[i].same_message = 1;
+            self.nodes[i].last_message = message.clone();
+        }
+        match verdict {
+            Verdict::Retry { class, after } => {
+                if repeat_limit(class).is_some_and(|limit| self.nodes[i].same_message >= limit) {
+                    let text = format!("{} (the same answer {} times in a row; not transient)", err, self.nodes[i].same_message);
+                    return self.fail_with_class(i, FatalClass::Persistent, text);
+                }
+                let attempt = self.nodes[i].attempts;
+                let delay = after.unwrap_or_else(|| backoff(attempt)).max(backoff(attempt).min(Duration::from_millis(100)));
+                self.nodes[i].st = St::Backoff;
+                self.nodes[i].reason = format!("{}: {}", retry_label(class), message);
+                self.emit(Event::ObjectRetry {
+                    module: self.module_name(i),
+                    object: self.key(i),
+                    class,
+                    message,
+                    attempt,
+                    delay_ms: delay.as_millis() as u64,
+                });
+                let tx = self.tx.clone();
+                self.tasks.push(tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = tx.send(Msg::Requeue(i));
+                }));
+            }
+            Verdict::Fail(class) => {
+                let text = match class {
+                    FatalClass::FieldConflict => format!("{err}; another field manager owns these fields: pass --force-conflicts to take them over"),
+                    _ => err.to_string(),
+                };
+                self.fail_with_class(i, class, text);
+            }
+        }
+    }
+
+    fn fail_with_class(&mut self, i: usize, _class: FatalClass, text: String) {
+        self.fail(i, text);
+    }
+
+    /// Fail a node and everything that can no longer happen because of it.
+    fn fail(&mut self, i: usize, reason: String) {
+        let mut stack = vec![(i, reason)];
+        while let Some((j, why)) = stack.pop() {
+            if self.nodes[j].st == St::Failed {
+                continue;
+            }
+            self.nodes[j].st = St::Failed;
+            self.nodes[j].reason = why.clone();
+            let o = &self.plan.nodes[j].object;
+            self.emit(Event::ObjectFailed { module: self.module_name(j), object: self.key(j), message: why, origin: o.origin.to_string() });
+            let blocked = format!("blocked: {} failed", self.key(j));
+            let mut deps = std::mem::take(&mut self.nodes[j].dependents);
+            deps.append(&mut self.nodes[j].est_dependents);
+            for d in deps {
+                if self.nodes[d].st == St::Blocked {
+                    stack.push((d, blocked.clone()));
+                }
+            }
+            self.check_module_done(self.plan.nodes[j].module);
+        }
+    }
+
+    fn check_module_done(&mut self, m: usize) {
+        if self.module_done[m].is_some() {
+            return;
+        }
+        let idx: Vec<usize> = self.plan.nodes_of(m).map(|(i, _)| i).collect();
+        if idx.iter().all(|&i| self.is_done(i)) {
+            self.module_done[m] = Some(self.start.elapsed());
+            let r = self.module_result(m, false, false);
+            self.emit(Event::ModuleFinished { module: r.name, state: r.state, ready: r.ready, total: r.total, rounds: r.rounds });
+        }
+    }
+
+    fn spawn_watch(&mut self, i: usize, r: Resource) {
+        let obj = &self.plan.nodes[i].object;
+        let api = self.cluster.dynamic_api(&r, obj.namespace());
+        let name = obj.name().to_string();
+        let group = obj.group().to_string();
+        let kind = obj.kind().to_string();
+        let tx = self.tx.clone();
+        let grace = self.s.status_grace;
+        let has_status = r.has_status;
+        self.tasks.push(tokio::spawn(async move {
+            let cfg = kube::runtime::watcher::Config::default().fields(&format!("metadata.name={name}"));
+            let mut stream = kube::runtime::watcher(api, cfg).boxed();
+            let grace_at = tokio::time::Instant::now() + grace;
+            let mut grace_expired = false;
+            let mut last: Option<Value> = None;
+            loop {
+                tokio::select! {
+                    ev = stream.next() => {
+                        let Some(ev) = ev else { break };
+                        let obj = match ev {
+                            Ok(kube::runtime::watcher::Event::Apply(o)) | Ok(kube::runtime::watcher::Event::InitApply(o)) => o,
+                            _ => continue,
+                        };
+                        let v = serde_json::to_value(&obj).unwrap_or(Value::Null);
+                        let h = readiness::health(&v, &group, &kind, readiness::Context { has_status_subresource: has_status, grace_expired });
+                        last = Some(v);
+                        let ready = h == Health::Ready;
+                        let _ = tx.send(Msg::Health(i, h));
+                        if ready { break; }
+                    }
+                    _ = tokio::time::sleep_until(grace_at), if !grace_expired => {
+                        grace_expired = true;
+                        if let Some(v) = &last {
+                            let h = readiness::health(v, &group, &kind, readiness::Context { has_status_subresource: has_status, grace_expired });
+                            let ready = h == Health::Ready;
+                            let _ = tx.send(Msg::Health(i, h));
+                            if ready { break; }
+                        }
+                    }
+                }
+            }
+        }));
+    }
+
+    /// A CRD is established: learn its kinds from the server for each served version, then release the
+    /// custom resources waiting for it.
+    fn spawn_refresh_for_crd(&mut self, i: usize) {
+        let crd = &self.plan.nodes[i].object.data;
+        let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or("").to_string();
+        let versions: Vec<String> = crd
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|v| v.get("served").and_then(Value::as_bool) != Some(false))
+            .filter_map(|v| v.get("name").and_then(Value::as_str).map(|n| format!("{group}/{n}")))
+            .collect();
+        let cluster = self.cluster.clone();
+        let tx = self.tx.clone();
+        self.tasks.push(tokio::spawn(async move {
+            for gv in versions {
+                // Established can precede discovery by a moment; a failed refresh is retried by the
+                // custom resource's own kind-not-served path.
+                for _ in 0..20 {
+                    if cluster.discovery.refresh(&cluster, &gv).await.is_ok() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            let _ = tx.send(Msg::Established(i));
+        }));
+    }
+
+    fn module_result(&self, m: usize, timed_out: bool, interrupted: bool) -> ModuleResult {
+        let module = &self.plan.modules[m];
+        let idx: Vec<usize> = {
+            let mut v: Vec<usize> = self.plan.nodes_of(m).map(|(i, _)| i).collect();
+            v.sort_by_key(|&i| self.plan.priority(i));
+            v
+        };
+        let total = idx.len();
+        let ready = idx.iter().filter(|&&i| self.nodes[i].st == St::Ready).count();
+        let applied = idx.iter().filter(|&&i| matches!(self.nodes[i].st, St::Ready | St::Applied)).count();
+        let rounds = idx.iter().map(|&i| self.nodes[i].attempts).max().unwrap_or(0);
+        let failed: Vec<usize> = idx.iter().copied().filter(|&i| self.nodes[i].st == St::Failed).collect();
+        let not_done: Vec<usize> = idx.iter().copied().filter(|&i| !self.is_done(i)).collect();
+        let state = if !failed.is_empty() {
+            ModuleState::Failed
+        } else if not_done.is_empty() {
+            if self.s.wait && !self.s.dry_run { ModuleState::Ready } else { ModuleState::Applied }
+        } else if interrupted {
+            ModuleState::Interrupted
+        } else if timed_out {
+            ModuleState::TimedOut
+        } else {
+            ModuleState::Applied
+        };
+        // Failed objects that caused the failure come before those merely blocked by them.
+        let mut blocking_idx: Vec<usize> = failed.iter().copied().filter(|&i| !self.nodes[i].reason.starts_with("blocked:")).collect();
+        blocking_idx.extend(failed.iter().copied().filter(|&i| self.nodes[i].reason.starts_with("blocked:")));
+        blocking_idx.extend(not_done);
+        let blocking = blocking_idx
+            .into_iter()
+            .map(|i| Blocking {
+                object: self.key(i),
+                reason: self.nodes[i].reason.clone(),
+                origin: self.plan.nodes[i].object.origin.to_string(),
+            })
+            .collect();
+        let duration = self.module_done[m].unwrap_or_else(|| self.start.elapsed());
+        ModuleResult {
+            name: module.name.clone(),
+            version: module.version.clone(),
+            state,
+            ready,
+            applied,
+            total,
+            rounds,
+            duration_ms: duration.as_millis() as u64,
+            blocking,
+        }
+    }
+
+    async fn outcome(&mut self, timed_out: bool, interrupted: bool) -> Outcome {
+        if timed_out {
+            self.explain_workloads().await;
+        }
+        let modules = (0..self.plan.modules.len()).map(|m| self.module_result(m, timed_out, interrupted)).collect();
+        let applied = (0..self.nodes.len())
+            .filter(|&i| matches!(self.nodes[i].st, St::Applied | St::Ready))
+            .map(|i| (i, self.plan.nodes[i].object.key()))
+            .collect();
+        Outcome { modules, timed_out, interrupted, applied }
+    }
+
+    /// On timeout, a Deployment's own status says little ("0/1 ready"); its pods say why
+    /// (ImagePullBackOff, Unschedulable). Look once, at the end.
+    async fn explain_workloads(&mut self) {
+        let Some(pods) = self.cluster.discovery.resolve("v1", "Pod") else { return };
+        for i in 0..self.nodes.len() {
+            if self.is_done(i) || self.nodes[i].st != St::Applied {
+                continue;
+            }
+            let o = &self.plan.nodes[i].object;
+            if !(o.group() == "apps" && matches!(o.kind(), "Deployment" | "StatefulSet" | "DaemonSet")) {
+                continue;
+            }
+            let Some(labels) = o.data.pointer("/spec/selector/matchLabels").and_then(Value::as_object) else { continue };
+            let selector: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
+            let Ok(list) = self.cluster.list(&pods, o.namespace(), Some(&selector.join(","))).await else { continue };
+            if list.is_empty() {
+                self.nodes[i].reason.push_str("; no pods exist yet");
+                continue;
+            }
+            if let Some(why) = list.iter().find_map(readiness::pod_waiting_reason) {
+                self.nodes[i].reason.push_str(&format!("; pod: {why}"));
+            } else {
+                let pending = list.iter().filter(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Pending")).count();
+                if pending > 0 {
+                    self.nodes[i].reason.push_str(&format!("; {pending} pod(s) Pending (no node has started them)"));
+                }
+            }
+        }
+    }
+}
+
+fn retry_label(c: RetryClass) -> &'static str {
+    match c {
+        RetryClass::KindNotServed => "kind not served yet",
+        RetryClass::NamespaceMissing => "namespace missing",
+        RetryClass::WebhookUnavailable => "webhook unavailable",
+        RetryClass::Throttled => "throttled",
+        RetryClass::ServerError => "server error",
+        RetryClass::Transport => "no answer",
+        RetryClass::Conflict => "conflict",
+        RetryClass::Unknown => "error",
+    }
+}
+
+fn unserved_resource(api_version: &str, kind: &str) -> Resource {
+    let (group, version) = match api_version.rsplit_once('/') {
+        Some((g, v)) => (g.to_string(), v.to_string()),
+        None => (String::new(), api_version.to_string()),
+    };
+    Resource { group, version, kind: kind.to_string(), plural: String::new(), namespaced: true, has_status: false }
+}

@@ -1,0 +1,268 @@
+//! Is an object ready? kstatus-style rules on the object as the server returns it. Pure: the engine
+//! feeds it the apply response and then watch events.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", content = "reason", rename_all = "camelCase")]
+pub enum Health {
+    Ready,
+    InProgress(String),
+    Failed(String),
+}
+
+fn i(v: &Value, p: &str) -> i64 {
+    v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn condition<'a>(v: &'a Value, ty: &str) -> Option<&'a Value> {
+    v.pointer("/status/conditions")?.as_array()?.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(ty))
+}
+
+fn cond_status<'a>(v: &'a Value, ty: &str) -> Option<&'a str> {
+    condition(v, ty)?.get("status")?.as_str()
+}
+
+fn cond_text(c: Option<&Value>) -> String {
+    let Some(c) = c else { return String::new() };
+    let reason = c.get("reason").and_then(Value::as_str).unwrap_or("");
+    let message = c.get("message").and_then(Value::as_str).unwrap_or("");
+    match (reason.is_empty(), message.is_empty()) {
+        (false, false) => format!("{reason}: {message}"),
+        (false, true) => reason.to_string(),
+        _ => message.to_string(),
+    }
+}
+
+/// What readiness needs to know beyond the object: does its kind have a status subresource (so an
+/// empty status means "no controller has looked yet"), and has the grace window for that passed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context {
+    pub has_status_subresource: bool,
+    pub grace_expired: bool,
+}
+
+pub fn health(obj: &Value, group: &str, kind: &str, ctx: Context) -> Health {
+    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+        return Health::InProgress("terminating".into());
+    }
+    let generation = i(obj, "/metadata/generation");
+    let observed = obj.pointer("/status/observedGeneration").and_then(Value::as_i64);
+    if let Some(o) = observed {
+        if generation > 0 && o < generation {
+            return Health::InProgress(format!("controller has not observed generation {generation} yet (at {o})"));
+        }
+    }
+    if cond_status(obj, "Stalled") == Some("True") {
+        return Health::Failed(cond_text(condition(obj, "Stalled")));
+    }
+    if cond_status(obj, "Reconciling") == Some("True") {
+        return Health::InProgress(cond_text(condition(obj, "Reconciling")));
+    }
+    match (group, kind) {
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            if cond_status(obj, "NamesAccepted") == Some("False") {
+                return Health::Failed(cond_text(condition(obj, "NamesAccepted")));
+            }
+            if cond_status(obj, "Established") == Some("True") {
+                Health::Ready
+            } else {
+                Health::InProgress("CRD not established yet".into())
+            }
+        }
+        ("apps", "Deployment") => deployment(obj),
+        ("apps", "StatefulSet") => {
+            let want = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+            let ready = i(obj, "/status/readyReplicas");
+            let partition = obj.pointer("/spec/updateStrategy/rollingUpdate/partition").and_then(Value::as_i64).unwrap_or(0);
+            if observed.is_none() {
+                return Health::InProgress("waiting for the StatefulSet controller".into());
+            }
+            if ready < want {
+                return Health::InProgress(format!("{ready}/{want} replicas ready"));
+            }
+            if partition == 0 {
+                let cur = obj.pointer("/status/currentRevision").and_then(Value::as_str);
+                let upd = obj.pointer("/status/updateRevision").and_then(Value::as_str);
+                if cur != upd {
+                    return Health::InProgress("rolling update in progress".into());
+                }
+            }
+            Health::Ready
+        }
+        ("apps", "DaemonSet") => {
+            if observed.is_none() {
+                return Health::InProgress("waiting for the DaemonSet controller".into());
+            }
+            let desired = i(obj, "/status/desiredNumberScheduled");
+            let counts = ["currentNumberScheduled", "updatedNumberScheduled", "numberAvailable", "numberReady"];
+            for c in counts {
+                let n = i(obj, &format!("/status/{c}"));
+                if n < desired {
+                    return Health::InProgress(format!("{c} {n}/{desired}"));
+                }
+            }
+            Health::Ready
+        }
+        ("batch", "Job") => {
+            if cond_status(obj, "Failed") == Some("True") {
+                Health::Failed(cond_text(condition(obj, "Failed")))
+            } else if cond_status(obj, "Complete") == Some("True") {
+                Health::Ready
+            } else {
+                Health::InProgress("job not complete".into())
+            }
+        }
+        ("", "PersistentVolumeClaim") => match obj.pointer("/status/phase").and_then(Value::as_str) {
+            Some("Bound") => Health::Ready,
+            Some(p) => Health::InProgress(format!("phase {p}")),
+            None => Health::InProgress("not bound".into()),
+        },
+        ("", "Pod") => pod(obj),
+        ("", "Namespace") => match obj.pointer("/status/phase").and_then(Value::as_str) {
+            Some("Terminating") => Health::InProgress("namespace terminating".into()),
+            _ => Health::Ready,
+        },
+        _ => generic(obj, ctx),
+    }
+}
+
+fn deployment(obj: &Value) -> Health {
+    if let Some(c) = condition(obj, "Progressing") {
+        if c.get("reason").and_then(Value::as_str) == Some("ProgressDeadlineExceeded") {
+            return Health::Failed(cond_text(Some(c)));
+        }
+    }
+    if obj.pointer("/status/observedGeneration").is_none() {
+        return Health::InProgress("waiting for the Deployment controller".into());
+    }
+    let want = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    let updated = i(obj, "/status/updatedReplicas");
+    let ready = i(obj, "/status/readyReplicas");
+    let available = i(obj, "/status/availableReplicas");
+    let total = i(obj, "/status/replicas");
+    if updated < want {
+        return Health::InProgress(format!("{updated}/{want} replicas updated"));
+    }
+    if total > updated {
+        return Health::InProgress(format!("{} old replicas pending termination", total - updated));
+    }
+    if available < want || ready < want {
+        let why = cond_text(condition(obj, "Available"));
+        let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
+        return Health::InProgress(format!("{ready}/{want} replicas ready{why}"));
+    }
+    if want > 0 && cond_status(obj, "Available") == Some("False") {
+        return Health::InProgress(cond_text(condition(obj, "Available")));
+    }
+    Health::Ready
+}
+
+fn pod(obj: &Value) -> Health {
+    for cs in obj.pointer("/status/containerStatuses").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(w) = cs.pointer("/state/waiting") {
+            let reason = w.get("reason").and_then(Value::as_str).unwrap_or("");
+            if reason == "CrashLoopBackOff" {
+                return Health::Failed(format!("container {} in CrashLoopBackOff", cs.get("name").and_then(Value::as_str).unwrap_or("?")));
+            }
+        }
+    }
+    match obj.pointer("/status/phase").and_then(Value::as_str) {
+        Some("Succeeded") => Health::Ready,
+        Some("Failed") => Health::Failed("pod failed".into()),
+        _ if cond_status(obj, "Ready") == Some("True") => Health::Ready,
+        _ => Health::InProgress(pod_waiting_reason(obj).unwrap_or_else(|| "pod not ready".into())),
+    }
+}
+
+/// The most telling reason a pod is not running: a container's waiting reason (ImagePullBackOff …) or
+/// the scheduler's complaint (Unschedulable).
+pub fn pod_waiting_reason(obj: &Value) -> Option<String> {
+    for cs in obj.pointer("/status/containerStatuses").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(w) = cs.pointer("/state/waiting") {
+            let reason = w.get("reason").and_then(Value::as_str).unwrap_or("");
+            let msg = w.get("message").and_then(Value::as_str).unwrap_or("");
+            if !reason.is_empty() {
+                return Some(if msg.is_empty() { reason.to_string() } else { format!("{reason}: {msg}") });
+            }
+        }
+    }
+    if cond_status(obj, "PodScheduled") == Some("False") {
+        return Some(cond_text(condition(obj, "PodScheduled")));
+    }
+    None
+}
+
+fn generic(obj: &Value, ctx: Context) -> Health {
+    match cond_status(obj, "Ready") {
+        Some("True") => return Health::Ready,
+        Some("False") => {
+            let text = cond_text(condition(obj, "Ready"));
+            return Health::InProgress(if text.is_empty() { "Ready=False".into() } else { text });
+        }
+        _ => {}
+    }
+    // Kyma's module CRs report `status.state`.
+    match obj.pointer("/status/state").and_then(Value::as_str) {
+        Some("Ready") => return Health::Ready,
+        Some("Error") => return Health::Failed(format!("state Error{}", desc(obj))),
+        Some("Warning") => return Health::Ready,
+        Some(s @ ("Processing" | "Deleting")) => return Health::InProgress(format!("state {s}{}", desc(obj))),
+        _ => {}
+    }
+    let status_empty = obj.get("status").is_none_or(|s| s.as_object().is_none_or(|m| m.is_empty()));
+    if ctx.has_status_subresource && status_empty && !ctx.grace_expired {
+        return Health::InProgress("waiting for a controller to report status".into());
+    }
+    Health::Ready
+}
+
+fn desc(obj: &Value) -> String {
+    obj.pointer("/status/description").and_then(Value::as_str).map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const C: Context = Context { has_status_subresource: false, grace_expired: false };
+
+    #[test]
+    fn deployment_rules() {
+        let mut d = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": {"observedGeneration": 1}});
+        assert!(matches!(health(&d, "apps", "Deployment", C), Health::InProgress(m) if m.contains("generation")));
+        d["status"] = json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1});
+        assert!(matches!(health(&d, "apps", "Deployment", C), Health::InProgress(m) if m.contains("1/2")));
+        d["status"]["readyReplicas"] = json!(2);
+        d["status"]["availableReplicas"] = json!(2);
+        d["status"]["conditions"] = json!([{"type": "Available", "status": "True"}]);
+        assert_eq!(health(&d, "apps", "Deployment", C), Health::Ready);
+        d["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "too slow"}]);
+        assert!(matches!(health(&d, "apps", "Deployment", C), Health::Failed(m) if m.contains("too slow")));
+    }
+
+    #[test]
+    fn crd_and_job_and_pod() {
+        let crd = json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}});
+        assert_eq!(health(&crd, "apiextensions.k8s.io", "CustomResourceDefinition", C), Health::Ready);
+        let job = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
+        assert!(matches!(health(&job, "batch", "Job", C), Health::Failed(_)));
+        let pod = json!({"status": {"phase": "Pending", "containerStatuses": [{"name": "m", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "no such image"}}}]}});
+        assert!(matches!(health(&pod, "", "Pod", C), Health::InProgress(m) if m.contains("ImagePullBackOff")));
+    }
+
+    #[test]
+    fn new_custom_resource_with_status_subresource_gets_a_grace_window() {
+        let cr = json!({"metadata": {"generation": 1}, "spec": {}});
+        let ctx = Context { has_status_subresource: true, grace_expired: false };
+        assert!(matches!(health(&cr, "x.io", "Thing", ctx), Health::InProgress(_)));
+        assert_eq!(health(&cr, "x.io", "Thing", Context { grace_expired: true, ..ctx }), Health::Ready);
+        let reported = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Waiting", "message": "db"}]}});
+        assert_eq!(health(&reported, "x.io", "Thing", Context { grace_expired: true, ..ctx }), Health::InProgress("Waiting: db".into()));
+        let kyma = json!({"status": {"state": "Ready"}});
+        assert_eq!(health(&kyma, "operator.kyma-project.io", "Istio", ctx), Health::Ready);
+        // A ConfigMap has no status rules: ready once applied.
+        assert_eq!(health(&json!({"data": {}}), "", "ConfigMap", C), Health::Ready);
+    }
+}
