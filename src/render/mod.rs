@@ -14,7 +14,7 @@ use crate::values::ModuleValues;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("{file}:{line}: {message}")]
+    #[error("{file}{}: {message}", if *line > 0 { format!(":{line}") } else { String::new() })]
     Template { file: String, line: usize, message: String },
     #[error("{file}: {message}")]
     Yaml { file: String, message: String },
@@ -66,8 +66,18 @@ fn tera_error(module: &Module, e: &tera::Error) -> RenderError {
             (module.path_of(r.filename()), r.span().start_line)
         }
         other => {
-            message.push_str(&format!("{other}"));
-            (module.location.clone(), 0)
+            // Some errors (an unknown filter found while adding templates) carry their location only
+            // inside a rendered report: "error: …\n --> templates/x.yaml:7:15".
+            let text = format!("{other}");
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("").trim().trim_start_matches("error: ");
+            message.push_str(first);
+            let located = text.lines().find_map(|l| l.trim().strip_prefix("--> ")).and_then(|loc| {
+                let mut parts = loc.rsplitn(3, ':');
+                let (_col, line, file) = (parts.next()?, parts.next()?, parts.next()?);
+                Some((module.path_of(file), line.parse().ok()?))
+            });
+            located.unwrap_or_else(|| (module.location.clone(), 0))
         }
     };
     let mut source = std::error::Error::source(e);
