@@ -395,6 +395,17 @@ impl Engine<'_> {
     fn on_error(&mut self, i: usize, err: RequestError) {
         let verdict = classify(&err);
         let message = err.message.clone();
+        // A dry run persists nothing, so an object whose namespace or kind comes from this same plan
+        // cannot be checked by the server; what it would wait for exists in the plan, so it counts as
+        // applied (unvalidated) rather than waiting forever.
+        if self.s.dry_run
+            && !self.plan.nodes[i].waits.is_empty()
+            && matches!(verdict, Verdict::Retry { class: RetryClass::NamespaceMissing | RetryClass::KindNotServed, .. })
+        {
+            let r = unserved_resource(self.plan.nodes[i].object.api_version(), self.plan.nodes[i].object.kind());
+            let data = self.plan.nodes[i].object.data.clone();
+            return self.on_applied(i, r, data);
+        }
         if message == self.nodes[i].last_message {
             self.nodes[i].same_message += 1;
         } else {

@@ -2,7 +2,10 @@
 //! (`scripts/test-bed.sh up`) or `KYMA_TEST_KUBECONFIG`; they never skip.
 
 mod support;
+mod webhook;
 
 mod bad_input;
 mod bed;
+mod classes;
+mod deploy;
 mod render;

@@ -1,0 +1,358 @@
+//! `kyma deploy` against the real test bed: ordering without help, webhooks that come up late, invalid
+//! objects, readiness that needs a kubelet, idempotence, dry run, interruption, error classes.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// Run `kyma deploy … -o json` and return exit code, the JSON document and stderr.
+fn deploy(args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec!["deploy", "-o", "json"];
+    all.extend_from_slice(args);
+    let out = kyma(&all);
+    let (stdout, stderr) = text(&out);
+    // With --events ndjson the final document follows the event lines.
+    let start = if stdout.starts_with("{\n") { 0 } else { stdout.rfind("\n{\n").map(|p| p + 1).unwrap_or(0) };
+    let doc = serde_json::from_str(&stdout[start..]).unwrap_or_else(|_| json!({"unparsed": stdout}));
+    (code(&out), doc, stderr)
+}
+
+fn module<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["modules"].as_array().and_then(|m| m.iter().find(|m| m["name"] == name)).unwrap_or_else(|| panic!("no module {name} in {doc}"))
+}
+
+const MODULE: &str = "apiVersion: kyma.module/v1\nversion: 1.0.0\n";
+
+fn module_yaml(name: &str, ns: &str) -> String {
+    format!("{MODULE}name: {name}\nnamespace: {ns}\n")
+}
+
+/// The built-in modules that depend on each other deploy in one command: custom resources listed before
+/// their CRDs, a Gateway (istio's kind) in istio's namespace from api-gateway, eventing's CR selecting
+/// nats. A re-run changes nothing on the server. This is the only test that uses the built-in
+/// namespaces (istio-system, kyma-system).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_nothing() {
+    let c = cluster().await;
+    let kubelets = vec![fake_kubelet(c.clone(), "istio-system".into()), fake_kubelet(c.clone(), "kyma-system".into())];
+    let (code1, doc, stderr) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "120s", "--events", "ndjson"]);
+    for k in &kubelets {
+        k.abort();
+    }
+    assert_eq!(code1, 0, "{doc:#}\n{stderr}");
+    for m in ["istio", "api-gateway", "eventing", "nats"] {
+        assert_eq!(module(&doc, m)["state"], "Ready", "{m}: {doc:#}");
+    }
+    let gw = c.discovery.resolve("networking.istio.io/v1beta1", "Gateway");
+    let gw = match gw {
+        Some(r) => r,
+        None => {
+            c.discovery.refresh(&c, "networking.istio.io/v1beta1").await.unwrap();
+            resource(&c, "networking.istio.io/v1beta1", "Gateway")
+        }
+    };
+    let live = c.get(&gw, Some("istio-system"), "kyma-gateway").await.unwrap().expect("the Gateway exists");
+    assert_eq!(live["spec"]["servers"][0]["hosts"][0], "*.local.kyma.dev");
+    c.discovery.refresh(&c, "operator.kyma-project.io/v1alpha1").await.unwrap();
+    let ev = resource(&c, "operator.kyma-project.io/v1alpha1", "Eventing");
+    let ev = c.get(&ev, Some("kyma-system"), "default").await.unwrap().expect("the Eventing CR exists");
+    assert_eq!(ev["spec"]["backend"]["type"], "NATS");
+
+    // Idempotence: the same deploy again leaves every object's resourceVersion as it was.
+    let rendered = text(&kyma(&["render", "--modules", "api-gateway,eventing,nats,istio"])).0;
+    let objects = kyma::yaml::parse_all(&rendered).unwrap();
+    let versions = |c: kyma::cluster::Cluster, objects: Vec<(usize, Value)>| async move {
+        let mut out = Vec::new();
+        for (_, o) in objects {
+            let r = c.discovery.resolve(o["apiVersion"].as_str().unwrap(), o["kind"].as_str().unwrap()).unwrap();
+            let live = c.get(&r, o["metadata"]["namespace"].as_str(), o["metadata"]["name"].as_str().unwrap()).await.unwrap().unwrap();
+            out.push((o["kind"].to_string(), o["metadata"]["name"].to_string(), live["metadata"]["resourceVersion"].clone()));
+        }
+        out
+    };
+    let before = versions(c.clone(), objects.clone()).await;
+    let kubelets = vec![fake_kubelet(c.clone(), "istio-system".into()), fake_kubelet(c.clone(), "kyma-system".into())];
+    let (code2, doc2, stderr2) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s"]);
+    for k in kubelets {
+        k.abort();
+    }
+    assert_eq!(code2, 0, "{doc2:#}\n{stderr2}");
+    let after = versions(c.clone(), objects).await;
+    assert_eq!(before.len(), after.len());
+    assert_eq!(before, after, "a re-run must not change any object");
+}
+
+/// A validating webhook that refuses connections for its first ~10 s holds the matching objects back
+/// by rounds; then the deploy succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_starts_late_delays_objects_by_rounds_then_deploy_succeeds() {
+    let c = cluster().await;
+    let ns = unique("hook");
+    let label = ns.clone();
+    let (port, ca_pem) = crate::webhook::serve_after(Duration::from_secs(10)).await;
+    let hook_name = format!("{ns}.kyma.test");
+    let vwc = resource(&c, "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration");
+    let config = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": hook_name},
+        "webhooks": [{
+            "name": hook_name,
+            "clientConfig": {"url": format!("https://127.0.0.1:{port}/validate"), "caBundle": base64(&ca_pem)},
+            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["configmaps"]}],
+            "namespaceSelector": {"matchLabels": {"kyma-test-hook": label}},
+            "failurePolicy": "Fail",
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "timeoutSeconds": 5
+        }]
+    });
+    c.apply(&vwc, &config, Default::default()).await.unwrap();
+    let cat = catalog(&[
+        ("hooked/module.yaml", module_yaml("hooked", &ns)),
+        ("hooked/templates/ns.yaml", format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    kyma-test-hook: {label}\n")),
+        ("hooked/templates/cm.yaml", "{% for i in range(end=3) %}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guarded-{{ i }}\ndata:\n  a: b\n{% endfor %}\n".into()),
+    ]);
+    let start = Instant::now();
+    let out = kyma(&["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "hooked", "--timeout", "60s", "--events", "ndjson", "-o", "json"]);
+    let elapsed = start.elapsed();
+    let (stdout, stderr) = text(&out);
+    c.delete(&vwc, None, &hook_name).await.unwrap();
+    assert_eq!(code(&out), 0, "{stdout}\n{stderr}");
+    let retries: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "objectRetry")
+        .collect();
+    assert!(!retries.is_empty(), "expected retries while the webhook was down:\n{stdout}");
+    assert!(retries.iter().all(|r| r["class"] == "webhook-unavailable"), "{retries:#?}");
+    assert!(retries.iter().all(|r| r["object"].as_str().unwrap().starts_with("ConfigMap/")), "only the guarded objects wait: {retries:#?}");
+    assert!(elapsed >= Duration::from_secs(8), "the webhook was down for 10 s, deploy took {elapsed:?}");
+    let cm = resource(&c, "v1", "ConfigMap");
+    assert!(c.get(&cm, Some(&ns), "guarded-2").await.unwrap().is_some());
+    let last = stdout.lines().rev().find(|l| l.starts_with('{') || l.starts_with('}')).unwrap_or("");
+    let _ = last;
+    let summary: Value = serde_json::from_str(&stdout[stdout.find("{\n").unwrap()..]).unwrap();
+    assert!(module(&summary, "hooked")["rounds"].as_u64().unwrap() >= 2, "{summary:#}");
+}
+
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// An invalid object fails its module at once, with the server's message and the template it came
+/// from; the other module still becomes Ready; exit code 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_object_fails_its_module_at_once_and_others_still_succeed() {
+    let ns_bad = unique("bad");
+    let ns_good = unique("good");
+    let cat = catalog(&[
+        ("broken/module.yaml", module_yaml("broken", &ns_bad)),
+        ("broken/templates/ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n".into()),
+        ("broken/templates/workload.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: negative\nspec:\n  replicas: -1\n  selector:\n    matchLabels: {a: b}\n  template:\n    metadata:\n      labels: {a: b}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n".into()),
+        ("healthy/module.yaml", module_yaml("healthy", &ns_good)),
+        ("healthy/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n".into()),
+    ]);
+    let start = Instant::now();
+    let (code, doc, stderr) = deploy(&["--catalog", cat.path().to_str().unwrap(), "--modules", "broken,healthy", "--timeout", "60s"]);
+    assert_eq!(code, 1, "{doc:#}\n{stderr}");
+    assert!(start.elapsed() < Duration::from_secs(20), "failed at once, not after retries: {:?}", start.elapsed());
+    let broken = module(&doc, "broken");
+    assert_eq!(broken["state"], "Failed");
+    assert_eq!(broken["rounds"], 1, "invalid is not retried: {broken:#}");
+    let b = &broken["blocking"][0];
+    assert_eq!(b["object"], format!("Deployment/{ns_bad}/negative"));
+    assert!(b["reason"].as_str().unwrap().contains("must be greater than or equal to 0"), "{b:#}");
+    assert!(b["origin"].as_str().unwrap().ends_with("broken/templates/workload.yaml (document 1)"), "{b:#}");
+    assert_eq!(module(&doc, "healthy")["state"], "Ready");
+    // The human table names the object, the reason and the template.
+    let out = kyma(&["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "broken,healthy", "--timeout", "60s"]);
+    let table = text(&out).0;
+    assert!(table.contains("broken") && table.contains("Failed") && table.contains("workload.yaml"), "{table}");
+}
+
+/// Readiness is computed from the real controllers: a Deployment is Ready only once its pods are
+/// (here a test plays the kubelet, after a delay); without a kubelet the deploy times out naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_is_ready_only_when_its_pods_are_and_times_out_without_a_kubelet() {
+    let c = cluster().await;
+    let ns = unique("ready");
+    let cat = catalog(&[
+        ("app/module.yaml", module_yaml("app", &ns)),
+        ("app/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n".into()),
+    ]);
+    // Without a kubelet: the pods stay Pending and the deploy times out naming the Deployment.
+    let (code, doc, stderr) = deploy(&["--catalog", cat.path().to_str().unwrap(), "--modules", "app", "--timeout", "6s"]);
+    assert_eq!(code, 3, "{doc:#}\n{stderr}");
+    let app = module(&doc, "app");
+    assert_eq!(app["state"], "TimedOut");
+    assert_eq!(app["blocking"][0]["object"], format!("Deployment/{ns}/web"));
+    assert!(app["blocking"][0]["reason"].as_str().unwrap().contains("0/2 replicas ready"), "{app:#}");
+
+    // With a kubelet that starts 3 s in: Ready, and not before.
+    let delayed = {
+        let c = c.clone();
+        let ns = ns.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            fake_kubelet(c, ns).await.ok();
+        })
+    };
+    let start = Instant::now();
+    let (code, doc, stderr) = tokio::task::spawn_blocking({
+        let path = cat.path().to_str().unwrap().to_string();
+        move || deploy(&["--catalog", &path, "--modules", "app", "--timeout", "60s"])
+    })
+    .await
+    .unwrap();
+    delayed.abort();
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    assert_eq!(module(&doc, "app")["state"], "Ready");
+    assert!(start.elapsed() >= Duration::from_secs(3), "Ready before any pod was: {:?}", start.elapsed());
+}
+
+/// A 500 that keeps saying the same thing (1.20: a Service port without `protocol`) fails the module
+/// with the server's message long before --timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeating_500_is_not_transient() {
+    let ns = unique("svc500");
+    let cat = catalog(&[
+        ("svc/module.yaml", module_yaml("svc", &ns)),
+        ("svc/templates/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: noproto\nspec:\n  selector: {a: b}\n  ports:\n  - port: 80\n".into()),
+    ]);
+    let start = Instant::now();
+    let (code, doc, stderr) = deploy(&["--catalog", cat.path().to_str().unwrap(), "--modules", "svc", "--timeout", "120s"]);
+    let svc = module(&doc, "svc");
+    let server = c_version().await;
+    if server.starts_with("v1.20") {
+        assert_eq!(code, 1, "{doc:#}\n{stderr}");
+        assert_eq!(svc["state"], "Failed");
+        assert!(svc["blocking"][0]["reason"].as_str().unwrap().contains("protocol"), "{svc:#}");
+        assert!(start.elapsed() < Duration::from_secs(30), "{:?}", start.elapsed());
+    } else {
+        // Newer servers default the protocol; the Service simply applies.
+        assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    }
+}
+
+async fn c_version() -> String {
+    cluster().await.server_version
+}
+
+/// --dry-run goes through the server (validation, admission) but persists nothing, custom resources
+/// of a CRD that does not exist yet included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_persists_nothing() {
+    let c = cluster().await;
+    let ns = unique("dry");
+    let group = format!("{ns}.kyma.test");
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+    );
+    let cat = catalog(&[
+        ("dry/module.yaml", module_yaml("dry", &ns)),
+        ("dry/templates/a-cr.yaml", format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w\n")),
+        ("dry/templates/b-crd.yaml", crd),
+        ("dry/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n".into()),
+    ]);
+    let (code, doc, stderr) = deploy(&["--catalog", cat.path().to_str().unwrap(), "--modules", "dry", "--dry-run"]);
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    assert_eq!(doc["dryRun"], true);
+    assert_eq!(module(&doc, "dry")["state"], "Applied");
+    let nsr = resource(&c, "v1", "Namespace");
+    assert!(c.get(&nsr, None, &ns).await.unwrap().is_none(), "dry run created the namespace");
+    let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    assert!(c.get(&crds, None, &format!("widgets.{group}")).await.unwrap().is_none(), "dry run created the CRD");
+}
+
+/// A custom resource before its CRD in template order, and objects in a namespace created by another
+/// module: both resolved by the engine, the CR only attempted once the CRD is Established.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resource_waits_for_its_crd_across_modules_without_a_failed_attempt() {
+    let ns = unique("crd");
+    let group = format!("{ns}.kyma.test");
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gizmos.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{kind: Gizmo, plural: gizmos, singular: gizmo, listKind: GizmoList}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    subresources: {{status: {{}}}}\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+    );
+    let cat = catalog(&[
+        ("provider/module.yaml", module_yaml("provider", &ns)),
+        ("provider/templates/ns.yaml", format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")),
+        ("provider/templates/crd.yaml", crd),
+        ("consumer/module.yaml", format!("{MODULE}name: consumer\n")),
+        ("consumer/templates/a.yaml", format!("apiVersion: {group}/v1\nkind: Gizmo\nmetadata:\n  name: g\n  namespace: {ns}\nspec:\n  size: 3\n")),
+    ]);
+    let out = kyma(&["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "consumer,provider", "--events", "ndjson", "-o", "json", "--timeout", "60s"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 0, "{stdout}\n{stderr}");
+    let events: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let gizmo_retries = events.iter().filter(|e| e["event"] == "objectRetry" && e["object"].as_str().unwrap_or("").starts_with("Gizmo/")).count();
+    assert_eq!(gizmo_retries, 0, "the Gizmo was sent before its CRD was established: {events:#?}");
+    assert!(events.iter().any(|e| e["event"] == "objectApplied" && e["object"] == format!("Gizmo/{ns}/g")));
+}
+
+/// Ctrl-C: in-flight requests finish, the report says what was applied, exit code 130.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupt_stops_cleanly_with_exit_130() {
+    let ns = unique("intr");
+    let cat = catalog(&[
+        ("slow/module.yaml", module_yaml("slow", &ns)),
+        ("slow/templates/ns.yaml", format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")),
+        ("slow/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: never-ready\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: x\n        image: busybox\n".into()),
+    ]);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
+        .args(["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "slow", "--timeout", "60s", "-o", "json"])
+        .env("KUBECONFIG", kubeconfig())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 130, "{stdout}\n{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let slow = module(&doc, "slow");
+    assert_eq!(slow["state"], "Interrupted");
+    assert_eq!(slow["applied"], 2, "both objects were applied before the interrupt: {slow:#}");
+    assert_eq!(doc["interrupted"], true);
+}
+
+/// Bad credentials and a wrong CA: one clear error before any work, exit 4, no secret in the output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorized_and_untrusted_servers_exit_4() {
+    let kc = std::fs::read_to_string(kubeconfig()).unwrap();
+    let server = kc.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap().to_string();
+    let ca = kc.lines().find_map(|l| l.trim().strip_prefix("certificate-authority: ")).unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let token_kc = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: bed\n  cluster: {{server: '{server}', certificate-authority: '{ca}'}}\nusers:\n- name: u\n  user: {{token: not-a-real-token-1234}}\ncontexts:\n- name: intruder\n  context: {{cluster: bed, user: u}}\ncurrent-context: intruder\n"
+    );
+    let p = dir.path().join("token");
+    std::fs::write(&p, token_kc).unwrap();
+    let out = kyma(&["deploy", "--modules", "keda", "--kubeconfig", p.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 4, "{stdout}\n{stderr}");
+    assert!(stderr.contains("context 'intruder'") && stderr.contains("refused our credentials") && stderr.contains("401"), "{stderr}");
+    assert!(!stderr.contains("not-a-real-token-1234") && !stdout.contains("not-a-real-token-1234"));
+
+    // A CA that did not sign the server's certificate.
+    let other_ca = rcgen::generate_simple_self_signed(vec!["elsewhere".into()]).unwrap().cert.pem();
+    let ca_path = dir.path().join("other-ca.crt");
+    std::fs::write(&ca_path, other_ca).unwrap();
+    let untrusted = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: bed\n  cluster: {{server: '{server}', certificate-authority: '{}'}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: wrong-ca\n  context: {{cluster: bed, user: u}}\ncurrent-context: wrong-ca\n",
+        ca_path.display()
+    );
+    let p = dir.path().join("untrusted");
+    std::fs::write(&p, untrusted).unwrap();
+    let out = kyma(&["deploy", "--modules", "keda", "--kubeconfig", p.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(code(&out), 4, "{stderr}");
+    assert!(stderr.contains("cannot reach the cluster of context 'wrong-ca'") && stderr.to_lowercase().contains("certificate"), "{stderr}");
+}
