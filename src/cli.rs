@@ -70,13 +70,17 @@ pub enum Command {
     /// List and inspect the modules of the catalog.
     #[command(subcommand)]
     Modules(ModulesCommand),
-    /// Remove modules that kyma deployed (not yet implemented).
-    Undeploy(LifecycleArgs),
-    /// Show what a deploy would change (not yet implemented).
-    Diff(LifecycleArgs),
-    /// Show installed modules and their health (not yet implemented).
-    Status(LifecycleArgs),
-    /// Break a stale cluster lock (not yet implemented).
+    /// Remove modules kyma deployed: only what it recorded, custom resources first, CRDs last.
+    #[command(after_help = "Examples:\n  kyma undeploy --modules eventing\n  kyma undeploy --all --timeout 5m\n\nCRDs go only when no custom resource kyma did not create is left (--prune-crds deletes them anyway,\nand with them every resource of their kind). Objects annotated kyma-project.io/keep=true stay.")]
+    Undeploy(UndeployArgs),
+    /// Show what a deploy would change: a diff per object and what would be pruned.
+    #[command(after_help = "Examples:\n  kyma diff --modules istio --set istio.replicas=2\n\nExit codes: 0 no changes, 1 changes, 2 error (like diff(1)).")]
+    Diff(DiffArgs),
+    /// Show installed modules: version, deploy time, health now, drift.
+    #[command(after_help = "Examples:\n  kyma status\n  kyma status --modules istio -o json")]
+    Status(StatusArgs),
+    /// Break the cluster lock of a run that is gone.
+    #[command(after_help = "Examples:\n  kyma unlock")]
     Unlock(ClusterArgs),
     /// Print shell completions.
     #[command(after_help = "Examples:\n  kyma completion bash > ~/.local/share/bash-completion/completions/kyma\n  kyma completion zsh > ~/.zfunc/_kyma")]
@@ -175,11 +179,61 @@ pub struct DeployArgs {
     /// as ready.
     #[arg(long, value_parser = parse_duration, default_value = "3s", hide = true)]
     pub status_grace: Duration,
+    /// Take over objects another tool owns (another ApplySet, a Helm release).
+    #[arg(long)]
+    pub adopt: bool,
+    /// Allow a module that now renders nothing to prune everything it had.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Prune CRDs no longer rendered (deletes every resource of their kinds too).
+    #[arg(long)]
+    pub prune_crds: bool,
+    /// Apply modules even when nothing changed since their last complete deploy.
+    #[arg(long)]
+    pub reapply: bool,
+    /// Wait for another run's cluster lock instead of failing.
+    #[arg(long)]
+    pub wait_for_lock: bool,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct LifecycleArgs {
-    /// Modules, comma-separated.
+pub struct UndeployArgs {
+    /// Modules to remove, comma-separated.
+    #[arg(short = 'm', long, value_delimiter = ',', value_parser = ModuleNameParser, hide_possible_values = true, required_unless_present = "all", conflicts_with = "all")]
+    pub modules: Vec<String>,
+    /// Remove every module kyma installed.
+    #[arg(long)]
+    pub all: bool,
+    /// Go on although other installed modules list these in dependsOn.
+    #[arg(long)]
+    pub force: bool,
+    /// Delete the modules' CRDs even when resources of their kinds remain (those go too).
+    #[arg(long)]
+    pub prune_crds: bool,
+    /// Strip finalizers from objects still stuck at the timeout.
+    #[arg(long)]
+    pub remove_finalizers: bool,
+    /// Give up waiting for deletion after this long.
+    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    pub timeout: Duration,
+    /// Wait for another run's cluster lock instead of failing.
+    #[arg(long)]
+    pub wait_for_lock: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Only these modules (default: every installed module).
     #[arg(short = 'm', long, value_delimiter = ',', value_parser = ModuleNameParser, hide_possible_values = true)]
     pub modules: Vec<String>,
     #[command(flatten)]

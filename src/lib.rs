@@ -4,12 +4,15 @@
 //! `catalog` → `values` → `render` → `plan` → `engine` (rounds, readiness; talks to `cluster`) → `report`.
 //! `cli` parses flags once; `commands` wire the stages, one file per command.
 
+pub mod action;
 pub mod catalog;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod engine;
 pub mod exit;
+pub mod inventory;
+pub mod lock;
 pub mod object;
 pub mod plan;
 pub mod render;

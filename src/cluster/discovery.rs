@@ -17,6 +17,7 @@ pub struct Resource {
     pub plural: String,
     pub namespaced: bool,
     pub has_status: bool,
+    pub listable: bool,
 }
 
 impl Resource {
@@ -27,9 +28,14 @@ impl Resource {
 
 type Key = (String, String); // (apiVersion, kind)
 
+/// Lazy: connecting reads only the list of group/versions (`/api`, `/apis`); the resources of a
+/// group/version are fetched the first time something needs them. A deploy of core kinds asks for two
+/// group/versions, not forty.
 #[derive(Clone, Default)]
 pub struct Discovery {
     inner: Arc<RwLock<HashMap<Key, Resource>>>,
+    served: Arc<RwLock<Vec<String>>>,
+    fetched: Arc<RwLock<std::collections::HashSet<String>>>,
 }
 
 impl Discovery {
@@ -56,14 +62,10 @@ impl Discovery {
 
     /// All group/versions the server serves.
     pub fn api_versions(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.inner.read().unwrap().keys().map(|(gv, _)| gv.clone()).collect();
-        v.sort();
-        v.dedup();
-        v
+        self.served.read().unwrap().clone()
     }
 
-    /// Load everything: `/api/v1` and every version of every group under `/apis`, in parallel. A group
-    /// whose discovery fails (an aggregated API that is down) is skipped, as kubectl does.
+    /// Read which group/versions the server serves (two requests).
     pub async fn load(&self, cluster: &Cluster) -> Result<(), RequestError> {
         let core = cluster.request(http::Method::GET, "/api", None, vec![]).await?;
         let mut gvs: Vec<String> = core
@@ -79,15 +81,37 @@ impl Discovery {
                 }
             }
         }
-        let results = futures::future::join_all(gvs.iter().map(|gv| self.fetch(cluster, gv))).await;
-        let mut map = self.inner.write().unwrap();
-        for (gv, res) in gvs.iter().zip(results) {
-            if let Ok(list) = res {
-                map.retain(|(v, _), _| v != gv);
-                map.extend(list.into_iter().map(|r| ((gv.clone(), r.kind.clone()), r)));
-            }
-        }
+        gvs.sort();
+        gvs.dedup();
+        *self.served.write().unwrap() = gvs;
         Ok(())
+    }
+
+    /// Make sure the resources of these group/versions are known, fetching the missing ones in
+    /// parallel. A group/version the server does not serve (yet) is skipped quietly.
+    pub async fn ensure(&self, cluster: &Cluster, gvs: impl IntoIterator<Item = String>) {
+        let missing: Vec<String> = {
+            let fetched = self.fetched.read().unwrap();
+            let mut m: Vec<String> = gvs.into_iter().filter(|gv| !fetched.contains(gv)).collect();
+            m.sort();
+            m.dedup();
+            m
+        };
+        futures::future::join_all(missing.iter().map(|gv| self.refresh(cluster, gv))).await;
+    }
+
+    /// Every served group/version: what a namespace-emptiness check or a status of unknown kinds needs.
+    /// A group whose discovery fails (an aggregated API that is down) is skipped, as kubectl does.
+    pub async fn ensure_all(&self, cluster: &Cluster) {
+        let all = self.api_versions();
+        self.ensure(cluster, all).await;
+    }
+
+    /// Every known namespaced resource that can be listed.
+    pub fn namespaced_resources(&self) -> Vec<Resource> {
+        let mut v: Vec<Resource> = self.inner.read().unwrap().values().filter(|r| r.namespaced && r.listable).cloned().collect();
+        v.sort_by(|a, b| (&a.group, &a.kind, &a.version).cmp(&(&b.group, &b.kind, &b.version)));
+        v
     }
 
     /// Refresh one group/version (after a CRD for it became Established). Adds and updates only:
@@ -95,6 +119,7 @@ impl Discovery {
     /// earlier must not erase a kind a later answer already added.
     pub async fn refresh(&self, cluster: &Cluster, gv: &str) -> Result<(), RequestError> {
         let list = self.fetch(cluster, gv).await?;
+        self.fetched.write().unwrap().insert(gv.to_string());
         let mut map = self.inner.write().unwrap();
         map.extend(list.into_iter().map(|r| ((gv.to_string(), r.kind.clone()), r)));
         Ok(())
@@ -123,6 +148,7 @@ impl Discovery {
                     plural: plural.to_string(),
                     namespaced: r.get("namespaced").and_then(Value::as_bool).unwrap_or(false),
                     has_status: subresources.contains(&format!("{plural}/status").as_str()),
+                    listable: r.get("verbs").and_then(Value::as_array).is_some_and(|v| v.iter().any(|x| x == "list")),
                 })
             })
             .collect())

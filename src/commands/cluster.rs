@@ -13,6 +13,7 @@ pub async fn connect(args: &ClusterArgs) -> Result<Cluster, Failure> {
 
 /// Facts templates may use, read from the cluster.
 pub async fn facts(cluster: &Cluster) -> ClusterFacts {
+    cluster.discovery.ensure(cluster, ["v1".to_string()]).await;
     let mut facts = ClusterFacts { api_versions: cluster.discovery.api_versions(), ..Default::default() };
     let v = cluster.server_version.trim_start_matches('v');
     let mut parts = v.split('.');

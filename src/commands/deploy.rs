@@ -1,8 +1,9 @@
-//! `kyma deploy`: render offline (all bad input is found here), connect, apply in rounds, report.
+//! `kyma deploy`: render offline (all bad input is found here), connect, deploy, report.
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::action::deploy::{DeployOptions, run};
 use crate::cli::{DeployArgs, GlobalArgs, OutputFormat};
 use crate::exit::{Exit, Failure};
 use crate::render::ClusterFacts;
@@ -15,13 +16,20 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let mut prepared = super::pipeline::prepare(&global, &args.selection, &facts)?;
     super::pipeline::print_warnings(&prepared);
 
-    let settings = crate::engine::Settings {
-        concurrency: args.concurrency as usize,
-        timeout: args.timeout,
-        wait: !args.no_wait,
-        dry_run: args.dry_run,
-        force_conflicts: args.force_conflicts,
-        status_grace: args.status_grace,
+    let opts = DeployOptions {
+        settings: crate::engine::Settings {
+            concurrency: args.concurrency as usize,
+            timeout: args.timeout,
+            wait: !args.no_wait,
+            dry_run: args.dry_run,
+            force_conflicts: args.force_conflicts,
+            status_grace: args.status_grace,
+        },
+        adopt: args.adopt,
+        allow_empty: args.allow_empty,
+        prune_crds: args.prune_crds,
+        reapply: args.reapply,
+        wait_for_lock: args.wait_for_lock,
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let live = crate::report::live::LiveOptions {
@@ -37,10 +45,13 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
             on_signal.cancel();
         }
     });
-    let outcome = crate::engine::run(&cluster, &mut prepared.plan, settings, tx, cancel).await;
+    let result = run(&cluster, &mut prepared.plan, &prepared.values, &opts, tx, cancel).await;
     let _ = consumer.await;
-
-    let exit = crate::report::summary::exit_code(&outcome);
+    let result = result?;
+    for w in &result.warnings {
+        crate::report::style::warn(w);
+    }
+    let exit = crate::report::summary::exit_code(&result.outcome);
     match global.output {
         OutputFormat::Json => {
             let extra = serde_json::json!({
@@ -48,18 +59,33 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
                 "server": cluster.server,
                 "dryRun": args.dry_run,
                 "lockedValues": prepared.locked,
+                "versionChanges": result.changes,
+                "pruned": result.pruned,
             });
-            println!("{}", serde_json::to_string_pretty(&crate::report::summary::json_doc(&outcome, extra))?);
+            println!("{}", serde_json::to_string_pretty(&crate::report::summary::json_doc(&result.outcome, extra))?);
         }
         OutputFormat::Table => {
+            for c in &result.changes {
+                if let Some(from) = &c.from {
+                    eprintln!("{} {from} → {}{}", c.module, c.to, if c.downgrade { " (downgrade)" } else { "" });
+                }
+            }
+            for (module, report) in &result.pruned {
+                for d in &report.deleted {
+                    eprintln!("{module}: pruned {d}");
+                }
+                for (o, why) in report.kept.iter().chain(report.stuck.iter()) {
+                    eprintln!("{module}: kept {o}: {why}");
+                }
+            }
             if args.dry_run {
                 eprintln!("dry run: nothing was persisted");
             }
-            print!("{}", crate::report::summary::table(&outcome));
+            print!("{}", crate::report::summary::table(&result.outcome));
         }
     }
     if exit == Exit::Interrupted {
-        return Err(Failure::new(Exit::Interrupted, anyhow::anyhow!("interrupted; the table above shows what was applied")).into());
+        return Err(Failure::new(Exit::Interrupted, anyhow::anyhow!("interrupted; the report shows what was applied")).into());
     }
     Ok(exit)
 }

@@ -3,13 +3,17 @@
 mod cluster;
 mod completion;
 mod deploy;
+mod diff;
 mod modules;
 mod pipeline;
 mod render;
+mod status;
+mod undeploy;
+mod unlock;
 mod version;
 
 use crate::cli::{Cli, Command};
-use crate::exit::{Exit, Failure, exit_code_of};
+use crate::exit::{Exit, exit_code_of};
 
 pub use pipeline::Prepared;
 
@@ -23,10 +27,10 @@ pub fn run(cli: Cli) -> i32 {
         Command::Version => version::exec(&global).map(|_| Exit::Success),
         Command::Completion { shell } => completion::exec(shell).map(|_| Exit::Success),
         Command::Deploy(args) => with_runtime(deploy::exec(global, args)),
-        Command::Undeploy(_) => not_yet("undeploy"),
-        Command::Diff(_) => not_yet("diff"),
-        Command::Status(_) => not_yet("status"),
-        Command::Unlock(_) => not_yet("unlock"),
+        Command::Undeploy(args) => with_runtime(undeploy::exec(global, args)),
+        Command::Diff(args) => with_runtime(diff::exec(global, args)),
+        Command::Status(args) => with_runtime(status::exec(global, args)),
+        Command::Unlock(args) => with_runtime(unlock::exec(args)),
     };
     match result {
         Ok(exit) => exit.code(),
@@ -36,10 +40,6 @@ pub fn run(cli: Cli) -> i32 {
             exit.code()
         }
     }
-}
-
-fn not_yet(cmd: &str) -> anyhow::Result<Exit> {
-    Err(Failure::bad_input(anyhow::anyhow!("`kyma {cmd}` is not yet implemented")).into())
 }
 
 fn with_runtime<F: std::future::Future<Output = anyhow::Result<Exit>>>(f: F) -> anyhow::Result<Exit> {

@@ -16,8 +16,8 @@ pub struct Prepared {
     pub catalog: Catalog,
     pub plan: Plan,
     pub locked: Vec<Locked>,
-    /// Hash of each module's rendered objects, for change detection.
-    pub fetcher: Fetcher,
+    /// The values each module rendered with (their hash is recorded in the inventory).
+    pub values: BTreeMap<String, crate::values::ModuleValues>,
 }
 
 pub fn fetcher(global: &GlobalArgs) -> Fetcher {
@@ -52,7 +52,7 @@ pub fn prepare(global: &GlobalArgs, sel: &SelectionArgs, cluster: &ClusterFacts)
     let depends_on: BTreeMap<String, Vec<String>> =
         modules.iter().map(|m| (m.name.clone(), m.depends_on.clone())).collect();
     let plan = crate::plan::build(rendered, &depends_on);
-    Ok(Prepared { catalog, plan, locked, fetcher })
+    Ok(Prepared { catalog, plan, locked, values })
 }
 
 /// Warnings every command prints the same way: locked values and plan warnings.

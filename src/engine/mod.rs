@@ -23,6 +23,15 @@ use classify::{FatalClass, RetryClass, Verdict, backoff, classify, repeat_limit}
 pub use events::Event;
 use readiness::Health;
 
+/// A decision made before the engine starts, per module.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Preset {
+    /// Unchanged since the last complete deploy: nothing to do.
+    Skip,
+    /// Refused before anything was sent (e.g. it would adopt another tool's object).
+    Refuse { object: String, reason: String, origin: String },
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub concurrency: usize,
@@ -135,10 +144,20 @@ struct Engine<'a> {
     in_flight: usize,
     start: Instant,
     module_done: Vec<Option<Duration>>,
+    presets: Vec<Option<Preset>>,
 }
 
 /// Run the plan against the cluster.
-pub async fn run(cluster: &Cluster, plan: &mut Plan, s: Settings, events: mpsc::UnboundedSender<Event>, cancel: CancellationToken) -> Outcome {
+pub async fn run(
+    cluster: &Cluster,
+    plan: &mut Plan,
+    s: Settings,
+    presets: Vec<Option<Preset>>,
+    events: mpsc::UnboundedSender<Event>,
+    cancel: CancellationToken,
+) -> Outcome {
+    // Learn exactly the kinds this plan uses, in parallel, before the first apply.
+    cluster.discovery.ensure(cluster, plan.nodes.iter().map(|n| n.object.api_version().to_string())).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let n = plan.nodes.len();
     let mut nodes: Vec<NodeState> = (0..n)
@@ -177,6 +196,7 @@ pub async fn run(cluster: &Cluster, plan: &mut Plan, s: Settings, events: mpsc::
         in_flight: 0,
         start: Instant::now(),
         module_done: vec![None; module_count],
+        presets,
     };
     for m in 0..module_count {
         let module = &e.plan.modules[m];
@@ -184,8 +204,14 @@ pub async fn run(cluster: &Cluster, plan: &mut Plan, s: Settings, events: mpsc::
         e.emit(Event::ModuleStarted { module: module.name.clone(), version: module.version.clone(), objects });
     }
     for i in 0..n {
-        if e.nodes[i].pending == 0 {
-            e.enqueue(i);
+        match e.presets.get(e.plan.nodes[i].module).cloned().flatten() {
+            Some(Preset::Skip) => e.nodes[i].st = St::Ready,
+            Some(Preset::Refuse { reason, .. }) => {
+                e.nodes[i].st = St::Failed;
+                e.nodes[i].reason = format!("not applied: {reason}");
+            }
+            None if e.nodes[i].pending == 0 => e.enqueue(i),
+            None => {}
         }
     }
     for m in 0..module_count {
@@ -481,7 +507,8 @@ impl Engine<'_> {
         if idx.iter().all(|&i| self.is_done(i)) {
             self.module_done[m] = Some(self.start.elapsed());
             let r = self.module_result(m, false, false);
-            self.emit(Event::ModuleFinished { module: r.name, state: r.state, ready: r.ready, total: r.total, rounds: r.rounds });
+            let done = if r.state == ModuleState::Applied { r.applied } else { r.ready };
+            self.emit(Event::ModuleFinished { module: r.name, state: r.state, ready: done, total: r.total, rounds: r.rounds });
         }
     }
 
@@ -572,7 +599,10 @@ impl Engine<'_> {
         let rounds = idx.iter().map(|&i| self.nodes[i].attempts).max().unwrap_or(0);
         let failed: Vec<usize> = idx.iter().copied().filter(|&i| self.nodes[i].st == St::Failed).collect();
         let not_done: Vec<usize> = idx.iter().copied().filter(|&i| !self.is_done(i)).collect();
-        let state = if !failed.is_empty() {
+        let preset = self.presets.get(m).cloned().flatten();
+        let state = if preset == Some(Preset::Skip) {
+            ModuleState::Skipped
+        } else if !failed.is_empty() {
             ModuleState::Failed
         } else if not_done.is_empty() {
             if self.s.wait && !self.s.dry_run { ModuleState::Ready } else { ModuleState::Applied }
@@ -587,14 +617,18 @@ impl Engine<'_> {
         let mut blocking_idx: Vec<usize> = failed.iter().copied().filter(|&i| !self.nodes[i].reason.starts_with("blocked:")).collect();
         blocking_idx.extend(failed.iter().copied().filter(|&i| self.nodes[i].reason.starts_with("blocked:")));
         blocking_idx.extend(not_done);
-        let blocking = blocking_idx
-            .into_iter()
-            .map(|i| Blocking {
-                object: self.key(i),
-                reason: self.nodes[i].reason.clone(),
-                origin: self.plan.nodes[i].object.origin.to_string(),
-            })
-            .collect();
+        let blocking: Vec<Blocking> = match preset {
+            // A refused module: the one reason, not every object it never sent.
+            Some(Preset::Refuse { object, reason, origin }) => vec![Blocking { object, reason, origin }],
+            _ => blocking_idx
+                .into_iter()
+                .map(|i| Blocking {
+                    object: self.key(i),
+                    reason: self.nodes[i].reason.clone(),
+                    origin: self.plan.nodes[i].object.origin.to_string(),
+                })
+                .collect(),
+        };
         let duration = self.module_done[m].unwrap_or_else(|| self.start.elapsed());
         ModuleResult {
             name: module.name.clone(),
@@ -670,5 +704,5 @@ fn unserved_resource(api_version: &str, kind: &str) -> Resource {
         Some((g, v)) => (g.to_string(), v.to_string()),
         None => (String::new(), api_version.to_string()),
     };
-    Resource { group, version, kind: kind.to_string(), plural: String::new(), namespaced: true, has_status: false }
+    Resource { group, version, kind: kind.to_string(), plural: String::new(), namespaced: true, has_status: false, listable: false }
 }

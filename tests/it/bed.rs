@@ -9,6 +9,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn namespace_configmap_apply_read_delete() {
+    let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let ns = unique("bed");
     create_namespace(&c, &ns).await;

@@ -9,13 +9,14 @@ use crate::support::*;
 
 #[tokio::test]
 async fn error_classes_against_the_real_server() {
+    let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let ns = unique("cls");
     let cm = resource(&c, "v1", "ConfigMap");
     let obj = |name: &str, ns: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": "v"}});
 
     // Unknown group: a plain-text "404 page not found", not a Status.
-    let fake = Resource { group: "nope.kyma.test".into(), version: "v1".into(), kind: "Nope".into(), plural: "nopes".into(), namespaced: true, has_status: false };
+    let fake = Resource { group: "nope.kyma.test".into(), version: "v1".into(), kind: "Nope".into(), plural: "nopes".into(), namespaced: true, has_status: false, listable: false };
     let e = c.apply(&fake, &json!({"apiVersion": "nope.kyma.test/v1", "kind": "Nope", "metadata": {"name": "x", "namespace": "default"}}), ApplyOptions::default()).await.unwrap_err();
     assert_eq!(e.code, Some(404), "{e:?}");
     assert_eq!(classify(&e), Verdict::Retry { class: RetryClass::KindNotServed, after: None }, "{e:?}");

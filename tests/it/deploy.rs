@@ -35,6 +35,7 @@ fn module_yaml(name: &str, ns: &str) -> String {
 /// namespaces (istio-system, kyma-system).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_nothing() {
+    let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let kubelets = vec![fake_kubelet(c.clone(), "istio-system".into()), fake_kubelet(c.clone(), "kyma-system".into())];
     let (code1, doc, stderr) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "120s", "--events", "ndjson"]);
@@ -88,6 +89,7 @@ async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_
 /// by rounds; then the deploy succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_that_starts_late_delays_objects_by_rounds_then_deploy_succeeds() {
+    let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let ns = unique("hook");
     let label = ns.clone();
@@ -147,6 +149,7 @@ fn base64(bytes: &[u8]) -> String {
 /// from; the other module still becomes Ready; exit code 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_object_fails_its_module_at_once_and_others_still_succeed() {
+    let _shared = CLUSTER.read().await;
     let ns_bad = unique("bad");
     let ns_good = unique("good");
     let cat = catalog(&[
@@ -178,6 +181,7 @@ async fn an_invalid_object_fails_its_module_at_once_and_others_still_succeed() {
 /// (here a test plays the kubelet, after a delay); without a kubelet the deploy times out naming it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deployment_is_ready_only_when_its_pods_are_and_times_out_without_a_kubelet() {
+    let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let ns = unique("ready");
     let cat = catalog(&[
@@ -218,6 +222,7 @@ async fn deployment_is_ready_only_when_its_pods_are_and_times_out_without_a_kube
 /// with the server's message long before --timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeating_500_is_not_transient() {
+    let _shared = CLUSTER.read().await;
     let ns = unique("svc500");
     let cat = catalog(&[
         ("svc/module.yaml", module_yaml("svc", &ns)),
@@ -246,6 +251,7 @@ async fn c_version() -> String {
 /// of a CRD that does not exist yet included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_persists_nothing() {
+    let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let ns = unique("dry");
     let group = format!("{ns}.kyma.test");
@@ -272,6 +278,7 @@ async fn dry_run_persists_nothing() {
 /// module: both resolved by the engine, the CR only attempted once the CRD is Established.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_resource_waits_for_its_crd_across_modules_without_a_failed_attempt() {
+    let _shared = CLUSTER.read().await;
     let ns = unique("crd");
     let group = format!("{ns}.kyma.test");
     let crd = format!(
@@ -296,6 +303,7 @@ async fn custom_resource_waits_for_its_crd_across_modules_without_a_failed_attem
 /// Ctrl-C: in-flight requests finish, the report says what was applied, exit code 130.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupt_stops_cleanly_with_exit_130() {
+    let _shared = CLUSTER.read().await;
     let ns = unique("intr");
     let cat = catalog(&[
         ("slow/module.yaml", module_yaml("slow", &ns)),
@@ -303,14 +311,19 @@ async fn interrupt_stops_cleanly_with_exit_130() {
         ("slow/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: never-ready\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: x\n        image: busybox\n".into()),
     ]);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
-        .args(["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "slow", "--timeout", "60s", "-o", "json"])
+        .args(["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "slow", "--timeout", "60s", "-o", "json", "--wait-for-lock"])
         .env("KUBECONFIG", kubeconfig())
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Interrupt once the run is really applying (it may first queue for the cluster lock).
+    let c = cluster().await;
+    let deployments = resource(&c, "apps/v1", "Deployment");
+    let applied = eventually(Duration::from_secs(60), || async { c.get(&deployments, Some(&ns), "never-ready").await.ok().flatten() }).await;
+    assert!(applied.is_some(), "the deploy never applied its Deployment");
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
@@ -326,6 +339,7 @@ async fn interrupt_stops_cleanly_with_exit_130() {
 /// Bad credentials and a wrong CA: one clear error before any work, exit 4, no secret in the output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthorized_and_untrusted_servers_exit_4() {
+    let _shared = CLUSTER.read().await;
     let kc = std::fs::read_to_string(kubeconfig()).unwrap();
     let server = kc.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap().to_string();
     let ca = kc.lines().find_map(|l| l.trim().strip_prefix("certificate-authority: ")).unwrap().to_string();

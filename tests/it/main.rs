@@ -8,4 +8,5 @@ mod bad_input;
 mod bed;
 mod classes;
 mod deploy;
+mod lifecycle;
 mod render;

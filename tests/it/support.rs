@@ -27,7 +27,9 @@ pub fn kubeconfig() -> PathBuf {
 
 pub async fn cluster() -> kyma::cluster::Cluster {
     kyma::tls::install_crypto_provider();
-    kyma::cluster::connect(Some(&kubeconfig()), None).await.expect("connect to the test cluster")
+    let c = kyma::cluster::connect(Some(&kubeconfig()), None).await.expect("connect to the test cluster");
+    c.discovery.ensure_all(&c).await;
+    c
 }
 
 /// A name unique to this test run, usable as a namespace.
@@ -46,10 +48,20 @@ pub async fn create_namespace(c: &kyma::cluster::Cluster, name: &str) {
         .expect("create namespace");
 }
 
+/// Cluster tests share one cluster. Most may run side by side (each in its own namespaces); a test
+/// that needs the whole cluster to itself (`undeploy --all`) takes this exclusively.
+pub static CLUSTER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Run the kyma binary against the test cluster.
 pub fn kyma(args: &[&str]) -> Output {
+    // Tests run side by side: deploys and undeploys queue for the cluster lock instead of failing on it.
+    let mut args: Vec<&str> = args.to_vec();
+    if matches!(args.first(), Some(&"deploy") | Some(&"undeploy")) && !args.contains(&"--no-lock-wait") {
+        args.push("--wait-for-lock");
+    }
+    args.retain(|a| *a != "--no-lock-wait");
     let out = Command::new(env!("CARGO_BIN_EXE_kyma"))
-        .args(args)
+        .args(&args)
         .env("KUBECONFIG", kubeconfig())
         .env("NO_COLOR", "1")
         .env("KYMA_CACHE_DIR", std::env::temp_dir().join("kyma-test-cache"))

@@ -1,0 +1,273 @@
+//! Deleting what kyma recorded, and only that: shared by prune (after an upgrade) and undeploy. Reverse
+//! order (custom resources first so their operators can run finalizers, CRDs last), guards against
+//! data loss, and an event-driven wait until everything is really gone.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use crate::cluster::{Cluster, Resource};
+use crate::inventory::{self, Member};
+use crate::plan::kind_rank;
+
+/// What happens to CRDs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrdPolicy {
+    /// Never delete (prune after an upgrade, unless --prune-crds).
+    Keep,
+    /// Delete when no custom resource of it is left that kyma did not just delete (undeploy).
+    IfUnused,
+    /// Delete even if user resources of the kind exist: that deletes them too (--prune-crds).
+    Always,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeleteOptions {
+    pub crds: CrdPolicy,
+    pub remove_finalizers: bool,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteReport {
+    pub deleted: Vec<String>,
+    /// Objects left in place on purpose, with the reason.
+    pub kept: Vec<(String, String)>,
+    /// Objects still there when the time was up, with what holds them.
+    pub stuck: Vec<(String, String)>,
+}
+
+struct Target {
+    member: Member,
+    resource: Resource,
+}
+
+fn phase(m: &Member) -> u8 {
+    match kind_rank(&m.group, &m.kind) {
+        0 => 4,  // CRDs last
+        1 => 3,  // then namespaces
+        13 => 1, // custom resources first
+        _ => 2,
+    }
+}
+
+/// Delete `members`. `ours` are the ApplySet ids whose members may be deleted; an object that no longer
+/// carries one of them (someone took it over) is kept. `deleting` is every member this operation removes,
+/// so a namespace holding only those counts as empty.
+pub async fn delete_members(cluster: &Cluster, members: &[Member], ours: &[String], opts: &DeleteOptions) -> DeleteReport {
+    let mut report = DeleteReport::default();
+    cluster.discovery.ensure(cluster, members.iter().map(Member::api_version)).await;
+    let deleting: HashSet<(String, Option<String>, String)> =
+        members.iter().map(|m| (m.kind.clone(), m.namespace.clone(), m.name.clone())).collect();
+    let mut phases: BTreeMap<u8, Vec<Target>> = BTreeMap::new();
+    for m in members {
+        let resource = cluster.discovery.resolve(&m.api_version(), &m.kind).or_else(|| cluster.discovery.resolve_group_kind(&m.group, &m.kind));
+        match resource {
+            // The kind is gone (its CRD was deleted): so is the object.
+            None => report.deleted.push(m.display()),
+            Some(resource) => phases.entry(phase(m)).or_default().push(Target { member: m.clone(), resource }),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + opts.timeout;
+    for (phase, targets) in phases {
+        let mut doomed = Vec::new();
+        for t in targets {
+            let m = &t.member;
+            let live = match cluster.get(&t.resource, m.namespace.as_deref(), &m.name).await {
+                Ok(Some(v)) => v,
+                Ok(None) => {
+                    report.deleted.push(m.display());
+                    continue;
+                }
+                Err(e) => {
+                    report.kept.push((m.display(), format!("cannot read it: {e}")));
+                    continue;
+                }
+            };
+            if inventory::is_kept(&live) {
+                report.kept.push((m.display(), format!("annotated {}=true", inventory::KEEP_ANNOTATION)));
+                continue;
+            }
+            if !m.shared {
+                let label = live.pointer(&format!("/metadata/labels/{}", inventory::PART_OF_LABEL.replace('/', "~1"))).and_then(Value::as_str);
+                if !label.is_some_and(|l| ours.iter().any(|o| o == l)) {
+                    report.kept.push((m.display(), "no longer labelled as kyma's (another owner took it over)".into()));
+                    continue;
+                }
+            }
+            if phase == 3 {
+                if let Some(why) = namespace_holds_foreign(cluster, &m.name, &deleting).await {
+                    report.kept.push((m.display(), why));
+                    continue;
+                }
+            }
+            if phase == 4 && opts.crds != CrdPolicy::Always {
+                if opts.crds == CrdPolicy::Keep {
+                    report.kept.push((m.display(), "CRDs are kept on prune; --prune-crds deletes it and every resource of its kind".into()));
+                    continue;
+                }
+                if let Some(why) = crd_in_use(cluster, &live, &deleting).await {
+                    report.kept.push((m.display(), why));
+                    continue;
+                }
+            }
+            doomed.push(t);
+        }
+        futures::future::join_all(doomed.iter().map(|t| cluster.delete(&t.resource, t.member.namespace.as_deref(), &t.member.name))).await;
+        let mut remaining = wait_gone(cluster, &doomed, deadline).await;
+        if !remaining.is_empty() && opts.remove_finalizers {
+            for t in doomed.iter().filter(|t| remaining.contains(&t.member.display())) {
+                let path = Cluster::object_path(&t.resource, t.member.namespace.as_deref(), &t.member.name);
+                let body = serde_json::to_vec(&serde_json::json!({"metadata": {"finalizers": null}})).unwrap();
+                let _ = cluster.request(http::Method::PATCH, &path, Some("application/merge-patch+json"), body).await;
+            }
+            remaining = wait_gone(cluster, &doomed, deadline + Duration::from_secs(30)).await;
+        }
+        for t in &doomed {
+            let name = t.member.display();
+            if remaining.contains(&name) {
+                let why = stuck_reason(cluster, t).await;
+                report.stuck.push((name, why));
+            } else {
+                report.deleted.push(name);
+            }
+        }
+        if !report.stuck.is_empty() {
+            // Later phases (namespaces, CRDs) would only get stuck behind these.
+            break;
+        }
+    }
+    report
+}
+
+/// Why an object is still there: its finalizers, or a namespace's conditions.
+async fn stuck_reason(cluster: &Cluster, t: &Target) -> String {
+    let Ok(Some(live)) = cluster.get(&t.resource, t.member.namespace.as_deref(), &t.member.name).await else {
+        return "gone just now".into();
+    };
+    let finalizers: Vec<&str> = live.pointer("/metadata/finalizers").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let mut parts = Vec::new();
+    if !finalizers.is_empty() {
+        parts.push(format!("finalizers {} (pass --remove-finalizers to strip them)", finalizers.join(", ")));
+    }
+    for c in live.pointer("/status/conditions").and_then(Value::as_array).into_iter().flatten() {
+        if c.get("status").and_then(Value::as_str) == Some("True") {
+            let ty = c.get("type").and_then(Value::as_str).unwrap_or("");
+            let msg = c.get("message").and_then(Value::as_str).unwrap_or("");
+            parts.push(format!("{ty}: {msg}"));
+        }
+    }
+    if parts.is_empty() { "deletion in progress".into() } else { parts.join("; ") }
+}
+
+/// Objects a namespace holds that nobody asked us to delete (user data, another module's objects).
+/// Controller children (ownerReferences) and what Kubernetes creates in every namespace do not count.
+async fn namespace_holds_foreign(cluster: &Cluster, ns: &str, deleting: &HashSet<(String, Option<String>, String)>) -> Option<String> {
+    cluster.discovery.ensure_all(cluster).await;
+    let resources = cluster.discovery.namespaced_resources();
+    // One version per group/kind is enough.
+    let mut seen = BTreeSet::new();
+    let resources: Vec<Resource> = resources.into_iter().filter(|r| seen.insert((r.group.clone(), r.kind.clone()))).collect();
+    let lists = futures::future::join_all(resources.iter().map(|r| cluster.list(r, Some(ns), None))).await;
+    let mut foreign = Vec::new();
+    for (r, list) in resources.iter().zip(lists) {
+        if matches!((r.group.as_str(), r.kind.as_str()), ("", "Event") | ("events.k8s.io", "Event") | ("", "Endpoints") | ("discovery.k8s.io", "EndpointSlice")) {
+            continue;
+        }
+        for o in list.unwrap_or_default() {
+            let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+            let auto = (r.kind == "ServiceAccount" && name == "default")
+                || (r.kind == "ConfigMap" && name == "kube-root-ca.crt")
+                || o.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
+                || o.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+                || o.pointer("/metadata/deletionTimestamp").is_some();
+            if auto || deleting.contains(&(r.kind.clone(), Some(ns.to_string()), name.to_string())) {
+                continue;
+            }
+            foreign.push(format!("{}/{name}", r.kind));
+        }
+    }
+    if foreign.is_empty() {
+        None
+    } else {
+        Some(format!("namespace holds {} object(s) kyma is not deleting (e.g. {}); kept", foreign.len(), foreign[..foreign.len().min(3)].join(", ")))
+    }
+}
+
+/// A CRD is in use while custom resources of it exist that this operation does not delete.
+async fn crd_in_use(cluster: &Cluster, crd: &Value, deleting: &HashSet<(String, Option<String>, String)>) -> Option<String> {
+    let group = crd.pointer("/spec/group").and_then(Value::as_str)?;
+    let kind = crd.pointer("/spec/names/kind").and_then(Value::as_str)?;
+    let version = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|v| v.get("served").and_then(Value::as_bool) == Some(true))?
+        .get("name")?
+        .as_str()?;
+    let gv = format!("{group}/{version}");
+    cluster.discovery.ensure(cluster, [gv.clone()]).await;
+    let r = cluster.discovery.resolve(&gv, kind)?;
+    let items = cluster.list(&r, None, None).await.ok()?;
+    let others: Vec<String> = items
+        .iter()
+        .filter(|o| {
+            let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+            let ns = o.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
+            !deleting.contains(&(kind.to_string(), ns, name))
+        })
+        .map(|o| o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string())
+        .collect();
+    (!others.is_empty()).then(|| {
+        format!("{} {kind} resource(s) kyma did not create still exist (e.g. {}); --prune-crds would delete them too", others.len(), others[0])
+    })
+}
+
+/// Wait, from watches, until every target is gone or the deadline passes; returns what remains.
+async fn wait_gone(cluster: &Cluster, targets: &[Target], deadline: tokio::time::Instant) -> HashSet<String> {
+    let mut groups: BTreeMap<(String, String, String, Option<String>), Vec<&Target>> = BTreeMap::new();
+    for t in targets {
+        let key = (t.resource.group.clone(), t.resource.version.clone(), t.resource.kind.clone(), t.member.namespace.clone());
+        groups.entry(key).or_default().push(t);
+    }
+    let remaining: Arc<Mutex<HashSet<String>>> = Arc::new(Mutex::new(targets.iter().map(|t| t.member.display()).collect()));
+    let waits = groups.into_values().map(|ts| {
+        let remaining = remaining.clone();
+        let api = cluster.dynamic_api(&ts[0].resource, ts[0].member.namespace.as_deref());
+        let mut pending: HashSet<String> = ts.iter().map(|t| t.member.name.clone()).collect();
+        let display: BTreeMap<String, String> = ts.iter().map(|t| (t.member.name.clone(), t.member.display())).collect();
+        async move {
+            let mut stream = kube::runtime::watcher(api, kube::runtime::watcher::Config::default()).boxed();
+            let mut listed: HashSet<String> = HashSet::new();
+            let gone = |name: &str, pending: &mut HashSet<String>| {
+                if pending.remove(name) {
+                    remaining.lock().unwrap().remove(&display[name]);
+                }
+            };
+            while !pending.is_empty() {
+                let Some(ev) = stream.next().await else { break };
+                match ev {
+                    Ok(kube::runtime::watcher::Event::Init) => listed.clear(),
+                    Ok(kube::runtime::watcher::Event::InitApply(o)) => {
+                        listed.insert(o.metadata.name.clone().unwrap_or_default());
+                    }
+                    Ok(kube::runtime::watcher::Event::InitDone) => {
+                        let absent: Vec<String> = pending.iter().filter(|n| !listed.contains(*n)).cloned().collect();
+                        for n in absent {
+                            gone(&n, &mut pending);
+                        }
+                    }
+                    Ok(kube::runtime::watcher::Event::Delete(o)) => gone(&o.metadata.name.unwrap_or_default(), &mut pending),
+                    _ => {}
+                }
+            }
+        }
+    });
+    let _ = tokio::time::timeout_at(deadline, futures::future::join_all(waits)).await;
+    let left = remaining.lock().unwrap().clone();
+    left
+}

@@ -1,0 +1,276 @@
+//! A deploy, end to end around the engine: lock, inventories, the fast "unchanged" skip, the adoption
+//! guard, union-then-exact inventory writes, and prune after success.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
+use crate::cluster::Cluster;
+use crate::engine::{self, Event, ModuleState, Outcome, Preset, Settings};
+use crate::exit::{Exit, Failure};
+use crate::inventory::{self, Inventory, Member};
+use crate::lock::{Lock, LockError};
+use crate::plan::Plan;
+use crate::values::ModuleValues;
+
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    pub settings: Settings,
+    pub adopt: bool,
+    pub allow_empty: bool,
+    pub prune_crds: bool,
+    pub reapply: bool,
+    pub wait_for_lock: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionChange {
+    pub module: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub downgrade: bool,
+}
+
+#[derive(Debug)]
+pub struct DeployResult {
+    pub outcome: Outcome,
+    pub changes: Vec<VersionChange>,
+    pub pruned: BTreeMap<String, DeleteReport>,
+    pub warnings: Vec<String>,
+}
+
+pub fn lock_failure(e: LockError) -> Failure {
+    match e {
+        LockError::Held { .. } => Failure::new(Exit::Locked, e),
+        LockError::Request(_) => Failure::new(Exit::Unreachable, e),
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub async fn run(
+    cluster: &Cluster,
+    plan: &mut Plan,
+    values: &BTreeMap<String, ModuleValues>,
+    opts: &DeployOptions,
+    events: mpsc::UnboundedSender<Event>,
+    cancel: CancellationToken,
+) -> Result<DeployResult, Failure> {
+    let dry_run = opts.settings.dry_run;
+    let lock = if dry_run { None } else { Some(Lock::acquire(cluster, opts.wait_for_lock).await.map_err(lock_failure)?) };
+    let result = deploy_locked(cluster, plan, values, opts, events, cancel).await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    result
+}
+
+async fn deploy_locked(
+    cluster: &Cluster,
+    plan: &mut Plan,
+    values: &BTreeMap<String, ModuleValues>,
+    opts: &DeployOptions,
+    events: mpsc::UnboundedSender<Event>,
+    cancel: CancellationToken,
+) -> Result<DeployResult, Failure> {
+    let dry_run = opts.settings.dry_run;
+    let unreachable = |e: inventory::InventoryError| Failure::new(Exit::Unreachable, e);
+    let existing: HashMap<String, Inventory> =
+        inventory::read_all(cluster).await.map_err(unreachable)?.into_iter().map(|i| (i.module.clone(), i)).collect();
+
+    for node in plan.nodes.iter_mut() {
+        if node.implicit {
+            inventory::set_label(&mut node.object, inventory::SHARED_LABEL, "true");
+        } else {
+            let module = plan.modules[node.module].name.clone();
+            inventory::label_member(&mut node.object, &module);
+        }
+    }
+
+    let mut presets: Vec<Option<Preset>> = vec![None; plan.modules.len()];
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    let mut new_inventories: Vec<Option<Inventory>> = vec![None; plan.modules.len()];
+    for (mi, m) in plan.modules.iter().enumerate() {
+        let mut idx: Vec<usize> = plan.nodes_of(mi).map(|(i, _)| i).collect();
+        idx.sort_by_key(|&i| plan.priority(i));
+        let manifest: Vec<Value> = idx.iter().map(|&i| plan.nodes[i].object.data.clone()).collect();
+        let manifest_hash = inventory::hash_json(&serde_json::json!({"version": m.version, "objects": manifest}));
+        let values_hash = inventory::hash_json(&serde_json::to_value(values.get(&m.name).map(|v| (&v.values, &v.global))).unwrap_or_default());
+        let members: Vec<Member> = idx.iter().map(|&i| Member::of(&plan.nodes[i].object, plan.nodes[i].implicit)).collect();
+        let prev = existing.get(&m.name);
+        let from = prev.map(|p| p.version.clone());
+        if from.as_deref() != Some(m.version.as_str()) {
+            let downgrade = match (from.as_deref().and_then(|f| semver::Version::parse(f).ok()), semver::Version::parse(&m.version).ok()) {
+                (Some(f), Some(t)) => t < f,
+                _ => false,
+            };
+            if downgrade {
+                warnings.push(format!("{}: downgrade {} → {}", m.name, from.as_deref().unwrap_or("-"), m.version));
+            }
+            changes.push(VersionChange { module: m.name.clone(), from, to: m.version.clone(), downgrade });
+        }
+        if let Some(p) = prev {
+            if p.complete && p.manifest_hash == manifest_hash && !opts.reapply && !dry_run {
+                presets[mi] = Some(Preset::Skip);
+                continue;
+            }
+            let real_members = members.iter().filter(|m| !m.shared).count();
+            if real_members == 0 && p.members.iter().any(|m| !m.shared) && !opts.allow_empty {
+                presets[mi] = Some(Preset::Refuse {
+                    object: format!("module {}", m.name),
+                    reason: format!(
+                        "renders no objects while {} recorded object(s) exist; refusing to prune them all (pass --allow-empty if that is what you want)",
+                        p.members.len()
+                    ),
+                    origin: m.name.clone(),
+                });
+                continue;
+            }
+        }
+        new_inventories[mi] = Some(Inventory {
+            module: m.name.clone(),
+            version: m.version.clone(),
+            values_hash,
+            manifest_hash,
+            deployed_at: now(),
+            complete: false,
+            depends_on: m.depends_on.clone(),
+            members,
+            manifest,
+        });
+    }
+
+    if !opts.adopt {
+        check_ownership(cluster, plan, &existing, &mut presets).await;
+    }
+
+    // Record the union of old and new members before anything is applied: an interrupted run can then
+    // always find (and later prune) everything it may have touched.
+    if !dry_run {
+        for (mi, inv) in new_inventories.iter().enumerate() {
+            let (Some(inv), None) = (inv, &presets[mi]) else { continue };
+            let mut union = inv.clone();
+            if let Some(p) = existing.get(&inv.module) {
+                for m in &p.members {
+                    if !union.members.iter().any(|n| n.same_object(m)) {
+                        union.members.push(m.clone());
+                    }
+                }
+            }
+            inventory::write(cluster, &union).await.map_err(|e| Failure::new(Exit::Unreachable, e))?;
+        }
+    }
+
+    let outcome = engine::run(cluster, plan, opts.settings.clone(), presets.clone(), events, cancel).await;
+
+    let mut pruned = BTreeMap::new();
+    if !dry_run {
+        for (mi, r) in outcome.modules.iter().enumerate() {
+            let Some(inv) = &new_inventories[mi] else { continue };
+            if presets[mi].is_some() || !matches!(r.state, ModuleState::Ready | ModuleState::Applied) {
+                continue; // the union inventory stays until a run completes
+            }
+            let mut exact = inv.clone();
+            if let Some(prev) = existing.get(&inv.module) {
+                let stale: Vec<Member> = prev.members.iter().filter(|m| !inv.members.iter().any(|n| n.same_object(m))).cloned().collect();
+                let stale = drop_shared_in_use(stale, &existing, &inv.module);
+                if !stale.is_empty() {
+                    let report = delete_members(
+                        cluster,
+                        &stale,
+                        &[inv.id()],
+                        &DeleteOptions {
+                            crds: if opts.prune_crds { CrdPolicy::Always } else { CrdPolicy::Keep },
+                            remove_finalizers: false,
+                            timeout: opts.settings.timeout,
+                        },
+                    )
+                    .await;
+                    let deleted: HashSet<&String> = report.deleted.iter().collect();
+                    // What could not or should not be deleted stays recorded, so nothing is orphaned.
+                    exact.members.extend(stale.iter().filter(|m| !deleted.contains(&m.display())).cloned());
+                    pruned.insert(inv.module.clone(), report);
+                }
+            }
+            exact.complete = true;
+            inventory::write(cluster, &exact).await.map_err(|e| Failure::new(Exit::Unreachable, e))?;
+        }
+    }
+    Ok(DeployResult { outcome, changes, pruned, warnings })
+}
+
+/// A shared (implicit) namespace stays while another module's inventory still lists it.
+pub fn drop_shared_in_use(members: Vec<Member>, all: &HashMap<String, Inventory>, module: &str) -> Vec<Member> {
+    members
+        .into_iter()
+        .filter(|m| !m.shared || !all.iter().any(|(name, inv)| name != module && inv.members.iter().any(|o| o.same_object(m))))
+        .collect()
+}
+
+/// Refuse modules that would take over objects owned by another tool (another ApplySet, a Helm
+/// release, a kapp app). One LIST per kind and existing namespace, not one GET per object.
+async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<String, Inventory>, presets: &mut [Option<Preset>]) {
+    let gvs = plan.nodes.iter().map(|n| n.object.api_version().to_string()).chain(["v1".to_string()]);
+    cluster.discovery.ensure(cluster, gvs).await;
+    let ns_resource = cluster.discovery.resolve("v1", "Namespace");
+    let live_namespaces: HashSet<String> = match &ns_resource {
+        Some(r) => cluster
+            .list(r, None, None)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+        None => HashSet::new(),
+    };
+    // (apiVersion, kind, namespace) → [(node index)]
+    let mut groups: BTreeMap<(String, String, Option<String>), Vec<usize>> = BTreeMap::new();
+    for (i, n) in plan.nodes.iter().enumerate() {
+        if presets[n.module].is_some() || n.implicit {
+            continue;
+        }
+        let module = &plan.modules[n.module].name;
+        let member = Member::of(&n.object, false);
+        if existing.get(module).is_some_and(|inv| inv.members.iter().any(|m| m.same_object(&member))) {
+            continue; // ours already
+        }
+        if let Some(ns) = n.object.namespace() {
+            if !live_namespaces.contains(ns) {
+                continue; // a namespace that does not exist holds nothing to adopt
+            }
+        }
+        groups.entry((n.object.api_version().to_string(), n.object.kind().to_string(), n.object.namespace().map(str::to_string))).or_default().push(i);
+    }
+    let lists = futures::future::join_all(groups.keys().map(|(av, kind, ns)| async move {
+        match cluster.discovery.resolve(av, kind) {
+            Some(r) => cluster.list(&r, ns.as_deref(), None).await.unwrap_or_default(),
+            None => vec![], // not served yet: nothing of it can exist
+        }
+    }))
+    .await;
+    for ((_, nodes), items) in groups.iter().zip(lists) {
+        let by_name: HashMap<&str, &Value> = items.iter().filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o))).collect();
+        for &i in nodes {
+            let n = &plan.nodes[i];
+            if presets[n.module].is_some() {
+                continue;
+            }
+            let Some(live) = by_name.get(n.object.name()) else { continue };
+            let module = &plan.modules[n.module].name;
+            if let Some(owner) = inventory::foreign_owner(live, &inventory::applyset_id(module)) {
+                presets[n.module] = Some(Preset::Refuse {
+                    object: n.object.key().to_string(),
+                    reason: format!("refusing to adopt it: it belongs to {owner}; pass --adopt to take it over"),
+                    origin: n.object.origin.to_string(),
+                });
+            }
+        }
+    }
+}

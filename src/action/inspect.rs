@@ -1,0 +1,256 @@
+//! Looking without touching: `kyma status` (health and drift from the inventories) and `kyma diff`
+//! (what a deploy would change, from a server-side dry-run apply). Both compare normalised objects, with
+//! Secret values masked.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use crate::cluster::{ApplyOptions, Cluster};
+use crate::engine::readiness::{self, Health};
+use crate::inventory::{self, Inventory, Member};
+use crate::plan::Plan;
+
+/// Strip what the server owns or that changes on every write, and mask Secret values.
+pub fn normalize(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("status");
+        if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+            for k in ["managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink"] {
+                meta.remove(k);
+            }
+            if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+                a.remove("kubectl.kubernetes.io/last-applied-configuration");
+                a.remove("deployment.kubernetes.io/revision");
+                if a.is_empty() {
+                    meta.remove("annotations");
+                }
+            }
+        }
+    }
+    mask_secret(&mut v);
+    v
+}
+
+/// Secret values never reach the output: each becomes a short digest, so a change still shows.
+pub fn mask_secret(v: &mut Value) {
+    if v.get("kind").and_then(Value::as_str) != Some("Secret") || v.get("apiVersion").and_then(Value::as_str) != Some("v1") {
+        return;
+    }
+    for field in ["data", "stringData"] {
+        if let Some(m) = v.get_mut(field).and_then(Value::as_object_mut) {
+            for (_, val) in m.iter_mut() {
+                let digest = crate::catalog::fetch::sha256_hex(val.as_str().unwrap_or("").as_bytes());
+                *val = Value::String(format!("<masked sha256:{}>", &digest[..12]));
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectStatus {
+    pub object: String,
+    pub health: Health,
+    /// "missing", or "changed by <managers>" when a re-apply would change it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModuleStatus {
+    pub name: String,
+    pub version: String,
+    pub deployed_at: String,
+    pub complete: bool,
+    pub objects: usize,
+    pub ready: usize,
+    pub health: String,
+    pub drifted: usize,
+    pub details: Vec<ObjectStatus>,
+}
+
+/// Health and drift of installed modules, from their inventories.
+pub async fn status(cluster: &Cluster, modules: &[String]) -> Result<Vec<ModuleStatus>, inventory::InventoryError> {
+    let mut invs = inventory::read_all(cluster).await?;
+    if !modules.is_empty() {
+        invs.retain(|i| modules.contains(&i.module));
+    }
+    let gvs = invs.iter().flat_map(|i| i.members.iter().map(Member::api_version)).collect::<Vec<_>>();
+    cluster.discovery.ensure(cluster, gvs).await;
+    let results = futures::future::join_all(invs.iter().map(|inv| module_status(cluster, inv))).await;
+    Ok(results)
+}
+
+async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
+    let manifest: HashMap<(String, Option<String>, String), &Value> = inv
+        .manifest
+        .iter()
+        .map(|o| {
+            let key = (
+                o["kind"].as_str().unwrap_or("").to_string(),
+                o.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
+                o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string(),
+            );
+            (key, o)
+        })
+        .collect();
+    let details = futures::future::join_all(inv.members.iter().map(|m| {
+        let desired = manifest.get(&(m.kind.clone(), m.namespace.clone(), m.name.clone())).copied();
+        object_status(cluster, m, desired)
+    }))
+    .await;
+    let ready = details.iter().filter(|d| d.health == Health::Ready).count();
+    let drifted = details.iter().filter(|d| d.drift.is_some()).count();
+    let health = if details.iter().any(|d| matches!(d.health, Health::Failed(_))) {
+        "Failed"
+    } else if ready == details.len() {
+        "Ready"
+    } else {
+        "NotReady"
+    };
+    ModuleStatus {
+        name: inv.module.clone(),
+        version: inv.version.clone(),
+        deployed_at: inv.deployed_at.clone(),
+        complete: inv.complete,
+        objects: inv.members.len(),
+        ready,
+        health: health.into(),
+        drifted,
+        details,
+    }
+}
+
+async fn object_status(cluster: &Cluster, m: &Member, desired: Option<&Value>) -> ObjectStatus {
+    let object = m.display();
+    let Some(r) = cluster.discovery.resolve(&m.api_version(), &m.kind) else {
+        return ObjectStatus { object, health: Health::Failed("its kind is no longer served".into()), drift: Some("missing".into()) };
+    };
+    let live = match cluster.get(&r, m.namespace.as_deref(), &m.name).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return ObjectStatus { object, health: Health::Failed("missing".into()), drift: Some("missing".into()) },
+        Err(e) => return ObjectStatus { object, health: Health::InProgress(format!("cannot read: {e}")), drift: None },
+    };
+    let ctx = readiness::Context { has_status_subresource: r.has_status, grace_expired: true };
+    let health = readiness::health(&live, &m.group, &m.kind, ctx);
+    // Drift: would re-applying what we applied change the object? A dry-run apply answers exactly that.
+    let drift = match desired {
+        Some(d) => match cluster.apply(&r, d, ApplyOptions { force: true, dry_run: true }).await {
+            Ok(after) if normalize(&after) != normalize(&live) => Some(format!("changed by {}", other_managers(&live).join(", "))),
+            _ => None,
+        },
+        None => None,
+    };
+    ObjectStatus { object, health, drift }
+}
+
+fn other_managers(live: &Value) -> Vec<String> {
+    let mut v: Vec<String> = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("manager").and_then(Value::as_str))
+        .filter(|m| *m != crate::cluster::FIELD_MANAGER)
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v.dedup();
+    if v.is_empty() { vec!["another manager".into()] } else { v }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectDiff {
+    pub module: String,
+    pub object: String,
+    /// "create", "update" or "prune".
+    pub action: String,
+    pub diff: String,
+}
+
+/// What a deploy of `plan` would change: server-side dry-run apply per object against the live one,
+/// plus the recorded members it would prune.
+pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>, inventory::InventoryError> {
+    let existing: BTreeMap<String, Inventory> = inventory::read_all(cluster).await?.into_iter().map(|i| (i.module.clone(), i)).collect();
+    for node in plan.nodes.iter_mut() {
+        if node.implicit {
+            inventory::set_label(&mut node.object, inventory::SHARED_LABEL, "true");
+        } else {
+            let module = plan.modules[node.module].name.clone();
+            inventory::label_member(&mut node.object, &module);
+        }
+    }
+    cluster.discovery.ensure(cluster, plan.nodes.iter().map(|n| n.object.api_version().to_string())).await;
+    let mut order: Vec<usize> = (0..plan.nodes.len()).collect();
+    order.sort_by_key(|&i| plan.priority(i));
+    let module_ns: Vec<Option<String>> = plan.modules.iter().map(|m| m.namespace.clone()).collect();
+    let checks = order.iter().map(|&i| {
+        let node = &plan.nodes[i];
+        let module = plan.modules[node.module].name.clone();
+        let mut object = node.object.clone();
+        let ns = module_ns[node.module].clone();
+        async move {
+            let Some(r) = cluster.discovery.resolve(object.api_version(), object.kind()) else {
+                let text = crate::yaml::to_string(&normalize(&object.data));
+                return Some(ObjectDiff { module, object: object.key().to_string(), action: "create".into(), diff: added(&text) });
+            };
+            if object.scope == crate::object::Scope::Unknown {
+                object.scope = if r.namespaced { crate::object::Scope::Namespaced } else { crate::object::Scope::Cluster };
+                crate::render::apply_scope(&mut object, ns.as_deref());
+            }
+            let live = cluster.get(&r, object.namespace(), object.name()).await.ok().flatten();
+            let after = cluster.apply(&r, &object.data, ApplyOptions { force: true, dry_run: true }).await.unwrap_or_else(|_| object.data.clone());
+            let after = crate::yaml::to_string(&normalize(&after));
+            match live {
+                None => Some(ObjectDiff { module, object: object.key().to_string(), action: "create".into(), diff: added(&after) }),
+                Some(l) => {
+                    let before = crate::yaml::to_string(&normalize(&l));
+                    (before != after).then(|| ObjectDiff {
+                        module,
+                        object: object.key().to_string(),
+                        action: "update".into(),
+                        diff: unified(&before, &after, &object.key().to_string()),
+                    })
+                }
+            }
+        }
+    });
+    let mut out: Vec<ObjectDiff> = futures::future::join_all(checks).await.into_iter().flatten().collect();
+    for m in &plan.modules {
+        let Some(inv) = existing.get(&m.name) else { continue };
+        let rendered: Vec<Member> = plan.nodes.iter().filter(|n| plan.modules[n.module].name == m.name).map(|n| Member::of(&n.object, n.implicit)).collect();
+        for old in inv.members.iter().filter(|o| !o.shared && !rendered.iter().any(|n| n.same_object(o))) {
+            out.push(ObjectDiff { module: m.name.clone(), object: old.display(), action: "prune".into(), diff: String::new() });
+        }
+    }
+    Ok(out)
+}
+
+fn added(text: &str) -> String {
+    text.lines().map(|l| format!("+{l}\n")).collect()
+}
+
+fn unified(before: &str, after: &str, name: &str) -> String {
+    similar::TextDiff::from_lines(before, after).unified_diff().context_radius(3).header(&format!("live {name}"), &format!("rendered {name}")).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_are_masked_but_changes_show() {
+        let a = normalize(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "resourceVersion": "1"}, "data": {"password": "aHVudGVyMg=="}}));
+        let b = normalize(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "resourceVersion": "2"}, "data": {"password": "c2VjcmV0"}}));
+        let text = crate::yaml::to_string(&a);
+        assert!(!text.contains("aHVudGVyMg=="), "{text}");
+        assert!(text.contains("<masked sha256:"));
+        assert_ne!(a, b, "a changed value is still visible as a change");
+        assert!(a["metadata"].get("resourceVersion").is_none());
+    }
+}

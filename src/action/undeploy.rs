@@ -1,0 +1,134 @@
+//! Removing modules: only their recorded members, in reverse order, with the same guards as prune.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
+use crate::cluster::Cluster;
+use crate::exit::{Exit, Failure};
+use crate::inventory::{self, Inventory, Member};
+use crate::lock::Lock;
+
+#[derive(Debug, Clone)]
+pub struct UndeployOptions {
+    pub modules: Vec<String>,
+    pub all: bool,
+    pub force: bool,
+    pub prune_crds: bool,
+    pub remove_finalizers: bool,
+    pub timeout: Duration,
+    pub wait_for_lock: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndeployResult {
+    pub modules: Vec<(String, DeleteReport)>,
+    pub warnings: Vec<String>,
+}
+
+impl UndeployResult {
+    pub fn complete(&self) -> bool {
+        self.modules.iter().all(|(_, r)| r.stuck.is_empty())
+    }
+}
+
+pub async fn run(cluster: &Cluster, opts: &UndeployOptions) -> Result<UndeployResult, Failure> {
+    let lock = Lock::acquire(cluster, opts.wait_for_lock).await.map_err(super::deploy::lock_failure)?;
+    let result = undeploy_locked(cluster, opts).await;
+    let cleanup = matches!(&result, Ok(r) if r.complete());
+    lock.release().await;
+    if cleanup {
+        // Nothing of kyma's may stay behind once the last module is gone: not even its own namespace.
+        if let Ok(left) = inventory::read_all(cluster).await {
+            if left.is_empty() {
+                if let Some(ns) = cluster.discovery.resolve("v1", "Namespace") {
+                    let _ = cluster.delete(&ns, None, inventory::NAMESPACE).await;
+                }
+            }
+        }
+    }
+    result
+}
+
+async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<UndeployResult, Failure> {
+    let all: HashMap<String, Inventory> = inventory::read_all(cluster)
+        .await
+        .map_err(|e| Failure::new(Exit::Unreachable, e))?
+        .into_iter()
+        .map(|i| (i.module.clone(), i))
+        .collect();
+    let targets: Vec<String> = if opts.all {
+        let mut v: Vec<String> = all.keys().cloned().collect();
+        v.sort();
+        v
+    } else {
+        for m in &opts.modules {
+            if !all.contains_key(m) {
+                let mut installed: Vec<&str> = all.keys().map(String::as_str).collect();
+                installed.sort();
+                return Err(Failure::bad_input(anyhow::anyhow!(
+                    "module '{m}' is not installed by kyma on this cluster (installed: {})",
+                    if installed.is_empty() { "none".to_string() } else { installed.join(", ") }
+                )));
+            }
+        }
+        opts.modules.clone()
+    };
+    let mut warnings = Vec::new();
+    for (name, inv) in &all {
+        if targets.contains(name) {
+            continue;
+        }
+        for t in inv.depends_on.iter().filter(|d| targets.contains(d)) {
+            warnings.push(format!("{name} (installed) lists {t} in dependsOn"));
+        }
+    }
+    if !warnings.is_empty() && !opts.force {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "{}; nothing was removed (pass --force to undeploy anyway)",
+            warnings.join("; ")
+        )));
+    }
+    let remaining: HashMap<String, Inventory> = all.iter().filter(|(n, _)| !targets.contains(n)).map(|(n, i)| (n.clone(), i.clone())).collect();
+    // Several modules are removed together: their members are deleted in one ordered pass, so custom
+    // resources of every module go before any CRD.
+    let mut members: Vec<Member> = Vec::new();
+    let mut ids = Vec::new();
+    for t in &targets {
+        let inv = &all[t];
+        ids.push(inv.id());
+        for m in &inv.members {
+            if !members.iter().any(|o| o.same_object(m)) {
+                members.push(m.clone());
+            }
+        }
+    }
+    let members = super::deploy::drop_shared_in_use(members, &remaining, "");
+    let report = delete_members(
+        cluster,
+        &members,
+        &ids,
+        &DeleteOptions {
+            crds: if opts.prune_crds { CrdPolicy::Always } else { CrdPolicy::IfUnused },
+            remove_finalizers: opts.remove_finalizers,
+            timeout: opts.timeout,
+        },
+    )
+    .await;
+    let mut out = Vec::new();
+    for t in &targets {
+        let inv = &all[t];
+        let mine = |x: &String| inv.members.iter().any(|m| &m.display() == x);
+        let r = DeleteReport {
+            deleted: report.deleted.iter().filter(|x| mine(x)).cloned().collect(),
+            kept: report.kept.iter().filter(|(x, _)| mine(x)).cloned().collect(),
+            stuck: report.stuck.iter().filter(|(x, _)| mine(x)).cloned().collect(),
+        };
+        if r.stuck.is_empty() {
+            inventory::remove(cluster, t).await.map_err(|e| Failure::new(Exit::Unreachable, e))?;
+        }
+        out.push((t.clone(), r));
+    }
+    Ok(UndeployResult { modules: out, warnings })
+}

@@ -1,0 +1,31 @@
+//! `kyma diff`: exit 0 no changes, 1 changes, 2 error, as diff(1) does.
+
+use crate::cli::{DiffArgs, GlobalArgs, OutputFormat};
+use crate::exit::{Exit, Failure};
+use crate::render::ClusterFacts;
+
+pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
+    super::pipeline::prepare(&global, &args.selection, &ClusterFacts::default())?;
+    // Any cluster problem is an error (2), never "changes" (1).
+    let cluster = super::cluster::connect(&args.cluster).await.map_err(|f| Failure::new(Exit::BadInput, f.error))?;
+    let facts = super::cluster::facts(&cluster).await;
+    let mut prepared = super::pipeline::prepare(&global, &args.selection, &facts)?;
+    super::pipeline::print_warnings(&prepared);
+    let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan).await.map_err(|e| Failure::new(Exit::BadInput, e))?;
+    match global.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"changes": diffs}))?),
+        OutputFormat::Table => {
+            for d in &diffs {
+                match d.action.as_str() {
+                    "prune" => println!("--- {}: {} would be pruned", d.module, d.object),
+                    "create" => print!("+++ {}: {} would be created\n{}", d.module, d.object, d.diff),
+                    _ => print!("~~~ {}: {} would change\n{}", d.module, d.object, d.diff),
+                }
+            }
+            if diffs.is_empty() {
+                eprintln!("no changes");
+            }
+        }
+    }
+    Ok(if diffs.is_empty() { Exit::Success } else { Exit::ModuleFailed })
+}

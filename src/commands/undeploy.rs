@@ -1,0 +1,39 @@
+//! `kyma undeploy`.
+
+use crate::action::undeploy::{UndeployOptions, run};
+use crate::cli::{GlobalArgs, OutputFormat, UndeployArgs};
+use crate::exit::Exit;
+
+pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit> {
+    let cluster = super::cluster::connect(&args.cluster).await?;
+    let opts = UndeployOptions {
+        modules: args.modules.clone(),
+        all: args.all,
+        force: args.force,
+        prune_crds: args.prune_crds,
+        remove_finalizers: args.remove_finalizers,
+        timeout: args.timeout,
+        wait_for_lock: args.wait_for_lock,
+    };
+    let result = run(&cluster, &opts).await?;
+    for w in &result.warnings {
+        crate::report::style::warn(w);
+    }
+    let exit = if result.complete() { Exit::Success } else { Exit::Timeout };
+    match global.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"exitCode": exit.code(), "undeploy": result}))?),
+        OutputFormat::Table => {
+            for (module, r) in &result.modules {
+                let state = if r.stuck.is_empty() { "Removed" } else { "Stuck" };
+                println!("{module}: {state} ({} deleted, {} kept, {} stuck)", r.deleted.len(), r.kept.len(), r.stuck.len());
+                for (o, why) in &r.kept {
+                    println!("  kept {o}: {why}");
+                }
+                for (o, why) in &r.stuck {
+                    println!("  stuck {o}: {why}");
+                }
+            }
+        }
+    }
+    Ok(exit)
+}
