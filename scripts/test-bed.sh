@@ -184,8 +184,8 @@ up() {
     --service-cluster-ip-range 10.96.0.0/12 --allow-privileged=true \
     --disable-admission-plugins ServiceAccount \
     --max-requests-inflight 1000 --max-mutating-requests-inflight 1000
-  local i
-  for i in $(seq 1 120); do
+
+  for _ in $(seq 1 120); do
     readyz && break
     running kube-apiserver || { tail -n 30 "$STATE/kube-apiserver.log" >&2; die "kube-apiserver exited"; }
     sleep 0.5
@@ -210,7 +210,7 @@ down() {
   done
   for n in kube-controller-manager kube-apiserver etcd; do
     for _ in $(seq 1 50); do running "$n" || break; sleep 0.1; done
-    running "$n" && kill -9 "$(cat "$STATE/$n.pid")" 2>/dev/null || true
+    if running "$n"; then kill -9 "$(cat "$STATE/$n.pid")" 2>/dev/null || true; fi
   done
   rm -rf "$STATE"
   log "down"

@@ -22,4 +22,4 @@ cargo test --locked --all-targets -- --test-threads "${KYMA_TEST_THREADS:-8}"
 if [ -f scripts/check-static.sh ]; then
   bash scripts/check-static.sh
 fi
-[ "$started_bed" = 1 ] && echo "[test] done; the test bed stops now" || true
+if [ "$started_bed" = 1 ]; then echo "[test] done; the test bed stops now"; fi

@@ -75,11 +75,19 @@ async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_
     };
     let before = versions(c.clone(), objects.clone()).await;
     let kubelets = vec![fake_kubelet(c.clone(), "istio-system".into()), fake_kubelet(c.clone(), "kyma-system".into())];
-    let (code2, doc2, stderr2) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s"]);
+    // --reapply sends every object again: server-side apply of unchanged objects must be a no-op.
+    let (code2, doc2, stderr2) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s", "--reapply"]);
+    assert_eq!(code2, 0, "{doc2:#}\n{stderr2}");
+    assert_eq!(module(&doc2, "istio")["state"], "Ready", "{doc2:#}");
+    // A plain re-run recognises the unchanged modules from their inventories and skips them.
+    let (code3, doc3, stderr3) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s"]);
     for k in kubelets {
         k.abort();
     }
-    assert_eq!(code2, 0, "{doc2:#}\n{stderr2}");
+    assert_eq!(code3, 0, "{doc3:#}\n{stderr3}");
+    for m in ["istio", "api-gateway", "eventing", "nats"] {
+        assert_eq!(module(&doc3, m)["state"], "Skipped", "{m}: {doc3:#}");
+    }
     let after = versions(c.clone(), objects).await;
     assert_eq!(before.len(), after.len());
     assert_eq!(before, after, "a re-run must not change any object");

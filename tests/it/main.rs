@@ -6,6 +6,7 @@ mod webhook;
 
 mod bad_input;
 mod bed;
+mod cli;
 mod classes;
 mod deploy;
 mod lifecycle;

@@ -1,0 +1,72 @@
+//! The command line itself: shipped completions are current, every command has --help with an example,
+//! version output, typo suggestions.
+
+use std::path::Path;
+
+use crate::support::*;
+
+const SHELLS: &[(&str, &str)] = &[("bash", "kyma.bash"), ("zsh", "_kyma"), ("fish", "kyma.fish"), ("powershell", "_kyma.ps1")];
+
+/// `completions/` holds what `kyma completion SHELL` prints. Regenerate with
+/// `KYMA_UPDATE_COMPLETIONS=1 cargo test --test it completions`.
+#[test]
+fn shipped_completions_are_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let update = std::env::var_os("KYMA_UPDATE_COMPLETIONS").is_some();
+    let mut stale = Vec::new();
+    for (shell, file) in SHELLS {
+        let out = kyma(&["completion", shell]);
+        assert_eq!(code(&out), 0);
+        let path = dir.join(file);
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &out.stdout).unwrap();
+        } else if std::fs::read(&path).ok().as_deref() != Some(out.stdout.as_slice()) {
+            stale.push(file.to_string());
+        }
+    }
+    assert!(stale.is_empty(), "stale completions {stale:?}: run KYMA_UPDATE_COMPLETIONS=1 cargo test --test it completions");
+}
+
+#[test]
+fn completions_offer_builtin_module_names() {
+    let fish = text(&kyma(&["completion", "fish"])).0;
+    for m in ["istio", "eventing", "api-gateway"] {
+        assert!(fish.contains(m), "fish completions lack module {m}");
+    }
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for cmd in ["deploy", "render", "modules list", "modules show", "undeploy", "diff", "status", "unlock", "completion", "version"] {
+        let mut args: Vec<&str> = cmd.split(' ').collect();
+        args.push("--help");
+        let out = kyma(&args);
+        let (stdout, _) = text(&out);
+        assert_eq!(code(&out), 0, "{cmd}");
+        assert!(stdout.contains("Examples:") && stdout.contains("kyma "), "{cmd} --help has no example:\n{stdout}");
+    }
+    let deploy = text(&kyma(&["deploy", "--help"])).0;
+    for code in ["0 ", "1 ", "2 ", "3 ", "4 ", "130"] {
+        assert!(deploy.contains(code), "deploy --help documents exit code {code}");
+    }
+}
+
+#[test]
+fn version_reports_commit_target_and_catalog() {
+    let out = kyma(&["version", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert!(v["target"].as_str().unwrap().contains("linux"));
+    assert!(!v["commit"].as_str().unwrap().is_empty());
+    assert!(v["builtinModules"].as_array().unwrap().iter().any(|m| m["name"] == "istio"));
+    let short = text(&kyma(&["--version"])).0;
+    assert!(short.starts_with(&format!("kyma {}", env!("CARGO_PKG_VERSION"))), "{short}");
+}
+
+#[test]
+fn typos_get_suggestions() {
+    let out = kyma(&["deplyo"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out).1.contains("deploy"), "{:?}", text(&out));
+}
