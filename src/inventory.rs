@@ -254,9 +254,17 @@ pub fn is_kept(live: &Value) -> bool {
     live.pointer(&format!("/metadata/annotations/{}", KEEP_ANNOTATION.replace('/', "~1"))).and_then(Value::as_str) == Some("true")
 }
 
-/// Label an object as a member of a module's ApplySet.
-pub fn label_member(o: &mut Object, module: &str) {
-    set_label(o, PART_OF_LABEL, &applyset_id(module));
+/// Label every object of a plan as what it is: a member of its module's ApplySet, or a shared module
+/// namespace. Deploy and diff must send exactly the same objects.
+pub fn label_plan(plan: &mut crate::plan::Plan) {
+    for node in plan.nodes.iter_mut() {
+        if node.implicit {
+            set_label(&mut node.object, SHARED_LABEL, "true");
+        } else {
+            let id = applyset_id(&plan.modules[node.module].name);
+            set_label(&mut node.object, PART_OF_LABEL, &id);
+        }
+    }
 }
 
 pub fn set_label(o: &mut Object, key: &str, value: &str) {

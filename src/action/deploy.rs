@@ -84,14 +84,7 @@ async fn deploy_locked(
     let existing: HashMap<String, Inventory> =
         inventory::read_all(cluster).await.map_err(unreachable)?.into_iter().map(|i| (i.module.clone(), i)).collect();
 
-    for node in plan.nodes.iter_mut() {
-        if node.implicit {
-            inventory::set_label(&mut node.object, inventory::SHARED_LABEL, "true");
-        } else {
-            let module = plan.modules[node.module].name.clone();
-            inventory::label_member(&mut node.object, &module);
-        }
-    }
+    inventory::label_plan(plan);
 
     let mut presets: Vec<Option<Preset>> = vec![None; plan.modules.len()];
     let mut changes = Vec::new();
@@ -154,23 +147,29 @@ async fn deploy_locked(
     // Record the union of old and new members before anything is applied: an interrupted run can then
     // always find (and later prune) everything it may have touched.
     if !dry_run {
-        for (mi, inv) in new_inventories.iter().enumerate() {
-            let (Some(inv), None) = (inv, &presets[mi]) else { continue };
-            let mut union = inv.clone();
-            if let Some(p) = existing.get(&inv.module) {
-                for m in &p.members {
-                    if !union.members.iter().any(|n| n.same_object(m)) {
-                        union.members.push(m.clone());
+        let unions: Vec<Inventory> = new_inventories
+            .iter()
+            .enumerate()
+            .filter(|(mi, _)| presets[*mi].is_none())
+            .filter_map(|(_, inv)| inv.clone())
+            .map(|mut union| {
+                if let Some(p) = existing.get(&union.module) {
+                    for m in &p.members {
+                        if !union.members.iter().any(|n| n.same_object(m)) {
+                            union.members.push(m.clone());
+                        }
                     }
                 }
-            }
-            inventory::write(cluster, &union).await.map_err(|e| Failure::new(Exit::Unreachable, e))?;
-        }
+                union
+            })
+            .collect();
+        write_all(cluster, &unions).await?;
     }
 
     let outcome = engine::run(cluster, plan, opts.settings.clone(), presets.clone(), events, cancel).await;
 
     let mut pruned = BTreeMap::new();
+    let mut exact_inventories = Vec::new();
     if !dry_run {
         for (mi, r) in outcome.modules.iter().enumerate() {
             let Some(inv) = &new_inventories[mi] else { continue };
@@ -200,10 +199,19 @@ async fn deploy_locked(
                 }
             }
             exact.complete = true;
-            inventory::write(cluster, &exact).await.map_err(|e| Failure::new(Exit::Unreachable, e))?;
+            exact_inventories.push(exact);
         }
+        write_all(cluster, &exact_inventories).await?;
     }
     Ok(DeployResult { outcome, changes, pruned, warnings })
+}
+
+/// Write inventories concurrently: they are independent objects.
+async fn write_all(cluster: &Cluster, invs: &[Inventory]) -> Result<(), Failure> {
+    for r in futures::future::join_all(invs.iter().map(|inv| inventory::write(cluster, inv))).await {
+        r.map_err(|e| Failure::new(Exit::Unreachable, e))?;
+    }
+    Ok(())
 }
 
 /// A shared (implicit) namespace stays while another module's inventory still lists it.

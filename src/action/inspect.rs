@@ -176,14 +176,7 @@ pub struct ObjectDiff {
 /// plus the recorded members it would prune.
 pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>, inventory::InventoryError> {
     let existing: BTreeMap<String, Inventory> = inventory::read_all(cluster).await?.into_iter().map(|i| (i.module.clone(), i)).collect();
-    for node in plan.nodes.iter_mut() {
-        if node.implicit {
-            inventory::set_label(&mut node.object, inventory::SHARED_LABEL, "true");
-        } else {
-            let module = plan.modules[node.module].name.clone();
-            inventory::label_member(&mut node.object, &module);
-        }
-    }
+    inventory::label_plan(plan);
     cluster.discovery.ensure(cluster, plan.nodes.iter().map(|n| n.object.api_version().to_string())).await;
     let mut order: Vec<usize> = (0..plan.nodes.len()).collect();
     order.sort_by_key(|&i| plan.priority(i));

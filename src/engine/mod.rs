@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{ApplyOptions, Cluster, RequestError, Resource};
-use crate::object::{ObjectKey, Scope};
+use crate::object::Scope;
 use crate::plan::{Plan, Wait};
 use classify::{FatalClass, RetryClass, Verdict, backoff, classify, repeat_limit};
 pub use events::Event;
@@ -95,9 +95,6 @@ pub struct Outcome {
     pub modules: Vec<ModuleResult>,
     pub timed_out: bool,
     pub interrupted: bool,
-    /// Objects that were applied, with their final identity (namespace filled in).
-    #[serde(skip)]
-    pub applied: Vec<(usize, ObjectKey)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,8 +238,7 @@ pub async fn run(
     for t in &e.tasks {
         t.abort();
     }
-    let outcome = e.outcome(timed_out && !e.all_done(), interrupted).await;
-    outcome
+    e.outcome(timed_out && !e.all_done(), interrupted).await
 }
 
 impl Engine<'_> {
@@ -442,7 +438,7 @@ impl Engine<'_> {
             Verdict::Retry { class, after } => {
                 if repeat_limit(class).is_some_and(|limit| self.nodes[i].same_message >= limit) {
                     let text = format!("{} (the same answer {} times in a row; not transient)", err, self.nodes[i].same_message);
-                    return self.fail_with_class(i, FatalClass::Persistent, text);
+                    return self.fail(i, text);
                 }
                 let attempt = self.nodes[i].attempts;
                 let delay = after.unwrap_or_else(|| backoff(attempt)).max(backoff(attempt).min(Duration::from_millis(100)));
@@ -467,13 +463,9 @@ impl Engine<'_> {
                     FatalClass::FieldConflict => format!("{err}; another field manager owns these fields: pass --force-conflicts to take them over"),
                     _ => err.to_string(),
                 };
-                self.fail_with_class(i, class, text);
+                self.fail(i, text);
             }
         }
-    }
-
-    fn fail_with_class(&mut self, i: usize, _class: FatalClass, text: String) {
-        self.fail(i, text);
     }
 
     /// Fail a node and everything that can no longer happen because of it.
@@ -648,11 +640,7 @@ impl Engine<'_> {
             self.explain_workloads().await;
         }
         let modules = (0..self.plan.modules.len()).map(|m| self.module_result(m, timed_out, interrupted)).collect();
-        let applied = (0..self.nodes.len())
-            .filter(|&i| matches!(self.nodes[i].st, St::Applied | St::Ready))
-            .map(|i| (i, self.plan.nodes[i].object.key()))
-            .collect();
-        Outcome { modules, timed_out, interrupted, applied }
+        Outcome { modules, timed_out, interrupted }
     }
 
     /// On timeout, a Deployment's own status says little ("0/1 ready"); its pods say why

@@ -247,3 +247,58 @@ fn check_duplicates(rendered: &[Rendered]) -> Result<(), RenderError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::Origin;
+
+    fn obj(api: &str, kind: &str, name: &str) -> Object {
+        Object {
+            data: json!({"apiVersion": api, "kind": kind, "metadata": {"name": name}}),
+            origin: Origin { module: "m".into(), file: "f".into(), doc: 1 },
+            scope: Scope::Unknown,
+        }
+    }
+
+    #[test]
+    fn namespaces_are_defaulted_only_for_namespaced_kinds() {
+        let mut crd = obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "gizmos.x.io");
+        crd.data["spec"] = json!({"group": "x.io", "scope": "Namespaced", "names": {"kind": "Gizmo"}});
+        let mut cluster_crd = obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "realms.x.io");
+        cluster_crd.data["spec"] = json!({"group": "x.io", "scope": "Cluster", "names": {"kind": "Realm"}});
+        let mut explicit = obj("v1", "ConfigMap", "elsewhere");
+        explicit.set_namespace("other");
+        let mut rendered = vec![Rendered {
+            module: "m".into(),
+            version: "1.0.0".into(),
+            namespace: Some("m-system".into()),
+            objects: vec![
+                crd,
+                cluster_crd,
+                obj("v1", "ConfigMap", "c"),
+                explicit,
+                obj("rbac.authorization.k8s.io/v1", "ClusterRole", "r"),
+                obj("x.io/v1", "Gizmo", "g"),
+                obj("x.io/v1", "Realm", "realm"),
+                obj("unknown.io/v1", "Mystery", "m"),
+            ],
+        }];
+        default_namespaces(&mut rendered);
+        let ns: Vec<(Option<&str>, Scope)> = rendered[0].objects.iter().map(|o| (o.namespace(), o.scope)).collect();
+        assert_eq!(
+            ns,
+            vec![
+                (None, Scope::Cluster),
+                (None, Scope::Cluster),
+                (Some("m-system"), Scope::Namespaced),
+                (Some("other"), Scope::Namespaced),
+                (None, Scope::Cluster),
+                (Some("m-system"), Scope::Namespaced),
+                (None, Scope::Cluster),
+                // Unknown kinds are left for discovery to decide at deploy time.
+                (None, Scope::Unknown),
+            ]
+        );
+    }
+}

@@ -192,15 +192,11 @@ async fn diff_and_status_drift() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let ns = unique("drift");
-    let cat = two_versions(&ns);
-    let dir = cat.path().to_str().unwrap().to_string();
-    let dir = dir.as_str();
     let renamed = catalog(&[
         ("life/module.yaml", format!("apiVersion: kyma.module/v1\nname: driftmod\nversion: 1.0.0\nnamespace: {ns}\n")),
         ("life/templates/a.yaml", cm("keep")),
         ("life/templates/b.yaml", cm("old")),
     ]);
-    let _ = dir;
     let dir = renamed.path().to_str().unwrap();
     let out = kyma(&["deploy", "--catalog", dir, "--modules", "driftmod"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
@@ -219,11 +215,9 @@ async fn diff_and_status_drift() {
     assert!(exists(&c, &ns, "old").await, "diff changed nothing");
 
     // Someone edits a field kyma manages.
-    let cms = resource(&c, "v1", "ConfigMap");
     let path = format!("/api/v1/namespaces/{ns}/configmaps/keep?fieldManager=kubectl-edit");
     let body = serde_json::to_vec(&json!({"data": {"v": "hand-edited"}})).unwrap();
     c.request(http::Method::PATCH, &path, Some("application/merge-patch+json"), body).await.unwrap();
-    let _ = cms;
     let (rc, doc, stderr) = json_out(&["status", "--modules", "driftmod"]);
     assert_eq!(rc, 0, "{stderr}");
     let m = &doc["modules"][0];
@@ -331,15 +325,20 @@ async fn undeploy_one_then_all_leaves_the_cluster_as_before() {
         ("alpha/templates/cr.yaml", format!("apiVersion: {group}/v1\nkind: Thing\nmetadata:\n  name: t\n")),
         ("alpha/templates/rbac.yaml", format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {ns_a}-reader\nrules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  verbs: [get]\n")),
         ("alpha/templates/cm.yaml", cm("a")),
-        ("beta/module.yaml", format!("apiVersion: kyma.module/v1\nname: beta\nversion: 1.0.0\nnamespace: {ns_b}\n")),
+        ("beta/module.yaml", format!("apiVersion: kyma.module/v1\nname: beta\nversion: 1.0.0\nnamespace: {ns_b}\ndependsOn: alpha\n")),
         ("beta/templates/cm.yaml", cm("b")),
     ]);
     let dir = cat.path().to_str().unwrap();
     let (rc1, doc, stderr) = json_out(&["deploy", "--catalog", dir, "--modules", "alpha,beta", "--timeout", "60s"]);
     assert_eq!(rc1, 0, "{doc:#}\n{stderr}");
 
-    // One module out: the other stays Ready.
+    // beta lists alpha in dependsOn: removing alpha alone needs --force, and nothing happens without it.
     let out = kyma(&["undeploy", "--modules", "alpha"]);
+    assert_eq!(code(&out), 2, "{:?}", text(&out));
+    assert!(text(&out).1.contains("beta (installed) lists alpha in dependsOn") && text(&out).1.contains("--force"), "{:?}", text(&out));
+    assert!(exists(&c, &ns_a, "a").await, "nothing removed without --force");
+    // One module out: the other stays Ready.
+    let out = kyma(&["undeploy", "--modules", "alpha", "--force"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
     assert!(!exists(&c, &ns_a, "a").await);
     let (_, status, _) = json_out(&["status"]);
@@ -361,4 +360,30 @@ async fn undeploy_one_then_all_leaves_the_cluster_as_before() {
     let added: Vec<&String> = after.difference(&before).collect();
     let removed: Vec<&String> = before.difference(&after).collect();
     assert!(added.is_empty() && removed.is_empty(), "added {added:#?}\nremoved {removed:#?}");
+}
+
+/// Undeploy waits for deletion and, on timeout, names what is stuck and why; it never strips finalizers
+/// unless asked to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undeploy_names_stuck_objects_and_strips_finalizers_only_when_asked() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let ns = unique("stuck");
+    let cat = catalog(&[
+        ("sticky/module.yaml", format!("apiVersion: kyma.module/v1\nname: sticky\nversion: 1.0.0\nnamespace: {ns}\n")),
+        ("sticky/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [kyma.test/hold]\n".into()),
+    ]);
+    let out = kyma(&["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "sticky"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    let out = kyma(&["undeploy", "--modules", "sticky", "--timeout", "3s"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 3, "{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("stuck ConfigMap/{ns}/held: finalizers kyma.test/hold")) && stdout.contains("--remove-finalizers"), "{stdout}");
+    assert!(exists(&c, &ns, "held").await, "still there, finalizer intact");
+    let cms = resource(&c, "v1", "ConfigMap");
+    let live = c.get(&cms, Some(&ns), "held").await.unwrap().unwrap();
+    assert_eq!(live["metadata"]["finalizers"], json!(["kyma.test/hold"]));
+    let out = kyma(&["undeploy", "--modules", "sticky", "--timeout", "10s", "--remove-finalizers"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    assert!(!exists(&c, &ns, "held").await);
 }
