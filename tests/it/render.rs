@@ -188,3 +188,21 @@ async fn catalog_and_manifest_urls_are_pinned_cached_and_work_offline() {
     assert_eq!(code(&out), 2, "{stderr}");
     assert!(stderr.contains("sha256 mismatch") && stdout.is_empty(), "{stderr}");
 }
+
+#[test]
+fn output_dir_writes_one_file_per_module_and_modules_show_explains_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kyma(&["render", "--modules", "istio,nats", "--output-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    assert!(text(&out).0.is_empty(), "nothing on stdout with --output-dir");
+    let istio = std::fs::read_to_string(dir.path().join("istio.yaml")).unwrap();
+    let nats = std::fs::read_to_string(dir.path().join("nats.yaml")).unwrap();
+    assert!(istio.contains("kind: Istio\n") && !istio.contains("kind: NATS\n"));
+    assert!(nats.contains("kind: NATS\n"));
+
+    let show = text(&kyma(&["modules", "show", "nats"])).0;
+    assert!(show.contains("nats 1.1.0") && show.contains("cluster.size: integer (minimum=1, maximum=5)"), "{show}");
+    let json: serde_json::Value = serde_json::from_slice(&kyma(&["modules", "show", "istio@1.1.0", "-o", "json"]).stdout).unwrap();
+    assert_eq!(json["version"], "1.1.0");
+    assert_eq!(json["values"]["image"]["tag"], "1.1.0");
+}

@@ -1,14 +1,14 @@
 //! An admission webhook served over HTTPS from the test process (a CA and a separate leaf: rustls
-//! rejects a self-signed certificate used as its own CA). It refuses connections until `delay` has
-//! passed (the port is bound only then), then allows every request.
+//! rejects a self-signed certificate used as its own CA). It refuses connections until the test opens
+//! it (the port is bound only then), then allows every request.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Returns the port and the CA certificate (PEM) to put into the webhook's caBundle.
-pub async fn serve_after(delay: Duration) -> (u16, Vec<u8>) {
+/// Returns the port and the CA certificate (PEM) to put into the webhook's caBundle. The server starts
+/// listening when `open` fires.
+pub async fn serve_when(open: tokio::sync::oneshot::Receiver<()>) -> (u16, Vec<u8>) {
     kyma::tls::install_crypto_provider();
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -30,7 +30,7 @@ pub async fn serve_after(delay: Duration) -> (u16, Vec<u8>) {
     // server gets "connection refused", exactly like a webhook whose pod is not up yet.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
+        let _ = open.await;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         loop {
             let Ok((sock, _)) = listener.accept().await else { return };
