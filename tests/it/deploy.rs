@@ -136,7 +136,7 @@ async fn a_webhook_that_starts_late_delays_objects_by_rounds_then_deploy_succeed
     // The deploy may first queue for the cluster lock: the webhook stays down for 10 s from the moment
     // the deploy has really started (its namespace exists).
     let nsr = resource(&c, "v1", "Namespace");
-    assert!(eventually(Duration::from_secs(90), || async { c.get(&nsr, None, &ns).await.ok().flatten() }).await.is_some(), "the deploy never started");
+    assert!(eventually(Duration::from_secs(240), || async { c.get(&nsr, None, &ns).await.ok().flatten() }).await.is_some(), "the deploy never started");
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(10)).await;
     let _ = open.send(());
@@ -340,7 +340,7 @@ async fn interrupt_stops_cleanly_with_exit_130() {
     // Interrupt once the run is really applying (it may first queue for the cluster lock).
     let c = cluster().await;
     let deployments = resource(&c, "apps/v1", "Deployment");
-    let applied = eventually(Duration::from_secs(60), || async { c.get(&deployments, Some(&ns), "never-ready").await.ok().flatten() }).await;
+    let applied = eventually(Duration::from_secs(240), || async { c.get(&deployments, Some(&ns), "never-ready").await.ok().flatten() }).await;
     assert!(applied.is_some(), "the deploy never applied its Deployment");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();

@@ -157,7 +157,7 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
         .spawn()
         .unwrap();
     let deployments = resource(&c, "apps/v1", "Deployment");
-    assert!(eventually(Duration::from_secs(60), || async { c.get(&deployments, Some(&ns), "slow").await.ok().flatten() }).await.is_some());
+    assert!(eventually(Duration::from_secs(240), || async { c.get(&deployments, Some(&ns), "slow").await.ok().flatten() }).await.is_some());
     std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 130, "{:?}", text(&out));
