@@ -7,16 +7,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::values::Profile;
 
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0    success (every module Ready; for diff: no changes)
-  1    a module failed (for diff: changes found)
-  2    bad input or configuration: nothing was applied
-  3    timed out (--timeout)
-  4    cluster unreachable or credentials refused
-  5    another kyma run holds the cluster lock
-  130  interrupted (Ctrl-C)";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "kyma",

@@ -52,14 +52,6 @@ impl Discovery {
         self.inner.read().unwrap().values().find(|r| r.group == group && r.kind == kind).cloned()
     }
 
-    pub fn len(&self) -> usize {
-        self.inner.read().unwrap().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// All group/versions the server serves.
     pub fn api_versions(&self) -> Vec<String> {
         self.served.read().unwrap().clone()

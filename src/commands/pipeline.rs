@@ -13,7 +13,6 @@ use crate::render::ClusterFacts;
 use crate::values::{Locked, ValueInputs};
 
 pub struct Prepared {
-    pub catalog: Catalog,
     pub plan: Plan,
     pub locked: Vec<Locked>,
     /// The values each module rendered with (their hash is recorded in the inventory).
@@ -52,7 +51,7 @@ pub fn prepare(global: &GlobalArgs, sel: &SelectionArgs, cluster: &ClusterFacts)
     let depends_on: BTreeMap<String, Vec<String>> =
         modules.iter().map(|m| (m.name.clone(), m.depends_on.clone())).collect();
     let plan = crate::plan::build(rendered, &depends_on);
-    Ok(Prepared { catalog, plan, locked, values })
+    Ok(Prepared { plan, locked, values })
 }
 
 /// Warnings every command prints the same way: locked values and plan warnings.
