@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
-# The one command that runs every test: provisions what is missing (apt packages, the test bed), starts
-# a real control plane on loopback, runs unit + cluster tests, and checks the static build.
-#   scripts/test.sh            everything
-#   KYMA_TEST_KUBECONFIG=FILE  run the cluster tests against an existing cluster instead of the bed
-#   KYMA_KEEP_BED=1            leave the test bed running afterwards
+# The one command that runs every test: provisions what is missing (apt packages, the test beds),
+# starts two real control planes on loopback, runs unit + cluster tests, and checks the static build.
+#
+# The version matrix, in one `cargo test` run:
+#   Kubernetes 1.37 (scheduler + kwok nodes)  every cluster test      KYMA_TEST_KUBECONFIG
+#   Kubernetes 1.20                           the compatibility tests KYMA_TEST_KUBECONFIG_COMPAT
+#
+#   scripts/test.sh                     everything
+#   KYMA_TEST_KUBECONFIG=FILE           run the cluster tests against an existing (1.37-like) cluster
+#   KYMA_TEST_KUBECONFIG_COMPAT=FILE    ... and the compatibility tests against an existing 1.20 cluster
+#   KYMA_KEEP_BED=1                     leave the beds running afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-started_bed=0
+COMPAT_DIR=/tmp/kyma-test-bed-1.20
+stop=()
+cleanup() {
+  local a
+  for a in "${stop[@]}"; do bash scripts/test-bed.sh down $a || true; done
+}
+trap cleanup EXIT
+
 if [ -z "${KYMA_TEST_KUBECONFIG:-}" ]; then
-  bash scripts/test-bed.sh up
-  started_bed=1
+  bash scripts/test-bed.sh up --version 1.37
+  [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("--dir ${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}")
   export KYMA_TEST_KUBECONFIG=${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}/kubeconfig
-  if [ "${KYMA_KEEP_BED:-0}" != 1 ]; then trap 'bash scripts/test-bed.sh down' EXIT; fi
 fi
-echo "[test] cluster: $KYMA_TEST_KUBECONFIG"
+if [ -z "${KYMA_TEST_KUBECONFIG_COMPAT:-}" ]; then
+  bash scripts/test-bed.sh up --version 1.20 --dir "$COMPAT_DIR" --port 16444 --etcd-port 12381
+  [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("--dir $COMPAT_DIR")
+  export KYMA_TEST_KUBECONFIG_COMPAT=$COMPAT_DIR/kubeconfig
+fi
+echo "[test] clusters: $KYMA_TEST_KUBECONFIG (main), $KYMA_TEST_KUBECONFIG_COMPAT (1.20 compatibility)"
 
 echo "[test] cargo test (unit + cluster)"
 cargo test --locked --all-targets -- --test-threads "${KYMA_TEST_THREADS:-8}"
@@ -22,4 +39,4 @@ cargo test --locked --all-targets -- --test-threads "${KYMA_TEST_THREADS:-8}"
 if [ -f scripts/check-static.sh ]; then
   bash scripts/check-static.sh
 fi
-if [ "$started_bed" = 1 ]; then echo "[test] done; the test bed stops now"; fi
+echo "[test] done; the test beds stop now"

@@ -9,23 +9,16 @@ use crate::support::*;
 
 /// Run `kyma deploy … -o json` and return exit code, the JSON document and stderr.
 fn deploy(args: &[&str]) -> (i32, Value, String) {
-    let mut all = vec!["deploy", "-o", "json"];
-    all.extend_from_slice(args);
-    let out = kyma(&all);
-    let (stdout, stderr) = text(&out);
-    // With --events ndjson the final document follows the event lines.
-    let start = if stdout.starts_with("{\n") { 0 } else { stdout.rfind("\n{\n").map(|p| p + 1).unwrap_or(0) };
-    let doc = serde_json::from_str(&stdout[start..]).unwrap_or_else(|_| json!({"unparsed": stdout}));
-    (code(&out), doc, stderr)
+    deploy_at(&kubeconfig(), args)
 }
 
-fn module<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn module<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["modules"].as_array().and_then(|m| m.iter().find(|m| m["name"] == name)).unwrap_or_else(|| panic!("no module {name} in {doc}"))
 }
 
-const MODULE: &str = "apiVersion: kyma.module/v1\nversion: 1.0.0\n";
+pub(crate) const MODULE: &str = "apiVersion: kyma.module/v1\nversion: 1.0.0\n";
 
-fn module_yaml(name: &str, ns: &str) -> String {
+pub(crate) fn module_yaml(name: &str, ns: &str) -> String {
     format!("{MODULE}name: {name}\nnamespace: {ns}\n")
 }
 
@@ -37,11 +30,7 @@ fn module_yaml(name: &str, ns: &str) -> String {
 async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_nothing() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
-    let kubelets = vec![fake_kubelet(c.clone(), "istio-system".into()), fake_kubelet(c.clone(), "kyma-system".into())];
     let (code1, doc, stderr) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "120s", "--events", "ndjson"]);
-    for k in &kubelets {
-        k.abort();
-    }
     assert_eq!(code1, 0, "{doc:#}\n{stderr}");
     for m in ["istio", "api-gateway", "eventing", "nats"] {
         assert_eq!(module(&doc, m)["state"], "Ready", "{m}: {doc:#}");
@@ -74,16 +63,12 @@ async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_
         out
     };
     let before = versions(c.clone(), objects.clone()).await;
-    let kubelets = vec![fake_kubelet(c.clone(), "istio-system".into()), fake_kubelet(c.clone(), "kyma-system".into())];
     // --reapply sends every object again: server-side apply of unchanged objects must be a no-op.
     let (code2, doc2, stderr2) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s", "--reapply"]);
     assert_eq!(code2, 0, "{doc2:#}\n{stderr2}");
     assert_eq!(module(&doc2, "istio")["state"], "Ready", "{doc2:#}");
     // A plain re-run recognises the unchanged modules from their inventories and skips them.
     let (code3, doc3, stderr3) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s"]);
-    for k in kubelets {
-        k.abort();
-    }
     assert_eq!(code3, 0, "{doc3:#}\n{stderr3}");
     for m in ["istio", "api-gateway", "eventing", "nats"] {
         assert_eq!(module(&doc3, m)["state"], "Skipped", "{m}: {doc3:#}");
@@ -197,32 +182,38 @@ async fn an_invalid_object_fails_its_module_at_once_and_others_still_succeed() {
     assert!(table.contains("broken") && table.contains("Failed") && table.contains("workload.yaml"), "{table}");
 }
 
-/// Readiness is computed from the real controllers: a Deployment is Ready only once its pods are
-/// (here a test plays the kubelet, after a delay); without a kubelet the deploy times out naming it.
+/// Readiness is computed from a real rollout: Deployment -> ReplicaSet -> Pods -> scheduled by
+/// kube-scheduler -> Running/Ready (kwok) -> Available. While no Node can take the Pods they stay Pending
+/// and the deploy times out naming the Deployment; once Nodes open up (3 s into the second run) it
+/// becomes Ready, and not before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deployment_is_ready_only_when_its_pods_are_and_times_out_without_a_kubelet() {
+async fn deployment_is_ready_only_when_its_pods_are_and_times_out_while_they_cannot_run() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let ns = unique("ready");
+    let pool = NodePool::new(&c, &ns);
     let cat = catalog(&[
         ("app/module.yaml", module_yaml("app", &ns)),
-        ("app/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n".into()),
+        ("app/templates/deploy.yaml", format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      nodeSelector: {}\n      containers:\n      - name: web\n        image: nginx:1.27\n", pool.selector())),
     ]);
-    // Without a kubelet: the pods stay Pending and the deploy times out naming the Deployment.
+    // No Node matches: the Pods stay Pending and the deploy times out naming the Deployment.
     let (code, doc, stderr) = deploy(&["--catalog", cat.path().to_str().unwrap(), "--modules", "app", "--timeout", "6s"]);
     assert_eq!(code, 3, "{doc:#}\n{stderr}");
     let app = module(&doc, "app");
     assert_eq!(app["state"], "TimedOut");
     assert_eq!(app["blocking"][0]["object"], format!("Deployment/{ns}/web"));
     assert!(app["blocking"][0]["reason"].as_str().unwrap().contains("0/2 replicas ready"), "{app:#}");
+    let pods = resource(&c, "v1", "Pod");
+    let pending = c.list(&pods, Some(&ns), None).await.unwrap();
+    assert_eq!(pending.len(), 2, "the ReplicaSet created both Pods");
+    assert!(pending.iter().all(|p| p["status"]["phase"] == "Pending" && p["spec"]["nodeName"].is_null()), "unscheduled: {pending:#?}");
 
-    // With a kubelet that starts 3 s in: Ready, and not before.
-    let delayed = {
-        let c = c.clone();
-        let ns = ns.clone();
+    // Nodes open 3 s in: scheduled, Running, Ready, Available; the deploy is Ready, and not before.
+    let opener = {
+        let pool = NodePool::new(&c, &ns);
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(3)).await;
-            fake_kubelet(c, ns).await.ok();
+            pool.open().await;
         })
     };
     let start = Instant::now();
@@ -232,38 +223,19 @@ async fn deployment_is_ready_only_when_its_pods_are_and_times_out_without_a_kube
     })
     .await
     .unwrap();
-    delayed.abort();
+    opener.await.unwrap();
+    pool.close().await;
     assert_eq!(code, 0, "{doc:#}\n{stderr}");
     assert_eq!(module(&doc, "app")["state"], "Ready");
     assert!(start.elapsed() >= Duration::from_secs(3), "Ready before any pod was: {:?}", start.elapsed());
-}
-
-/// A 500 that keeps saying the same thing (1.20: a Service port without `protocol`) fails the module
-/// with the server's message long before --timeout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_repeating_500_is_not_transient() {
-    let _shared = CLUSTER.read().await;
-    let ns = unique("svc500");
-    let cat = catalog(&[
-        ("svc/module.yaml", module_yaml("svc", &ns)),
-        ("svc/templates/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: noproto\nspec:\n  selector: {a: b}\n  ports:\n  - port: 80\n".into()),
-    ]);
-    let (code, doc, stderr) = deploy(&["--catalog", cat.path().to_str().unwrap(), "--modules", "svc", "--timeout", "120s"]);
-    let svc = module(&doc, "svc");
-    let server = c_version().await;
-    if server.starts_with("v1.20") {
-        assert_eq!(code, 1, "{doc:#}\n{stderr}");
-        assert_eq!(svc["state"], "Failed");
-        assert!(svc["blocking"][0]["reason"].as_str().unwrap().contains("protocol"), "{svc:#}");
-        assert!(svc["durationMs"].as_u64().unwrap() < 30_000, "bounded retries, not --timeout: {svc:#}");
-    } else {
-        // Newer servers default the protocol; the Service simply applies.
-        assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    let deployments = resource(&c, "apps/v1", "Deployment");
+    let live = c.get(&deployments, Some(&ns), "web").await.unwrap().unwrap();
+    assert_eq!(live["status"]["availableReplicas"], 2, "{:#}", live["status"]);
+    let running = c.list(&pods, Some(&ns), None).await.unwrap();
+    for p in &running {
+        assert_eq!(p["status"]["phase"], "Running", "{p:#}");
+        assert!(p["spec"]["nodeName"].as_str().unwrap().starts_with("kyma-bed-node-"), "bound by the scheduler: {p:#}");
     }
-}
-
-async fn c_version() -> String {
-    cluster().await.server_version
 }
 
 /// --dry-run goes through the server (validation, admission) but persists nothing, custom resources

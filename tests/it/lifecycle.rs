@@ -138,13 +138,16 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
     let c = cluster().await;
     let ns = unique("conv");
     let m = |v: &str| format!("apiVersion: kyma.module/v1\nname: conv\nversion: {v}\nnamespace: {ns}\n");
-    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: slow\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: slow}\n  template:\n    metadata:\n      labels: {app: slow}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n";
+    // `slow` cannot be scheduled until the test opens its node pool, so the first 2.0.0 run is still
+    // waiting for it when it is interrupted.
+    let pool = NodePool::new(&c, &ns);
+    let deploy = format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: slow\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: slow}}\n  template:\n    metadata:\n      labels: {{app: slow}}\n    spec:\n      nodeSelector: {}\n      containers:\n      - name: c\n        image: busybox\n", pool.selector());
     let cat = catalog(&[
         ("conv/1.0.0/module.yaml", m("1.0.0")),
         ("conv/1.0.0/templates/a.yaml", cm("dropped-later")),
         ("conv/2.0.0/module.yaml", m("2.0.0")),
         ("conv/2.0.0/templates/b.yaml", cm("added")),
-        ("conv/2.0.0/templates/d.yaml", deploy.into()),
+        ("conv/2.0.0/templates/d.yaml", deploy),
     ]);
     let dir = cat.path().to_str().unwrap().to_string();
     let out = kyma(&["deploy", "--catalog", &dir, "--modules", "conv@1.0.0"]);
@@ -170,10 +173,10 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
     assert!(names.contains("dropped-later") && names.contains("added") && names.contains("slow"), "{names:?}");
     assert!(exists(&c, &ns, "dropped-later").await, "nothing pruned by an interrupted run");
 
-    // The re-run (with a kubelet now) converges: the dropped object goes, the inventory is exact.
-    let kubelet = fake_kubelet(c.clone(), ns.clone());
+    // The re-run (with room for `slow` now) converges: the dropped object goes, the inventory is exact.
+    pool.open().await;
     let (rc, doc, stderr) = json_out(&["deploy", "--catalog", &dir, "--modules", "conv@2.0.0", "--timeout", "60s"]);
-    kubelet.abort();
+    pool.close().await;
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     assert!(!exists(&c, &ns, "dropped-later").await, "orphan left behind");
     let parent = c.get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-conv").await.unwrap().unwrap();

@@ -1,5 +1,6 @@
 //! All integration tests in one binary (one link step). Cluster tests run against the real test bed
-//! (`scripts/test-bed.sh up`) or `KYMA_TEST_KUBECONFIG`; they never skip.
+//! (`scripts/test-bed.sh up`) or `KYMA_TEST_KUBECONFIG`; the compatibility tests (`compat`) also use a
+//! Kubernetes 1.20 bed (`KYMA_TEST_KUBECONFIG_COMPAT`). They never skip.
 
 mod support;
 mod webhook;
@@ -8,6 +9,7 @@ mod bad_input;
 mod bed;
 mod cli;
 mod classes;
+mod compat;
 mod deploy;
 mod lifecycle;
 mod render;

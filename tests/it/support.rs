@@ -1,5 +1,5 @@
 //! Shared helpers for cluster tests: the test bed's kubeconfig, unique namespaces, running the binary,
-//! and playing the kubelet.
+//! and a pool of Nodes a test can open (kwok plays the kubelet; nothing here patches Pod status).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub const DEFAULT_BED_KUBECONFIG: &str = "/tmp/kyma-test-bed/kubeconfig";
+/// The compatibility lane: a Kubernetes 1.20 bed beside the main one (`scripts/test.sh` starts both).
+pub const DEFAULT_COMPAT_KUBECONFIG: &str = "/tmp/kyma-test-bed-1.20/kubeconfig";
 
 /// The kubeconfig of the cluster under test. Cluster tests never skip: without a cluster they fail and
 /// say how to start one.
@@ -25,9 +27,29 @@ pub fn kubeconfig() -> PathBuf {
     );
 }
 
+/// The kubeconfig of the 1.20 compatibility bed; like `kubeconfig()`, it never skips.
+pub fn compat_kubeconfig() -> PathBuf {
+    if let Some(p) = std::env::var_os("KYMA_TEST_KUBECONFIG_COMPAT") {
+        return PathBuf::from(p);
+    }
+    let bed = PathBuf::from(DEFAULT_COMPAT_KUBECONFIG);
+    if bed.exists() {
+        return bed;
+    }
+    panic!(
+        "no 1.20 cluster for the compatibility tests: start it with \
+         `scripts/test-bed.sh up --version 1.20 --dir /tmp/kyma-test-bed-1.20 --port 16444 --etcd-port 12381` \
+         (or set KYMA_TEST_KUBECONFIG_COMPAT), then run the tests again"
+    );
+}
+
 pub async fn cluster() -> kyma::cluster::Cluster {
+    cluster_at(&kubeconfig()).await
+}
+
+pub async fn cluster_at(kubeconfig: &std::path::Path) -> kyma::cluster::Cluster {
     kyma::tls::install_crypto_provider();
-    let c = kyma::cluster::connect(Some(&kubeconfig()), None).await.expect("connect to the test cluster");
+    let c = kyma::cluster::connect(Some(kubeconfig), None).await.expect("connect to the test cluster");
     c.discovery.ensure_all(&c).await;
     c
 }
@@ -54,6 +76,11 @@ pub static CLUSTER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(())
 
 /// Run the kyma binary against the test cluster.
 pub fn kyma(args: &[&str]) -> Output {
+    kyma_at(&kubeconfig(), args)
+}
+
+/// Run the kyma binary against the cluster of `kubeconfig`.
+pub fn kyma_at(kubeconfig: &std::path::Path, args: &[&str]) -> Output {
     // Tests run side by side: deploys and undeploys queue for the cluster lock instead of failing on it.
     let mut args: Vec<&str> = args.to_vec();
     if matches!(args.first(), Some(&"deploy") | Some(&"undeploy")) && !args.contains(&"--no-lock-wait") {
@@ -62,12 +89,24 @@ pub fn kyma(args: &[&str]) -> Output {
     args.retain(|a| *a != "--no-lock-wait");
     let out = Command::new(env!("CARGO_BIN_EXE_kyma"))
         .args(&args)
-        .env("KUBECONFIG", kubeconfig())
+        .env("KUBECONFIG", kubeconfig)
         .env("NO_COLOR", "1")
         .env("KYMA_CACHE_DIR", std::env::temp_dir().join("kyma-test-cache"))
         .output()
         .expect("run kyma");
     out
+}
+
+/// Run `kyma deploy … -o json` against `kubeconfig`: exit code, the JSON document and stderr.
+pub fn deploy_at(kubeconfig: &std::path::Path, args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec!["deploy", "-o", "json"];
+    all.extend_from_slice(args);
+    let out = kyma_at(kubeconfig, &all);
+    let (stdout, stderr) = text(&out);
+    // With --events ndjson the final document follows the event lines.
+    let start = if stdout.starts_with("{\n") { 0 } else { stdout.rfind("\n{\n").map(|p| p + 1).unwrap_or(0) };
+    let doc = serde_json::from_str(&stdout[start..]).unwrap_or_else(|_| json!({"unparsed": stdout}));
+    (code(&out), doc, stderr)
 }
 
 pub fn text(o: &Output) -> (String, String) {
@@ -107,40 +146,41 @@ where
     }
 }
 
-/// Play the kubelet for the pods in `namespace`: mark every pod Running and Ready through the status
-/// subresource, until the returned handle is aborted.
-pub fn fake_kubelet(c: kyma::cluster::Cluster, namespace: String) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let pods = resource(&c, "v1", "Pod");
-        loop {
-            if let Ok(list) = c.list(&pods, Some(&namespace), None).await {
-                for mut p in list {
-                    if p.pointer("/status/phase").and_then(Value::as_str) == Some("Running") {
-                        continue;
-                    }
-                    let now = "2026-01-01T00:00:00Z";
-                    let containers: Vec<Value> = p
-                        .pointer("/spec/containers")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .map(|ct| json!({"name": ct["name"], "image": ct["image"], "imageID": "", "ready": true, "restartCount": 0, "started": true, "state": {"running": {"startedAt": now}}}))
-                        .collect();
-                    p["status"] = json!({
-                        "phase": "Running",
-                        "conditions": [
-                            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now},
-                            {"type": "Initialized", "status": "True", "lastTransitionTime": now},
-                            {"type": "ContainersReady", "status": "True", "lastTransitionTime": now},
-                            {"type": "Ready", "status": "True", "lastTransitionTime": now}
-                        ],
-                        "containerStatuses": containers,
-                        "hostIP": "127.0.0.1", "podIP": "10.0.0.1", "startTime": now
-                    });
-                    let _ = c.replace_status(&pods, &p).await;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
+/// A pool of the bed's Nodes that a test opens by labelling them: a workload with
+/// `nodeSelector: {<key>: "yes"}` stays Pending (the scheduler finds no node, as on a real cluster whose
+/// capacity is not there yet) until `open`, then kube-scheduler binds it and kwok makes its Pods Ready.
+pub struct NodePool {
+    c: kyma::cluster::Cluster,
+    pub key: String,
+}
+
+impl NodePool {
+    pub fn new(c: &kyma::cluster::Cluster, name: &str) -> Self {
+        NodePool { c: c.clone(), key: format!("pool.kyma.test/{name}") }
+    }
+
+    /// The pod template's `nodeSelector`, as YAML flow.
+    pub fn selector(&self) -> String {
+        format!("{{\"{}\": \"yes\"}}", self.key)
+    }
+
+    async fn label(&self, value: Value) {
+        let nodes = resource(&self.c, "v1", "Node");
+        let list = self.c.list(&nodes, None, None).await.expect("list nodes");
+        assert!(!list.is_empty(), "the test bed has no Nodes: is kwok running (scripts/test-bed.sh up)?");
+        for n in list {
+            let name = n["metadata"]["name"].as_str().unwrap().to_string();
+            let path = kyma::cluster::Cluster::object_path(&nodes, None, &name);
+            let body = serde_json::to_vec(&json!({"metadata": {"labels": {self.key.as_str(): value}}})).unwrap();
+            self.c.request(http::Method::PATCH, &path, Some("application/merge-patch+json"), body).await.expect("label node");
         }
-    })
+    }
+
+    pub async fn open(&self) {
+        self.label(json!("yes")).await;
+    }
+
+    pub async fn close(&self) {
+        self.label(Value::Null).await;
+    }
 }
