@@ -86,7 +86,7 @@ async fn a_repeating_500_is_not_transient() {
     assert_eq!(svc["state"], "Failed");
     assert!(svc["blocking"][0]["reason"].as_str().unwrap().contains("protocol"), "{svc:#}");
     assert!(svc["durationMs"].as_u64().unwrap() < 30_000, "bounded retries, not --timeout: {svc:#}");
-    let out = kyma_at(&compat_kubeconfig(), &["undeploy", "--modules", "svc", "--wait-for-lock"]);
+    let out = kyma_at(&compat_kubeconfig(), &["undeploy", "--modules", "svc"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 
     let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", "svc", "--timeout", "60s"]);

@@ -299,7 +299,7 @@ async fn interrupt_stops_cleanly_with_exit_130() {
     let cat = catalog(&[
         ("slow/module.yaml", module_yaml("slow", &ns)),
         ("slow/templates/ns.yaml", format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")),
-        ("slow/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: never-ready\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: x\n        image: busybox\n".into()),
+        ("slow/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: never-ready\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      nodeSelector: {\"pool.kyma.test/never\": \"yes\"}\n      containers:\n      - name: x\n        image: busybox\n".into()),
     ]);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
         .args(["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "slow", "--timeout", "60s", "-o", "json", "--wait-for-lock"])

@@ -49,7 +49,7 @@ pub async fn cluster() -> kyma::cluster::Cluster {
 
 pub async fn cluster_at(kubeconfig: &std::path::Path) -> kyma::cluster::Cluster {
     kyma::tls::install_crypto_provider();
-    let c = kyma::cluster::connect(Some(kubeconfig), None).await.expect("connect to the test cluster");
+    let c = kyma::cluster::connect(Some(&kubeconfig.to_path_buf()), None).await.expect("connect to the test cluster");
     c.discovery.ensure_all(&c).await;
     c
 }
