@@ -28,6 +28,9 @@ _kyma() {
             kyma,help)
                 cmd="kyma__subcmd__help"
                 ;;
+            kyma,mirror)
+                cmd="kyma__subcmd__mirror"
+                ;;
             kyma,modules)
                 cmd="kyma__subcmd__modules"
                 ;;
@@ -60,6 +63,9 @@ _kyma() {
                 ;;
             kyma__subcmd__help,help)
                 cmd="kyma__subcmd__help__subcmd__help"
+                ;;
+            kyma__subcmd__help,mirror)
+                cmd="kyma__subcmd__help__subcmd__mirror"
                 ;;
             kyma__subcmd__help,modules)
                 cmd="kyma__subcmd__help__subcmd__modules"
@@ -110,7 +116,7 @@ _kyma() {
 
     case "${cmd}" in
         kyma)
-            opts="-o -h -V --output --catalog --offline --help --version deploy render template modules undeploy diff status unlock completion version help"
+            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version deploy render template modules mirror undeploy diff status unlock completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,6 +134,10 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -136,7 +146,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__completion)
-            opts="-o -h -V --output --catalog --offline --help --version bash elvish fish powershell zsh"
+            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,6 +164,10 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -162,18 +176,18 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__deploy)
-            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --output --catalog --offline --help --version"
+            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --modules)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 --values)
@@ -232,6 +246,10 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -240,18 +258,18 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__diff)
-            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --output --catalog --offline --help --version"
+            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --modules)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 --values)
@@ -294,6 +312,10 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -302,7 +324,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__help)
-            opts="deploy render modules undeploy diff status unlock completion version help"
+            opts="deploy render modules mirror undeploy diff status unlock completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -358,6 +380,20 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__help__subcmd__mirror)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -483,8 +519,50 @@ _kyma() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kyma__subcmd__mirror)
+            opts="-m -o -h -V --modules --to --output --catalog --offline --mirror --accept-new-digests --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --modules)
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kyma__subcmd__modules)
-            opts="-o -h -V --output --catalog --offline --help --version list show help"
+            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version list show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,6 +577,10 @@ _kyma() {
                     return 0
                     ;;
                 --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -566,7 +648,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__modules__subcmd__list)
-            opts="-o -h -V --output --catalog --offline --help --version"
+            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -581,6 +663,10 @@ _kyma() {
                     return 0
                     ;;
                 --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -592,7 +678,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__modules__subcmd__show)
-            opts="-o -h -V --output --catalog --offline --help --version api-gateway eventing istio keda nats serverless telemetry"
+            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -610,6 +696,10 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -618,18 +708,18 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__render)
-            opts="-m -f -o -h -V --modules --values --set --profile --overrides --output-dir --output --catalog --offline --help --version"
+            opts="-m -f -o -h -V --modules --values --set --profile --overrides --output-dir --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --modules)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 --values)
@@ -668,6 +758,10 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -676,18 +770,18 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__status)
-            opts="-m -o -h -V --modules --kubeconfig --context --output --catalog --offline --help --version"
+            opts="-m -o -h -V --modules --kubeconfig --context --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --modules)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -710,6 +804,10 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -718,18 +816,18 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__undeploy)
-            opts="-m -o -h -V --modules --all --force --prune-crds --remove-finalizers --timeout --wait-for-lock --kubeconfig --context --output --catalog --offline --help --version"
+            opts="-m -o -h -V --modules --all --force --prune-crds --remove-finalizers --timeout --wait-for-lock --kubeconfig --context --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --modules)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "api-gateway eventing istio keda nats serverless telemetry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -756,6 +854,10 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -764,7 +866,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__unlock)
-            opts="-o -h -V --kubeconfig --context --output --catalog --offline --help --version"
+            opts="-o -h -V --kubeconfig --context --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -790,6 +892,10 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -798,7 +904,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__version)
-            opts="-o -h -V --output --catalog --offline --help --version"
+            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -813,6 +919,10 @@ _kyma() {
                     return 0
                     ;;
                 --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kyma_global_optspecs
-    string join \n o/output= catalog= offline h/help V/version
+    string join \n o/output= catalog= offline mirror= accept-new-digests h/help V/version
 end
 
 function __fish_kyma_needs_command
@@ -27,13 +27,16 @@ end
 complete -c kyma -n "__fish_kyma_needs_command" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_needs_command" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_needs_command" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_needs_command" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_needs_command" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_needs_command" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kyma -n "__fish_kyma_needs_command" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "deploy" -d 'Render, apply and wait for modules on the cluster your kubeconfig selects'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "render" -d 'Render modules to YAML locally; no cluster needed'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "template" -d 'Render modules to YAML locally; no cluster needed'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "modules" -d 'List and inspect the modules of the catalog'
+complete -c kyma -n "__fish_kyma_needs_command" -f -a "mirror" -d 'Copy modules\' release assets into a directory for air-gapped use (`--mirror DIR` reads it)'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "undeploy" -d 'Remove modules kyma deployed: only what it recorded, custom resources first, CRDs last'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "diff" -d 'Show what a deploy would change: a diff per object and what would be pruned'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "status" -d 'Show installed modules: version, deploy time, health now, drift'
@@ -42,10 +45,16 @@ complete -c kyma -n "__fish_kyma_needs_command" -f -a "completion" -d 'Print she
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "version" -d 'Print version, commit, build target and the built-in catalog\'s module versions'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
+btp-operator\t''
+cap-operator\t''
+cfapi\t''
+docker-registry\t''
 eventing\t''
 istio\t''
 keda\t''
 nats\t''
+registry-cache\t''
+registry-proxy\t''
 serverless\t''
 telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s f -l values -d 'Values file; top-level keys are module names or `global`. Repeatable, later files win' -r -F
@@ -62,6 +71,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l status-grace -d 'Ho
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l no-wait -d 'Return once everything is applied, without waiting for readiness'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l dry-run -d 'Run everything with server-side dry-run: nothing is persisted'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l force-conflicts -d 'Take over fields another field manager owns (server-side apply `force`)'
@@ -70,14 +80,21 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l allow-empty -d 'All
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l prune-crds -d 'Prune CRDs no longer rendered (deletes every resource of their kinds too)'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l reapply -d 'Apply modules even when nothing changed since their last complete deploy'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l wait-for-lock -d 'Wait for another run\'s cluster lock instead of failing'
-complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
+btp-operator\t''
+cap-operator\t''
+cfapi\t''
+docker-registry\t''
 eventing\t''
 istio\t''
 keda\t''
 nats\t''
+registry-cache\t''
+registry-proxy\t''
 serverless\t''
 telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s f -l values -d 'Values file; top-level keys are module names or `global`. Repeatable, later files win' -r -F
@@ -89,14 +106,22 @@ complete -c kyma -n "__fish_kyma_using_subcommand render" -l output-dir -d 'Writ
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand render" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand render" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand render" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand render" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
+btp-operator\t''
+cap-operator\t''
+cfapi\t''
+docker-registry\t''
 eventing\t''
 istio\t''
 keda\t''
 nats\t''
+registry-cache\t''
+registry-proxy\t''
 serverless\t''
 telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s f -l values -d 'Values file; top-level keys are module names or `global`. Repeatable, later files win' -r -F
@@ -108,13 +133,17 @@ complete -c kyma -n "__fish_kyma_using_subcommand template" -l output-dir -d 'Wr
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand template" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand template" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand template" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand template" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -f -a "list" -d 'List modules: name, versions, default version, dependsOn, source'
@@ -123,23 +152,55 @@ complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_s
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from help" -f -a "list" -d 'List modules: name, versions, default version, dependsOn, source'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one module: its default values and value schema'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s m -l modules -d 'Modules to remove, comma-separated' -r -f -a "api-gateway\t''
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -s m -l modules -d 'Modules to mirror, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
+btp-operator\t''
+cap-operator\t''
+cfapi\t''
+docker-registry\t''
 eventing\t''
 istio\t''
 keda\t''
 nats\t''
+registry-cache\t''
+registry-proxy\t''
+serverless\t''
+telemetry\t''"
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l to -d 'The mirror directory (created if missing)' -r -F
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
+json\t''"
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -s h -l help -d 'Print help'
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -s V -l version -d 'Print version'
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s m -l modules -d 'Modules to remove, comma-separated' -r -f -a "api-gateway\t''
+btp-operator\t''
+cap-operator\t''
+cfapi\t''
+docker-registry\t''
+eventing\t''
+istio\t''
+keda\t''
+nats\t''
+registry-cache\t''
+registry-proxy\t''
 serverless\t''
 telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l timeout -d 'Give up waiting for deletion after this long' -r
@@ -148,19 +209,27 @@ complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l context -d 'Kubec
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l all -d 'Remove every module kyma installed'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l force -d 'Go on although other installed modules list these in dependsOn'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l prune-crds -d 'Delete the modules\' CRDs even when resources of their kinds remain (those go too)'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l remove-finalizers -d 'Strip finalizers from objects still stuck at the timeout'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l wait-for-lock -d 'Wait for another run\'s cluster lock instead of failing'
-complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
+btp-operator\t''
+cap-operator\t''
+cfapi\t''
+docker-registry\t''
 eventing\t''
 istio\t''
 keda\t''
 nats\t''
+registry-cache\t''
+registry-proxy\t''
 serverless\t''
 telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s f -l values -d 'Values file; top-level keys are module names or `global`. Repeatable, later files win' -r -F
@@ -173,14 +242,22 @@ complete -c kyma -n "__fish_kyma_using_subcommand diff" -l context -d 'Kubeconfi
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand diff" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s m -l modules -d 'Only these modules (default: every installed module)' -r -f -a "api-gateway\t''
+btp-operator\t''
+cap-operator\t''
+cfapi\t''
+docker-registry\t''
 eventing\t''
 istio\t''
 keda\t''
 nats\t''
+registry-cache\t''
+registry-proxy\t''
 serverless\t''
 telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
@@ -188,7 +265,9 @@ complete -c kyma -n "__fish_kyma_using_subcommand status" -l context -d 'Kubecon
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand status" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
@@ -196,30 +275,37 @@ complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l context -d 'Kubecon
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand completion" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand completion" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand completion" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand completion" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand version" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand version" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
-complete -c kyma -n "__fish_kyma_using_subcommand version" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache only'
+complete -c kyma -n "__fish_kyma_using_subcommand version" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand version" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
+complete -c kyma -n "__fish_kyma_using_subcommand version" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand version" -s V -l version -d 'Print version'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "deploy" -d 'Render, apply and wait for modules on the cluster your kubeconfig selects'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "render" -d 'Render modules to YAML locally; no cluster needed'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "modules" -d 'List and inspect the modules of the catalog'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "undeploy" -d 'Remove modules kyma deployed: only what it recorded, custom resources first, CRDs last'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "diff" -d 'Show what a deploy would change: a diff per object and what would be pruned'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "status" -d 'Show installed modules: version, deploy time, health now, drift'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "unlock" -d 'Break the cluster lock of a run that is gone'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "completion" -d 'Print shell completions'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "version" -d 'Print version, commit, build target and the built-in catalog\'s module versions'
-complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules undeploy diff status unlock completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "deploy" -d 'Render, apply and wait for modules on the cluster your kubeconfig selects'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "render" -d 'Render modules to YAML locally; no cluster needed'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "modules" -d 'List and inspect the modules of the catalog'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "mirror" -d 'Copy modules\' release assets into a directory for air-gapped use (`--mirror DIR` reads it)'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "undeploy" -d 'Remove modules kyma deployed: only what it recorded, custom resources first, CRDs last'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "diff" -d 'Show what a deploy would change: a diff per object and what would be pruned'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "status" -d 'Show installed modules: version, deploy time, health now, drift'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "unlock" -d 'Break the cluster lock of a run that is gone'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "completion" -d 'Print shell completions'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "version" -d 'Print version, commit, build target and the built-in catalog\'s module versions'
+complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand help; and __fish_seen_subcommand_from modules" -f -a "list" -d 'List modules: name, versions, default version, dependsOn, source'
 complete -c kyma -n "__fish_kyma_using_subcommand help; and __fish_seen_subcommand_from modules" -f -a "show" -d 'Show one module: its default values and value schema'

@@ -33,9 +33,18 @@ pub struct GlobalArgs {
     /// Repeatable; later catalogs win.
     #[arg(long = "catalog", global = true, value_name = "DIR|URL")]
     pub catalogs: Vec<String>,
-    /// Never touch the network for catalogs or manifests: use the download cache only.
+    /// Never touch the network for catalogs or manifests: use the download cache (and a mirror
+    /// directory) only.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// Fetch release assets from here instead of https://github.com/: a server or a directory laid out
+    /// like GitHub's release-download URLs (`kyma mirror` fills one).
+    #[arg(long, global = true, value_name = "URL|DIR", env = "KYMA_MIRROR")]
+    pub mirror: Option<String>,
+    /// Accept release assets whose content changed since they were first downloaded (and record the
+    /// new digests). Without it such a change is an error.
+    #[arg(long, global = true)]
+    pub accept_new_digests: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,6 +69,9 @@ pub enum Command {
     /// List and inspect the modules of the catalog.
     #[command(subcommand)]
     Modules(ModulesCommand),
+    /// Copy modules' release assets into a directory for air-gapped use (`--mirror DIR` reads it).
+    #[command(after_help = "Examples:\n  kyma mirror --modules istio,api-gateway --to ./mirror\n  python3 -m http.server -d ./mirror 8080 &  kyma deploy --mirror http://127.0.0.1:8080 --modules istio\n\nThe directory is laid out like https://github.com/<org>/<repo>/releases/download/<tag>/<asset>;\nimages.txt lists the container images the manifests reference.")]
+    Mirror(MirrorArgs),
     /// Remove modules kyma deployed: only what it recorded, custom resources first, CRDs last.
     #[command(after_help = "Examples:\n  kyma undeploy --modules eventing\n  kyma undeploy --all --timeout 5m\n\nCRDs go only when no custom resource kyma did not create is left (--prune-crds deletes them anyway,\nand with them every resource of their kind). Objects annotated kyma-project.io/keep=true stay.")]
     Undeploy(UndeployArgs),
@@ -115,6 +127,16 @@ pub struct SelectionArgs {
     /// Central overrides from a platform team: they win over everything the user gives.
     #[arg(long, value_name = "FILE", env = "KYMA_OVERRIDES")]
     pub overrides: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MirrorArgs {
+    /// Modules to mirror, comma-separated; `name@version` picks a version.
+    #[arg(short = 'm', long, value_delimiter = ',', required = true, value_name = "NAME[@VERSION],...", value_parser = ModuleNameParser, hide_possible_values = true)]
+    pub modules: Vec<String>,
+    /// The mirror directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

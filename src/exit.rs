@@ -17,6 +17,10 @@ pub enum Exit {
     Unreachable = 4,
     /// Another run holds the cluster lock.
     Locked = 5,
+    /// A catalog or a module's release assets could not be had: unreachable, not in the mirror, not
+    /// cached under `--offline`, or content that differs from its pin or recorded digest. Nothing was
+    /// applied.
+    Fetch = 6,
     /// Interrupted (Ctrl-C); what was applied is reported.
     Interrupted = 130,
 }

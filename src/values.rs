@@ -98,7 +98,7 @@ impl ValueInputs {
     /// Merge all layers for one module and validate the result against its schema.
     pub fn resolve(&self, module: &Module) -> Result<(ModuleValues, Vec<Locked>), ValuesError> {
         let defaults = match module.file("values.yaml") {
-            Some(text) => parse_map(text, &module.path_of("values.yaml"))?,
+            Some(text) => parse_map(text, &module.describe_file("values.yaml"))?,
             None => Map::new(),
         };
         let mut values = Value::Object(defaults);
@@ -356,7 +356,7 @@ fn scalar(raw: &str) -> Value {
 
 fn validate(module: &Module, values: &Value) -> Result<(), ValuesError> {
     let Some(text) = module.file("values.schema.json") else { return Ok(()) };
-    let schema_path = module.path_of("values.schema.json");
+    let schema_path = module.describe_file("values.schema.json");
     let schema: Value = serde_json::from_str(text)
         .map_err(|e| ValuesError::BadSchema { schema: schema_path.clone(), message: e.to_string() })?;
     let validator = jsonschema::validator_for(&schema)
@@ -415,6 +415,7 @@ mod tests {
             source: "test".into(),
             location: "cat/m".into(),
             files,
+            release: None,
         }
     }
 

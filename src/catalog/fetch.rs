@@ -1,18 +1,40 @@
-//! Fetching catalogs and release manifests over HTTP(S): optional sha256 pin, an on-disk cache, and
-//! `--offline` that never touches the network.
+//! Fetching catalogs and release assets over HTTP(S) or from a mirror: an optional sha256 pin, an
+//! on-disk cache, a record of the digest first seen for each asset, and `--offline` that never touches
+//! the network.
+//!
+//! Two kinds of download, because they change differently:
+//! - a **catalog** URL may move on (an index that lists new versions): refreshed when online;
+//! - a **release asset** is fixed by its tag: downloaded once, its sha256 recorded, served from the
+//!   cache from then on, and a later download with other content is an error naming both digests
+//!   (trust on first use, as `go.sum` does, unless the catalog pins the digest).
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
+use super::release::GITHUB;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("{url}: sha256 mismatch: pinned {pinned}, got {actual}; the content changed or the pin is wrong, do not trust it")]
     PinMismatch { url: String, pinned: String, actual: String },
-    #[error("{url}: not in the cache and --offline forbids the network; run once without --offline")]
-    OfflineMiss { url: String },
+    #[error(
+        "{url}: content changed since it was first downloaded: recorded sha256 {recorded}, now {actual}. \
+         A published release asset should never change; if you trust the new content, run again with \
+         --accept-new-digests"
+    )]
+    DigestChanged { url: String, recorded: String, actual: String },
+    #[error("{url}: not in the cache and --offline forbids the network; {hint}")]
+    OfflineMiss { url: String, hint: &'static str },
+    #[error("cannot fetch {url}: {message}. Without internet access, use a mirror: `kyma mirror --modules … --to DIR` on a machine that has it, then --mirror DIR (or KYMA_MIRROR)")]
+    Unreachable { url: String, message: String },
     #[error("{url}: {message}")]
     Http { url: String, message: String },
+    #[error("mirror {mirror}: {path} is missing ({message}); fill the mirror with `kyma mirror --modules … --to {mirror}`")]
+    MirrorMiss { mirror: String, path: String, message: String },
     #[error("cache {path}: {message}")]
     Cache { path: String, message: String },
 }
@@ -33,44 +55,164 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// A stand-in for `https://github.com/`: another server (air-gapped clusters, tests) or a directory
+/// laid out the same way (`kyma mirror` writes one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mirror {
+    Url(String),
+    Dir(PathBuf),
+}
+
+impl Mirror {
+    pub fn parse(s: &str) -> Mirror {
+        if s.starts_with("http://") || s.starts_with("https://") {
+            Mirror::Url(s.trim_end_matches('/').to_string())
+        } else {
+            Mirror::Dir(PathBuf::from(s.strip_prefix("file://").unwrap_or(s)))
+        }
+    }
+}
+
+impl std::fmt::Display for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mirror::Url(u) => f.write_str(u),
+            Mirror::Dir(d) => write!(f, "{}", d.display()),
+        }
+    }
+}
+
 /// Options shared by every fetch of one run.
 #[derive(Debug, Clone, Default)]
 pub struct Fetcher {
     pub offline: bool,
-    pub cache: Option<PathBuf>,
+    pub mirror: Option<Mirror>,
+    /// Take release assets whose content differs from the recorded digest, and record the new one.
+    pub accept_new_digests: bool,
+    /// Show a progress bar for downloads that take more than a moment (only on a terminal).
+    pub progress: bool,
 }
 
 impl Fetcher {
-    fn cache_path(&self, url: &str) -> PathBuf {
-        let dir = self.cache.clone().unwrap_or_else(cache_dir).join("downloads");
-        dir.join(sha256_hex(url.as_bytes()))
+    fn cache_path(url: &str) -> PathBuf {
+        cache_dir().join("downloads").join(sha256_hex(url.as_bytes()))
     }
 
-    /// Get `url`'s bytes. A pinned download already in the cache is never fetched again; an unpinned
+    /// Get a catalog's bytes. A pinned download already in the cache is never fetched again; an unpinned
     /// one is refreshed when online and taken from the cache when offline.
     pub fn get(&self, url: &str, pin: Option<&str>) -> Result<Vec<u8>, FetchError> {
-        let path = self.cache_path(url);
+        let path = Self::cache_path(url);
         let cached = std::fs::read(&path).ok();
-        let verify = |bytes: Vec<u8>| -> Result<Vec<u8>, FetchError> {
-            if let Some(pin) = pin {
-                let actual = sha256_hex(&bytes);
-                if !actual.eq_ignore_ascii_case(pin) {
-                    return Err(FetchError::PinMismatch { url: url.into(), pinned: pin.into(), actual });
-                }
-            }
-            Ok(bytes)
-        };
-        if let Some(bytes) = cached.clone() {
+        if let Some(bytes) = cached {
             if self.offline || pin.is_some_and(|p| sha256_hex(&bytes).eq_ignore_ascii_case(p)) {
-                return verify(bytes);
+                return verify_pin(url, pin, bytes);
             }
         }
         if self.offline {
-            return Err(FetchError::OfflineMiss { url: url.into() });
+            return Err(FetchError::OfflineMiss { url: url.into(), hint: "run once without --offline" });
         }
-        let bytes = verify(download(url)?)?;
+        let bytes = verify_pin(url, pin, self.download(url)?)?;
         store(&path, &bytes)?;
         Ok(bytes)
+    }
+
+    /// Get a release asset (see the module docs): cache first, then the mirror or the network; the
+    /// digest is checked against the pin, else against the one recorded on first download.
+    pub fn get_asset(&self, url: &str, pin: Option<&str>) -> Result<Vec<u8>, FetchError> {
+        let path = Self::cache_path(url);
+        let mut digests = Digests::load();
+        let recorded = digests.get(url);
+        if let Ok(bytes) = std::fs::read(&path) {
+            let actual = sha256_hex(&bytes);
+            let trusted = match (pin, &recorded) {
+                (Some(p), _) => actual.eq_ignore_ascii_case(p),
+                (None, Some(r)) => actual == *r,
+                (None, None) => false,
+            };
+            if trusted {
+                return Ok(bytes);
+            }
+        }
+        let bytes = match &self.mirror {
+            Some(m) if url.starts_with(GITHUB) => self.from_mirror(m, &url[GITHUB.len()..])?,
+            _ if self.offline => {
+                return Err(FetchError::OfflineMiss {
+                    url: url.into(),
+                    hint: "run once without --offline, or give a mirror (--mirror URL|DIR, filled by `kyma mirror`)",
+                });
+            }
+            _ => self.download(url)?,
+        };
+        let bytes = verify_pin(url, pin, bytes)?;
+        let actual = sha256_hex(&bytes);
+        if pin.is_none() {
+            match recorded {
+                Some(r) if r != actual && !self.accept_new_digests => {
+                    return Err(FetchError::DigestChanged { url: url.into(), recorded: r, actual });
+                }
+                Some(r) if r == actual => {}
+                _ => digests.record(url, &actual)?,
+            }
+        }
+        store(&path, &bytes)?;
+        Ok(bytes)
+    }
+
+    fn from_mirror(&self, mirror: &Mirror, rest: &str) -> Result<Vec<u8>, FetchError> {
+        match mirror {
+            Mirror::Dir(dir) => {
+                let path = dir.join(rest);
+                std::fs::read(&path).map_err(|e| FetchError::MirrorMiss {
+                    mirror: mirror.to_string(),
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })
+            }
+            Mirror::Url(base) if self.offline => Err(FetchError::OfflineMiss {
+                url: format!("{base}/{rest}"),
+                hint: "--offline forbids even the mirror's server; use a mirror directory",
+            }),
+            Mirror::Url(base) => self.download(&format!("{base}/{rest}")),
+        }
+    }
+
+    fn download(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        download(url, self.progress && std::io::stderr().is_terminal())
+    }
+}
+
+fn verify_pin(url: &str, pin: Option<&str>, bytes: Vec<u8>) -> Result<Vec<u8>, FetchError> {
+    if let Some(pin) = pin {
+        let actual = sha256_hex(&bytes);
+        if !actual.eq_ignore_ascii_case(pin) {
+            return Err(FetchError::PinMismatch { url: url.into(), pinned: pin.into(), actual });
+        }
+    }
+    Ok(bytes)
+}
+
+/// The digest first seen for each release asset: `<cache>/digests.json`, URL → sha256.
+struct Digests {
+    path: PathBuf,
+    map: BTreeMap<String, String>,
+}
+
+impl Digests {
+    fn load() -> Digests {
+        let path = cache_dir().join("digests.json");
+        let map = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        Digests { path, map }
+    }
+    fn get(&self, url: &str) -> Option<String> {
+        self.map.get(url).cloned()
+    }
+    fn record(&mut self, url: &str, digest: &str) -> Result<(), FetchError> {
+        // Re-read first: another kyma may have recorded other assets meanwhile.
+        let mut fresh = Digests::load();
+        fresh.map.insert(url.to_string(), digest.to_string());
+        store(&self.path, &serde_json::to_vec_pretty(&fresh.map).expect("JSON"))?;
+        self.map = fresh.map;
+        Ok(())
     }
 }
 
@@ -85,30 +227,103 @@ fn store(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
 
 /// Catalog loading runs before the async runtime has work to do; a small current-thread runtime
 /// keeps the catalog stage synchronous for its callers.
-fn download(url: &str) -> Result<Vec<u8>, FetchError> {
-    let http = |message: String| FetchError::Http { url: url.into(), message };
+fn download(url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
+    let unreachable = |message: String| FetchError::Unreachable { url: url.into(), message };
     crate::tls::install_crypto_provider();
     let run = async {
         let client = reqwest::Client::builder()
             .user_agent(concat!("kyma/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(120))
             .build()
-            .map_err(|e| http(e.to_string()))?;
-        let resp = client.get(url).send().await.map_err(|e| http(format!("{e:#}")))?;
+            .map_err(|e| unreachable(e.to_string()))?;
+        let mut resp = client.get(url).send().await.map_err(|e| unreachable(error_chain(&e)))?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(http(format!("HTTP {status}")));
+            return Err(FetchError::Http { url: url.into(), message: format!("HTTP {status}") });
         }
-        resp.bytes().await.map(|b| b.to_vec()).map_err(|e| http(e.to_string()))
+        let mut bar = ProgressOnTty::new(progress, url, resp.content_length());
+        let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(error_chain(&e)))? {
+            bytes.extend_from_slice(&chunk);
+            bar.advance(bytes.len() as u64);
+        }
+        bar.finish();
+        Ok(bytes)
     };
     match tokio::runtime::Handle::try_current() {
         Ok(_) => std::thread::scope(|s| {
-            s.spawn(|| {
-                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(run)
-            })
-            .join()
-            .expect("download thread")
+            s.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(run))
+                .join()
+                .expect("download thread")
         }),
         Err(_) => tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(run),
+    }
+}
+
+/// reqwest's Display stops at the outermost error ("error sending request for url (…)", which repeats
+/// the URL); the causes below it say what happened.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    if parts.is_empty() { e.to_string() } else { parts.join(": ") }
+}
+
+/// A download bar that appears only once a download has taken longer than a moment, so fast and
+/// cached fetches print nothing.
+struct ProgressOnTty {
+    enabled: bool,
+    started: Instant,
+    len: Option<u64>,
+    name: String,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ProgressOnTty {
+    fn new(enabled: bool, url: &str, len: Option<u64>) -> Self {
+        let name = url.rsplit('/').next().unwrap_or(url).to_string();
+        ProgressOnTty { enabled, started: Instant::now(), len, name, bar: None }
+    }
+    fn advance(&mut self, done: u64) {
+        if !self.enabled {
+            return;
+        }
+        if self.bar.is_none() && self.started.elapsed() > Duration::from_millis(300) {
+            let bar = match self.len {
+                Some(n) => indicatif::ProgressBar::new(n),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            let template = if self.len.is_some() { "{msg:.40} {bar:30} {bytes}/{total_bytes}" } else { "{msg:.40} {spinner} {bytes}" };
+            bar.set_style(indicatif::ProgressStyle::with_template(template).expect("template"));
+            bar.set_message(format!("downloading {}", self.name));
+            self.bar = Some(bar);
+        }
+        if let Some(b) = &self.bar {
+            b.set_position(done);
+        }
+    }
+    fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_kinds() {
+        assert_eq!(Mirror::parse("http://127.0.0.1:8080/"), Mirror::Url("http://127.0.0.1:8080".into()));
+        assert_eq!(Mirror::parse("/srv/mirror"), Mirror::Dir("/srv/mirror".into()));
+        assert_eq!(Mirror::parse("file:///srv/m"), Mirror::Dir("/srv/m".into()));
     }
 }

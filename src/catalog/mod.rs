@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod fetch;
+pub mod release;
 pub mod source;
 
 use std::collections::BTreeMap;
@@ -22,8 +23,14 @@ pub enum CatalogError {
     UnknownVersion { name: String, version: String, available: Vec<String> },
     #[error("catalog {source_name}: {message}")]
     Source { source_name: String, message: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Fetch(#[from] fetch::FetchError),
+    #[error("module {module}")]
+    Asset {
+        module: String,
+        #[source]
+        source: fetch::FetchError,
+    },
 }
 
 fn suggest(close: &[String]) -> String {
@@ -44,8 +51,11 @@ pub struct Module {
     pub source: String,
     /// The module directory as a person would find it (for error messages).
     pub location: String,
-    /// Files relative to the module directory (`templates/x.yaml`, `values.yaml`, …).
+    /// Files relative to the module directory (`templates/x.yaml`, `values.yaml`, …). Empty for a
+    /// release module until it is materialized.
     pub files: BTreeMap<String, String>,
+    /// Set for a real module release (manager manifest + default CR); `None` for own-format modules.
+    pub release: Option<release::Release>,
 }
 
 impl Module {
@@ -58,6 +68,20 @@ impl Module {
     }
     pub fn file(&self, name: &str) -> Option<&str> {
         self.files.get(name).map(String::as_str)
+    }
+    /// What a person should look at for one of the module's files. A release module's files are made
+    /// from its assets, so name those instead.
+    pub fn describe_file(&self, file: &str) -> String {
+        match (&self.release, file) {
+            (Some(r), "values.schema.json") => format!("the openAPIV3Schema of the {} CRD in {}",
+                r.custom_resource.as_ref().map(|c| c.kind.as_str()).unwrap_or("module CR"), r.manager_manifest),
+            (Some(r), "values.yaml") => match &r.default_cr {
+                release::DefaultCr::Url(u) => u.clone(),
+                release::DefaultCr::Inline(_) => format!("{} (spec.data)", self.location),
+            },
+            (Some(_), f) if f.starts_with("manifests/") => self.release.as_ref().map(|r| r.manager_manifest.clone()).unwrap_or_default(),
+            _ => self.path_of(file),
+        }
     }
 }
 
@@ -129,6 +153,19 @@ impl Catalog {
                 });
             }
             versions.insert(module.version.clone(), module);
+        }
+        Ok(catalog)
+    }
+
+    /// A catalog of ready modules (a release index, ModuleTemplates).
+    pub fn from_modules(source: &str, modules: Vec<Module>) -> Result<Catalog, CatalogError> {
+        let mut catalog = Catalog::default();
+        for m in modules {
+            let versions = catalog.modules.entry(m.name.clone()).or_default();
+            if versions.contains_key(&m.version) {
+                return Err(CatalogError::Source { source_name: source.to_string(), message: format!("{} is listed twice", m.id()) });
+            }
+            versions.insert(m.version.clone(), m);
         }
         Ok(catalog)
     }
@@ -264,6 +301,7 @@ fn parse_module(source: &str, location: &str, files: BTreeMap<String, String>) -
         source: source.to_string(),
         location: location.to_string(),
         files,
+        release: None,
     })
 }
 

@@ -1,48 +1,47 @@
-//! Where catalogs come from: the one embedded in the binary, a directory, or a `.tar.gz` over HTTP(S).
-//! Each yields a `FileSet`; `Catalog::from_files` does the rest.
+//! Where catalogs come from: the index of real Kyma releases embedded in the binary, directories of
+//! own-format modules, release-index files, and `.tar.gz` archives over HTTP(S). Directories and
+//! archives yield a `FileSet` for `Catalog::from_files`; an index yields modules directly.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use include_dir::{Dir, include_dir};
-
 use super::fetch::Fetcher;
-use super::{Catalog, CatalogError, FileSet};
+use super::{Catalog, CatalogError, FileSet, release};
 
-static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/modules");
+/// The built-in catalog's path, for messages.
+pub const BUILTIN_INDEX: &str = "modules/kyma-modules.yaml";
+static BUILTIN: &str = include_str!("../../modules/kyma-modules.yaml");
 
-/// The catalog compiled into the binary.
+/// The catalog compiled into the binary: the real module releases.
 pub fn builtin() -> Catalog {
-    let mut files = BTreeMap::new();
-    collect_embedded(&BUILTIN, &mut files);
-    Catalog::from_files(FileSet { source: "built-in".into(), root: "modules".into(), files })
-        .expect("the built-in catalog is checked by the test suite")
-}
-
-fn collect_embedded(dir: &Dir<'static>, out: &mut BTreeMap<String, String>) {
-    for f in dir.files() {
-        if let Some(text) = f.contents_utf8() {
-            out.insert(f.path().to_string_lossy().replace('\\', "/"), text.to_string());
-        }
-    }
-    for d in dir.dirs() {
-        collect_embedded(d, out);
-    }
+    let modules = release::from_index("built-in", BUILTIN_INDEX, BUILTIN).expect("the built-in index is checked by the test suite");
+    Catalog::from_modules("built-in", modules).expect("the built-in index lists each version once")
 }
 
 /// Load `--catalog` arguments in order and lay them over the built-in catalog.
 pub fn load(specs: &[String], fetcher: &Fetcher) -> Result<Catalog, CatalogError> {
     let mut catalog = builtin();
     for spec in specs {
-        let set = if spec.starts_with("https://") || spec.starts_with("http://") {
-            from_url(spec, fetcher)?
+        let layer = if spec.starts_with("https://") || spec.starts_with("http://") {
+            Catalog::from_files(from_url(spec, fetcher)?)?
+        } else if Path::new(spec).is_file() {
+            from_file(Path::new(spec))?
         } else {
-            from_dir(Path::new(spec))?
+            Catalog::from_files(from_dir(Path::new(spec))?)?
         };
-        catalog.overlay(Catalog::from_files(set)?);
+        catalog.overlay(layer);
     }
     Ok(catalog)
+}
+
+/// A single catalog file: a release index (`kind: ReleaseIndex`).
+pub fn from_file(path: &Path) -> Result<Catalog, CatalogError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CatalogError::Source { source_name: name.clone(), message: format!("cannot read: {e}") })?;
+    let modules = release::from_index(&name, &name, &text)?;
+    Catalog::from_modules(&name, modules)
 }
 
 pub fn from_dir(root: &Path) -> Result<FileSet, CatalogError> {
@@ -50,7 +49,7 @@ pub fn from_dir(root: &Path) -> Result<FileSet, CatalogError> {
     let err = |message: String| CatalogError::Source { source_name: source_name.clone(), message };
     let meta = std::fs::metadata(root).map_err(|e| err(format!("cannot read: {e}")))?;
     if !meta.is_dir() {
-        return Err(err("is not a directory (a catalog is a directory of modules, or an http(s) URL of a .tar.gz)".into()));
+        return Err(err("is not a directory (a catalog is a directory of modules, a release-index file, or an http(s) URL of a .tar.gz)".into()));
     }
     let mut files = BTreeMap::new();
     walk(root, root, &mut files).map_err(|(p, e)| CatalogError::Source {

@@ -9,11 +9,13 @@ use crate::exit::{Exit, Failure};
 use crate::render::ClusterFacts;
 
 pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> {
-    // Everything the user gave is checked before the cluster is contacted.
-    super::pipeline::prepare(&global, &args.selection, &ClusterFacts::default())?;
+    // Everything the user gave is checked (assets fetched once, templates rendered offline) before the
+    // cluster is contacted.
+    let loaded = super::pipeline::load(&global, &args.selection)?;
+    super::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
     let cluster = super::cluster::connect(&args.cluster).await?;
     let facts = super::cluster::facts(&cluster).await;
-    let mut prepared = super::pipeline::prepare(&global, &args.selection, &facts)?;
+    let mut prepared = super::pipeline::render(&global, &loaded, &facts)?;
     super::pipeline::print_warnings(&prepared);
 
     let opts = DeployOptions {

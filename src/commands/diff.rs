@@ -5,11 +5,14 @@ use crate::exit::{Exit, Failure};
 use crate::render::ClusterFacts;
 
 pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
-    super::pipeline::prepare(&global, &args.selection, &ClusterFacts::default())?;
+    // Everything the user gave is checked (assets fetched once, templates rendered offline) before the
+    // cluster is contacted.
+    let loaded = super::pipeline::load(&global, &args.selection)?;
+    super::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
     // Any cluster problem is an error (2), never "changes" (1).
     let cluster = super::cluster::connect(&args.cluster).await.map_err(|f| Failure::new(Exit::BadInput, f.error))?;
     let facts = super::cluster::facts(&cluster).await;
-    let mut prepared = super::pipeline::prepare(&global, &args.selection, &facts)?;
+    let mut prepared = super::pipeline::render(&global, &loaded, &facts)?;
     super::pipeline::print_warnings(&prepared);
     let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan).await.map_err(|e| Failure::new(Exit::BadInput, e))?;
     match global.output {

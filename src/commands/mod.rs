@@ -4,6 +4,7 @@ mod cluster;
 mod completion;
 mod deploy;
 mod diff;
+mod mirror;
 mod modules;
 mod pipeline;
 mod render;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> i32 {
     let result: anyhow::Result<Exit> = match cli.command {
         Command::Render(args) => render::exec(&global, &args).map(|_| Exit::Success),
         Command::Modules(cmd) => modules::exec(&global, &cmd).map(|_| Exit::Success),
+        Command::Mirror(args) => mirror::exec(&global, &args).map(|_| Exit::Success),
         Command::Version => version::exec(&global).map(|_| Exit::Success),
         Command::Completion { shell } => completion::exec(shell).map(|_| Exit::Success),
         Command::Deploy(args) => with_runtime(deploy::exec(global, args)),

@@ -24,7 +24,8 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
                         .iter()
                         .map(|(d, versions)| {
                             json!({"name": d.name, "versions": versions, "defaultVersion": d.version.to_string(),
-                                   "description": d.description, "dependsOn": d.depends_on, "source": d.source})
+                                   "description": d.description, "dependsOn": d.depends_on, "source": d.source,
+                                   "repository": d.release.as_ref().and_then(|r| r.repository.clone())})
                         })
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -46,7 +47,13 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
             }
         }
         ModulesCommand::Show { module } => {
-            let m = catalog.select(module).bad_input()?;
+            let chosen = catalog.select(module).bad_input()?;
+            // A release module's values and schema come from its assets: show them when they can be had
+            // (cache, mirror, network), and the URLs regardless.
+            let (m, unavailable) = match crate::catalog::release::materialize(chosen, &super::pipeline::fetcher(global)) {
+                Ok(m) => (m, None),
+                Err(e) => (chosen.clone(), Some(format!("{e:#}"))),
+            };
             let defaults = m.file("values.yaml").map(crate::yaml::parse).transpose().bad_input()?.unwrap_or(json!({}));
             let schema: Option<serde_json::Value> =
                 m.file("values.schema.json").map(serde_json::from_str).transpose().bad_input()?;
@@ -55,11 +62,27 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
                 .keys()
                 .filter_map(|f| f.strip_prefix("profiles/").and_then(|p| p.strip_suffix(".yaml")))
                 .collect();
+            // Every version of a release module with its asset URLs.
+            let releases: Vec<serde_json::Value> = catalog
+                .versions(&m.name)
+                .into_iter()
+                .flat_map(|v| v.values().rev())
+                .filter_map(|v| {
+                    let r = v.release.as_ref()?;
+                    Some(json!({"version": v.version.to_string(), "managerManifest": r.manager_manifest,
+                        "defaultCR": r.default_cr, "minKubernetes": r.min_kubernetes}))
+                })
+                .collect();
             match global.output {
                 OutputFormat::Json => {
-                    let doc = json!({"name": m.name, "version": m.version.to_string(), "description": m.description,
+                    let mut doc = json!({"name": m.name, "version": m.version.to_string(), "description": m.description,
                         "namespace": m.namespace, "dependsOn": m.depends_on, "source": m.source, "location": m.location,
                         "profiles": profiles, "values": defaults, "schema": schema});
+                    if let Some(r) = &m.release {
+                        doc["release"] = json!({"repository": r.repository, "customResource": r.custom_resource,
+                            "manager": r.manager, "requires": r.requires, "versions": releases,
+                            "assetsUnavailable": unavailable});
+                    }
                     println!("{}", serde_json::to_string_pretty(&doc)?);
                 }
                 OutputFormat::Table => {
@@ -69,7 +92,35 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
                     }
                     println!("namespace: {}", m.namespace.as_deref().unwrap_or("-"));
                     println!("depends on: {}", if m.depends_on.is_empty() { "-".into() } else { m.depends_on.join(", ") });
-                    println!("profiles: {}", if profiles.is_empty() { "-".into() } else { profiles.join(", ") });
+                    if let Some(r) = &m.release {
+                        if let Some(repo) = &r.repository {
+                            println!("repository: https://github.com/{repo}");
+                        }
+                        if let Some(cr) = &r.custom_resource {
+                            println!("module CR: {} {} ({})", cr.api_version, cr.kind, cr.scope.as_deref().unwrap_or("scope unknown"));
+                        }
+                        if let Some(mgr) = &r.manager {
+                            println!("manager: Deployment {}/{}", mgr.namespace, mgr.name);
+                        }
+                        println!("versions:");
+                        for v in &releases {
+                            println!("  {}", v["version"].as_str().unwrap_or_default());
+                            println!("    manager manifest: {}", v["managerManifest"].as_str().unwrap_or_default());
+                            match &v["defaultCR"]["url"] {
+                                serde_json::Value::String(u) => println!("    default CR:       {u}"),
+                                _ => println!("    default CR:       inline"),
+                            }
+                            if let Some(k) = v["minKubernetes"].as_object() {
+                                println!("    needs Kubernetes >= {} ({})", k["version"].as_str().unwrap_or_default(), k["needs"].as_str().unwrap_or_default());
+                            }
+                        }
+                        if let Some(why) = &unavailable {
+                            println!("\nvalues: not available here ({why})");
+                            return Ok(());
+                        }
+                    } else {
+                        println!("profiles: {}", if profiles.is_empty() { "-".into() } else { profiles.join(", ") });
+                    }
                     println!("\nvalues (defaults):");
                     print!("{}", indent(&crate::yaml::to_string(&defaults)));
                     if let Some(s) = &schema {

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
-use crate::catalog::fetch::Fetcher;
-use crate::catalog::{Catalog, Module, source};
+use crate::catalog::fetch::{Fetcher, Mirror};
+use crate::catalog::{Catalog, CatalogError, Module, release, source};
 use crate::cli::{GlobalArgs, SelectionArgs};
-use crate::exit::{Failure, ResultExt};
+use crate::exit::{Exit, Failure, ResultExt};
 use crate::plan::Plan;
 use crate::render::ClusterFacts;
 use crate::values::{Locked, ValueInputs};
@@ -19,19 +19,39 @@ pub struct Prepared {
     pub values: BTreeMap<String, crate::values::ModuleValues>,
 }
 
+/// The selection with its assets fetched and its values resolved: everything that does not depend on
+/// the cluster. Built once per run; rendered once per set of cluster facts.
+pub struct Loaded {
+    pub modules: Vec<Module>,
+    pub locked: Vec<Locked>,
+    pub values: BTreeMap<String, crate::values::ModuleValues>,
+}
+
 pub fn fetcher(global: &GlobalArgs) -> Fetcher {
-    Fetcher { offline: global.offline, cache: None }
+    Fetcher {
+        offline: global.offline,
+        mirror: global.mirror.as_deref().map(Mirror::parse),
+        accept_new_digests: global.accept_new_digests,
+        progress: true,
+    }
+}
+
+/// A catalog or asset that could not be had is its own exit code (6); a bad one is bad input (2).
+pub fn catalog_failure(e: CatalogError) -> Failure {
+    match e {
+        CatalogError::Fetch(_) | CatalogError::Asset { .. } => Failure::new(Exit::Fetch, e),
+        e => Failure::bad_input(e),
+    }
 }
 
 pub fn load_catalog(global: &GlobalArgs) -> Result<Catalog, Failure> {
-    source::load(&global.catalogs, &fetcher(global)).bad_input()
+    source::load(&global.catalogs, &fetcher(global)).map_err(catalog_failure)
 }
 
-/// Everything up to the plan. Every error here is bad input and happens before any cluster call.
-pub fn prepare(global: &GlobalArgs, sel: &SelectionArgs, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
-    let catalog = load_catalog(global)?;
+/// Resolve `--modules` against the catalog: each module once, in the order given.
+pub fn select<'c>(catalog: &'c Catalog, specs: &[String]) -> Result<Vec<&'c Module>, Failure> {
     let mut modules: Vec<&Module> = Vec::new();
-    for spec in &sel.modules {
+    for spec in specs {
         let m = catalog.select(spec).bad_input()?;
         if let Some(prev) = modules.iter().find(|p| p.name == m.name) {
             return Err(Failure::bad_input(anyhow::anyhow!(
@@ -43,15 +63,41 @@ pub fn prepare(global: &GlobalArgs, sel: &SelectionArgs, cluster: &ClusterFacts)
         }
         modules.push(m);
     }
+    Ok(modules)
+}
+
+/// Catalog → selection → assets → values. Every error here happens before any cluster call.
+pub fn load(global: &GlobalArgs, sel: &SelectionArgs) -> Result<Loaded, Failure> {
+    let catalog = load_catalog(global)?;
+    let fetcher = fetcher(global);
+    let modules = select(&catalog, &sel.modules)?
+        .into_iter()
+        .map(|m| release::materialize(m, &fetcher))
+        .collect::<Result<Vec<Module>, _>>()
+        .map_err(catalog_failure)?;
     let names: Vec<&str> = catalog.names().collect();
     let inputs = ValueInputs::read(sel.profile, &sel.values, &sel.set, sel.overrides.as_ref(), &names).bad_input()?;
-    let (values, locked) = crate::values::resolve_all(&inputs, &modules).bad_input()?;
-    let fetcher = fetcher(global);
-    let rendered = crate::render::render_all(&modules, &values, cluster, &fetcher).bad_input()?;
+    let refs: Vec<&Module> = modules.iter().collect();
+    let (values, locked) = crate::values::resolve_all(&inputs, &refs).bad_input()?;
+    Ok(Loaded { modules, locked, values })
+}
+
+/// Render a loaded selection for one set of cluster facts and plan it.
+pub fn render(global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
+    let refs: Vec<&Module> = loaded.modules.iter().collect();
+    let rendered = crate::render::render_all(&refs, &loaded.values, cluster, &fetcher(global)).map_err(|e| match e {
+        crate::render::RenderError::Fetch(f) => Failure::new(Exit::Fetch, f),
+        e => Failure::bad_input(e),
+    })?;
     let depends_on: BTreeMap<String, Vec<String>> =
-        modules.iter().map(|m| (m.name.clone(), m.depends_on.clone())).collect();
+        loaded.modules.iter().map(|m| (m.name.clone(), m.depends_on.clone())).collect();
     let plan = crate::plan::build(rendered, &depends_on);
-    Ok(Prepared { plan, locked, values })
+    Ok(Prepared { plan, locked: loaded.locked.clone(), values: loaded.values.clone() })
+}
+
+/// Everything up to the plan, for commands that render once.
+pub fn prepare(global: &GlobalArgs, sel: &SelectionArgs, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
+    render(global, &load(global, sel)?, cluster)
 }
 
 /// Warnings every command prints the same way: locked values and plan warnings.
@@ -68,8 +114,12 @@ pub fn print_warnings(p: &Prepared) {
 }
 
 pub fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    write_bytes(path, text.as_bytes())
+}
+
+pub fn write_bytes(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -20,7 +20,7 @@ pub enum RenderError {
     Yaml { file: String, message: String },
     #[error("{origin}: {message}")]
     Object { origin: String, message: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Fetch(#[from] crate::catalog::fetch::FetchError),
 }
 
@@ -125,13 +125,20 @@ pub fn render_module(
         if !(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) {
             continue;
         }
-        parse_objects(module, &module.path_of(path), text, false, &mut objects)?;
+        parse_objects(module, &module.describe_file(path), text, false, &mut objects)?;
     }
     for m in &module.manifest_urls {
-        let bytes = fetcher.get(m.url(), m.sha256())?;
+        let bytes = fetcher.get_asset(m.url(), m.sha256())?;
         let text = String::from_utf8(bytes)
             .map_err(|_| RenderError::Yaml { file: m.url().to_string(), message: "is not UTF-8 text".into() })?;
         parse_objects(module, m.url(), &text, false, &mut objects)?;
+    }
+    if module.release.is_some() {
+        // A release module's one configured object: its default CR with the values merged in.
+        let file = format!("{} (with values)", module.describe_file("values.yaml"));
+        let origin = Origin { module: module.name.clone(), file: file.clone(), doc: 1 };
+        let cr = check_object(values.values.clone(), origin).map_err(|message| RenderError::Object { origin: file, message })?;
+        objects.push(cr);
     }
     Ok(Rendered {
         module: module.name.clone(),

@@ -30,7 +30,7 @@ pub(crate) fn module_yaml(name: &str, ns: &str) -> String {
 async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_nothing() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
-    let (code1, doc, stderr) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "120s", "--events", "ndjson"]);
+    let (code1, doc, stderr) = deploy(&["--catalog", FIXTURES, "--modules", "api-gateway,eventing,nats,istio", "--timeout", "120s", "--events", "ndjson"]);
     assert_eq!(code1, 0, "{doc:#}\n{stderr}");
     for m in ["istio", "api-gateway", "eventing", "nats"] {
         assert_eq!(module(&doc, m)["state"], "Ready", "{m}: {doc:#}");
@@ -51,7 +51,7 @@ async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_
     assert_eq!(ev["spec"]["backend"]["type"], "NATS");
 
     // Idempotence: the same deploy again leaves every object's resourceVersion as it was.
-    let rendered = text(&kyma(&["render", "--modules", "api-gateway,eventing,nats,istio"])).0;
+    let rendered = text(&kyma(&["render", "--catalog", FIXTURES, "--modules", "api-gateway,eventing,nats,istio"])).0;
     let objects = kyma::yaml::parse_all(&rendered).unwrap();
     let versions = |c: kyma::cluster::Cluster, objects: Vec<(usize, Value)>| async move {
         let mut out = Vec::new();
@@ -64,11 +64,11 @@ async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_
     };
     let before = versions(c.clone(), objects.clone()).await;
     // --reapply sends every object again: server-side apply of unchanged objects must be a no-op.
-    let (code2, doc2, stderr2) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s", "--reapply"]);
+    let (code2, doc2, stderr2) = deploy(&["--catalog", FIXTURES, "--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s", "--reapply"]);
     assert_eq!(code2, 0, "{doc2:#}\n{stderr2}");
     assert_eq!(module(&doc2, "istio")["state"], "Ready", "{doc2:#}");
     // A plain re-run recognises the unchanged modules from their inventories and skips them.
-    let (code3, doc3, stderr3) = deploy(&["--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s"]);
+    let (code3, doc3, stderr3) = deploy(&["--catalog", FIXTURES, "--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s"]);
     assert_eq!(code3, 0, "{doc3:#}\n{stderr3}");
     for m in ["istio", "api-gateway", "eventing", "nats"] {
         assert_eq!(module(&doc3, m)["state"], "Skipped", "{m}: {doc3:#}");
@@ -340,7 +340,7 @@ async fn unauthorized_and_untrusted_servers_exit_4() {
     );
     let p = dir.path().join("token");
     std::fs::write(&p, token_kc).unwrap();
-    let out = kyma(&["deploy", "--modules", "keda", "--kubeconfig", p.to_str().unwrap()]);
+    let out = kyma(&["deploy", "--catalog", FIXTURES, "--modules", "keda", "--kubeconfig", p.to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 4, "{stdout}\n{stderr}");
     assert!(stderr.contains("context 'intruder'") && stderr.contains("refused our credentials") && stderr.contains("401"), "{stderr}");
@@ -356,7 +356,7 @@ async fn unauthorized_and_untrusted_servers_exit_4() {
     );
     let p = dir.path().join("untrusted");
     std::fs::write(&p, untrusted).unwrap();
-    let out = kyma(&["deploy", "--modules", "keda", "--kubeconfig", p.to_str().unwrap()]);
+    let out = kyma(&["deploy", "--catalog", FIXTURES, "--modules", "keda", "--kubeconfig", p.to_str().unwrap()]);
     let (_, stderr) = text(&out);
     assert_eq!(code(&out), 4, "{stderr}");
     assert!(stderr.contains("cannot reach the cluster of context 'wrong-ca'") && stderr.to_lowercase().contains("certificate"), "{stderr}");

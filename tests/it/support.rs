@@ -11,6 +11,14 @@ pub const DEFAULT_BED_KUBECONFIG: &str = "/tmp/kyma-test-bed/kubeconfig";
 /// The compatibility lane: a Kubernetes 1.20 bed beside the main one (`scripts/test.sh` starts both).
 pub const DEFAULT_COMPAT_KUBECONFIG: &str = "/tmp/kyma-test-bed-1.20/kubeconfig";
 
+/// The own-format modules tests use (Tera templates, profiles, schemas; imitations of Kyma modules from
+/// before the built-in catalog became the real releases). Relative: tests run in the package root.
+pub const FIXTURES: &str = "tests/fixtures/catalog";
+
+pub fn fixture_catalog() -> kyma::catalog::Catalog {
+    kyma::catalog::Catalog::from_files(kyma::catalog::source::from_dir(std::path::Path::new(FIXTURES)).unwrap()).unwrap()
+}
+
 /// The kubeconfig of the cluster under test. Cluster tests never skip: without a cluster they fail and
 /// say how to start one.
 pub fn kubeconfig() -> PathBuf {
