@@ -191,6 +191,10 @@ pub struct DeployArgs {
     /// as ready.
     #[arg(long, value_parser = parse_duration, default_value = "3s", hide = true)]
     pub status_grace: Duration,
+    /// How long a module's custom resource may stay in state Error before the module fails
+    /// (managers pass through Error while what they need comes up).
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub error_grace: Duration,
     /// Take over objects another tool owns (another ApplySet, a Helm release).
     #[arg(long)]
     pub adopt: bool,

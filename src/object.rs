@@ -34,6 +34,9 @@ pub struct Object {
     pub data: Value,
     pub origin: Origin,
     pub scope: Scope,
+    /// The custom resource a release module is configured by: it must report `status.state` (or
+    /// conditions) itself before the module is Ready.
+    pub module_cr: bool,
 }
 
 /// Identity of an object on a cluster: group, kind, namespace, name.

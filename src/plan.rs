@@ -177,7 +177,7 @@ fn add_implicit_namespaces(modules: &[PlannedModule], nodes: &mut Vec<Node>) {
         }
         let data = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
         let origin = crate::object::Origin { module: m.name.clone(), file: "(module namespace)".into(), doc: 1 };
-        let object = Object { data, origin, scope: crate::object::Scope::Cluster };
+        let object = Object { data, origin, scope: crate::object::Scope::Cluster, module_cr: false };
         nodes.push(Node { object, module: mi, rank: kind_rank("", "Namespace"), waits: Vec::new(), implicit: true });
     }
 }
@@ -229,7 +229,7 @@ mod tests {
         if let Some(ns) = ns {
             data["metadata"]["namespace"] = json!(ns);
         }
-        Object { data, origin: Origin { module: "m".into(), file: "f".into(), doc: 1 }, scope: Scope::Unknown }
+        Object { data, origin: Origin { module: "m".into(), file: "f".into(), doc: 1 }, scope: Scope::Unknown, module_cr: false }
     }
 
     fn rendered(module: &str, objects: Vec<Object>) -> Rendered {

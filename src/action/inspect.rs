@@ -102,7 +102,7 @@ async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
         object_status(cluster, m, desired)
     }))
     .await;
-    let ready = details.iter().filter(|d| d.health == Health::Ready).count();
+    let ready = details.iter().filter(|d| d.health.is_ready()).count();
     let drifted = details.iter().filter(|d| d.drift.is_some()).count();
     let health = if details.iter().any(|d| matches!(d.health, Health::Failed(_))) {
         "Failed"
@@ -134,7 +134,7 @@ async fn object_status(cluster: &Cluster, m: &Member, desired: Option<&Value>) -
         Ok(None) => return ObjectStatus { object, health: Health::Failed("missing".into()), drift: Some("missing".into()) },
         Err(e) => return ObjectStatus { object, health: Health::InProgress(format!("cannot read: {e}")), drift: None },
     };
-    let ctx = readiness::Context { has_status_subresource: r.has_status, grace_expired: true };
+    let ctx = readiness::Context { has_status_subresource: r.has_status, grace_expired: true, error_grace_expired: true, module_cr: false };
     let health = readiness::health(&live, &m.group, &m.kind, ctx);
     // Drift: would re-applying what we applied change the object? A dry-run apply answers exactly that.
     let drift = match desired {

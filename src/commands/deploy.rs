@@ -26,6 +26,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
             dry_run: args.dry_run,
             force_conflicts: args.force_conflicts,
             status_grace: args.status_grace,
+            error_grace: args.error_grace,
         },
         adopt: args.adopt,
         allow_empty: args.allow_empty,

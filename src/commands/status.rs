@@ -21,9 +21,10 @@ pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> 
             }
             print!("{}", t.render());
             for m in &modules {
-                for d in m.details.iter().filter(|d| d.drift.is_some() || d.health != crate::engine::readiness::Health::Ready) {
+                for d in m.details.iter().filter(|d| d.drift.is_some() || !d.health.is_ready() || matches!(d.health, crate::engine::readiness::Health::Warning(_))) {
                     let health = match &d.health {
                         crate::engine::readiness::Health::Ready => "ready".to_string(),
+                        crate::engine::readiness::Health::Warning(w) => format!("ready, {w}"),
                         crate::engine::readiness::Health::InProgress(r) => format!("not ready: {r}"),
                         crate::engine::readiness::Health::Failed(r) => format!("failed: {r}"),
                     };

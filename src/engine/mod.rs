@@ -40,6 +40,8 @@ pub struct Settings {
     pub dry_run: bool,
     pub force_conflicts: bool,
     pub status_grace: Duration,
+    /// How long a module CR may stay in state `Error` before its module fails.
+    pub error_grace: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -87,6 +89,9 @@ pub struct ModuleResult {
     pub duration_ms: u64,
     /// Every object still not ready or failed, first one first.
     pub blocking: Vec<Blocking>,
+    /// Ready, but with something to read (a module CR in state `Warning`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Blocking>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -115,6 +120,7 @@ struct NodeState {
     same_message: u32,
     last_message: String,
     reason: String,
+    warning: Option<String>,
     resource: Option<Resource>,
     established: bool,
     dependents: Vec<usize>,
@@ -165,6 +171,7 @@ pub async fn run(
             same_message: 0,
             last_message: String::new(),
             reason: "waiting to be applied".into(),
+            warning: None,
             resource: None,
             established: false,
             dependents: vec![],
@@ -376,9 +383,9 @@ impl Engine<'_> {
             self.check_module_done(self.plan.nodes[i].module);
             return;
         }
-        let ctx = readiness::Context { has_status_subresource: r.has_status, grace_expired: false };
+        let ctx = readiness::Context { has_status_subresource: r.has_status, module_cr: obj.module_cr, ..Default::default() };
         let h = readiness::health(&live, obj.group(), obj.kind(), ctx);
-        let needs_watch = (self.s.wait && h != Health::Ready) || (is_crd && !self.nodes[i].est_dependents.is_empty());
+        let needs_watch = (self.s.wait && !h.is_ready()) || (is_crd && !self.nodes[i].est_dependents.is_empty());
         if needs_watch {
             self.spawn_watch(i, r);
         }
@@ -387,7 +394,7 @@ impl Engine<'_> {
 
     fn on_health(&mut self, i: usize, h: Health) {
         let is_crd = self.plan.nodes[i].object.is_crd();
-        if is_crd && h == Health::Ready && !self.nodes[i].established && !self.nodes[i].est_dependents.is_empty() {
+        if is_crd && h.is_ready() && !self.nodes[i].established && !self.nodes[i].est_dependents.is_empty() {
             self.nodes[i].established = true;
             self.spawn_refresh_for_crd(i);
         }
@@ -396,8 +403,11 @@ impl Engine<'_> {
             return;
         }
         match h {
-            Health::Ready => {
+            Health::Ready | Health::Warning(_) => {
                 self.nodes[i].st = St::Ready;
+                if let Health::Warning(w) = h {
+                    self.nodes[i].warning = Some(w);
+                }
                 self.emit(Event::ObjectReady { module: self.module_name(i), object: self.key(i) });
             }
             Health::Failed(reason) => {
@@ -512,12 +522,17 @@ impl Engine<'_> {
         let kind = obj.kind().to_string();
         let tx = self.tx.clone();
         let grace = self.s.status_grace;
+        let error_grace = self.s.error_grace;
         let has_status = r.has_status;
+        let module_cr = obj.module_cr;
         self.tasks.push(tokio::spawn(async move {
             let cfg = kube::runtime::watcher::Config::default().fields(&format!("metadata.name={name}"));
             let mut stream = kube::runtime::watcher(api, cfg).boxed();
+            let far = tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600);
             let grace_at = tokio::time::Instant::now() + grace;
-            let mut grace_expired = false;
+            // Set when a module CR first reports Error; it fails only if still in Error then.
+            let mut error_at = far;
+            let mut ctx = readiness::Context { has_status_subresource: has_status, module_cr, ..Default::default() };
             let mut last: Option<Value> = None;
             loop {
                 tokio::select! {
@@ -528,19 +543,33 @@ impl Engine<'_> {
                             _ => continue,
                         };
                         let v = serde_json::to_value(&obj).unwrap_or(Value::Null);
-                        let h = readiness::health(&v, &group, &kind, readiness::Context { has_status_subresource: has_status, grace_expired });
+                        let in_error = v.pointer("/status/state").and_then(Value::as_str) == Some("Error");
+                        if !in_error {
+                            error_at = far;
+                        } else if error_at == far {
+                            error_at = tokio::time::Instant::now() + error_grace;
+                        }
+                        ctx.error_grace_expired = in_error && tokio::time::Instant::now() >= error_at;
+                        let h = readiness::health(&v, &group, &kind, ctx);
                         last = Some(v);
-                        let ready = h == Health::Ready;
+                        let ready = h.is_ready();
                         let _ = tx.send(Msg::Health(i, h));
                         if ready { break; }
                     }
-                    _ = tokio::time::sleep_until(grace_at), if !grace_expired => {
-                        grace_expired = true;
+                    _ = tokio::time::sleep_until(grace_at), if !ctx.grace_expired => {
+                        ctx.grace_expired = true;
                         if let Some(v) = &last {
-                            let h = readiness::health(v, &group, &kind, readiness::Context { has_status_subresource: has_status, grace_expired });
-                            let ready = h == Health::Ready;
+                            let h = readiness::health(v, &group, &kind, ctx);
+                            let ready = h.is_ready();
                             let _ = tx.send(Msg::Health(i, h));
                             if ready { break; }
+                        }
+                    }
+                    _ = tokio::time::sleep_until(error_at), if error_at != far && !ctx.error_grace_expired => {
+                        ctx.error_grace_expired = true;
+                        if let Some(v) = &last {
+                            let h = readiness::health(v, &group, &kind, ctx);
+                            let _ = tx.send(Msg::Health(i, h));
                         }
                     }
                 }
@@ -622,6 +651,13 @@ impl Engine<'_> {
                 .collect(),
         };
         let duration = self.module_done[m].unwrap_or_else(|| self.start.elapsed());
+        let warnings: Vec<Blocking> = idx
+            .iter()
+            .filter_map(|&i| {
+                let w = self.nodes[i].warning.clone()?;
+                Some(Blocking { object: self.key(i), reason: w, origin: self.plan.nodes[i].object.origin.to_string() })
+            })
+            .collect();
         ModuleResult {
             name: module.name.clone(),
             version: module.version.clone(),
@@ -632,6 +668,7 @@ impl Engine<'_> {
             rounds,
             duration_ms: duration.as_millis() as u64,
             blocking,
+            warnings,
         }
     }
 

@@ -7,8 +7,16 @@ use serde_json::Value;
 #[serde(tag = "state", content = "reason", rename_all = "camelCase")]
 pub enum Health {
     Ready,
+    /// Ready, with something the user should read (a Kyma module CR in state `Warning`).
+    Warning(String),
     InProgress(String),
     Failed(String),
+}
+
+impl Health {
+    pub fn is_ready(&self) -> bool {
+        matches!(self, Health::Ready | Health::Warning(_))
+    }
 }
 
 fn i(v: &Value, p: &str) -> i64 {
@@ -40,6 +48,11 @@ fn cond_text(c: Option<&Value>) -> String {
 pub struct Context {
     pub has_status_subresource: bool,
     pub grace_expired: bool,
+    /// A release module's CR: no grace fallback, it must report a state itself.
+    pub module_cr: bool,
+    /// A module CR in state `Error` fails only once it has stayed there this long (managers pass
+    /// through Error while their dependencies come up).
+    pub error_grace_expired: bool,
 }
 
 pub fn health(obj: &Value, group: &str, kind: &str, ctx: Context) -> Health {
@@ -205,10 +218,19 @@ fn generic(obj: &Value, ctx: Context) -> Health {
     // Kyma's module CRs report `status.state`.
     match obj.pointer("/status/state").and_then(Value::as_str) {
         Some("Ready") => return Health::Ready,
-        Some("Error") => return Health::Failed(format!("state Error{}", desc(obj))),
-        Some("Warning") => return Health::Ready,
+        Some("Error") if ctx.error_grace_expired || !ctx.module_cr => return Health::Failed(format!("state Error{}", desc(obj))),
+        Some("Error") => return Health::InProgress(format!("state Error{} (failing if it stays)", desc(obj))),
+        Some("Warning") => return Health::Warning(format!("state Warning{}", desc(obj))),
         Some(s @ ("Processing" | "Deleting")) => return Health::InProgress(format!("state {s}{}", desc(obj))),
         _ => {}
+    }
+    if ctx.module_cr {
+        // As Kyma CLI v3 reads a module without `status.state`: its conditions.
+        match cond_status(obj, "Available") {
+            Some("True") => return Health::Ready,
+            Some(_) => return Health::InProgress(cond_text(condition(obj, "Available"))),
+            None => return Health::InProgress("waiting for the module's manager to report status.state".into()),
+        }
     }
     let status_empty = obj.get("status").is_none_or(|s| s.as_object().is_none_or(|m| m.is_empty()));
     if ctx.has_status_subresource && status_empty && !ctx.grace_expired {
@@ -226,7 +248,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const C: Context = Context { has_status_subresource: false, grace_expired: false };
+    const C: Context = Context { has_status_subresource: false, grace_expired: false, module_cr: false, error_grace_expired: false };
 
     #[test]
     fn deployment_rules() {
@@ -255,7 +277,7 @@ mod tests {
     #[test]
     fn new_custom_resource_with_status_subresource_gets_a_grace_window() {
         let cr = json!({"metadata": {"generation": 1}, "spec": {}});
-        let ctx = Context { has_status_subresource: true, grace_expired: false };
+        let ctx = Context { has_status_subresource: true, ..C };
         assert!(matches!(health(&cr, "x.io", "Thing", ctx), Health::InProgress(_)));
         assert_eq!(health(&cr, "x.io", "Thing", Context { grace_expired: true, ..ctx }), Health::Ready);
         let reported = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Waiting", "message": "db"}]}});
@@ -264,5 +286,20 @@ mod tests {
         assert_eq!(health(&kyma, "operator.kyma-project.io", "Istio", ctx), Health::Ready);
         // A ConfigMap has no status rules: ready once applied.
         assert_eq!(health(&json!({"data": {}}), "", "ConfigMap", C), Health::Ready);
+    }
+
+    #[test]
+    fn kyma_module_cr_rules() {
+        let m = Context { has_status_subresource: true, grace_expired: true, module_cr: true, error_grace_expired: false };
+        let fresh = json!({"metadata": {"generation": 1}, "spec": {}});
+        assert!(matches!(health(&fresh, "operator.kyma-project.io", "Istio", m), Health::InProgress(r) if r.contains("status.state")), "no grace fallback");
+        let state = |s: &str| json!({"status": {"state": s, "description": "webhook not ready"}});
+        assert_eq!(health(&state("Ready"), "g", "K", m), Health::Ready);
+        assert_eq!(health(&state("Warning"), "g", "K", m), Health::Warning("state Warning: webhook not ready".into()));
+        assert!(health(&state("Warning"), "g", "K", m).is_ready());
+        assert!(matches!(health(&state("Error"), "g", "K", m), Health::InProgress(r) if r.contains("Error")), "Error gets a grace period");
+        assert_eq!(health(&state("Error"), "g", "K", Context { error_grace_expired: true, ..m }), Health::Failed("state Error: webhook not ready".into()));
+        let available = json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}});
+        assert_eq!(health(&available, "g", "K", m), Health::Ready, "conditions when there is no state");
     }
 }

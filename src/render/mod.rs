@@ -137,7 +137,8 @@ pub fn render_module(
         // A release module's one configured object: its default CR with the values merged in.
         let file = format!("{} (with values)", module.describe_file("values.yaml"));
         let origin = Origin { module: module.name.clone(), file: file.clone(), doc: 1 };
-        let cr = check_object(values.values.clone(), origin).map_err(|message| RenderError::Object { origin: file, message })?;
+        let mut cr = check_object(values.values.clone(), origin).map_err(|message| RenderError::Object { origin: file, message })?;
+        cr.module_cr = true;
         objects.push(cr);
     }
     Ok(Rendered {
@@ -189,7 +190,7 @@ fn check_object(doc: Value, origin: Origin) -> Result<Object, String> {
         };
         return Err(format!("object has no metadata.name{hint}"));
     }
-    Ok(Object { data: doc, origin, scope: Scope::Unknown })
+    Ok(Object { data: doc, origin, scope: Scope::Unknown, module_cr: false })
 }
 
 /// Decide each object's scope from built-in kinds and the CRDs in this render, and give namespaced
@@ -265,6 +266,7 @@ mod tests {
             data: json!({"apiVersion": api, "kind": kind, "metadata": {"name": name}}),
             origin: Origin { module: "m".into(), file: "f".into(), doc: 1 },
             scope: Scope::Unknown,
+            module_cr: false,
         }
     }
 

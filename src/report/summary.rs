@@ -38,6 +38,11 @@ pub fn table(o: &Outcome) -> String {
         ]);
     }
     let mut out = t.render();
+    for m in o.modules.iter().filter(|m| !m.warnings.is_empty()) {
+        for w in &m.warnings {
+            out.push_str(&format!("\n{} is Ready with a warning: {}: {}\n", m.name, w.object, w.reason));
+        }
+    }
     for m in o.modules.iter().filter(|m| m.blocking.len() > 1) {
         out.push_str(&format!("\n{} is held back by:\n", m.name));
         for b in &m.blocking {

@@ -12,4 +12,5 @@ mod classes;
 mod compat;
 mod deploy;
 mod lifecycle;
+mod real_modules;
 mod render;

@@ -192,3 +192,45 @@ impl NodePool {
         self.label(Value::Null).await;
     }
 }
+
+/// The real Kyma module releases the tests use, laid out like GitHub's release-download URLs
+/// (`../shared/real-modules/mirror`, beside the repository; see its README).
+pub fn real_modules_mirror() -> PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-modules/mirror");
+    assert!(dir.is_dir(), "{} is missing: the real-module test data lives in shared/ beside the repository", dir.display());
+    dir
+}
+
+/// Serve a directory over HTTP on loopback (GET only), as a mirror of GitHub's release downloads is
+/// served to air-gapped clusters. Returns the base URL and the paths requested so far.
+pub async fn serve_dir(root: PathBuf) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let root = root.clone();
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]);
+                let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+                log.lock().unwrap().push(path.clone());
+                let file = root.join(path.trim_start_matches('/'));
+                let ok = !path.contains("..");
+                let (status, body) = match std::fs::read(&file) {
+                    Ok(b) if ok => ("200 OK", b),
+                    _ => ("404 Not Found", b"not found".to_vec()),
+                };
+                let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}

@@ -1,0 +1,204 @@
+//! The real Kyma modules on today's Kubernetes: the built-in catalog's releases (test data from
+//! `../shared/real-modules`, served from loopback as a mirror of GitHub's release downloads) deploy
+//! unmodified on the 1.37 bed. kube-scheduler and kwok run the managers' Pods for real; the test plays
+//! each manager for exactly one field, the module CR's `status.state`, because the managers' images
+//! cannot run here.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::deploy::module;
+use crate::support::*;
+
+const SIX: &str = "istio,api-gateway,eventing,nats,keda,serverless";
+
+/// Each module's CR kind and its manager Deployment (the built-in catalog's facts).
+const MODULES: &[(&str, &str, &str, &str)] = &[
+    ("istio", "operator.kyma-project.io/v1alpha2", "Istio", "istio-controller-manager"),
+    ("api-gateway", "operator.kyma-project.io/v1alpha1", "APIGateway", "api-gateway-controller-manager"),
+    ("eventing", "operator.kyma-project.io/v1alpha1", "Eventing", "eventing-manager"),
+    ("nats", "operator.kyma-project.io/v1alpha1", "NATS", "nats-manager"),
+    ("keda", "operator.kyma-project.io/v1alpha1", "Keda", "keda-manager"),
+    ("serverless", "operator.kyma-project.io/v1alpha1", "Serverless", "serverless-operator"),
+];
+
+/// Play every module's manager for `status.state` only: set it on each module CR that exists, with
+/// placeholders for the other status fields its CRD marks required (Keda and Serverless require
+/// `served`, Eventing `activeBackend` and `specHash`), since the server refuses a status without them.
+pub fn play_managers(c: kyma::cluster::Cluster, state: &'static str) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
+        loop {
+            for (_, gv, kind, _) in MODULES {
+                let r = match c.discovery.resolve(gv, kind) {
+                    Some(r) => r,
+                    None => {
+                        let _ = c.discovery.refresh(&c, gv).await;
+                        match c.discovery.resolve(gv, kind) {
+                            Some(r) => r,
+                            None => continue,
+                        }
+                    }
+                };
+                let Ok(list) = c.list(&r, None, None).await else { continue };
+                let (group, version) = gv.split_once('/').unwrap();
+                let Ok(Some(crd)) = c.get(&crds, None, &format!("{}.{group}", r.plural)).await else { continue };
+                let mut status = required_status(&crd, version);
+                status["state"] = json!(state);
+                for o in list {
+                    if o.pointer("/status/state").and_then(Value::as_str) == Some(state) {
+                        continue;
+                    }
+                    let path = kyma::cluster::Cluster::object_path(&r, o["metadata"]["namespace"].as_str(), o["metadata"]["name"].as_str().unwrap());
+                    let body = serde_json::to_vec(&json!({"status": status})).unwrap();
+                    c.request(http::Method::PATCH, &format!("{path}/status"), Some("application/merge-patch+json"), body)
+                        .await
+                        .unwrap_or_else(|e| panic!("playing the manager of {kind}: {e}"));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+}
+
+/// A placeholder for each status field the CRD requires: the first enum value (or "True"), 0, false, {}.
+fn required_status(crd: &Value, version: &str) -> Value {
+    let v = crd["spec"]["versions"].as_array().unwrap().iter().find(|v| v["name"] == version).unwrap();
+    let st = &v["schema"]["openAPIV3Schema"]["properties"]["status"];
+    let mut out = json!({});
+    for name in st["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        let p = &st["properties"][name];
+        out[name] = match p["type"].as_str() {
+            Some("integer") | Some("number") => json!(0),
+            Some("boolean") => json!(false),
+            Some("object") => json!({}),
+            Some("array") => json!([]),
+            _ => p["enum"].as_array().and_then(|e| e.iter().find(|x| *x == "True").or(e.first())).cloned().unwrap_or(json!("True")),
+        };
+    }
+    out
+}
+
+fn deploy_with_cache(cache: &std::path::Path, args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec!["deploy", "-o", "json"];
+    all.extend_from_slice(args);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
+        .args(&all)
+        .arg("--wait-for-lock")
+        .env("KUBECONFIG", kubeconfig())
+        .env("NO_COLOR", "1")
+        .env("KYMA_CACHE_DIR", cache)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|_| json!({"unparsed": stdout}));
+    (code(&out), doc, stderr)
+}
+
+/// The acceptance run of the real-modules issue: six real modules from a loopback mirror, every
+/// manager applied as published and Available, module CRs configured by values, all Ready; a re-run
+/// skips all six; `undeploy --all` leaves nothing of kyma's and the user's object untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
+    let _whole = CLUSTER.write().await;
+    let c = cluster().await;
+    let root = real_modules_mirror();
+    let (mirror, requests) = serve_dir(root.clone()).await;
+    let cache = tempfile::tempdir().unwrap();
+
+    let player = play_managers(c.clone(), "Ready");
+    let (rc, doc, stderr) = tokio::task::spawn_blocking({
+        let (mirror, cache) = (mirror.clone(), cache.path().to_path_buf());
+        move || {
+            deploy_with_cache(&cache, &[
+                "--mirror", &mirror, "--modules", SIX, "--timeout", "240s",
+                "--set", "nats.spec.cluster.size=1", "--set", "eventing.spec.backend.type=NATS",
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    for (name, ..) in MODULES {
+        assert_eq!(module(&doc, name)["state"], "Ready", "{name}: {doc:#}");
+    }
+    let fetched = requests.lock().unwrap().clone();
+    assert_eq!(fetched.len(), 12, "each module's manager manifest and default CR, once: {fetched:?}");
+
+    // Every manager applied as published (same image) and Available through a real rollout.
+    let deployments = resource(&c, "apps/v1", "Deployment");
+    for (name, _, _, manager) in MODULES {
+        let live = c.get(&deployments, Some("kyma-system"), manager).await.unwrap().unwrap_or_else(|| panic!("{name}: no {manager}"));
+        assert!(live["status"]["availableReplicas"].as_i64().unwrap_or(0) >= 1, "{manager}: {:#}", live["status"]);
+        let published = published_object(&root, &doc, name, "Deployment", manager);
+        assert_eq!(live["spec"]["template"]["spec"]["containers"][0]["image"], published["spec"]["template"]["spec"]["containers"][0]["image"], "{manager}");
+    }
+    // The module CRs carry the configured values, in kyma-system (the default CRs name it or not).
+    let nats = get_cr(&c, "operator.kyma-project.io/v1alpha1", "NATS", Some("kyma-system"), "eventing-nats").await;
+    assert_eq!(nats["spec"]["cluster"]["size"], 1);
+    let eventing = get_cr(&c, "operator.kyma-project.io/v1alpha1", "Eventing", Some("kyma-system"), "eventing").await;
+    assert_eq!(eventing["spec"]["backend"]["type"], "NATS");
+    let keda = get_cr(&c, "operator.kyma-project.io/v1alpha1", "Keda", Some("kyma-system"), "default").await;
+    assert_eq!(keda["status"]["state"], "Ready");
+    get_cr(&c, "operator.kyma-project.io/v1alpha1", "APIGateway", None, "default").await;
+
+    // A second run: nothing changed, every module Skipped, nothing fetched again (the cache).
+    let (rc, doc2, stderr) = tokio::task::spawn_blocking({
+        let (mirror, cache) = (mirror.clone(), cache.path().to_path_buf());
+        move || {
+            deploy_with_cache(&cache, &[
+                "--mirror", &mirror, "--modules", SIX, "--timeout", "60s",
+                "--set", "nats.spec.cluster.size=1", "--set", "eventing.spec.backend.type=NATS",
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(rc, 0, "{doc2:#}\n{stderr}");
+    for (name, ..) in MODULES {
+        assert_eq!(module(&doc2, name)["state"], "Skipped", "{name}: {doc2:#}");
+    }
+    assert_eq!(requests.lock().unwrap().len(), 12, "the second run was served from the cache");
+    player.abort();
+
+    // The user's own object in the module namespace is not ours: undeploy keeps it (and its namespace).
+    let cms = resource(&c, "v1", "ConfigMap");
+    c.apply(&cms, &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "users-own", "namespace": "kyma-system"}, "data": {"a": "b"}}), Default::default())
+        .await
+        .unwrap();
+    let out = kyma(&["undeploy", "--all", "--timeout", "120s"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    assert_eq!(c.get(&cms, Some("kyma-system"), "users-own").await.unwrap().unwrap()["data"]["a"], "b", "the user's object is untouched");
+    let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    for (_, gv, kind, manager) in MODULES {
+        assert!(c.get(&deployments, Some("kyma-system"), manager).await.unwrap().is_none(), "{manager} left behind");
+        let plural = format!("{}s.{}", kind.to_lowercase(), gv.split('/').next().unwrap());
+        let gone = eventually(Duration::from_secs(30), || async { c.get(&crds, None, &plural).await.unwrap().is_none().then_some(()) }).await;
+        assert!(gone.is_some(), "CRD {plural} left behind");
+    }
+    let nss = resource(&c, "v1", "Namespace");
+    assert!(c.get(&nss, None, "istio-system").await.unwrap().is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string()));
+    assert!(c.get(&nss, None, kyma::inventory::NAMESPACE).await.unwrap().is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string()), "kyma-installer left behind");
+    let labelled = c.list(&cms, Some("kyma-system"), Some(kyma::inventory::PART_OF_LABEL)).await.unwrap();
+    assert!(labelled.is_empty(), "objects still labelled as kyma's: {labelled:#?}");
+    c.delete(&cms, Some("kyma-system"), "users-own").await.unwrap();
+    c.delete(&nss, None, "kyma-system").await.unwrap();
+}
+
+async fn get_cr(c: &kyma::cluster::Cluster, gv: &str, kind: &str, ns: Option<&str>, name: &str) -> Value {
+    c.discovery.refresh(c, gv).await.unwrap();
+    let r = resource(c, gv, kind);
+    c.get(&r, ns, name).await.unwrap().unwrap_or_else(|| panic!("no {kind} {ns:?}/{name}"))
+}
+
+/// The object as published in the module's release asset (the mirror's file).
+fn published_object(root: &std::path::Path, doc: &Value, name: &str, kind: &str, object: &str) -> Value {
+    let version = module(doc, name)["version"].as_str().unwrap().to_string();
+    let catalog = kyma::catalog::source::builtin();
+    let m = catalog.select(&format!("{name}@{version}")).unwrap();
+    let url = &m.release.as_ref().unwrap().manager_manifest;
+    let path = root.join(url.strip_prefix(kyma::catalog::release::GITHUB).unwrap());
+    let docs = kyma::yaml::parse_all(&std::fs::read_to_string(path).unwrap()).unwrap();
+    docs.into_iter().map(|(_, d)| d).find(|d| d["kind"] == kind && d["metadata"]["name"] == object).unwrap()
+}
