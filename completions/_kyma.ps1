@@ -59,6 +59,7 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
             [CompletionResult]::new('--events', '--events', [CompletionResultType]::ParameterName, 'Stream events to stdout as they happen')
             [CompletionResult]::new('--status-grace', '--status-grace', [CompletionResultType]::ParameterName, 'How long a new custom resource with an empty status may take to report one before it counts as ready')
+            [CompletionResult]::new('--error-grace', '--error-grace', [CompletionResultType]::ParameterName, 'How long a module''s custom resource may stay in state Error before the module fails (managers pass through Error while what they need comes up)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the final result')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the final result')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win')

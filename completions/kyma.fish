@@ -68,6 +68,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l timeout -d 'Give up
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l concurrency -d 'Requests in flight at once' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l events -d 'Stream events to stdout as they happen' -r -f -a "ndjson\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l status-grace -d 'How long a new custom resource with an empty status may take to report one before it counts as ready' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l error-grace -d 'How long a module\'s custom resource may stay in state Error before the module fails (managers pass through Error while what they need comes up)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
