@@ -210,6 +210,11 @@ pub struct DeployArgs {
     /// Wait for another run's cluster lock instead of failing.
     #[arg(long)]
     pub wait_for_lock: bool,
+    /// When an upgrade changes a field the server cannot change in place (a Deployment's
+    /// spec.selector), delete and recreate that object. Per object: annotate it
+    /// kyma-project.io/replace: "true".
+    #[arg(long)]
+    pub force_replace: bool,
 }
 
 #[derive(Debug, Clone, Args)]

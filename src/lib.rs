@@ -13,6 +13,7 @@ pub mod engine;
 pub mod exit;
 pub mod inventory;
 pub mod lock;
+pub mod normalize;
 pub mod object;
 pub mod plan;
 pub mod render;

@@ -24,6 +24,8 @@ pub struct DeployOptions {
     pub prune_crds: bool,
     pub reapply: bool,
     pub wait_for_lock: bool,
+    /// Modules the server is too old for (found offline by `normalize`): refused, nothing applied.
+    pub refused: BTreeMap<String, crate::normalize::Refusal>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -91,6 +93,10 @@ async fn deploy_locked(
     let mut warnings = Vec::new();
     let mut new_inventories: Vec<Option<Inventory>> = vec![None; plan.modules.len()];
     for (mi, m) in plan.modules.iter().enumerate() {
+        if let Some(r) = opts.refused.get(&m.name) {
+            presets[mi] = Some(Preset::Refuse { object: r.object.clone(), reason: r.reason.clone(), origin: r.origin.clone() });
+            continue;
+        }
         let mut idx: Vec<usize> = plan.nodes_of(mi).map(|(i, _)| i).collect();
         idx.sort_by_key(|&i| plan.priority(i));
         let manifest: Vec<Value> = idx.iter().map(|&i| plan.nodes[i].object.data.clone()).collect();
@@ -143,6 +149,7 @@ async fn deploy_locked(
     if !opts.adopt {
         check_ownership(cluster, plan, &existing, &mut presets).await;
     }
+    check_stored_versions(cluster, plan, &mut presets).await;
 
     // Record the union of old and new members before anything is applied: an interrupted run can then
     // always find (and later prune) everything it may have touched.
@@ -279,6 +286,57 @@ async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<Stri
                     origin: n.object.origin.to_string(),
                 });
             }
+        }
+    }
+}
+
+/// A CRD upgrade that drops a version the cluster still stores objects in (`status.storedVersions`) is
+/// refused by the server, and the module's custom resources with it. Find that before anything of the
+/// module is applied, and say what to do. A CRD that cannot be read is not guessed about: its module
+/// stops too.
+async fn check_stored_versions(cluster: &Cluster, plan: &Plan, presets: &mut [Option<Preset>]) {
+    let Some(crds) = cluster.discovery.resolve("apiextensions.k8s.io/v1", "CustomResourceDefinition") else { return };
+    let candidates: Vec<usize> = plan.nodes.iter().enumerate().filter(|(_, n)| n.object.is_crd() && presets[n.module].is_none()).map(|(i, _)| i).collect();
+    let lives = futures::future::join_all(candidates.iter().map(|&i| cluster.get(&crds, None, plan.nodes[i].object.name()))).await;
+    for (&i, live) in candidates.iter().zip(lives) {
+        let n = &plan.nodes[i];
+        if presets[n.module].is_some() {
+            continue;
+        }
+        let refuse = |reason: String| Preset::Refuse { object: n.object.key().to_string(), reason, origin: n.object.origin.to_string() };
+        let live = match live {
+            Ok(Some(l)) => l,
+            Ok(None) => continue,
+            Err(e) => {
+                presets[n.module] = Some(refuse(format!("cannot read the live CRD to check its stored versions: {e}")));
+                continue;
+            }
+        };
+        let new_versions: HashSet<&str> = n
+            .object
+            .data
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.get("name").and_then(Value::as_str))
+            .collect();
+        let dropped: Vec<&str> = live
+            .pointer("/status/storedVersions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|v| !new_versions.contains(v))
+            .collect();
+        if !dropped.is_empty() {
+            let list = dropped.join(", ");
+            presets[n.module] = Some(refuse(format!(
+                "this version of the module drops {list} from the CRD, but the cluster still stores objects as {list} \
+                 (status.storedVersions); the server would refuse the CRD. Migrate the stored objects to a version the \
+                 new CRD serves (e.g. kube-storage-version-migrator), remove {list} from the CRD's status.storedVersions, \
+                 then deploy again — or upgrade through the module version that migrates them"
+            )));
         }
     }
 }

@@ -27,12 +27,14 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
             force_conflicts: args.force_conflicts,
             status_grace: args.status_grace,
             error_grace: args.error_grace,
+            force_replace: args.force_replace,
         },
         adopt: args.adopt,
         allow_empty: args.allow_empty,
         prune_crds: args.prune_crds,
         reapply: args.reapply,
         wait_for_lock: args.wait_for_lock,
+        refused: prepared.refused.clone(),
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let live = crate::report::live::LiveOptions {

@@ -17,6 +17,8 @@ pub struct Prepared {
     pub locked: Vec<Locked>,
     /// The values each module rendered with (their hash is recorded in the inventory).
     pub values: BTreeMap<String, crate::values::ModuleValues>,
+    /// Modules this server cannot take (too old for them), by name: refused before anything is applied.
+    pub refused: BTreeMap<String, crate::normalize::Refusal>,
 }
 
 /// The selection with its assets fetched and its values resolved: everything that does not depend on
@@ -85,14 +87,18 @@ pub fn load(global: &GlobalArgs, sel: &SelectionArgs) -> Result<Loaded, Failure>
 /// Render a loaded selection for one set of cluster facts and plan it.
 pub fn render(global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
     let refs: Vec<&Module> = loaded.modules.iter().collect();
-    let rendered = crate::render::render_all(&refs, &loaded.values, cluster, &fetcher(global)).map_err(|e| match e {
+    let mut rendered = crate::render::render_all(&refs, &loaded.values, cluster, &fetcher(global)).map_err(|e| match e {
         crate::render::RenderError::Fetch(f) => Failure::new(Exit::Fetch, f),
         e => Failure::bad_input(e),
     })?;
+    for o in rendered.iter_mut().flat_map(|r| r.objects.iter_mut()) {
+        crate::normalize::fill_defaults(&mut o.data);
+    }
+    let refused = crate::normalize::check_server(&loaded.modules, &rendered, cluster.version.as_deref());
     let depends_on: BTreeMap<String, Vec<String>> =
         loaded.modules.iter().map(|m| (m.name.clone(), m.depends_on.clone())).collect();
     let plan = crate::plan::build(rendered, &depends_on);
-    Ok(Prepared { plan, locked: loaded.locked.clone(), values: loaded.values.clone() })
+    Ok(Prepared { plan, locked: loaded.locked.clone(), values: loaded.values.clone(), refused })
 }
 
 /// Everything up to the plan, for commands that render once.

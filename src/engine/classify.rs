@@ -35,8 +35,10 @@ pub enum FatalClass {
     Forbidden,
     /// Server-side apply found fields owned by another manager.
     FieldConflict,
-    /// A retryable-looking failure that kept repeating.
-    Persistent,
+    /// 422 "field is immutable": the change needs the object deleted and recreated.
+    Immutable,
+    /// 500 "field not declared in schema": the server is too old for a field of the object.
+    UnknownField,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,9 +73,11 @@ pub fn classify(e: &RequestError) -> Verdict {
         }
         Some(429) => Verdict::Retry { class: RetryClass::Throttled, after: e.retry_after },
         Some(400) | Some(422) if webhook && !msg.contains("denied the request") => retry(RetryClass::WebhookUnavailable),
+        Some(422) if msg.contains("field is immutable") => Verdict::Fail(FatalClass::Immutable),
         Some(400) | Some(422) => Verdict::Fail(FatalClass::Invalid),
         Some(401) | Some(403) => Verdict::Fail(FatalClass::Forbidden),
         Some(500) if webhook => retry(RetryClass::WebhookUnavailable),
+        Some(500) if msg.contains("field not declared in schema") => Verdict::Fail(FatalClass::UnknownField),
         Some(500) | Some(502) | Some(503) | Some(504) => {
             Verdict::Retry { class: RetryClass::ServerError, after: e.retry_after }
         }
@@ -124,6 +128,14 @@ mod tests {
             (err(Some(409), "Conflict", "Apply failed with 1 conflict: conflict with \"kubectl\": .data.a", ""), Verdict::Fail(FatalClass::FieldConflict)),
             (err(Some(409), "Conflict", "Operation cannot be fulfilled: the object has been modified", ""), Verdict::Retry { class: RetryClass::Conflict, after: None }),
             (err(Some(503), "", "unavailable", ""), Verdict::Retry { class: RetryClass::ServerError, after: None }),
+            (
+                err(Some(422), "Invalid", "Deployment.apps \"m\" is invalid: spec.selector: Invalid value: {\"matchLabels\":{\"a\":\"b\"}}: field is immutable", ""),
+                Verdict::Fail(FatalClass::Immutable),
+            ),
+            (
+                err(Some(500), "InternalError", "failed to create typed patch object: .webhooks[0].matchConditions: field not declared in schema", ""),
+                Verdict::Fail(FatalClass::UnknownField),
+            ),
             (err(None, "", "connection reset by peer", ""), Verdict::Retry { class: RetryClass::Transport, after: None }),
         ];
         for (e, want) in cases {

@@ -16,6 +16,9 @@ pub enum Event {
     ObjectRetry { module: String, object: String, class: RetryClass, message: String, attempt: u32, delay_ms: u64 },
     #[serde(rename_all = "camelCase")]
     ObjectFailed { module: String, object: String, message: String, origin: String },
+    /// An update hit an immutable field and replacing is allowed: the object is deleted and recreated.
+    #[serde(rename_all = "camelCase")]
+    ObjectReplacing { module: String, object: String, reason: String },
     #[serde(rename_all = "camelCase")]
     ObjectWaiting { module: String, object: String, reason: String },
     #[serde(rename_all = "camelCase")]

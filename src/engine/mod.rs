@@ -42,6 +42,8 @@ pub struct Settings {
     pub status_grace: Duration,
     /// How long a module CR may stay in state `Error` before its module fails.
     pub error_grace: Duration,
+    /// Delete and recreate an object whose update the server refuses as immutable.
+    pub force_replace: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -92,6 +94,9 @@ pub struct ModuleResult {
     /// Ready, but with something to read (a module CR in state `Warning`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Blocking>,
+    /// Objects deleted and recreated because an immutable field changed (`--force-replace`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -121,6 +126,8 @@ struct NodeState {
     last_message: String,
     reason: String,
     warning: Option<String>,
+    /// Deleted and recreated once because an update hit an immutable field.
+    replaced: bool,
     resource: Option<Resource>,
     established: bool,
     dependents: Vec<usize>,
@@ -172,6 +179,7 @@ pub async fn run(
             last_message: String::new(),
             reason: "waiting to be applied".into(),
             warning: None,
+            replaced: false,
             resource: None,
             established: false,
             dependents: vec![],
@@ -468,14 +476,58 @@ impl Engine<'_> {
                     let _ = tx.send(Msg::Requeue(i));
                 }));
             }
+            Verdict::Fail(FatalClass::Immutable) if !self.nodes[i].replaced && self.may_replace(i) => self.replace(i, message),
             Verdict::Fail(class) => {
                 let text = match class {
                     FatalClass::FieldConflict => format!("{err}; another field manager owns these fields: pass --force-conflicts to take them over"),
+                    FatalClass::Immutable => format!(
+                        "{}; the server cannot change this field in place. Re-run with --force-replace to delete and \
+                         recreate {} (or annotate it {REPLACE_ANNOTATION}: \"true\")",
+                        immutable_summary(&message),
+                        self.key(i)
+                    ),
+                    FatalClass::UnknownField => format!(
+                        "this cluster ({}) does not know a field of this object ({}); the module needs a newer Kubernetes",
+                        self.cluster.server_version,
+                        unknown_field(&message)
+                    ),
                     _ => err.to_string(),
                 };
                 self.fail(i, text);
             }
         }
+    }
+
+    fn may_replace(&self, i: usize) -> bool {
+        let annotated = self.plan.nodes[i].object.data.pointer(&format!("/metadata/annotations/{}", REPLACE_ANNOTATION.replace('/', "~1")))
+            .and_then(Value::as_str)
+            == Some("true");
+        !self.s.dry_run && (self.s.force_replace || annotated)
+    }
+
+    /// Delete the object, wait until it is gone, then apply it again (once).
+    fn replace(&mut self, i: usize, why: String) {
+        self.nodes[i].replaced = true;
+        self.nodes[i].st = St::Backoff;
+        self.nodes[i].reason = format!("replacing: {}", immutable_summary(&why));
+        self.emit(Event::ObjectReplacing { module: self.module_name(i), object: self.key(i), reason: immutable_summary(&why) });
+        let obj = &self.plan.nodes[i].object;
+        let (av, kind, ns, name) = (obj.api_version().to_string(), obj.kind().to_string(), obj.namespace().map(str::to_string), obj.name().to_string());
+        let cluster = self.cluster.clone();
+        let tx = self.tx.clone();
+        self.tasks.push(tokio::spawn(async move {
+            if let Some(r) = cluster.discovery.resolve(&av, &kind) {
+                let _ = cluster.delete(&r, ns.as_deref(), &name).await;
+                // Until it is gone (its finalizers done); the apply after that creates it anew.
+                for _ in 0..600 {
+                    match cluster.get(&r, ns.as_deref(), &name).await {
+                        Ok(None) => break,
+                        _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                    }
+                }
+            }
+            let _ = tx.send(Msg::Requeue(i));
+        }));
     }
 
     /// Fail a node and everything that can no longer happen because of it.
@@ -669,6 +721,7 @@ impl Engine<'_> {
             duration_ms: duration.as_millis() as u64,
             blocking,
             warnings,
+            replaced: idx.iter().filter(|&&i| self.nodes[i].replaced).map(|&i| self.key(i)).collect(),
         }
     }
 
@@ -730,4 +783,28 @@ fn unserved_resource(api_version: &str, kind: &str) -> Resource {
         None => (String::new(), api_version.to_string()),
     };
     Resource { group, version, kind: kind.to_string(), plural: String::new(), namespaced: true, has_status: false, listable: false }
+}
+
+/// Annotation on an object that allows kyma to delete and recreate it when an upgrade changes an
+/// immutable field.
+pub const REPLACE_ANNOTATION: &str = "kyma-project.io/replace";
+
+/// `Deployment.apps "x" is invalid: spec.selector: Invalid value: {…}: field is immutable` →
+/// `spec.selector changed (now {…})`.
+fn immutable_summary(message: &str) -> String {
+    let tail = message.split_once("is invalid: ").map(|(_, t)| t).unwrap_or(message);
+    match tail.split_once(": Invalid value: ") {
+        Some((field, rest)) => format!("{field} changed (new value {})", rest.trim_end_matches(": field is immutable")),
+        None => tail.to_string(),
+    }
+}
+
+/// `… .webhooks[0].matchConditions: field not declared in schema` → `.webhooks[0].matchConditions`.
+fn unknown_field(message: &str) -> String {
+    message
+        .split(": field not declared in schema")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .unwrap_or(message)
+        .to_string()
 }

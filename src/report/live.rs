@@ -77,6 +77,11 @@ fn draw(multi: &MultiProgress, style: &ProgressStyle, bars: &mut HashMap<String,
                 b.set_message(format!("failed: {object}: {message}"));
             }
         }
+        Event::ObjectReplacing { module, object, .. } => {
+            if let Some(b) = bars.get(module) {
+                b.set_message(format!("replacing {object}"));
+            }
+        }
         Event::ObjectReady { .. } => {}
         Event::ModuleFinished { module, state, .. } => {
             if let Some(b) = bars.get(module) {
@@ -96,6 +101,7 @@ fn plain_line(ev: &Event) -> Option<String> {
         )),
         Event::ObjectFailed { module, object, message, origin } => Some(format!("{module}: {object}: FAILED: {message} [{origin}]")),
         Event::ObjectWaiting { module, object, reason } => Some(format!("{module}: {object}: waiting: {reason}")),
+        Event::ObjectReplacing { module, object, reason } => Some(format!("{module}: {object}: deleting and recreating it: {reason}")),
         Event::ModuleFinished { module, state, ready, total, rounds } => {
             Some(format!("{module}: {} ({ready}/{total} ready, {rounds} round(s))", state.as_str()))
         }

@@ -38,6 +38,11 @@ pub fn table(o: &Outcome) -> String {
         ]);
     }
     let mut out = t.render();
+    for m in &o.modules {
+        for r in &m.replaced {
+            out.push_str(&format!("\n{}: replaced {r} (deleted and recreated: an immutable field changed)\n", m.name));
+        }
+    }
     for m in o.modules.iter().filter(|m| !m.warnings.is_empty()) {
         for w in &m.warnings {
             out.push_str(&format!("\n{} is Ready with a warning: {}: {}\n", m.name, w.object, w.reason));

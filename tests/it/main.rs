@@ -14,3 +14,4 @@ mod deploy;
 mod lifecycle;
 mod real_modules;
 mod render;
+mod upgrade;

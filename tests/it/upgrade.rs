@@ -1,0 +1,100 @@
+//! Upgrades a server will not take in place: a changed immutable field (a Deployment's selector) and a
+//! CRD that drops a version the cluster still stores. Each stops with what changed and the fix; the
+//! immutable one goes through, visibly, with --force-replace.
+
+use std::time::Duration;
+
+use crate::deploy::{MODULE, module};
+use crate::support::*;
+
+fn deployment(selector: &str) -> String {
+    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: manager\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app.kubernetes.io/name: {selector}}}\n  template:\n    metadata:\n      labels: {{app.kubernetes.io/name: {selector}}}\n    spec:\n      containers:\n      - name: m\n        image: manager:1\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_selector_fails_clearly_and_force_replace_recreates_it() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let ns = unique("sel");
+    let m = |v: &str| format!("apiVersion: kyma.module/v1\nname: sel-{ns}\nversion: {v}\nnamespace: {ns}\n");
+    let cat = catalog(&[
+        ("sel/1.0.0/module.yaml", m("1.0.0")),
+        ("sel/1.0.0/templates/d.yaml", deployment("manager")),
+        ("sel/2.0.0/module.yaml", m("2.0.0")),
+        ("sel/2.0.0/templates/d.yaml", deployment("controller-manager")),
+    ]);
+    let dir = cat.path().to_str().unwrap();
+    let name = format!("sel-{ns}");
+    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@1.0.0"), "--timeout", "60s"]);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+
+    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@2.0.0"), "--timeout", "60s"]);
+    assert_eq!(rc, 1, "{doc:#}\n{stderr}");
+    let b = &module(&doc, &name)["blocking"][0];
+    assert_eq!(b["object"], format!("Deployment/{ns}/manager"));
+    let reason = b["reason"].as_str().unwrap();
+    assert!(reason.starts_with("spec.selector changed (new value {\"matchLabels\":{\"app.kubernetes.io/name\":\"controller-manager\"}})"), "{reason}");
+    assert!(reason.contains("--force-replace") && reason.contains("kyma-project.io/replace"), "{reason}");
+    let deployments = resource(&c, "apps/v1", "Deployment");
+    let live = c.get(&deployments, Some(&ns), "manager").await.unwrap().unwrap();
+    let uid = live["metadata"]["uid"].clone();
+    assert_eq!(live["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"], "manager", "unchanged after the failure");
+
+    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@2.0.0"), "--timeout", "60s", "--force-replace"]);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    let m = module(&doc, &name);
+    assert_eq!(m["state"], "Ready");
+    assert_eq!(m["replaced"], serde_json::json!([format!("Deployment/{ns}/manager")]), "reported, never silent: {m:#}");
+    let live = c.get(&deployments, Some(&ns), "manager").await.unwrap().unwrap();
+    assert_ne!(live["metadata"]["uid"], uid, "a new object");
+    assert_eq!(live["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"], "controller-manager");
+    assert_eq!(live["status"]["availableReplicas"], 1, "and it rolled out");
+    let out = kyma(&["undeploy", "--modules", &name]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}
+
+fn crd(group: &str, versions: &[(&str, bool)]) -> String {
+    let mut v = String::new();
+    for (name, storage) in versions {
+        v.push_str(&format!("  - name: {name}\n    served: true\n    storage: {storage}\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"));
+    }
+    format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}}\n  versions:\n{v}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crd_upgrade_that_drops_a_stored_version_stops_its_module_and_explains() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let ns = unique("stored");
+    let group = format!("{ns}.kyma.test");
+    let name = format!("gadgets-{ns}");
+    let m = |v: &str| format!("{}name: {name}\nnamespace: {ns}\n", MODULE.replace("1.0.0", v));
+    let cr = |v: &str| format!("apiVersion: {group}/{v}\nkind: Gadget\nmetadata:\n  name: one\nspec: {{size: 1}}\n");
+    let cat = catalog(&[
+        ("g/1.0.0/module.yaml", m("1.0.0")),
+        ("g/1.0.0/templates/crd.yaml", crd(&group, &[("v1alpha1", true)])),
+        ("g/1.0.0/templates/cr.yaml", cr("v1alpha1")),
+        ("g/2.0.0/module.yaml", m("2.0.0")),
+        ("g/2.0.0/templates/crd.yaml", crd(&group, &[("v1", true)])),
+        ("g/2.0.0/templates/cr.yaml", cr("v1")),
+        ("g/2.0.0/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: new-in-2\n".into()),
+    ]);
+    let dir = cat.path().to_str().unwrap();
+    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@1.0.0"), "--timeout", "60s"]);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@2.0.0"), "--timeout", "60s"]);
+    assert_eq!(rc, 1, "{doc:#}\n{stderr}");
+    let b = &module(&doc, &name)["blocking"][0];
+    assert_eq!(b["object"], format!("CustomResourceDefinition/gadgets.{group}"));
+    let reason = b["reason"].as_str().unwrap();
+    assert!(reason.contains("drops v1alpha1") && reason.contains("status.storedVersions") && reason.contains("Migrate"), "{reason}");
+    // Stopped before anything of 2.0.0 was applied.
+    assert!(c.get(&resource(&c, "v1", "ConfigMap"), Some(&ns), "new-in-2").await.unwrap().is_none());
+    let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    let live = c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().unwrap();
+    assert_eq!(live["spec"]["versions"][0]["name"], "v1alpha1", "the CRD is as it was");
+    let out = kyma(&["undeploy", "--modules", &name, "--prune-crds"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    let gone = eventually(Duration::from_secs(30), || async { c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().is_none().then_some(()) }).await;
+    assert!(gone.is_some());
+}
