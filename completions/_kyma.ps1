@@ -72,6 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             [CompletionResult]::new('--prune-crds', '--prune-crds', [CompletionResultType]::ParameterName, 'Prune CRDs no longer rendered (deletes every resource of their kinds too)')
             [CompletionResult]::new('--reapply', '--reapply', [CompletionResultType]::ParameterName, 'Apply modules even when nothing changed since their last complete deploy')
             [CompletionResult]::new('--wait-for-lock', '--wait-for-lock', [CompletionResultType]::ParameterName, 'Wait for another run''s cluster lock instead of failing')
+            [CompletionResult]::new('--force-replace', '--force-replace', [CompletionResultType]::ParameterName, 'When an upgrade changes a field the server cannot change in place (a Deployment''s spec.selector), delete and recreate that object. Per object: annotate it kyma-project.io/replace: "true"')
             [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only')
             [CompletionResult]::new('--accept-new-digests', '--accept-new-digests', [CompletionResultType]::ParameterName, 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -176,7 +176,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__deploy)
-            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -81,6 +81,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l allow-empty -d 'All
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l prune-crds -d 'Prune CRDs no longer rendered (deletes every resource of their kinds too)'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l reapply -d 'Apply modules even when nothing changed since their last complete deploy'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l wait-for-lock -d 'Wait for another run\'s cluster lock instead of failing'
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l force-replace -d 'When an upgrade changes a field the server cannot change in place (a Deployment\'s spec.selector), delete and recreate that object. Per object: annotate it kyma-project.io/replace: "true"'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s h -l help -d 'Print help'
