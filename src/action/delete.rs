@@ -198,33 +198,55 @@ async fn namespace_holds_foreign(cluster: &Cluster, ns: &str, deleting: &HashSet
     }
 }
 
-/// A CRD is in use while custom resources of it exist that this operation does not delete.
+/// A CRD is in use while custom resources of it exist that this operation does not delete. A check that
+/// cannot be made keeps the CRD: deleting it would take every resource of its kind along.
 async fn crd_in_use(cluster: &Cluster, crd: &Value, deleting: &HashSet<(String, Option<String>, String)>) -> Option<String> {
-    let group = crd.pointer("/spec/group").and_then(Value::as_str)?;
-    let kind = crd.pointer("/spec/names/kind").and_then(Value::as_str)?;
-    let version = crd
+    match foreign_resources(cluster, crd, deleting).await {
+        Ok(others) if others.is_empty() => None,
+        Ok(others) => Some(format!(
+            "{} {} resource(s) kyma did not create still exist (e.g. {}); --prune-crds would delete them too",
+            others.len(),
+            crd.pointer("/spec/names/kind").and_then(Value::as_str).unwrap_or("custom"),
+            others[0]
+        )),
+        Err(e) => Some(format!("cannot check for resources of its kind ({e}); keeping it")),
+    }
+}
+
+/// Custom resources of a CRD's kind that are not in `deleting`, as `namespace/name`.
+pub async fn foreign_resources(
+    cluster: &Cluster,
+    crd: &Value,
+    deleting: &HashSet<(String, Option<String>, String)>,
+) -> Result<Vec<String>, String> {
+    let group = crd.pointer("/spec/group").and_then(Value::as_str).ok_or("the CRD has no spec.group")?;
+    let kind = crd.pointer("/spec/names/kind").and_then(Value::as_str).ok_or("the CRD has no spec.names.kind")?;
+    let Some(version) = crd
         .pointer("/spec/versions")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|v| v.get("served").and_then(Value::as_bool) == Some(true))?
-        .get("name")?
-        .as_str()?;
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|v| v.get("served").and_then(Value::as_bool) == Some(true))
+        .and_then(|v| v.get("name")?.as_str())
+    else {
+        return Ok(vec![]); // no version served: no resource can be read or written through it
+    };
     let gv = format!("{group}/{version}");
     cluster.discovery.ensure(cluster, [gv.clone()]).await;
-    let r = cluster.discovery.resolve(&gv, kind)?;
-    let items = cluster.list(&r, None, None).await.ok()?;
-    let others: Vec<String> = items
+    let r = cluster.discovery.resolve(&gv, kind).ok_or_else(|| format!("{kind} in {gv} is not served"))?;
+    let items = cluster.list(&r, None, None).await.map_err(|e| format!("listing {kind}: {e}"))?;
+    Ok(items
         .iter()
-        .filter(|o| {
+        .filter_map(|o| {
             let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
             let ns = o.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
-            !deleting.contains(&(kind.to_string(), ns, name))
+            let shown = match &ns {
+                Some(n) => format!("{kind} {n}/{name}"),
+                None => format!("{kind} {name}"),
+            };
+            (!deleting.contains(&(kind.to_string(), ns, name))).then_some(shown)
         })
-        .map(|o| o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string())
-        .collect();
-    (!others.is_empty()).then(|| {
-        format!("{} {kind} resource(s) kyma did not create still exist (e.g. {}); --prune-crds would delete them too", others.len(), others[0])
-    })
+        .collect())
 }
 
 /// Wait, from watches, until every target is gone or the deadline passes; returns what remains.

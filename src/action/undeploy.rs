@@ -105,6 +105,9 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
         }
     }
     let members = super::deploy::drop_shared_in_use(members, &remaining, "");
+    if !opts.force && !opts.prune_crds {
+        refuse_foreign_resources(cluster, &members).await?;
+    }
     let report = delete_members(
         cluster,
         &members,
@@ -131,4 +134,47 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
         out.push((t.clone(), r));
     }
     Ok(UndeployResult { modules: out, warnings })
+}
+
+/// Kyma's rule for removing a module: its manager goes only when no custom resource of the module's
+/// kinds is left that kyma did not create (the user's workloads of those kinds would be left without
+/// the operator that owns their finalizers). Found before anything is removed; a check that cannot be
+/// made refuses too.
+async fn refuse_foreign_resources(cluster: &Cluster, members: &[Member]) -> Result<(), Failure> {
+    let deleting: std::collections::HashSet<(String, Option<String>, String)> =
+        members.iter().map(|m| (m.kind.clone(), m.namespace.clone(), m.name.clone())).collect();
+    let crds: Vec<&Member> = members.iter().filter(|m| m.kind == "CustomResourceDefinition").collect();
+    if crds.is_empty() {
+        return Ok(());
+    }
+    cluster.discovery.ensure(cluster, ["apiextensions.k8s.io/v1".to_string()]).await;
+    let Some(r) = cluster.discovery.resolve("apiextensions.k8s.io/v1", "CustomResourceDefinition") else { return Ok(()) };
+    let mut problems = Vec::new();
+    for m in crds {
+        let live = match cluster.get(&r, None, &m.name).await {
+            Ok(Some(l)) => l,
+            Ok(None) => continue,
+            Err(e) => {
+                problems.push(format!("cannot read CRD {} to check for resources of its kind ({e})", m.name));
+                continue;
+            }
+        };
+        match super::delete::foreign_resources(cluster, &live, &deleting).await {
+            Ok(others) if others.is_empty() => {}
+            Ok(others) => problems.push(format!(
+                "{}{}",
+                others[..others.len().min(3)].join(", "),
+                if others.len() > 3 { format!(" and {} more", others.len() - 3) } else { String::new() }
+            )),
+            Err(e) => problems.push(format!("cannot check CRD {} for resources of its kind ({e})", m.name)),
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::bad_input(anyhow::anyhow!(
+        "custom resources of the module's kinds that kyma did not create exist: {}; nothing was removed. \
+         Delete them first, or pass --force to remove the module anyway (its CRDs then stay while such resources exist)",
+        problems.join("; ")
+    )))
 }

@@ -98,3 +98,43 @@ async fn a_crd_upgrade_that_drops_a_stored_version_stops_its_module_and_explains
     let gone = eventually(Duration::from_secs(30), || async { c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().is_none().then_some(()) }).await;
     assert!(gone.is_some());
 }
+
+/// Undeploy the Kyma way: while a custom resource of the module's kinds exists that kyma did not create,
+/// nothing is removed (exit 2); with --force the module goes and the CRD stays for the user's resource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undeploy_refuses_while_the_users_custom_resources_exist() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let ns = unique("users");
+    let group = format!("{ns}.kyma.test");
+    let name = format!("gadgets-{ns}");
+    let cat = catalog(&[
+        ("g/module.yaml", format!("{MODULE}name: {name}\nnamespace: {ns}\n")),
+        ("g/templates/crd.yaml", crd(&group, &[("v1", true)])),
+        ("g/templates/cr.yaml", format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: module-cr\nspec: {{}}\n")),
+        ("g/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: manager-config\n".into()),
+    ]);
+    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", cat.path().to_str().unwrap(), "--modules", &name, "--timeout", "60s"]);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    c.discovery.refresh(&c, &format!("{group}/v1")).await.unwrap();
+    let gadgets = resource(&c, &format!("{group}/v1"), "Gadget");
+    let users = serde_json::json!({"apiVersion": format!("{group}/v1"), "kind": "Gadget", "metadata": {"name": "users-own", "namespace": ns}, "spec": {}});
+    c.apply(&gadgets, &users, Default::default()).await.unwrap();
+
+    let out = kyma(&["undeploy", "--modules", &name]);
+    let (_, stderr) = text(&out);
+    assert_eq!(code(&out), 2, "{stderr}");
+    assert!(stderr.contains(&format!("Gadget {ns}/users-own")) && stderr.contains("nothing was removed") && stderr.contains("--force"), "{stderr}");
+    let cms = resource(&c, "v1", "ConfigMap");
+    assert!(c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_some(), "nothing removed");
+    assert!(c.get(&gadgets, Some(&ns), "module-cr").await.unwrap().is_some(), "nothing removed");
+
+    let out = kyma(&["undeploy", "--modules", &name, "--force"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    assert!(c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_none());
+    assert!(c.get(&gadgets, Some(&ns), "module-cr").await.unwrap().is_none(), "the module's own CR went first");
+    assert!(c.get(&gadgets, Some(&ns), "users-own").await.unwrap().is_some(), "the user's resource is untouched");
+    let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    assert!(c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().is_some(), "the CRD stays for it");
+    c.delete(&crds, None, &format!("gadgets.{group}")).await.unwrap();
+}
