@@ -234,7 +234,20 @@ pub async fn foreign_resources(
     let gv = format!("{group}/{version}");
     cluster.discovery.ensure(cluster, [gv.clone()]).await;
     let r = cluster.discovery.resolve(&gv, kind).ok_or_else(|| format!("{kind} in {gv} is not served"))?;
-    let items = cluster.list(&r, None, None).await.map_err(|e| format!("listing {kind}: {e}"))?;
+    // A CRD created moments ago answers 429 "storage is (re)initializing" while its watch cache fills:
+    // transient answers get a few bounded retries before the check counts as failed.
+    let mut attempt = 0;
+    let items = loop {
+        match cluster.list(&r, None, None).await {
+            Ok(items) => break items,
+            Err(e) if attempt < 8 && matches!(crate::engine::classify::classify(&e), crate::engine::classify::Verdict::Retry { .. }) => {
+                attempt += 1;
+                let wait = e.retry_after.unwrap_or_else(|| crate::engine::classify::backoff(attempt)).min(Duration::from_secs(5));
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(format!("listing {kind}: {e}")),
+        }
+    };
     Ok(items
         .iter()
         .filter_map(|o| {

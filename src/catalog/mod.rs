@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod fetch;
+pub mod module_template;
 pub mod release;
 pub mod source;
 

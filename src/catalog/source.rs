@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::fetch::Fetcher;
-use super::{Catalog, CatalogError, FileSet, release};
+use super::{Catalog, CatalogError, FileSet, module_template, release};
 
 /// The built-in catalog's path, for messages.
 pub const BUILTIN_INDEX: &str = "modules/kyma-modules.yaml";
@@ -24,24 +24,62 @@ pub fn load(specs: &[String], fetcher: &Fetcher) -> Result<Catalog, CatalogError
     let mut catalog = builtin();
     for spec in specs {
         let layer = if spec.starts_with("https://") || spec.starts_with("http://") {
-            Catalog::from_files(from_url(spec, fetcher)?)?
+            let url = spec.split_once("#sha256=").map(|(u, _)| u).unwrap_or(spec);
+            if [".json", ".yaml", ".yml"].iter().any(|ext| url.ends_with(ext)) {
+                let (u, pin) = match spec.split_once("#sha256=") {
+                    Some((u, p)) => (u, Some(p)),
+                    None => (spec.as_str(), None),
+                };
+                let bytes = fetcher.get(u, pin)?;
+                let text = String::from_utf8(bytes).map_err(|_| CatalogError::Source { source_name: u.into(), message: "is not UTF-8 text".into() })?;
+                from_text(u, u, &text)?
+            } else {
+                Catalog::from_files(from_url(spec, fetcher)?)?
+            }
         } else if Path::new(spec).is_file() {
             from_file(Path::new(spec))?
         } else {
-            Catalog::from_files(from_dir(Path::new(spec))?)?
+            let set = from_dir(Path::new(spec))?;
+            if holds_module_templates(&set) { templates_in(set)? } else { Catalog::from_files(set)? }
         };
         catalog.overlay(layer);
     }
     Ok(catalog)
 }
 
-/// A single catalog file: a release index (`kind: ReleaseIndex`).
+/// A single catalog file: a release index (`kind: ReleaseIndex`), ModuleTemplates (multi-document
+/// YAML), or the community modules index (a JSON array of ModuleTemplates).
 pub fn from_file(path: &Path) -> Result<Catalog, CatalogError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| CatalogError::Source { source_name: name.clone(), message: format!("cannot read: {e}") })?;
-    let modules = release::from_index(&name, &name, &text)?;
-    Catalog::from_modules(&name, modules)
+    from_text(&name, &name, &text)
+}
+
+fn from_text(source: &str, file: &str, text: &str) -> Result<Catalog, CatalogError> {
+    let modules = if text.trim_start().starts_with('[') || text.contains("kind: ModuleTemplate") {
+        module_template::parse_text(source, file, text)?
+    } else {
+        release::from_index(source, file, text)?
+    };
+    Catalog::from_modules(source, modules)
+}
+
+/// A directory of ModuleTemplate files (and no own-format module in it).
+fn holds_module_templates(set: &FileSet) -> bool {
+    !set.files.keys().any(|p| p == "module.yaml" || p.ends_with("/module.yaml"))
+        && set.files.values().any(|t| t.contains("kind: ModuleTemplate") || t.contains("\"kind\": \"ModuleTemplate\""))
+}
+
+fn templates_in(set: FileSet) -> Result<Catalog, CatalogError> {
+    let mut modules = Vec::new();
+    for (path, text) in &set.files {
+        if !(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) {
+            continue;
+        }
+        modules.extend(module_template::parse_text(&set.source, &format!("{}/{path}", set.root), text)?);
+    }
+    Catalog::from_modules(&set.source, modules)
 }
 
 pub fn from_dir(root: &Path) -> Result<FileSet, CatalogError> {

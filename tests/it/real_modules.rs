@@ -202,3 +202,76 @@ fn published_object(root: &std::path::Path, doc: &Value, name: &str, kind: &str,
     let docs = kyma::yaml::parse_all(&std::fs::read_to_string(path).unwrap()).unwrap();
     docs.into_iter().map(|(_, d)| d).find(|d| d["kind"] == kind && d["metadata"]["name"] == object).unwrap()
 }
+
+/// A ModuleTemplate as lifecycle-manager and the community index carry it, for the real keda release.
+fn keda_template(version: &str, data: bool) -> Value {
+    let base = format!("https://github.com/kyma-project/keda-manager/releases/download/{version}");
+    let mut t = json!({
+        "apiVersion": "operator.kyma-project.io/v1beta2", "kind": "ModuleTemplate",
+        "metadata": {"name": format!("keda-{version}"), "namespace": "kyma-system",
+            "labels": {"operator.kyma-project.io/module-name": "keda"},
+            "annotations": {"operator.kyma-project.io/is-cluster-scoped": "false"}},
+        "spec": {"moduleName": "keda", "version": version, "mandatory": false,
+            "info": {"repository": "https://github.com/kyma-project/keda-manager.git"},
+            "manager": {"name": "keda-manager", "namespace": "kyma-system", "group": "apps", "version": "v1", "kind": "Deployment"},
+            "resources": [{"name": "rawManifest", "link": format!("{base}/keda-manager.yaml")},
+                          {"name": "defaultResource", "link": format!("{base}/keda-default-cr.yaml")}],
+            "descriptor": {}}
+    });
+    if data {
+        t["spec"]["data"] = json!({"apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Keda",
+            "metadata": {"name": "from-template", "namespace": "kyma-system"}, "spec": {"logging": {"operator": {"level": "debug"}}}});
+    }
+    t
+}
+
+/// Kyma's own catalog formats work unchanged: a directory of ModuleTemplate YAML files, and the
+/// community index (a JSON array of ModuleTemplates) over HTTP; `spec.data` is the default CR when
+/// present, else the `defaultResource` link. Deployed from the directory, the module ends Ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_templates_as_catalogs() {
+    let _whole = CLUSTER.write().await;
+    let mirror_dir = real_modules_mirror();
+    let mirror = mirror_dir.to_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keda-1.12.1.yaml"), kyma::yaml::to_string(&keda_template("1.12.1", true))).unwrap();
+    let out = kyma(&["render", "--catalog", dir.path().to_str().unwrap(), "--mirror", &mirror, "--modules", "keda"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 0, "{stderr}");
+    assert!(stdout.contains("name: keda-manager") && stdout.contains("name: from-template") && stdout.contains("level: debug"), "{stdout}");
+
+    // The community index: a JSON array, fetched like any catalog URL; no spec.data here.
+    let index = tempfile::tempdir().unwrap();
+    std::fs::write(index.path().join("all-modules.json"), serde_json::to_string(&vec![keda_template("1.12.1", false)]).unwrap()).unwrap();
+    let (base, _) = serve_dir(index.path().to_path_buf()).await;
+    let out = tokio::task::spawn_blocking({
+        let mirror = mirror.clone();
+        move || kyma(&["modules", "show", "keda", "-o", "json", "--catalog", &format!("{base}/all-modules.json"), "--mirror", &mirror])
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 0, "{stderr}");
+    let shown: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(shown["location"], "ModuleTemplate keda-1.12.1");
+    assert_eq!(shown["values"]["kind"], "Keda", "the defaultResource link: {shown:#}");
+    assert_eq!(shown["release"]["manager"]["name"], "keda-manager");
+
+    let c = cluster().await;
+    let player = play_managers(c.clone(), "Ready");
+    let (rc, doc, stderr) = tokio::task::spawn_blocking({
+        let (d, mirror) = (dir.path().to_str().unwrap().to_string(), mirror.clone());
+        move || deploy_at(&kubeconfig(), &["--catalog", &d, "--mirror", &mirror, "--modules", "keda", "--timeout", "120s"])
+    })
+    .await
+    .unwrap();
+    player.abort();
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    assert_eq!(module(&doc, "keda")["state"], "Ready");
+    let keda = get_cr(&c, "operator.kyma-project.io/v1alpha1", "Keda", Some("kyma-system"), "from-template").await;
+    assert_eq!(keda["spec"]["logging"]["operator"]["level"], "debug");
+    let out = kyma(&["undeploy", "--modules", "keda"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    let nss = resource(&c, "v1", "Namespace");
+    let _ = c.delete(&nss, None, "kyma-system").await;
+}
