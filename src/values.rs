@@ -86,8 +86,16 @@ impl ValueInputs {
         for f in files {
             inputs.files.push(read_layer_file(f, module_names)?);
         }
-        for s in sets {
-            inputs.sets.push(parse_set(s, module_names)?);
+        // All --set arguments form one layer, as in Helm: `--set m.list[0]=a --set m.list[1]=b` builds
+        // one list instead of the second replacing the first.
+        if !sets.is_empty() {
+            let mut root = Value::Object(Map::new());
+            for s in sets {
+                parse_set_into(&mut root, s, module_names)?;
+            }
+            if let Value::Object(m) = root {
+                inputs.sets.push(m);
+            }
         }
         if let Some(o) = overrides {
             inputs.overrides = Some(read_layer_file(o, module_names)?);
@@ -217,8 +225,17 @@ fn find_locked(prefix: &str, user: &Value, central: &Value, out: &mut Vec<Locked
 /// Parse one `--set` argument: `module.a.b[0].c=value[,module.x=y]`. The first path segment is a
 /// module name or `global`. `\,` and `\.` escape separators.
 pub fn parse_set(arg: &str, module_names: &[&str]) -> Result<Map<String, Value>, ValuesError> {
-    let err = |message: String| ValuesError::Set { arg: arg.to_string(), message };
     let mut root = Value::Object(Map::new());
+    parse_set_into(&mut root, arg, module_names)?;
+    match root {
+        Value::Object(m) => Ok(m),
+        _ => unreachable!("root stays a map"),
+    }
+}
+
+/// Apply one `--set` argument's assignments to `root`.
+fn parse_set_into(root: &mut Value, arg: &str, module_names: &[&str]) -> Result<(), ValuesError> {
+    let err = |message: String| ValuesError::Set { arg: arg.to_string(), message };
     for assignment in split_unescaped(arg, ',') {
         let (path, raw) = assignment
             .split_once('=')
@@ -234,12 +251,9 @@ pub fn parse_set(arg: &str, module_names: &[&str]) -> Result<Map<String, Value>,
         if segments.len() < 2 {
             return Err(err(format!("'{path}' names a module but no key; use {first}.key=value")));
         }
-        set_path(&mut root, &segments, scalar(&raw.replace("\\,", ",")));
+        set_path(root, &segments, scalar(&raw.replace("\\,", ",")));
     }
-    match root {
-        Value::Object(m) => Ok(m),
-        _ => unreachable!("root stays a map"),
-    }
+    Ok(())
 }
 
 fn split_unescaped(s: &str, sep: char) -> Vec<String> {

@@ -208,3 +208,29 @@ fn output_dir_writes_one_file_per_module_and_modules_show_explains_values() {
     assert_eq!(json["version"], "1.1.0");
     assert_eq!(json["values"]["image"]["tag"], "1.1.0");
 }
+
+/// The own-format example module documents the contract: profiles, schema, the singular/plural
+/// `ipFamily`/`ipFamilies` pattern, and `--set` list items building one list.
+#[test]
+fn the_example_module_renders_and_reads_both_forms_of_a_renamed_value() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["render", "--catalog", "examples/modules", "--modules", "hello"];
+        args.extend_from_slice(extra);
+        let out = kyma(&args);
+        assert_eq!(code(&out), 0, "{:?}", text(&out));
+        kyma::yaml::parse_all(&text(&out).0).unwrap().into_iter().map(|(_, d)| d).collect::<Vec<_>>()
+    };
+    let find = |docs: &[serde_json::Value], kind: &str| docs.iter().find(|d| d["kind"] == kind).cloned().unwrap();
+    let docs = run(&["--profile", "production"]);
+    assert_eq!(find(&docs, "Deployment")["spec"]["replicas"], 3);
+    assert!(find(&docs, "Service")["spec"].get("ipFamilies").is_none(), "neither form set: the cluster decides");
+    let old_form = run(&["--set", "hello.ipFamily=IPv6"]);
+    assert_eq!(find(&old_form, "Service")["spec"]["ipFamilies"], serde_json::json!(["IPv6"]));
+    let new_form = run(&["--set", "hello.ipFamilies[0]=IPv6", "--set", "hello.ipFamilies[1]=IPv4"]);
+    // Offline the cluster is single-stack (cluster.ip_families = [IPv4]): the first family only.
+    assert_eq!(find(&new_form, "Service")["spec"]["ipFamilyPolicy"], "SingleStack");
+    assert_eq!(find(&new_form, "Service")["spec"]["ipFamilies"], serde_json::json!(["IPv6"]));
+    let bad = kyma(&["render", "--catalog", "examples/modules", "--modules", "hello", "--set", "hello.ipFamily=IPv5"]);
+    assert_eq!(code(&bad), 2);
+    assert!(text(&bad).1.contains("values.ipFamily"), "{:?}", text(&bad));
+}
