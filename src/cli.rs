@@ -57,14 +57,15 @@ pub enum OutputFormat {
 pub enum Command {
     /// Render, apply and wait for modules on the cluster your kubeconfig selects.
     #[command(after_help = concat!(
-        "Examples:\n  kyma deploy --modules istio,eventing,nats\n  kyma deploy --modules istio@1.1.0 --set istio.pilot.replicas=2\n",
+        "Examples:\n  kyma deploy --modules istio,eventing,nats\n  kyma deploy --modules istio@1.29.0 --set istio.spec.components.pilot.k8s.hpaSpec.maxReplicas=3\n  kyma deploy --mirror ./kyma-mirror --modules istio,api-gateway\n",
         "  kyma deploy --modules serverless -o json --timeout 5m\n\n",
         "Exit codes:\n  0    success (every module Ready)\n  1    a module failed\n  2    bad input or configuration: nothing was applied\n",
-        "  3    timed out (--timeout)\n  4    cluster unreachable or credentials refused\n  5    another kyma run holds the cluster lock\n  130  interrupted (Ctrl-C)"
+        "  3    timed out (--timeout)\n  4    cluster unreachable or credentials refused\n  5    another kyma run holds the cluster lock\n",
+        "  6    a catalog or release asset could not be had (network, --mirror, --offline, digest): nothing was applied\n  130  interrupted (Ctrl-C)"
     ))]
     Deploy(DeployArgs),
     /// Render modules to YAML locally; no cluster needed.
-    #[command(visible_alias = "template", after_help = "Examples:\n  kyma render --modules istio,eventing\n  kyma render --modules istio --set istio.pilot.replicas=3 --output-dir out/")]
+    #[command(visible_alias = "template", after_help = "Examples:\n  kyma render --modules istio,eventing\n  kyma render --modules istio --set istio.spec.components.pilot.k8s.hpaSpec.maxReplicas=3 --output-dir out/")]
     Render(RenderArgs),
     /// List and inspect the modules of the catalog.
     #[command(subcommand)]
@@ -76,7 +77,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  kyma undeploy --modules eventing\n  kyma undeploy --all --timeout 5m\n\nCRDs go only when no custom resource kyma did not create is left (--prune-crds deletes them anyway,\nand with them every resource of their kind). Objects annotated kyma-project.io/keep=true stay.")]
     Undeploy(UndeployArgs),
     /// Show what a deploy would change: a diff per object and what would be pruned.
-    #[command(after_help = "Examples:\n  kyma diff --modules istio --set istio.replicas=2\n\nExit codes: 0 no changes, 1 changes, 2 error (like diff(1)).")]
+    #[command(after_help = "Examples:\n  kyma diff --modules istio --set istio.spec.components.pilot.k8s.hpaSpec.maxReplicas=3\n\nExit codes: 0 no changes, 1 changes, 2 error (like diff(1)).")]
     Diff(DiffArgs),
     /// Show installed modules: version, deploy time, health now, drift.
     #[command(after_help = "Examples:\n  kyma status\n  kyma status --modules istio -o json")]
@@ -101,7 +102,7 @@ pub enum ModulesCommand {
     #[command(after_help = "Examples:\n  kyma modules list\n  kyma modules list -o json --catalog ./my-modules")]
     List,
     /// Show one module: its default values and value schema.
-    #[command(after_help = "Examples:\n  kyma modules show istio\n  kyma modules show istio@1.1.0")]
+    #[command(after_help = "Examples:\n  kyma modules show istio\n  kyma modules show istio@1.29.0 -o json")]
     Show {
         /// `name` or `name@version`.
         #[arg(value_parser = ModuleNameParser, hide_possible_values = true)]
