@@ -6,6 +6,11 @@
 #                             fresh namespaces on the test bed and compare, in the same run, with
 #                             (a) kubectl apply --server-side of the same YAML and (b) the raw floor: the
 #                             same server-side-apply PATCHes sent by curl --parallel over HTTP/2
+#   scripts/bench.sh real     six real Kyma modules (istio, api-gateway, eventing, nats, keda, serverless;
+#                             test data in ../shared/real-modules served from loopback as a mirror) on
+#                             the test bed: from `kyma deploy` to all six Ready, versus `kubectl apply
+#                             --server-side` of the same manifests (retried until the CRDs are served)
+#                             followed by `kubectl wait`. A script plays each manager for status.state.
 #   scripts/bench.sh all
 #
 # Environment: BENCH_OBJECTS (per module, default 100), BENCH_MODULES (default 10), BENCH_RUNS (3).
@@ -220,9 +225,101 @@ PY
     "$(echo "$k / $f" | bc -l)" "$(echo "$c / $k" | bc -l)" "$(echo "$k / $r" | bc -l)"
 }
 
+# Plays each module's manager for one field: sets status.state=Ready (plus the status fields its CRD
+# requires) on every module CR it finds. Runs until killed.
+play_managers() { # kubeconfig-state-dir
+  python3 - "$1" <<'PY'
+import json, ssl, sys, time, urllib.request
+state = sys.argv[1]
+server = [l.split()[1] for l in open(f"{state}/kubeconfig") if "server:" in l][0]
+ctx = ssl.create_default_context(cafile=f"{state}/certs/ca.crt")
+ctx.load_cert_chain(f"{state}/certs/admin.crt", f"{state}/certs/admin.key")
+def call(method, path, body=None, ctype="application/json"):
+    req = urllib.request.Request(server + path, method=method, data=None if body is None else json.dumps(body).encode())
+    req.add_header("Content-Type", ctype)
+    with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
+        return json.load(r)
+kinds = {"Istio", "APIGateway", "Eventing", "NATS", "Keda", "Serverless"}
+while True:
+    try:
+        for crd in call("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")["items"]:
+            spec = crd["spec"]
+            if spec["names"]["kind"] not in kinds:
+                continue
+            v = next(x for x in spec["versions"] if x.get("storage"))
+            st = v["schema"]["openAPIV3Schema"]["properties"].get("status", {})
+            status = {}
+            for name in st.get("required", []):
+                p = st["properties"][name]
+                t = p.get("type")
+                status[name] = 0 if t in ("integer", "number") else False if t == "boolean" else ("True" if "True" in p.get("enum", ["True"]) else p["enum"][0])
+            status["state"] = "Ready"
+            base = f"/apis/{spec['group']}/{v['name']}/{spec['names']['plural']}"
+            for o in call("GET", base)["items"]:
+                if o.get("status", {}).get("state") == "Ready":
+                    continue
+                m = o["metadata"]
+                path = f"/apis/{spec['group']}/{v['name']}/" + (f"namespaces/{m['namespace']}/" if "namespace" in m else "") + f"{spec['names']['plural']}/{m['name']}/status"
+                call("PATCH", path, {"status": status}, "application/merge-patch+json")
+    except Exception:
+        pass
+    time.sleep(0.2)
+PY
+}
+
+bench_real() {
+  bash scripts/test-bed.sh up >/dev/null
+  local state=${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}
+  export KUBECONFIG=$state/kubeconfig KYMA_CACHE_DIR=$WORK/cache
+  local mirror_dir; mirror_dir=$(cd .. && pwd)/shared/real-modules/mirror
+  [ -d "$mirror_dir" ] || { echo "no real-module test data at $mirror_dir" >&2; exit 1; }
+  local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 -m http.server --bind 127.0.0.1 "$port" --directory "$mirror_dir" >/dev/null 2>&1 &
+  BENCH_PIDS="$!"
+  # The player's python is a child of a subshell: stop the whole process group of each.
+  play_managers "$state" >/dev/null 2>&1 &
+  BENCH_PIDS="$BENCH_PIDS $!"
+  trap 'for p in $BENCH_PIDS; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+  local six=istio,api-gateway,eventing,nats,keda,serverless mirror="http://127.0.0.1:$port"
+  sleep 0.5
+  # The same manifests for kubectl (and a warm asset cache for kyma: both start from local files).
+  "$KYMA" render --mirror "$mirror" --modules "$six" >"$WORK/real.yaml"
+  local objects; objects=$(grep -c '^kind:' "$WORK/real.yaml")
+  local kyma_t=() kubectl_t=() kubectl_tries=()
+  local crs="istios.operator.kyma-project.io apigateways.operator.kyma-project.io eventings.operator.kyma-project.io nats.operator.kyma-project.io kedas.operator.kyma-project.io serverlesses.operator.kyma-project.io"
+  for _ in $(seq 1 "$RUNS"); do
+    local t0; t0=$(now)
+    "$KYMA" deploy --mirror "$mirror" --modules "$six" --timeout 300s -o json >"$WORK/kyma.json" 2>"$WORK/kyma.err" \
+      || { cat "$WORK/kyma.err" "$WORK/kyma.json" >&2; exit 1; }
+    kyma_t+=("$(elapsed "$t0")")
+    "$KYMA" undeploy --all --timeout 300s >/dev/null 2>&1 || true
+    kubectl wait --for=delete ns/istio-system ns/kyma-system --timeout=300s >/dev/null 2>&1 || true
+
+    t0=$(now)
+    local tries=1
+    # kubectl cannot order: custom resources fail until their CRDs are served, so apply until it sticks.
+    until kubectl apply --server-side --field-manager kyma-bench -f "$WORK/real.yaml" >/dev/null 2>&1; do
+      tries=$((tries + 1)); sleep 1
+    done
+    kubectl wait --for=condition=Available deployment --all -n kyma-system --timeout=300s >/dev/null
+    for cr in $crs; do
+      kubectl wait --for=jsonpath='{.status.state}'=Ready "$cr" --all -A --timeout=300s >/dev/null
+    done
+    kubectl_t+=("$(elapsed "$t0")"); kubectl_tries+=("$tries")
+    kubectl delete -f "$WORK/real.yaml" --ignore-not-found --wait=true --timeout=300s >/dev/null 2>&1 || true
+    kubectl wait --for=delete ns/istio-system ns/kyma-system --timeout=300s >/dev/null 2>&1 || true
+  done
+  local k c; k=$(printf '%s\n' "${kyma_t[@]}" | median); c=$(printf '%s\n' "${kubectl_t[@]}" | median)
+  echo "real modules: $six ($objects objects), deploy to all Ready, median of $RUNS runs"
+  printf '  kyma deploy                              %.2f s  (%s)\n' "$k" "$(printf '%.2f ' "${kyma_t[@]}")"
+  printf '  kubectl apply --server-side + kubectl wait %.2f s  (%s; applies per run: %s)\n' "$c" "$(printf '%.2f ' "${kubectl_t[@]}")" "${kubectl_tries[*]}"
+  printf '  kubectl / kyma = %.2fx\n' "$(echo "$c / $k" | bc -l)"
+}
+
 case "${1:-all}" in
   render) bench_render ;;
   deploy) bench_deploy ;;
-  all) bench_render; bench_deploy ;;
-  *) echo "usage: $0 render|deploy|all" >&2; exit 2 ;;
+  real) bench_real ;;
+  all) bench_render; bench_deploy; bench_real ;;
+  *) echo "usage: $0 render|deploy|real|all" >&2; exit 2 ;;
 esac

@@ -234,3 +234,71 @@ fn the_example_module_renders_and_reads_both_forms_of_a_renamed_value() {
     assert_eq!(code(&bad), 2);
     assert!(text(&bad).1.contains("values.ipFamily"), "{:?}", text(&bad));
 }
+
+fn kyma_cached(cache: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kyma")).args(args).env("KYMA_CACHE_DIR", cache).env("NO_COLOR", "1").output().unwrap()
+}
+
+/// `kyma mirror` copies release assets into GitHub's layout and lists the images; a mirror directory
+/// then serves render without any network.
+#[test]
+fn mirror_fills_a_directory_that_serves_later_runs() {
+    let source = real_modules_mirror();
+    let cache = tempfile::tempdir().unwrap();
+    let to = tempfile::tempdir().unwrap();
+    let out = kyma_cached(cache.path(), &["mirror", "--mirror", source.to_str().unwrap(), "--modules", "istio,keda", "--to", to.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    for rel in ["kyma-project/istio/releases/download/1.30.0/istio-manager.yaml", "kyma-project/istio/releases/download/1.30.0/istio-default-cr.yaml",
+        "kyma-project/keda-manager/releases/download/1.12.1/keda-manager.yaml", "kyma-project/keda-manager/releases/download/1.12.1/keda-default-cr.yaml"] {
+        assert_eq!(std::fs::read(to.path().join(rel)).unwrap(), std::fs::read(source.join(rel)).unwrap(), "{rel}");
+    }
+    let images = std::fs::read_to_string(to.path().join("images.txt")).unwrap();
+    let manifest = std::fs::read_to_string(source.join("kyma-project/keda-manager/releases/download/1.12.1/keda-manager.yaml")).unwrap();
+    let docs: Vec<serde_json::Value> = kyma::yaml::parse_all(&manifest).unwrap().into_iter().map(|(_, d)| d).collect();
+    let want = kyma::catalog::release::images(&docs);
+    assert!(!want.is_empty());
+    for i in want {
+        assert!(images.lines().any(|l| l == i), "{i} missing from images.txt:\n{images}");
+    }
+    // A fresh cache, --offline, and the new mirror directory: everything is there.
+    let fresh = tempfile::tempdir().unwrap();
+    let out = kyma_cached(fresh.path(), &["render", "--offline", "--mirror", to.path().to_str().unwrap(), "--modules", "keda"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    assert!(text(&out).0.contains("kind: Keda\n"));
+}
+
+/// The digest first seen for an asset is recorded; content that changes later is refused, naming both
+/// digests, until the user accepts it.
+#[test]
+fn a_changed_release_asset_is_refused_until_accepted() {
+    let mirror = tempfile::tempdir().unwrap();
+    let rel = "kyma-project/keda-manager/releases/download/1.12.1";
+    std::fs::create_dir_all(mirror.path().join(rel)).unwrap();
+    for f in ["keda-manager.yaml", "keda-default-cr.yaml"] {
+        std::fs::copy(real_modules_mirror().join(rel).join(f), mirror.path().join(rel).join(f)).unwrap();
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let m = mirror.path().to_str().unwrap();
+    let out = kyma_cached(cache.path(), &["render", "--mirror", m, "--modules", "keda"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    let before = kyma::catalog::fetch::sha256_hex(&std::fs::read(mirror.path().join(rel).join("keda-manager.yaml")).unwrap());
+    let recorded = std::fs::read_to_string(cache.path().join("digests.json")).unwrap();
+    assert!(recorded.contains(&before), "{recorded}");
+
+    // The publisher changes the asset; the cached copy is gone (a new machine, a cleared cache).
+    let path = mirror.path().join(rel).join("keda-manager.yaml");
+    let changed = std::fs::read_to_string(&path).unwrap() + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: surprise\n  namespace: kyma-system\n";
+    std::fs::write(&path, &changed).unwrap();
+    let after = kyma::catalog::fetch::sha256_hex(changed.as_bytes());
+    std::fs::remove_dir_all(cache.path().join("downloads")).unwrap();
+    let out = kyma_cached(cache.path(), &["render", "--mirror", m, "--modules", "keda"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 6, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains(&before) && stderr.contains(&after) && stderr.contains("--accept-new-digests"), "{stderr}");
+    let out = kyma_cached(cache.path(), &["render", "--mirror", m, "--modules", "keda", "--accept-new-digests"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    assert!(text(&out).0.contains("name: surprise"));
+    let out = kyma_cached(cache.path(), &["render", "--mirror", m, "--modules", "keda"]);
+    assert_eq!(code(&out), 0, "the accepted digest is the recorded one now: {:?}", text(&out));
+}
