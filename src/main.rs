@@ -1,7 +1,27 @@
 use clap::Parser;
 
 fn main() {
+    quiet_on_closed_stdout();
     let cli = kyma::cli::Cli::parse();
     let code = kyma::commands::run(cli);
     std::process::exit(code);
+}
+
+/// `kyma status | head -5`: once the reader has closed the pipe it has all it wants, so a failed write
+/// to stdout ends the process quietly with success, as ripgrep does, instead of a panic message.
+/// (`println!` panics on a broken pipe because Rust ignores SIGPIPE.)
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

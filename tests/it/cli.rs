@@ -70,3 +70,23 @@ fn typos_get_suggestions() {
     assert_eq!(code(&out), 2);
     assert!(text(&out).1.contains("deploy"), "{:?}", text(&out));
 }
+
+/// A reader that stops early (`kyma modules list | head -1`) ends kyma quietly, not with a panic.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kyma"))
+        .args(["modules", "list", "-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before kyma prints: its first write finds no reader (EPIPE).
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
