@@ -174,11 +174,20 @@ async fn namespace_holds_foreign(cluster: &Cluster, ns: &str, deleting: &HashSet
     let resources: Vec<Resource> = resources.into_iter().filter(|r| seen.insert((r.group.clone(), r.kind.clone()))).collect();
     let lists = futures::future::join_all(resources.iter().map(|r| cluster.list(r, Some(ns), None))).await;
     let mut foreign = Vec::new();
+    let mut unchecked = Vec::new();
     for (r, list) in resources.iter().zip(lists) {
         if matches!((r.group.as_str(), r.kind.as_str()), ("", "Event") | ("events.k8s.io", "Event") | ("", "Endpoints") | ("discovery.k8s.io", "EndpointSlice")) {
             continue;
         }
-        for o in list.unwrap_or_default() {
+        // A kind that cannot be listed may hold anything: the namespace is kept, and that is said.
+        let list = match list {
+            Ok(l) => l,
+            Err(e) => {
+                unchecked.push(format!("{} ({e})", r.kind));
+                continue;
+            }
+        };
+        for o in list {
             let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
             let auto = (r.kind == "ServiceAccount" && name == "default")
                 || (r.kind == "ConfigMap" && name == "kube-root-ca.crt")
@@ -191,10 +200,12 @@ async fn namespace_holds_foreign(cluster: &Cluster, ns: &str, deleting: &HashSet
             foreign.push(format!("{}/{name}", r.kind));
         }
     }
-    if foreign.is_empty() {
-        None
-    } else {
+    if !foreign.is_empty() {
         Some(format!("namespace holds {} object(s) kyma is not deleting (e.g. {}); kept", foreign.len(), foreign[..foreign.len().min(3)].join(", ")))
+    } else if !unchecked.is_empty() {
+        Some(format!("cannot check what the namespace holds: listing {} failed; kept", unchecked[..unchecked.len().min(3)].join(", ")))
+    } else {
+        None
     }
 }
 

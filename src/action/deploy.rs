@@ -235,15 +235,12 @@ async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<Stri
     let gvs = plan.nodes.iter().map(|n| n.object.api_version().to_string()).chain(["v1".to_string()]);
     cluster.discovery.ensure(cluster, gvs).await;
     let ns_resource = cluster.discovery.resolve("v1", "Namespace");
-    let live_namespaces: HashSet<String> = match &ns_resource {
-        Some(r) => cluster
-            .list(r, None, None)
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
-            .collect(),
-        None => HashSet::new(),
+    // Namespaces that exist; `None` when they cannot be listed, and then every object is checked.
+    let live_namespaces: Option<HashSet<String>> = match &ns_resource {
+        Some(r) => cluster.list(r, None, None).await.ok().map(|list| {
+            list.iter().filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string)).collect()
+        }),
+        None => None,
     };
     // (apiVersion, kind, namespace) → [(node index)]
     let mut groups: BTreeMap<(String, String, Option<String>), Vec<usize>> = BTreeMap::new();
@@ -256,8 +253,8 @@ async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<Stri
         if existing.get(module).is_some_and(|inv| inv.members.iter().any(|m| m.same_object(&member))) {
             continue; // ours already
         }
-        if let Some(ns) = n.object.namespace() {
-            if !live_namespaces.contains(ns) {
+        if let (Some(ns), Some(live)) = (n.object.namespace(), &live_namespaces) {
+            if !live.contains(ns) {
                 continue; // a namespace that does not exist holds nothing to adopt
             }
         }
@@ -265,12 +262,29 @@ async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<Stri
     }
     let lists = futures::future::join_all(groups.keys().map(|(av, kind, ns)| async move {
         match cluster.discovery.resolve(av, kind) {
-            Some(r) => cluster.list(&r, ns.as_deref(), None).await.unwrap_or_default(),
-            None => vec![], // not served yet: nothing of it can exist
+            Some(r) => cluster.list(&r, ns.as_deref(), None).await,
+            None => Ok(vec![]), // not served yet: nothing of it can exist
         }
     }))
     .await;
     for ((_, nodes), items) in groups.iter().zip(lists) {
+        // Ownership that cannot be checked is not assumed: the module is refused, and says why.
+        let items = match items {
+            Ok(items) => items,
+            Err(e) => {
+                for &i in nodes {
+                    let n = &plan.nodes[i];
+                    if presets[n.module].is_none() {
+                        presets[n.module] = Some(Preset::Refuse {
+                            object: n.object.key().to_string(),
+                            reason: format!("cannot check who owns it (listing {} failed: {e}); nothing of the module was applied, re-run with the rights to list it or pass --adopt", n.object.kind()),
+                            origin: n.object.origin.to_string(),
+                        });
+                    }
+                }
+                continue;
+            }
+        };
         let by_name: HashMap<&str, &Value> = items.iter().filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o))).collect();
         for &i in nodes {
             let n = &plan.nodes[i];

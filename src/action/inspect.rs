@@ -195,8 +195,18 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
                 object.scope = if r.namespaced { crate::object::Scope::Namespaced } else { crate::object::Scope::Cluster };
                 crate::render::apply_scope(&mut object, ns.as_deref());
             }
-            let live = cluster.get(&r, object.namespace(), object.name()).await.ok().flatten();
-            let after = cluster.apply(&r, &object.data, ApplyOptions { force: true, dry_run: true }).await.unwrap_or_else(|_| object.data.clone());
+            // A read or dry run that fails is reported as such: "no change" would be a guess.
+            let error = |what: &str, e: crate::cluster::RequestError| {
+                Some(ObjectDiff { module: module.clone(), object: object.key().to_string(), action: "error".into(), diff: format!("{what}: {e}\n") })
+            };
+            let live = match cluster.get(&r, object.namespace(), object.name()).await {
+                Ok(l) => l,
+                Err(e) => return error("cannot read the live object", e),
+            };
+            let after = match cluster.apply(&r, &object.data, ApplyOptions { force: true, dry_run: true }).await {
+                Ok(a) => a,
+                Err(e) => return error("the server refuses the rendered object (dry run)", e),
+            };
             let after = crate::yaml::to_string(&normalize(&after));
             match live {
                 None => Some(ObjectDiff { module, object: object.key().to_string(), action: "create".into(), diff: added(&after) }),

@@ -21,6 +21,7 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
             for d in &diffs {
                 match d.action.as_str() {
                     "prune" => println!("--- {}: {} would be pruned", d.module, d.object),
+                    "error" => print!("!!! {}: {} cannot be compared: {}", d.module, d.object, d.diff),
                     "create" => print!("+++ {}: {} would be created\n{}", d.module, d.object, d.diff),
                     _ => print!("~~~ {}: {} would change\n{}", d.module, d.object, d.diff),
                 }
@@ -29,6 +30,9 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
                 eprintln!("no changes");
             }
         }
+    }
+    if diffs.iter().any(|d| d.action == "error") {
+        return Err(Failure::new(Exit::BadInput, anyhow::anyhow!("some objects could not be compared (see above); the diff is incomplete")).into());
     }
     Ok(if diffs.is_empty() { Exit::Success } else { Exit::ModuleFailed })
 }

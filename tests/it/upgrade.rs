@@ -138,3 +138,66 @@ async fn undeploy_refuses_while_the_users_custom_resources_exist() {
     assert!(c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().is_some(), "the CRD stays for it");
     c.delete(&crds, None, &format!("gadgets.{group}")).await.unwrap();
 }
+
+/// Guards fail closed: a user who may delete custom resources of a kind but not list them undeploys the
+/// module that owns their CRD. Without --force nothing is removed; with --force the module goes but the
+/// CRD stays (deleting it would take the user's resources along), and the report says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_that_cannot_be_made_keeps_the_crd() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let ns = unique("nolist");
+    let group = format!("{ns}.kyma.test");
+    let name = format!("gadgets-{ns}");
+    let cat = catalog(&[
+        ("g/module.yaml", format!("{MODULE}name: {name}\nnamespace: {ns}\n")),
+        ("g/templates/crd.yaml", crd(&group, &[("v1", true)])),
+        ("g/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: manager-config\n".into()),
+    ]);
+    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", cat.path().to_str().unwrap(), "--modules", &name, "--timeout", "60s"]);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    c.discovery.refresh(&c, &format!("{group}/v1")).await.unwrap();
+    let gadgets = resource(&c, &format!("{group}/v1"), "Gadget");
+    let users = serde_json::json!({"apiVersion": format!("{group}/v1"), "kind": "Gadget", "metadata": {"name": "users-own", "namespace": ns}, "spec": {}});
+    c.apply(&gadgets, &users, Default::default()).await.unwrap();
+
+    // Everything kyma needs, but Gadgets may be read, written and deleted, never listed.
+    let user = format!("limited-{ns}");
+    let roles = resource(&c, "rbac.authorization.k8s.io/v1", "ClusterRole");
+    let bindings = resource(&c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding");
+    let all = ["", "apps", "apiextensions.k8s.io", "coordination.k8s.io", "rbac.authorization.k8s.io", "admissionregistration.k8s.io"];
+    c.apply(&roles, &serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": user},
+        "rules": [{"apiGroups": all, "resources": ["*"], "verbs": ["*"]},
+                  {"apiGroups": [group], "resources": ["gadgets"], "verbs": ["get", "create", "patch", "update", "delete", "watch"]}]}), Default::default())
+        .await
+        .unwrap();
+    c.apply(&bindings, &serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": user},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": user},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}), Default::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let limited = dir.path().join("kubeconfig");
+    let admin = std::fs::read_to_string(kubeconfig()).unwrap();
+    assert!(admin.contains("  user:\n"), "a kubeconfig with a user entry");
+    std::fs::write(&limited, admin.replacen("  user:\n", &format!("  user:\n    as: {user}\n"), 1)).unwrap();
+
+    let out = kyma_at(&limited, &["undeploy", "--modules", &name]);
+    let (_, stderr) = text(&out);
+    assert_eq!(code(&out), 2, "{stderr}");
+    assert!(stderr.contains("cannot check CRD") && stderr.contains("nothing was removed"), "{stderr}");
+    let cms = resource(&c, "v1", "ConfigMap");
+    assert!(c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_some(), "nothing removed");
+
+    let out = kyma_at(&limited, &["undeploy", "--modules", &name, "--force", "-o", "json"]);
+    let (stdout, stderr) = text(&out);
+    assert!(c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_none(), "the module went: {stdout}\n{stderr}");
+    let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    assert!(c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().is_some(), "the CRD was kept: {stdout}\n{stderr}");
+    assert!(c.get(&gadgets, Some(&ns), "users-own").await.unwrap().is_some(), "and with it the user's resource");
+    assert!(stdout.contains("cannot check for resources of its kind") && stdout.contains("keeping it"), "said why: {stdout}");
+
+    c.delete(&crds, None, &format!("gadgets.{group}")).await.unwrap();
+    c.delete(&bindings, None, &user).await.unwrap();
+    c.delete(&roles, None, &user).await.unwrap();
+}
