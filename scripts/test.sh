@@ -13,6 +13,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Style and lints first: they take seconds and need no cluster.
+if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
+  echo "[test] cargo fmt --check; cargo clippy --all-targets -D warnings"
+  cargo fmt --check
+  cargo clippy --locked --all-targets --quiet -- -D warnings
+else
+  echo "[test] SKIP fmt/clippy: the rustfmt or clippy component is not installed with this toolchain"
+fi
+
 COMPAT_DIR=/tmp/kyma-test-bed-1.20
 stop=()
 cleanup() {

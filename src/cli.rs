@@ -65,19 +65,28 @@ pub enum Command {
     ))]
     Deploy(DeployArgs),
     /// Render modules to YAML locally; no cluster needed.
-    #[command(visible_alias = "template", after_help = "Examples:\n  kyma render --modules istio,eventing\n  kyma render --modules istio --set istio.spec.components.pilot.k8s.hpaSpec.maxReplicas=3 --output-dir out/")]
+    #[command(
+        visible_alias = "template",
+        after_help = "Examples:\n  kyma render --modules istio,eventing\n  kyma render --modules istio --set istio.spec.components.pilot.k8s.hpaSpec.maxReplicas=3 --output-dir out/"
+    )]
     Render(RenderArgs),
     /// List and inspect the modules of the catalog.
     #[command(subcommand)]
     Modules(ModulesCommand),
     /// Copy modules' release assets into a directory for air-gapped use (`--mirror DIR` reads it).
-    #[command(after_help = "Examples:\n  kyma mirror --modules istio,api-gateway --to ./mirror\n  python3 -m http.server -d ./mirror 8080 &  kyma deploy --mirror http://127.0.0.1:8080 --modules istio\n\nThe directory is laid out like https://github.com/<org>/<repo>/releases/download/<tag>/<asset>;\nimages.txt lists the container images the manifests reference.")]
+    #[command(
+        after_help = "Examples:\n  kyma mirror --modules istio,api-gateway --to ./mirror\n  python3 -m http.server -d ./mirror 8080 &  kyma deploy --mirror http://127.0.0.1:8080 --modules istio\n\nThe directory is laid out like https://github.com/<org>/<repo>/releases/download/<tag>/<asset>;\nimages.txt lists the container images the manifests reference."
+    )]
     Mirror(MirrorArgs),
     /// Remove modules kyma deployed: only what it recorded, custom resources first, CRDs last.
-    #[command(after_help = "Examples:\n  kyma undeploy --modules eventing\n  kyma undeploy --all --timeout 5m\n\nCRDs go only when no custom resource kyma did not create is left (--prune-crds deletes them anyway,\nand with them every resource of their kind). Objects annotated kyma-project.io/keep=true stay.")]
+    #[command(
+        after_help = "Examples:\n  kyma undeploy --modules eventing\n  kyma undeploy --all --timeout 5m\n\nCRDs go only when no custom resource kyma did not create is left (--prune-crds deletes them anyway,\nand with them every resource of their kind). Objects annotated kyma-project.io/keep=true stay."
+    )]
     Undeploy(UndeployArgs),
     /// Show what a deploy would change: a diff per object and what would be pruned.
-    #[command(after_help = "Examples:\n  kyma diff --modules istio --set istio.spec.components.pilot.k8s.hpaSpec.maxReplicas=3\n\nExit codes: 0 no changes, 1 changes, 2 error (like diff(1)).")]
+    #[command(
+        after_help = "Examples:\n  kyma diff --modules istio --set istio.spec.components.pilot.k8s.hpaSpec.maxReplicas=3\n\nExit codes: 0 no changes, 1 changes, 2 error (like diff(1))."
+    )]
     Diff(DiffArgs),
     /// Show installed modules: version, deploy time, health now, drift.
     #[command(after_help = "Examples:\n  kyma status\n  kyma status --modules istio -o json")]
@@ -86,7 +95,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  kyma unlock")]
     Unlock(ClusterArgs),
     /// Print shell completions.
-    #[command(after_help = "Examples:\n  kyma completion bash > ~/.local/share/bash-completion/completions/kyma\n  kyma completion zsh > ~/.zfunc/_kyma")]
+    #[command(
+        after_help = "Examples:\n  kyma completion bash > ~/.local/share/bash-completion/completions/kyma\n  kyma completion zsh > ~/.zfunc/_kyma"
+    )]
     Completion {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -99,7 +110,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ModulesCommand {
     /// List modules: name, versions, default version, dependsOn, source.
-    #[command(after_help = "Examples:\n  kyma modules list\n  kyma modules list -o json --catalog ./my-modules")]
+    #[command(
+        after_help = "Examples:\n  kyma modules list\n  kyma modules list -o json --catalog ./my-modules"
+    )]
     List,
     /// Show one module: its default values and value schema.
     #[command(after_help = "Examples:\n  kyma modules show istio\n  kyma modules show istio@1.29.0 -o json")]
@@ -284,7 +297,10 @@ impl clap::builder::TypedValueParser for ModuleNameParser {
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        let names: Vec<String> = crate::catalog::source::builtin().names().map(str::to_string).collect();
+        let names: Vec<String> = crate::catalog::source::builtin()
+            .names()
+            .map(str::to_string)
+            .collect();
         Some(Box::new(names.into_iter().map(clap::builder::PossibleValue::new)))
     }
 }

@@ -41,7 +41,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
-        Failure { exit, error: error.into() }
+        Failure {
+            exit,
+            error: error.into(),
+        }
     }
     pub fn bad_input(error: impl Into<anyhow::Error>) -> Self {
         Self::new(Exit::BadInput, error)
@@ -59,7 +62,9 @@ impl std::error::Error for Failure {}
 /// Exit code for any error that reaches `main`: a `Failure` says its own; anything else is a bug or
 /// an unexpected environment problem and is reported as a module failure, never as success.
 pub fn exit_code_of(err: &anyhow::Error) -> Exit {
-    err.downcast_ref::<Failure>().map(|f| f.exit).unwrap_or(Exit::ModuleFailed)
+    err.downcast_ref::<Failure>()
+        .map(|f| f.exit)
+        .unwrap_or(Exit::ModuleFailed)
 }
 
 pub trait ResultExt<T> {

@@ -36,7 +36,10 @@ pub fn parent_name(module: &str) -> String {
 pub fn applyset_id(module: &str) -> String {
     let key = format!("{}.{}.Secret.", parent_name(module), NAMESPACE);
     let digest = Sha256::digest(key.as_bytes());
-    format!("applyset-{}-v1", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
+    format!(
+        "applyset-{}-v1",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    )
 }
 
 /// One recorded member.
@@ -67,11 +70,18 @@ impl Member {
         }
     }
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
     /// Same object, whatever version it was recorded under.
     pub fn same_object(&self, other: &Member) -> bool {
-        self.group == other.group && self.kind == other.kind && self.namespace == other.namespace && self.name == other.name
+        self.group == other.group
+            && self.kind == other.kind
+            && self.namespace == other.namespace
+            && self.name == other.name
     }
     pub fn display(&self) -> String {
         match &self.namespace {
@@ -80,7 +90,11 @@ impl Member {
         }
     }
     fn group_kind(&self) -> String {
-        if self.group.is_empty() { self.kind.clone() } else { format!("{}.{}", self.kind, self.group) }
+        if self.group.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}.{}", self.kind, self.group)
+        }
     }
 }
 
@@ -133,7 +147,11 @@ pub fn hash_json(v: &Value) -> String {
             other => other.clone(),
         }
     }
-    crate::catalog::fetch::sha256_hex(serde_json::to_string(&canonical(v)).unwrap_or_default().as_bytes())
+    crate::catalog::fetch::sha256_hex(
+        serde_json::to_string(&canonical(v))
+            .unwrap_or_default()
+            .as_bytes(),
+    )
 }
 
 impl Inventory {
@@ -147,7 +165,12 @@ impl Inventory {
     }
 
     pub fn additional_namespaces(&self) -> Vec<String> {
-        let set: BTreeSet<String> = self.members.iter().filter_map(|m| m.namespace.clone()).filter(|ns| ns != NAMESPACE).collect();
+        let set: BTreeSet<String> = self
+            .members
+            .iter()
+            .filter_map(|m| m.namespace.clone())
+            .filter(|ns| ns != NAMESPACE)
+            .collect();
         set.into_iter().collect()
     }
 
@@ -177,16 +200,32 @@ impl Inventory {
     }
 
     pub fn from_secret(secret: &Value) -> Result<Inventory, InventoryError> {
-        let name = secret.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?").to_string();
-        let corrupt = |message: String| InventoryError::Corrupt { name: name.clone(), message };
-        let field = |k: &str| -> Result<Vec<u8>, InventoryError> {
-            let text = secret.pointer(&format!("/data/{k}")).and_then(Value::as_str).ok_or_else(|| corrupt(format!("no {k}")))?;
-            base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| corrupt(format!("{k}: {e}")))
+        let name = secret
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let corrupt = |message: String| InventoryError::Corrupt {
+            name: name.clone(),
+            message,
         };
-        let mut inv: Inventory = serde_json::from_slice(&field("inventory.json")?).map_err(|e| corrupt(e.to_string()))?;
+        let field = |k: &str| -> Result<Vec<u8>, InventoryError> {
+            let text = secret
+                .pointer(&format!("/data/{k}"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| corrupt(format!("no {k}")))?;
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(|e| corrupt(format!("{k}: {e}")))
+        };
+        let mut inv: Inventory =
+            serde_json::from_slice(&field("inventory.json")?).map_err(|e| corrupt(e.to_string()))?;
         if let Ok(gz) = field("manifest.json.gz") {
             let mut text = Vec::new();
-            if flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut text).is_ok() {
+            if flate2::read::GzDecoder::new(gz.as_slice())
+                .read_to_end(&mut text)
+                .is_ok()
+            {
                 inv.manifest = serde_json::from_slice(&text).unwrap_or_default();
             }
         }
@@ -196,7 +235,10 @@ impl Inventory {
 
 async fn secrets(cluster: &Cluster) -> Resource {
     cluster.discovery.ensure(cluster, ["v1".to_string()]).await;
-    cluster.discovery.resolve("v1", "Secret").expect("every server serves v1 Secrets")
+    cluster
+        .discovery
+        .resolve("v1", "Secret")
+        .expect("every server serves v1 Secrets")
 }
 
 /// Every kyma inventory on the cluster, by module name.
@@ -207,7 +249,10 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
         Err(e) if e.code == Some(404) => vec![],
         Err(e) => return Err(e.into()),
     };
-    let mut out: Vec<Inventory> = items.iter().map(Inventory::from_secret).collect::<Result<_, _>>()?;
+    let mut out: Vec<Inventory> = items
+        .iter()
+        .map(Inventory::from_secret)
+        .collect::<Result<_, _>>()?;
     out.sort_by(|a, b| a.module.cmp(&b.module));
     Ok(out)
 }
@@ -215,14 +260,37 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
 /// Make sure the inventory namespace exists.
 pub async fn ensure_namespace(cluster: &Cluster) -> Result<(), RequestError> {
     cluster.discovery.ensure(cluster, ["v1".to_string()]).await;
-    let ns = cluster.discovery.resolve("v1", "Namespace").expect("every server serves Namespaces");
+    let ns = cluster
+        .discovery
+        .resolve("v1", "Namespace")
+        .expect("every server serves Namespaces");
     let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kyma"}}});
-    cluster.apply(&ns, &obj, ApplyOptions { force: true, dry_run: false }).await.map(|_| ())
+    cluster
+        .apply(
+            &ns,
+            &obj,
+            ApplyOptions {
+                force: true,
+                dry_run: false,
+            },
+        )
+        .await
+        .map(|_| ())
 }
 
 pub async fn write(cluster: &Cluster, inv: &Inventory) -> Result<(), RequestError> {
     let r = secrets(cluster).await;
-    cluster.apply(&r, &inv.to_secret(), ApplyOptions { force: true, dry_run: false }).await.map(|_| ())
+    cluster
+        .apply(
+            &r,
+            &inv.to_secret(),
+            ApplyOptions {
+                force: true,
+                dry_run: false,
+            },
+        )
+        .await
+        .map(|_| ())
 }
 
 pub async fn remove(cluster: &Cluster, module: &str) -> Result<(), RequestError> {
@@ -233,12 +301,18 @@ pub async fn remove(cluster: &Cluster, module: &str) -> Result<(), RequestError>
 /// Another owner of a live object, if it has one that is not this inventory: another ApplySet (kubectl
 /// or another kyma module) or a Helm release.
 pub fn foreign_owner(live: &Value, our_id: &str) -> Option<String> {
-    let label = |k: &str| live.pointer(&format!("/metadata/labels/{}", k.replace('/', "~1"))).and_then(Value::as_str);
-    let annotation = |k: &str| live.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1"))).and_then(Value::as_str);
-    if let Some(id) = label(PART_OF_LABEL) {
-        if id != our_id {
-            return Some(format!("ApplySet {id}"));
-        }
+    let label = |k: &str| {
+        live.pointer(&format!("/metadata/labels/{}", k.replace('/', "~1")))
+            .and_then(Value::as_str)
+    };
+    let annotation = |k: &str| {
+        live.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
+            .and_then(Value::as_str)
+    };
+    if let Some(id) = label(PART_OF_LABEL)
+        && id != our_id
+    {
+        return Some(format!("ApplySet {id}"));
     }
     if let Some(release) = annotation("meta.helm.sh/release-name") {
         let ns = annotation("meta.helm.sh/release-namespace").unwrap_or("?");
@@ -251,7 +325,12 @@ pub fn foreign_owner(live: &Value, our_id: &str) -> Option<String> {
 }
 
 pub fn is_kept(live: &Value) -> bool {
-    live.pointer(&format!("/metadata/annotations/{}", KEEP_ANNOTATION.replace('/', "~1"))).and_then(Value::as_str) == Some("true")
+    live.pointer(&format!(
+        "/metadata/annotations/{}",
+        KEEP_ANNOTATION.replace('/', "~1")
+    ))
+    .and_then(Value::as_str)
+        == Some("true")
 }
 
 /// Label every object of a plan as what it is: a member of its module's ApplySet, or a shared module
@@ -268,12 +347,20 @@ pub fn label_plan(plan: &mut crate::plan::Plan) {
 }
 
 pub fn set_label(o: &mut Object, key: &str, value: &str) {
-    let meta = o.data.as_object_mut().and_then(|d| d.get_mut("metadata")).and_then(Value::as_object_mut).expect("objects have metadata");
+    let meta = o
+        .data
+        .as_object_mut()
+        .and_then(|d| d.get_mut("metadata"))
+        .and_then(Value::as_object_mut)
+        .expect("objects have metadata");
     let labels = meta.entry("labels").or_insert_with(|| json!({}));
     if !labels.is_object() {
         *labels = json!({});
     }
-    labels.as_object_mut().unwrap().insert(key.to_string(), Value::String(value.to_string()));
+    labels
+        .as_object_mut()
+        .unwrap()
+        .insert(key.to_string(), Value::String(value.to_string()));
 }
 
 #[cfg(test)]
@@ -284,7 +371,10 @@ mod tests {
     fn applyset_id_follows_kep_3659() {
         // sha256("kyma-istio.kyma-installer.Secret.") in base64url without padding.
         let digest = Sha256::digest(b"kyma-istio.kyma-installer.Secret.");
-        let expected = format!("applyset-{}-v1", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest));
+        let expected = format!(
+            "applyset-{}-v1",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+        );
         assert_eq!(applyset_id("istio"), expected);
         assert!(!applyset_id("istio").contains('='));
         assert_ne!(applyset_id("istio"), applyset_id("nats"));
@@ -308,12 +398,22 @@ mod tests {
             deployed_at: "2026-11-25T10:00:00Z".into(),
             complete: true,
             depends_on: vec![],
-            members: vec![m("apps", "Deployment", Some("istio-system")), m("", "ConfigMap", Some("kube-public")), m("apiextensions.k8s.io", "CustomResourceDefinition", None)],
+            members: vec![
+                m("apps", "Deployment", Some("istio-system")),
+                m("", "ConfigMap", Some("kube-public")),
+                m("apiextensions.k8s.io", "CustomResourceDefinition", None),
+            ],
             manifest: vec![json!({"kind": "ConfigMap"})],
         };
         let s = inv.to_secret();
-        assert_eq!(s["metadata"]["annotations"][GROUP_KINDS_ANNOTATION], "ConfigMap,CustomResourceDefinition.apiextensions.k8s.io,Deployment.apps");
-        assert_eq!(s["metadata"]["annotations"][NAMESPACES_ANNOTATION], "istio-system,kube-public");
+        assert_eq!(
+            s["metadata"]["annotations"][GROUP_KINDS_ANNOTATION],
+            "ConfigMap,CustomResourceDefinition.apiextensions.k8s.io,Deployment.apps"
+        );
+        assert_eq!(
+            s["metadata"]["annotations"][NAMESPACES_ANNOTATION],
+            "istio-system,kube-public"
+        );
         assert_eq!(s["metadata"]["labels"][ID_LABEL], applyset_id("istio"));
         let back = Inventory::from_secret(&s).unwrap();
         assert_eq!(back.members, inv.members);
@@ -323,8 +423,18 @@ mod tests {
     #[test]
     fn foreign_owners() {
         let ours = applyset_id("a");
-        assert_eq!(foreign_owner(&json!({"metadata": {"labels": {PART_OF_LABEL: ours}}}), &ours), None);
-        assert!(foreign_owner(&json!({"metadata": {"labels": {PART_OF_LABEL: "applyset-other-v1"}}}), &ours).unwrap().contains("applyset-other-v1"));
+        assert_eq!(
+            foreign_owner(&json!({"metadata": {"labels": {PART_OF_LABEL: ours}}}), &ours),
+            None
+        );
+        assert!(
+            foreign_owner(
+                &json!({"metadata": {"labels": {PART_OF_LABEL: "applyset-other-v1"}}}),
+                &ours
+            )
+            .unwrap()
+            .contains("applyset-other-v1")
+        );
         let helm = json!({"metadata": {"annotations": {"meta.helm.sh/release-name": "r", "meta.helm.sh/release-namespace": "n"}}});
         assert_eq!(foreign_owner(&helm, &ours).unwrap(), "Helm release n/r");
         assert_eq!(foreign_owner(&json!({"metadata": {}}), &ours), None);
@@ -332,6 +442,9 @@ mod tests {
 
     #[test]
     fn hashes_ignore_key_order() {
-        assert_eq!(hash_json(&json!({"a": 1, "b": [1, {"c": 2, "d": 3}]})), hash_json(&json!({"b": [1, {"d": 3, "c": 2}], "a": 1})));
+        assert_eq!(
+            hash_json(&json!({"a": 1, "b": [1, {"c": 2, "d": 3}]})),
+            hash_json(&json!({"b": [1, {"d": 3, "c": 2}], "a": 1}))
+        );
     }
 }

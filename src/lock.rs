@@ -16,8 +16,14 @@ const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("the cluster is locked by {holder} since {since} (the lock expires {expires} unless renewed); wait for that run, pass --wait-for-lock, or run `kyma unlock` if it is gone")]
-    Held { holder: String, since: String, expires: String },
+    #[error(
+        "the cluster is locked by {holder} since {since} (the lock expires {expires} unless renewed); wait for that run, pass --wait-for-lock, or run `kyma unlock` if it is gone"
+    )]
+    Held {
+        holder: String,
+        since: String,
+        expires: String,
+    },
     #[error("cluster lock: {0}")]
     Request(#[from] RequestError),
 }
@@ -35,15 +41,29 @@ fn now_micro() -> String {
 
 pub fn identity() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    let host = hostname::get().map(|h| h.to_string_lossy().to_string()).unwrap_or_else(|_| "unknown".into());
-    format!("{user}@{host} pid {} ({:08x})", std::process::id(), fastrand::u32(..))
+    let host = hostname::get()
+        .map(|h| h.to_string_lossy().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    format!(
+        "{user}@{host} pid {} ({:08x})",
+        std::process::id(),
+        fastrand::u32(..)
+    )
 }
 
 async fn lease_resource(cluster: &Cluster) -> Result<Resource, LockError> {
-    cluster.discovery.ensure(cluster, ["coordination.k8s.io/v1".to_string()]).await;
-    cluster.discovery.resolve("coordination.k8s.io/v1", "Lease").ok_or_else(|| {
-        LockError::Request(RequestError::transport("the server does not serve coordination.k8s.io/v1 Leases"))
-    })
+    cluster
+        .discovery
+        .ensure(cluster, ["coordination.k8s.io/v1".to_string()])
+        .await;
+    cluster
+        .discovery
+        .resolve("coordination.k8s.io/v1", "Lease")
+        .ok_or_else(|| {
+            LockError::Request(RequestError::transport(
+                "the server does not serve coordination.k8s.io/v1 Leases",
+            ))
+        })
 }
 
 fn lease_body(identity: &str, acquire: &str, resource_version: Option<&str>) -> Value {
@@ -60,18 +80,34 @@ fn lease_body(identity: &str, acquire: &str, resource_version: Option<&str>) -> 
 }
 
 fn parse_time(v: &Value, p: &str) -> Option<DateTime<Utc>> {
-    v.pointer(p).and_then(Value::as_str).and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc))
+    v.pointer(p)
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Who holds the lease, since when, and whether it has expired.
 fn holder(lease: &Value) -> (String, String, bool, String) {
-    let who = lease.pointer("/spec/holderIdentity").and_then(Value::as_str).unwrap_or("").to_string();
-    let since = lease.pointer("/spec/acquireTime").and_then(Value::as_str).unwrap_or("?").to_string();
-    let duration = lease.pointer("/spec/leaseDurationSeconds").and_then(Value::as_i64).unwrap_or(DURATION_SECS);
+    let who = lease
+        .pointer("/spec/holderIdentity")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let since = lease
+        .pointer("/spec/acquireTime")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string();
+    let duration = lease
+        .pointer("/spec/leaseDurationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(DURATION_SECS);
     let renew = parse_time(lease, "/spec/renewTime");
     let expires_at = renew.map(|r| r + chrono::Duration::seconds(duration));
     let expired = who.is_empty() || expires_at.is_none_or(|e| e < Utc::now());
-    let expires = expires_at.map(|e| format!("at {}", e.format("%H:%M:%S UTC"))).unwrap_or_else(|| "soon".into());
+    let expires = expires_at
+        .map(|e| format!("at {}", e.format("%H:%M:%S UTC")))
+        .unwrap_or_else(|| "soon".into());
     (who, since, expired, expires)
 }
 
@@ -90,27 +126,39 @@ impl Lock {
                 None => {
                     let body = serde_json::to_vec(&lease_body(&identity, &now_micro(), None)).unwrap();
                     let create = Cluster::collection_path(&lease, Some(NAMESPACE));
-                    cluster.request(http::Method::POST, &create, Some("application/json"), body).await
+                    cluster
+                        .request(http::Method::POST, &create, Some("application/json"), body)
+                        .await
                 }
                 Some(live) => {
                     let (who, since, expired, expires) = holder(&live);
                     if !expired {
                         if !wait {
-                            return Err(LockError::Held { holder: who, since, expires });
+                            return Err(LockError::Held {
+                                holder: who,
+                                since,
+                                expires,
+                            });
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
                     let rv = live.pointer("/metadata/resourceVersion").and_then(Value::as_str);
                     let body = serde_json::to_vec(&lease_body(&identity, &now_micro(), rv)).unwrap();
-                    cluster.request(http::Method::PUT, &path, Some("application/json"), body).await
+                    cluster
+                        .request(http::Method::PUT, &path, Some("application/json"), body)
+                        .await
                 }
             };
             match attempt {
                 Ok(_) => break,
                 // Someone else created or updated it between our read and write: read again.
                 Err(e) if e.code == Some(409) => continue,
-                Err(e) if e.code == Some(403) && e.message.contains("being terminated") && tokio::time::Instant::now() < terminating_until => {
+                Err(e)
+                    if e.code == Some(403)
+                        && e.message.contains("being terminated")
+                        && tokio::time::Instant::now() < terminating_until =>
+                {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     crate::inventory::ensure_namespace(cluster).await?;
                     continue;
@@ -126,26 +174,43 @@ impl Lock {
                 loop {
                     tokio::time::sleep(RENEW_EVERY).await;
                     if let Ok(Some(mut live)) = cluster.get(&lease, Some(NAMESPACE), LEASE_NAME).await {
-                        if live.pointer("/spec/holderIdentity").and_then(Value::as_str) != Some(identity.as_str()) {
+                        if live.pointer("/spec/holderIdentity").and_then(Value::as_str)
+                            != Some(identity.as_str())
+                        {
                             return; // broken by `kyma unlock`; the run goes on, unprotected, as asked
                         }
                         live["spec"]["renewTime"] = json!(now_micro());
                         let path = Cluster::object_path(&lease, Some(NAMESPACE), LEASE_NAME);
-                        let _ = cluster.request(http::Method::PUT, &path, Some("application/json"), serde_json::to_vec(&live).unwrap()).await;
+                        let _ = cluster
+                            .request(
+                                http::Method::PUT,
+                                &path,
+                                Some("application/json"),
+                                serde_json::to_vec(&live).unwrap(),
+                            )
+                            .await;
                     }
                 }
             })
         };
-        Ok(Lock { cluster: cluster.clone(), lease, identity, renewer })
+        Ok(Lock {
+            cluster: cluster.clone(),
+            lease,
+            identity,
+            renewer,
+        })
     }
 
     /// Give the lock back (only if it is still ours).
     pub async fn release(self) {
         self.renewer.abort();
-        if let Ok(Some(live)) = self.cluster.get(&self.lease, Some(NAMESPACE), LEASE_NAME).await {
-            if live.pointer("/spec/holderIdentity").and_then(Value::as_str) == Some(self.identity.as_str()) {
-                let _ = self.cluster.delete(&self.lease, Some(NAMESPACE), LEASE_NAME).await;
-            }
+        if let Ok(Some(live)) = self.cluster.get(&self.lease, Some(NAMESPACE), LEASE_NAME).await
+            && live.pointer("/spec/holderIdentity").and_then(Value::as_str) == Some(self.identity.as_str())
+        {
+            let _ = self
+                .cluster
+                .delete(&self.lease, Some(NAMESPACE), LEASE_NAME)
+                .await;
         }
     }
 }
@@ -153,7 +218,9 @@ impl Lock {
 /// `kyma unlock`: delete the lease whoever holds it. Returns the holder it broke, if any.
 pub async fn force_unlock(cluster: &Cluster) -> Result<Option<String>, LockError> {
     let lease = lease_resource(cluster).await?;
-    let Some(live) = cluster.get(&lease, Some(NAMESPACE), LEASE_NAME).await? else { return Ok(None) };
+    let Some(live) = cluster.get(&lease, Some(NAMESPACE), LEASE_NAME).await? else {
+        return Ok(None);
+    };
     cluster.delete(&lease, Some(NAMESPACE), LEASE_NAME).await?;
     Ok(Some(holder(&live).0))
 }

@@ -23,8 +23,18 @@ fn pod_specs(o: &mut Value) -> Vec<&mut Value> {
     match kind.as_str() {
         "Pod" => out.extend(o.get_mut("spec")),
         "CronJob" => out.extend(o.pointer_mut("/spec/jobTemplate/spec/template/spec")),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "ReplicationController" | "PodTemplate" => {
-            let p = if kind == "PodTemplate" { "/template/spec" } else { "/spec/template/spec" };
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController"
+        | "PodTemplate" => {
+            let p = if kind == "PodTemplate" {
+                "/template/spec"
+            } else {
+                "/spec/template/spec"
+            };
             out.extend(o.pointer_mut(p));
         }
         _ => {}
@@ -35,7 +45,8 @@ fn pod_specs(o: &mut Value) -> Vec<&mut Value> {
 fn default_protocol(ports: Option<&mut Value>) {
     for p in ports.and_then(Value::as_array_mut).into_iter().flatten() {
         if let Some(map) = p.as_object_mut() {
-            map.entry("protocol").or_insert_with(|| Value::String("TCP".into()));
+            map.entry("protocol")
+                .or_insert_with(|| Value::String("TCP".into()));
         }
     }
 }
@@ -43,7 +54,12 @@ fn default_protocol(ports: Option<&mut Value>) {
 fn quantities_as_strings(resources: Option<&mut Value>) {
     let Some(res) = resources else { return };
     for side in ["limits", "requests"] {
-        for (_, q) in res.get_mut(side).and_then(Value::as_object_mut).into_iter().flatten() {
+        for (_, q) in res
+            .get_mut(side)
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flatten()
+        {
             if q.is_number() {
                 *q = Value::String(q.to_string());
             }
@@ -59,7 +75,12 @@ pub fn fill_defaults(o: &mut Value) {
     }
     for spec in pod_specs(o) {
         for list in ["containers", "initContainers"] {
-            for c in spec.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
+            for c in spec
+                .get_mut(list)
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 default_protocol(c.get_mut("ports"));
                 quantities_as_strings(c.get_mut("resources"));
             }
@@ -82,12 +103,20 @@ fn needs_of(o: &Value) -> Vec<(&'static str, (u64, u64))> {
     let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
     let api = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if api.starts_with("admissionregistration.k8s.io/") && kind.ends_with("WebhookConfiguration") {
-        let has = o.get("webhooks").and_then(Value::as_array).into_iter().flatten().any(|w| w.get("matchConditions").is_some());
+        let has = o
+            .get("webhooks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|w| w.get("matchConditions").is_some());
         if has {
             out.push(("webhooks[].matchConditions", (1, 28)));
         }
     }
-    if api.starts_with("apiextensions.k8s.io/") && kind == "CustomResourceDefinition" && contains_key(o.pointer("/spec/versions"), "x-kubernetes-validations") {
+    if api.starts_with("apiextensions.k8s.io/")
+        && kind == "CustomResourceDefinition"
+        && contains_key(o.pointer("/spec/versions"), "x-kubernetes-validations")
+    {
         out.push(("CRD validation rules, x-kubernetes-validations", (1, 25)));
     }
     out
@@ -103,18 +132,29 @@ fn contains_key(v: Option<&Value>, key: &str) -> bool {
 
 /// Modules this server cannot take, by name: a release's known oldest Kubernetes, or a field of one of
 /// its objects that the server is too old to know. Unknown server version (offline): nothing refused.
-pub fn check_server(modules: &[Module], rendered: &[Rendered], server: Option<&str>) -> BTreeMap<String, Refusal> {
+pub fn check_server(
+    modules: &[Module],
+    rendered: &[Rendered],
+    server: Option<&str>,
+) -> BTreeMap<String, Refusal> {
     let mut out = BTreeMap::new();
-    let Some(server) = server.and_then(parse_minor) else { return out };
+    let Some(server) = server.and_then(parse_minor) else {
+        return out;
+    };
     let shown = |(a, b): (u64, u64)| format!("{a}.{b}");
     for m in modules {
         let r = rendered.iter().find(|r| r.module == m.name);
         // The strongest requirement wins the sentence.
         let mut need: Option<((u64, u64), String, String, String)> = None;
-        if let Some(min) = m.release.as_ref().and_then(|r| r.min_kubernetes.as_ref()) {
-            if let Some(v) = min.parsed() {
-                need = Some((v, min.needs.clone(), format!("module {}", m.name), m.location.clone()));
-            }
+        if let Some(min) = m.release.as_ref().and_then(|r| r.min_kubernetes.as_ref())
+            && let Some(v) = min.parsed()
+        {
+            need = Some((
+                v,
+                min.needs.clone(),
+                format!("module {}", m.name),
+                m.location.clone(),
+            ));
         }
         for o in r.into_iter().flat_map(|r| &r.objects) {
             for (what, v) in needs_of(&o.data) {
@@ -123,14 +163,23 @@ pub fn check_server(modules: &[Module], rendered: &[Rendered], server: Option<&s
                 }
             }
         }
-        if let Some((v, what, object, origin)) = need {
-            if server < v {
-                out.insert(m.name.clone(), Refusal {
+        if let Some((v, what, object, origin)) = need
+            && server < v
+        {
+            out.insert(
+                m.name.clone(),
+                Refusal {
                     object,
-                    reason: format!("{} {} needs Kubernetes ≥ {} ({what}); this cluster runs {}", m.name, m.version, shown(v), shown(server)),
+                    reason: format!(
+                        "{} {} needs Kubernetes ≥ {} ({what}); this cluster runs {}",
+                        m.name,
+                        m.version,
+                        shown(v),
+                        shown(server)
+                    ),
                     origin,
-                });
-            }
+                },
+            );
         }
     }
     out
@@ -145,7 +194,10 @@ mod tests {
     fn defaults_for_old_servers() {
         let mut svc = json!({"apiVersion": "v1", "kind": "Service", "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP"}]}});
         fill_defaults(&mut svc);
-        assert_eq!(svc["spec"]["ports"], json!([{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]));
+        assert_eq!(
+            svc["spec"]["ports"],
+            json!([{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}])
+        );
         let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {"containers": [
             {"name": "m", "ports": [{"containerPort": 8080}], "resources": {"limits": {"cpu": 1, "memory": "1Gi"}, "requests": {"cpu": 0.5}}}]}}}});
         fill_defaults(&mut d);
@@ -155,7 +207,11 @@ mod tests {
         assert_eq!(c["resources"]["requests"]["cpu"], "0.5");
         let mut cj = json!({"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {"initContainers": [{"resources": {"requests": {"memory": 64}}}]}}}}}});
         fill_defaults(&mut cj);
-        assert_eq!(cj.pointer("/spec/jobTemplate/spec/template/spec/initContainers/0/resources/requests/memory").unwrap(), "64");
+        assert_eq!(
+            cj.pointer("/spec/jobTemplate/spec/template/spec/initContainers/0/resources/requests/memory")
+                .unwrap(),
+            "64"
+        );
         // Not a Service of the core group: left alone.
         let mut other = json!({"apiVersion": "x.io/v1", "kind": "Service", "spec": {"ports": [{"port": 1}]}});
         fill_defaults(&mut other);

@@ -72,7 +72,10 @@ impl Object {
         str_at(&self.data, "/metadata/name")
     }
     pub fn namespace(&self) -> Option<&str> {
-        self.data.pointer("/metadata/namespace").and_then(Value::as_str).filter(|s| !s.is_empty())
+        self.data
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
     }
     /// API group ("" for the core group).
     pub fn group(&self) -> &str {

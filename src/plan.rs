@@ -13,7 +13,10 @@ pub fn kind_rank(group: &str, kind: &str) -> u8 {
     match (group, kind) {
         ("apiextensions.k8s.io", "CustomResourceDefinition") => 0,
         ("", "Namespace") => 1,
-        ("networking.k8s.io", "NetworkPolicy") | ("", "ResourceQuota") | ("", "LimitRange") | ("policy", _) => 2,
+        ("networking.k8s.io", "NetworkPolicy")
+        | ("", "ResourceQuota")
+        | ("", "LimitRange")
+        | ("policy", _) => 2,
         ("", "ServiceAccount") => 3,
         ("", "Secret") | ("", "ConfigMap") => 4,
         ("storage.k8s.io", "StorageClass") | ("", "PersistentVolume") | ("", "PersistentVolumeClaim") => 5,
@@ -23,7 +26,10 @@ pub fn kind_rank(group: &str, kind: &str) -> u8 {
         ("rbac.authorization.k8s.io", "RoleBinding") => 9,
         ("", "Service") => 10,
         ("apps", _) | ("", "Pod") | ("", "ReplicationController") | ("batch", _) | ("autoscaling", _) => 11,
-        ("networking.k8s.io", _) | ("apiregistration.k8s.io", _) | ("scheduling.k8s.io", _) | ("coordination.k8s.io", _) => 12,
+        ("networking.k8s.io", _)
+        | ("apiregistration.k8s.io", _)
+        | ("scheduling.k8s.io", _)
+        | ("coordination.k8s.io", _) => 12,
         ("admissionregistration.k8s.io", _) => 14,
         (g, _) if is_builtin_group(g) => 12,
         _ => 13,
@@ -76,7 +82,10 @@ impl Plan {
         (self.nodes[i].rank, self.nodes[i].module, i)
     }
     pub fn nodes_of(&self, module: usize) -> impl Iterator<Item = (usize, &Node)> {
-        self.nodes.iter().enumerate().filter(move |(_, n)| n.module == module)
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(move |(_, n)| n.module == module)
     }
 }
 
@@ -100,7 +109,10 @@ pub fn module_order(deps: &BTreeMap<String, Vec<String>>) -> (Vec<String>, Vec<S
                 let start = path.iter().position(|p| *p == n).unwrap_or(0);
                 let mut cycle: Vec<&str> = path[start..].to_vec();
                 cycle.push(n);
-                warnings.push(format!("dependsOn cycle {}: ordering by name there", cycle.join(" → ")));
+                warnings.push(format!(
+                    "dependsOn cycle {}: ordering by name there",
+                    cycle.join(" → ")
+                ));
                 return;
             }
             _ => {}
@@ -136,8 +148,15 @@ pub fn build(rendered: Vec<Rendered>, depends_on: &BTreeMap<String, Vec<String>>
             }
         }
     }
-    let graph: BTreeMap<String, Vec<String>> =
-        rendered.iter().map(|r| (r.module.clone(), depends_on.get(&r.module).cloned().unwrap_or_default())).collect();
+    let graph: BTreeMap<String, Vec<String>> = rendered
+        .iter()
+        .map(|r| {
+            (
+                r.module.clone(),
+                depends_on.get(&r.module).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
     let (order, cycle_warnings) = module_order(&graph);
     warnings.extend(cycle_warnings);
     let position: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
@@ -155,12 +174,22 @@ pub fn build(rendered: Vec<Rendered>, depends_on: &BTreeMap<String, Vec<String>>
         });
         for o in r.objects {
             let rank = kind_rank(o.group(), o.kind());
-            nodes.push(Node { object: o, module: mi, rank, waits: Vec::new(), implicit: false });
+            nodes.push(Node {
+                object: o,
+                module: mi,
+                rank,
+                waits: Vec::new(),
+                implicit: false,
+            });
         }
     }
     add_implicit_namespaces(&modules, &mut nodes);
     link(&mut nodes);
-    Plan { modules, nodes, warnings }
+    Plan {
+        modules,
+        nodes,
+        warnings,
+    }
 }
 
 fn add_implicit_namespaces(modules: &[PlannedModule], nodes: &mut Vec<Node>) {
@@ -176,9 +205,24 @@ fn add_implicit_namespaces(modules: &[PlannedModule], nodes: &mut Vec<Node>) {
             continue;
         }
         let data = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-        let origin = crate::object::Origin { module: m.name.clone(), file: "(module namespace)".into(), doc: 1 };
-        let object = Object { data, origin, scope: crate::object::Scope::Cluster, module_cr: false };
-        nodes.push(Node { object, module: mi, rank: kind_rank("", "Namespace"), waits: Vec::new(), implicit: true });
+        let origin = crate::object::Origin {
+            module: m.name.clone(),
+            file: "(module namespace)".into(),
+            doc: 1,
+        };
+        let object = Object {
+            data,
+            origin,
+            scope: crate::object::Scope::Cluster,
+            module_cr: false,
+        };
+        nodes.push(Node {
+            object,
+            module: mi,
+            rank: kind_rank("", "Namespace"),
+            waits: Vec::new(),
+            implicit: true,
+        });
     }
 }
 
@@ -194,16 +238,16 @@ pub fn link(nodes: &mut [Node]) {
             namespaces.insert(n.object.name().to_string(), i);
         }
     }
-    for i in 0..nodes.len() {
+    for node in nodes.iter_mut() {
         let mut waits = Vec::new();
-        let o = &nodes[i].object;
+        let o = &node.object;
         if let Some(&c) = crds.get(&(o.group().to_string(), o.kind().to_string())) {
             waits.push(Wait::Established(c));
         }
         if let Some(&ns) = o.namespace().and_then(|ns| namespaces.get(ns)) {
             waits.push(Wait::Applied(ns));
         }
-        nodes[i].waits = waits;
+        node.waits = waits;
     }
 }
 
@@ -229,30 +273,68 @@ mod tests {
         if let Some(ns) = ns {
             data["metadata"]["namespace"] = json!(ns);
         }
-        Object { data, origin: Origin { module: "m".into(), file: "f".into(), doc: 1 }, scope: Scope::Unknown, module_cr: false }
+        Object {
+            data,
+            origin: Origin {
+                module: "m".into(),
+                file: "f".into(),
+                doc: 1,
+            },
+            scope: Scope::Unknown,
+            module_cr: false,
+        }
     }
 
     fn rendered(module: &str, objects: Vec<Object>) -> Rendered {
-        Rendered { module: module.into(), version: "1.0.0".into(), namespace: None, objects }
+        Rendered {
+            module: module.into(),
+            version: "1.0.0".into(),
+            namespace: None,
+            objects,
+        }
     }
 
     #[test]
     fn custom_resource_waits_for_its_crd_and_namespace_across_modules() {
-        let mut crd = obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "gateways.networking.istio.io", None);
+        let mut crd = obj(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            "gateways.networking.istio.io",
+            None,
+        );
         crd.data["spec"] = json!({"group": "networking.istio.io", "names": {"kind": "Gateway"}});
         let plan = build(
             vec![
-                rendered("api-gateway", vec![obj("networking.istio.io/v1beta1", "Gateway", "g", Some("kyma-system"))]),
+                rendered(
+                    "api-gateway",
+                    vec![obj(
+                        "networking.istio.io/v1beta1",
+                        "Gateway",
+                        "g",
+                        Some("kyma-system"),
+                    )],
+                ),
                 rendered("istio", vec![obj("v1", "Namespace", "kyma-system", None), crd]),
             ],
             &BTreeMap::from([("api-gateway".to_string(), vec!["istio".to_string()])]),
         );
         // istio first: api-gateway depends on it.
         assert_eq!(plan.modules[0].name, "istio");
-        let gw = plan.nodes.iter().position(|n| n.object.kind() == "Gateway").unwrap();
+        let gw = plan
+            .nodes
+            .iter()
+            .position(|n| n.object.kind() == "Gateway")
+            .unwrap();
         let crd = plan.nodes.iter().position(|n| n.object.is_crd()).unwrap();
-        let ns = plan.nodes.iter().position(|n| n.object.kind() == "Namespace").unwrap();
-        assert_eq!(plan.nodes[gw].waits, vec![Wait::Established(crd), Wait::Applied(ns)]);
+        let ns = plan
+            .nodes
+            .iter()
+            .position(|n| n.object.kind() == "Namespace")
+            .unwrap();
+        assert_eq!(
+            plan.nodes[gw].waits,
+            vec![Wait::Established(crd), Wait::Applied(ns)]
+        );
         assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
     }
 
@@ -297,6 +379,10 @@ mod tests {
         );
         assert_eq!(plan.nodes.len(), 1);
         assert!(plan.nodes[0].waits.is_empty());
-        assert!(plan.warnings[0].contains("nats is not selected"), "{:?}", plan.warnings);
+        assert!(
+            plan.warnings[0].contains("nats is not selected"),
+            "{:?}",
+            plan.warnings
+        );
     }
 }

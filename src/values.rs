@@ -17,15 +17,27 @@ pub enum ValuesError {
     #[error("--set '{arg}': {message}")]
     Set { arg: String, message: String },
     #[error("{file}: top-level key '{key}' is neither 'global' nor a module in the catalog{}", hint(.close))]
-    UnknownModuleKey { file: String, key: String, close: Vec<String> },
+    UnknownModuleKey {
+        file: String,
+        key: String,
+        close: Vec<String>,
+    },
     #[error("module {module}: values do not match {schema}:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
-    Schema { module: String, schema: String, problems: Vec<String> },
+    Schema {
+        module: String,
+        schema: String,
+        problems: Vec<String>,
+    },
     #[error("{schema}: not a valid JSON Schema: {message}")]
     BadSchema { schema: String, message: String },
 }
 
 fn hint(close: &[String]) -> String {
-    if close.is_empty() { String::new() } else { format!("; did you mean: {}?", close.join(", ")) }
+    if close.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean: {}?", close.join(", "))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -82,7 +94,10 @@ impl ValueInputs {
         overrides: Option<&PathBuf>,
         module_names: &[&str],
     ) -> Result<ValueInputs, ValuesError> {
-        let mut inputs = ValueInputs { profile, ..Default::default() };
+        let mut inputs = ValueInputs {
+            profile,
+            ..Default::default()
+        };
         for f in files {
             inputs.files.push(read_layer_file(f, module_names)?);
         }
@@ -110,10 +125,13 @@ impl ValueInputs {
             None => Map::new(),
         };
         let mut values = Value::Object(defaults);
-        if let Some(p) = self.profile {
-            if let Some(text) = module.file(p.file()) {
-                merge(&mut values, Value::Object(parse_map(text, &module.path_of(p.file()))?));
-            }
+        if let Some(p) = self.profile
+            && let Some(text) = module.file(p.file())
+        {
+            merge(
+                &mut values,
+                Value::Object(parse_map(text, &module.path_of(p.file()))?),
+            );
         }
         let mut global = Value::Object(Map::new());
         let mut user_values = Value::Object(Map::new());
@@ -144,10 +162,15 @@ impl ValueInputs {
     }
 }
 
-fn read_layer_file(path: &PathBuf, module_names: &[&str]) -> Result<(String, Map<String, Value>), ValuesError> {
+fn read_layer_file(
+    path: &PathBuf,
+    module_names: &[&str],
+) -> Result<(String, Map<String, Value>), ValuesError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ValuesError::File { file: file.clone(), message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| ValuesError::File {
+        file: file.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
     let map = parse_map(&text, &file)?;
     for (key, v) in &map {
         if key != "global" && !module_names.contains(&key.as_str()) {
@@ -186,7 +209,10 @@ fn parse_map(text: &str, file: &str) -> Result<Map<String, Value>, ValuesError> 
             file: file.to_string(),
             message: format!("must be a mapping at the top level, found {}", kind_of(&other)),
         }),
-        Err(e) => Err(ValuesError::File { file: file.to_string(), message: e.to_string() }),
+        Err(e) => Err(ValuesError::File {
+            file: file.to_string(),
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -217,7 +243,11 @@ fn find_locked(prefix: &str, user: &Value, central: &Value, out: &mut Vec<Locked
                 }
             }
         }
-        (u, c) if u != c => out.push(Locked { path: prefix.to_string(), user: u.clone(), central: c.clone() }),
+        (u, c) if u != c => out.push(Locked {
+            path: prefix.to_string(),
+            user: u.clone(),
+            central: c.clone(),
+        }),
         _ => {}
     }
 }
@@ -235,7 +265,10 @@ pub fn parse_set(arg: &str, module_names: &[&str]) -> Result<Map<String, Value>,
 
 /// Apply one `--set` argument's assignments to `root`.
 fn parse_set_into(root: &mut Value, arg: &str, module_names: &[&str]) -> Result<(), ValuesError> {
-    let err = |message: String| ValuesError::Set { arg: arg.to_string(), message };
+    let err = |message: String| ValuesError::Set {
+        arg: arg.to_string(),
+        message,
+    };
     for assignment in split_unescaped(arg, ',') {
         let (path, raw) = assignment
             .split_once('=')
@@ -246,10 +279,15 @@ fn parse_set_into(root: &mut Value, arg: &str, module_names: &[&str]) -> Result<
         };
         if first != "global" && !module_names.contains(&first.as_str()) {
             let close = close_names(first, module_names.iter().copied());
-            return Err(err(format!("'{first}' is neither 'global' nor a module in the catalog{}", hint(&close))));
+            return Err(err(format!(
+                "'{first}' is neither 'global' nor a module in the catalog{}",
+                hint(&close)
+            )));
         }
         if segments.len() < 2 {
-            return Err(err(format!("'{path}' names a module but no key; use {first}.key=value")));
+            return Err(err(format!(
+                "'{path}' names a module but no key; use {first}.key=value"
+            )));
         }
         set_path(root, &segments, scalar(&raw.replace("\\,", ",")));
     }
@@ -305,7 +343,9 @@ fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
                         None => return Err(format!("unclosed '[' in path '{path}'")),
                     }
                 }
-                let i: usize = idx.parse().map_err(|_| format!("list index '{idx}' in '{path}' is not a number"))?;
+                let i: usize = idx
+                    .parse()
+                    .map_err(|_| format!("list index '{idx}' in '{path}' is not a number"))?;
                 if i > 10_000 {
                     return Err(format!("list index {i} in '{path}' is too large"));
                 }
@@ -333,7 +373,11 @@ fn set_path(node: &mut Value, path: &[Segment], value: Value) {
             if !node.is_object() {
                 *node = Value::Object(Map::new());
             }
-            let child = node.as_object_mut().unwrap().entry(k.clone()).or_insert(Value::Null);
+            let child = node
+                .as_object_mut()
+                .unwrap()
+                .entry(k.clone())
+                .or_insert(Value::Null);
             set_path(child, rest, value);
         }
         Segment::Index(i) => {
@@ -359,7 +403,11 @@ fn scalar(raw: &str) -> Value {
         _ => {
             if let Ok(i) = raw.parse::<i64>() {
                 Value::from(i)
-            } else if let Ok(f) = raw.parse::<f64>().map_err(|_| ()).and_then(|f| if f.is_finite() { Ok(f) } else { Err(()) }) {
+            } else if let Ok(f) = raw
+                .parse::<f64>()
+                .map_err(|_| ())
+                .and_then(|f| if f.is_finite() { Ok(f) } else { Err(()) })
+            {
                 Value::from(f)
             } else {
                 Value::String(raw.to_string())
@@ -369,17 +417,27 @@ fn scalar(raw: &str) -> Value {
 }
 
 fn validate(module: &Module, values: &Value) -> Result<(), ValuesError> {
-    let Some(text) = module.file("values.schema.json") else { return Ok(()) };
+    let Some(text) = module.file("values.schema.json") else {
+        return Ok(());
+    };
     let schema_path = module.describe_file("values.schema.json");
-    let schema: Value = serde_json::from_str(text)
-        .map_err(|e| ValuesError::BadSchema { schema: schema_path.clone(), message: e.to_string() })?;
-    let validator = jsonschema::validator_for(&schema)
-        .map_err(|e| ValuesError::BadSchema { schema: schema_path.clone(), message: e.to_string() })?;
+    let schema: Value = serde_json::from_str(text).map_err(|e| ValuesError::BadSchema {
+        schema: schema_path.clone(),
+        message: e.to_string(),
+    })?;
+    let validator = jsonschema::validator_for(&schema).map_err(|e| ValuesError::BadSchema {
+        schema: schema_path.clone(),
+        message: e.to_string(),
+    })?;
     let mut problems: Vec<String> = validator
         .iter_errors(values)
         .map(|e| {
             let path = e.instance_path().to_string();
-            let at = if path.is_empty() { "values".to_string() } else { format!("values{}", path.replace('/', ".")) };
+            let at = if path.is_empty() {
+                "values".to_string()
+            } else {
+                format!("values{}", path.replace('/', "."))
+            };
             format!("{at}: {e}")
         })
         .collect();
@@ -387,7 +445,11 @@ fn validate(module: &Module, values: &Value) -> Result<(), ValuesError> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(ValuesError::Schema { module: module.id(), schema: schema_path, problems })
+        Err(ValuesError::Schema {
+            module: module.id(),
+            schema: schema_path,
+            problems,
+        })
     }
 }
 
@@ -414,7 +476,10 @@ mod tests {
     fn module(values: &str, schema: Option<&str>) -> Module {
         let mut files = BTreeMap::new();
         files.insert("values.yaml".to_string(), values.to_string());
-        files.insert("profiles/production.yaml".to_string(), "replicas: 3\n".to_string());
+        files.insert(
+            "profiles/production.yaml".to_string(),
+            "replicas: 3\n".to_string(),
+        );
         if let Some(s) = schema {
             files.insert("values.schema.json".to_string(), s.to_string());
         }
@@ -439,27 +504,41 @@ mod tests {
 
     #[test]
     fn precedence_defaults_profile_files_set_overrides() {
-        let m = module("replicas: 1\nimage: {repo: a, tag: '1'}\nlist: [1, 2]\nkeep: yes\n", None);
+        let m = module(
+            "replicas: 1\nimage: {repo: a, tag: '1'}\nlist: [1, 2]\nkeep: yes\n",
+            None,
+        );
         let inputs = ValueInputs {
             profile: Some(Profile::Production),
             files: vec![
-                ("f1".into(), layer(json!({"m": {"replicas": 4, "image": {"tag": "2"}}}))),
+                (
+                    "f1".into(),
+                    layer(json!({"m": {"replicas": 4, "image": {"tag": "2"}}})),
+                ),
                 ("f2".into(), layer(json!({"m": {"replicas": 5, "list": [9]}}))),
             ],
             sets: vec![parse_set("m.replicas=6", &["m"]).unwrap()],
             overrides: None,
         };
         let (v, locked) = inputs.resolve(&m).unwrap();
-        assert_eq!(v.values, json!({"replicas": 6, "image": {"repo": "a", "tag": "2"}, "list": [9], "keep": true}));
+        assert_eq!(
+            v.values,
+            json!({"replicas": 6, "image": {"repo": "a", "tag": "2"}, "list": [9], "keep": true})
+        );
         assert!(locked.is_empty());
     }
 
     #[test]
     fn profile_beats_defaults_and_files_beat_profile() {
         let m = module("replicas: 1\n", None);
-        let mut inputs = ValueInputs { profile: Some(Profile::Production), ..Default::default() };
+        let mut inputs = ValueInputs {
+            profile: Some(Profile::Production),
+            ..Default::default()
+        };
         assert_eq!(inputs.resolve(&m).unwrap().0.values["replicas"], 3);
-        inputs.files.push(("f".into(), layer(json!({"m": {"replicas": 7}}))));
+        inputs
+            .files
+            .push(("f".into(), layer(json!({"m": {"replicas": 7}}))));
         assert_eq!(inputs.resolve(&m).unwrap().0.values["replicas"], 7);
     }
 
@@ -468,11 +547,16 @@ mod tests {
         let m = module("replicas: 1\nimage: {tag: '1'}\n", None);
         let inputs = ValueInputs {
             profile: None,
-            files: vec![("f".into(), layer(json!({"m": {"replicas": 4, "image": {"tag": "2"}}, "global": {"registry": "mine"}})))],
+            files: vec![(
+                "f".into(),
+                layer(json!({"m": {"replicas": 4, "image": {"tag": "2"}}, "global": {"registry": "mine"}})),
+            )],
             sets: vec![],
             overrides: Some((
                 "o".into(),
-                layer(json!({"m": {"image": {"tag": "9"}, "replicas": 4}, "global": {"registry": "central"}})),
+                layer(
+                    json!({"m": {"image": {"tag": "9"}, "replicas": 4}, "global": {"registry": "central"}}),
+                ),
             )),
         };
         let (v, locked) = inputs.resolve(&m).unwrap();
@@ -482,8 +566,16 @@ mod tests {
         assert_eq!(
             locked,
             vec![
-                Locked { path: "m.image.tag".into(), user: json!("2"), central: json!("9") },
-                Locked { path: "global.registry".into(), user: json!("mine"), central: json!("central") },
+                Locked {
+                    path: "m.image.tag".into(),
+                    user: json!("2"),
+                    central: json!("9")
+                },
+                Locked {
+                    path: "global.registry".into(),
+                    user: json!("mine"),
+                    central: json!("central")
+                },
             ]
         );
     }
@@ -497,7 +589,11 @@ mod tests {
 
     #[test]
     fn set_paths_types_and_lists() {
-        let m = parse_set("m.a.b[1].c=true,m.n=12,m.f=1.5,m.s=hello\\,world,m.z=null", &["m"]).unwrap();
+        let m = parse_set(
+            "m.a.b[1].c=true,m.n=12,m.f=1.5,m.s=hello\\,world,m.z=null",
+            &["m"],
+        )
+        .unwrap();
         assert_eq!(
             Value::Object(m),
             json!({"m": {"a": {"b": [null, {"c": true}]}, "n": 12, "f": 1.5, "s": "hello,world", "z": null}})
@@ -520,8 +616,14 @@ mod tests {
     fn schema_errors_name_the_path_and_schema() {
         let schema = r#"{"type":"object","properties":{"replicas":{"type":"integer","minimum":0}}}"#;
         let m = module("replicas: 1\n", Some(schema));
-        let inputs = ValueInputs { sets: vec![parse_set("m.replicas=-2", &["m"]).unwrap()], ..Default::default() };
+        let inputs = ValueInputs {
+            sets: vec![parse_set("m.replicas=-2", &["m"]).unwrap()],
+            ..Default::default()
+        };
         let e = inputs.resolve(&m).unwrap_err().to_string();
-        assert!(e.contains("values.replicas") && e.contains("minimum") && e.contains("cat/m/values.schema.json"), "{e}");
+        assert!(
+            e.contains("values.replicas") && e.contains("minimum") && e.contains("cat/m/values.schema.json"),
+            "{e}"
+        );
     }
 }

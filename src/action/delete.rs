@@ -58,18 +58,34 @@ fn phase(m: &Member) -> u8 {
 /// Delete `members`. `ours` are the ApplySet ids whose members may be deleted; an object that no longer
 /// carries one of them (someone took it over) is kept. `deleting` is every member this operation removes,
 /// so a namespace holding only those counts as empty.
-pub async fn delete_members(cluster: &Cluster, members: &[Member], ours: &[String], opts: &DeleteOptions) -> DeleteReport {
+pub async fn delete_members(
+    cluster: &Cluster,
+    members: &[Member],
+    ours: &[String],
+    opts: &DeleteOptions,
+) -> DeleteReport {
     let mut report = DeleteReport::default();
-    cluster.discovery.ensure(cluster, members.iter().map(Member::api_version)).await;
-    let deleting: HashSet<(String, Option<String>, String)> =
-        members.iter().map(|m| (m.kind.clone(), m.namespace.clone(), m.name.clone())).collect();
+    cluster
+        .discovery
+        .ensure(cluster, members.iter().map(Member::api_version))
+        .await;
+    let deleting: HashSet<(String, Option<String>, String)> = members
+        .iter()
+        .map(|m| (m.kind.clone(), m.namespace.clone(), m.name.clone()))
+        .collect();
     let mut phases: BTreeMap<u8, Vec<Target>> = BTreeMap::new();
     for m in members {
-        let resource = cluster.discovery.resolve(&m.api_version(), &m.kind).or_else(|| cluster.discovery.resolve_group_kind(&m.group, &m.kind));
+        let resource = cluster
+            .discovery
+            .resolve(&m.api_version(), &m.kind)
+            .or_else(|| cluster.discovery.resolve_group_kind(&m.group, &m.kind));
         match resource {
             // The kind is gone (its CRD was deleted): so is the object.
             None => report.deleted.push(m.display()),
-            Some(resource) => phases.entry(phase(m)).or_default().push(Target { member: m.clone(), resource }),
+            Some(resource) => phases.entry(phase(m)).or_default().push(Target {
+                member: m.clone(),
+                resource,
+            }),
         }
     }
     let deadline = tokio::time::Instant::now() + opts.timeout;
@@ -89,25 +105,40 @@ pub async fn delete_members(cluster: &Cluster, members: &[Member], ours: &[Strin
                 }
             };
             if inventory::is_kept(&live) {
-                report.kept.push((m.display(), format!("annotated {}=true", inventory::KEEP_ANNOTATION)));
+                report.kept.push((
+                    m.display(),
+                    format!("annotated {}=true", inventory::KEEP_ANNOTATION),
+                ));
                 continue;
             }
             if !m.shared {
-                let label = live.pointer(&format!("/metadata/labels/{}", inventory::PART_OF_LABEL.replace('/', "~1"))).and_then(Value::as_str);
+                let label = live
+                    .pointer(&format!(
+                        "/metadata/labels/{}",
+                        inventory::PART_OF_LABEL.replace('/', "~1")
+                    ))
+                    .and_then(Value::as_str);
                 if !label.is_some_and(|l| ours.iter().any(|o| o == l)) {
-                    report.kept.push((m.display(), "no longer labelled as kyma's (another owner took it over)".into()));
+                    report.kept.push((
+                        m.display(),
+                        "no longer labelled as kyma's (another owner took it over)".into(),
+                    ));
                     continue;
                 }
             }
-            if phase == 3 {
-                if let Some(why) = namespace_holds_foreign(cluster, &m.name, &deleting).await {
-                    report.kept.push((m.display(), why));
-                    continue;
-                }
+            if phase == 3
+                && let Some(why) = namespace_holds_foreign(cluster, &m.name, &deleting).await
+            {
+                report.kept.push((m.display(), why));
+                continue;
             }
             if phase == 4 && opts.crds != CrdPolicy::Always {
                 if opts.crds == CrdPolicy::Keep {
-                    report.kept.push((m.display(), "CRDs are kept on prune; --prune-crds deletes it and every resource of its kind".into()));
+                    report.kept.push((
+                        m.display(),
+                        "CRDs are kept on prune; --prune-crds deletes it and every resource of its kind"
+                            .into(),
+                    ));
                     continue;
                 }
                 if let Some(why) = crd_in_use(cluster, &live, &deleting).await {
@@ -117,13 +148,26 @@ pub async fn delete_members(cluster: &Cluster, members: &[Member], ours: &[Strin
             }
             doomed.push(t);
         }
-        futures::future::join_all(doomed.iter().map(|t| cluster.delete(&t.resource, t.member.namespace.as_deref(), &t.member.name))).await;
+        futures::future::join_all(
+            doomed
+                .iter()
+                .map(|t| cluster.delete(&t.resource, t.member.namespace.as_deref(), &t.member.name)),
+        )
+        .await;
         let mut remaining = wait_gone(cluster, &doomed, deadline).await;
         if !remaining.is_empty() && opts.remove_finalizers {
             for t in doomed.iter().filter(|t| remaining.contains(&t.member.display())) {
                 let path = Cluster::object_path(&t.resource, t.member.namespace.as_deref(), &t.member.name);
-                let body = serde_json::to_vec(&serde_json::json!({"metadata": {"finalizers": null}})).unwrap();
-                let _ = cluster.request(http::Method::PATCH, &path, Some("application/merge-patch+json"), body).await;
+                let body =
+                    serde_json::to_vec(&serde_json::json!({"metadata": {"finalizers": null}})).unwrap();
+                let _ = cluster
+                    .request(
+                        http::Method::PATCH,
+                        &path,
+                        Some("application/merge-patch+json"),
+                        body,
+                    )
+                    .await;
             }
             remaining = wait_gone(cluster, &doomed, deadline + Duration::from_secs(30)).await;
         }
@@ -146,37 +190,71 @@ pub async fn delete_members(cluster: &Cluster, members: &[Member], ours: &[Strin
 
 /// Why an object is still there: its finalizers, or a namespace's conditions.
 async fn stuck_reason(cluster: &Cluster, t: &Target) -> String {
-    let Ok(Some(live)) = cluster.get(&t.resource, t.member.namespace.as_deref(), &t.member.name).await else {
+    let Ok(Some(live)) = cluster
+        .get(&t.resource, t.member.namespace.as_deref(), &t.member.name)
+        .await
+    else {
         return "gone just now".into();
     };
-    let finalizers: Vec<&str> = live.pointer("/metadata/finalizers").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let finalizers: Vec<&str> = live
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let mut parts = Vec::new();
     if !finalizers.is_empty() {
-        parts.push(format!("finalizers {} (pass --remove-finalizers to strip them)", finalizers.join(", ")));
+        parts.push(format!(
+            "finalizers {} (pass --remove-finalizers to strip them)",
+            finalizers.join(", ")
+        ));
     }
-    for c in live.pointer("/status/conditions").and_then(Value::as_array).into_iter().flatten() {
+    for c in live
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if c.get("status").and_then(Value::as_str) == Some("True") {
             let ty = c.get("type").and_then(Value::as_str).unwrap_or("");
             let msg = c.get("message").and_then(Value::as_str).unwrap_or("");
             parts.push(format!("{ty}: {msg}"));
         }
     }
-    if parts.is_empty() { "deletion in progress".into() } else { parts.join("; ") }
+    if parts.is_empty() {
+        "deletion in progress".into()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// Objects a namespace holds that nobody asked us to delete (user data, another module's objects).
 /// Controller children (ownerReferences) and what Kubernetes creates in every namespace do not count.
-async fn namespace_holds_foreign(cluster: &Cluster, ns: &str, deleting: &HashSet<(String, Option<String>, String)>) -> Option<String> {
+async fn namespace_holds_foreign(
+    cluster: &Cluster,
+    ns: &str,
+    deleting: &HashSet<(String, Option<String>, String)>,
+) -> Option<String> {
     cluster.discovery.ensure_all(cluster).await;
     let resources = cluster.discovery.namespaced_resources();
     // One version per group/kind is enough.
     let mut seen = BTreeSet::new();
-    let resources: Vec<Resource> = resources.into_iter().filter(|r| seen.insert((r.group.clone(), r.kind.clone()))).collect();
+    let resources: Vec<Resource> = resources
+        .into_iter()
+        .filter(|r| seen.insert((r.group.clone(), r.kind.clone())))
+        .collect();
     let lists = futures::future::join_all(resources.iter().map(|r| cluster.list(r, Some(ns), None))).await;
     let mut foreign = Vec::new();
     let mut unchecked = Vec::new();
     for (r, list) in resources.iter().zip(lists) {
-        if matches!((r.group.as_str(), r.kind.as_str()), ("", "Event") | ("events.k8s.io", "Event") | ("", "Endpoints") | ("discovery.k8s.io", "EndpointSlice")) {
+        if matches!(
+            (r.group.as_str(), r.kind.as_str()),
+            ("", "Event")
+                | ("events.k8s.io", "Event")
+                | ("", "Endpoints")
+                | ("discovery.k8s.io", "EndpointSlice")
+        ) {
             continue;
         }
         // A kind that cannot be listed may hold anything: the namespace is kept, and that is said.
@@ -192,7 +270,9 @@ async fn namespace_holds_foreign(cluster: &Cluster, ns: &str, deleting: &HashSet
             let auto = (r.kind == "ServiceAccount" && name == "default")
                 || (r.kind == "ConfigMap" && name == "kube-root-ca.crt")
                 || o.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
-                || o.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+                || o.pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
                 || o.pointer("/metadata/deletionTimestamp").is_some();
             if auto || deleting.contains(&(r.kind.clone(), Some(ns.to_string()), name.to_string())) {
                 continue;
@@ -201,9 +281,16 @@ async fn namespace_holds_foreign(cluster: &Cluster, ns: &str, deleting: &HashSet
         }
     }
     if !foreign.is_empty() {
-        Some(format!("namespace holds {} object(s) kyma is not deleting (e.g. {}); kept", foreign.len(), foreign[..foreign.len().min(3)].join(", ")))
+        Some(format!(
+            "namespace holds {} object(s) kyma is not deleting (e.g. {}); kept",
+            foreign.len(),
+            foreign[..foreign.len().min(3)].join(", ")
+        ))
     } else if !unchecked.is_empty() {
-        Some(format!("cannot check what the namespace holds: listing {} failed; kept", unchecked[..unchecked.len().min(3)].join(", ")))
+        Some(format!(
+            "cannot check what the namespace holds: listing {} failed; kept",
+            unchecked[..unchecked.len().min(3)].join(", ")
+        ))
     } else {
         None
     }
@@ -211,16 +298,24 @@ async fn namespace_holds_foreign(cluster: &Cluster, ns: &str, deleting: &HashSet
 
 /// A CRD is in use while custom resources of it exist that this operation does not delete. A check that
 /// cannot be made keeps the CRD: deleting it would take every resource of its kind along.
-async fn crd_in_use(cluster: &Cluster, crd: &Value, deleting: &HashSet<(String, Option<String>, String)>) -> Option<String> {
+async fn crd_in_use(
+    cluster: &Cluster,
+    crd: &Value,
+    deleting: &HashSet<(String, Option<String>, String)>,
+) -> Option<String> {
     match foreign_resources(cluster, crd, deleting).await {
         Ok(others) if others.is_empty() => None,
         Ok(others) => Some(format!(
             "{} {} resource(s) kyma did not create still exist (e.g. {}); --prune-crds would delete them too",
             others.len(),
-            crd.pointer("/spec/names/kind").and_then(Value::as_str).unwrap_or("custom"),
+            crd.pointer("/spec/names/kind")
+                .and_then(Value::as_str)
+                .unwrap_or("custom"),
             others[0]
         )),
-        Err(e) => Some(format!("cannot check for resources of its kind ({e}); keeping it")),
+        Err(e) => Some(format!(
+            "cannot check for resources of its kind ({e}); keeping it"
+        )),
     }
 }
 
@@ -230,8 +325,14 @@ pub async fn foreign_resources(
     crd: &Value,
     deleting: &HashSet<(String, Option<String>, String)>,
 ) -> Result<Vec<String>, String> {
-    let group = crd.pointer("/spec/group").and_then(Value::as_str).ok_or("the CRD has no spec.group")?;
-    let kind = crd.pointer("/spec/names/kind").and_then(Value::as_str).ok_or("the CRD has no spec.names.kind")?;
+    let group = crd
+        .pointer("/spec/group")
+        .and_then(Value::as_str)
+        .ok_or("the CRD has no spec.group")?;
+    let kind = crd
+        .pointer("/spec/names/kind")
+        .and_then(Value::as_str)
+        .ok_or("the CRD has no spec.names.kind")?;
     let Some(version) = crd
         .pointer("/spec/versions")
         .and_then(Value::as_array)
@@ -244,16 +345,28 @@ pub async fn foreign_resources(
     };
     let gv = format!("{group}/{version}");
     cluster.discovery.ensure(cluster, [gv.clone()]).await;
-    let r = cluster.discovery.resolve(&gv, kind).ok_or_else(|| format!("{kind} in {gv} is not served"))?;
+    let r = cluster
+        .discovery
+        .resolve(&gv, kind)
+        .ok_or_else(|| format!("{kind} in {gv} is not served"))?;
     // A CRD created moments ago answers 429 "storage is (re)initializing" while its watch cache fills:
     // transient answers get a few bounded retries before the check counts as failed.
     let mut attempt = 0;
     let items = loop {
         match cluster.list(&r, None, None).await {
             Ok(items) => break items,
-            Err(e) if attempt < 8 && matches!(crate::engine::classify::classify(&e), crate::engine::classify::Verdict::Retry { .. }) => {
+            Err(e)
+                if attempt < 8
+                    && matches!(
+                        crate::engine::classify::classify(&e),
+                        crate::engine::classify::Verdict::Retry { .. }
+                    ) =>
+            {
                 attempt += 1;
-                let wait = e.retry_after.unwrap_or_else(|| crate::engine::classify::backoff(attempt)).min(Duration::from_secs(5));
+                let wait = e
+                    .retry_after
+                    .unwrap_or_else(|| crate::engine::classify::backoff(attempt))
+                    .min(Duration::from_secs(5));
                 tokio::time::sleep(wait).await;
             }
             Err(e) => return Err(format!("listing {kind}: {e}")),
@@ -262,8 +375,15 @@ pub async fn foreign_resources(
     Ok(items
         .iter()
         .filter_map(|o| {
-            let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
-            let ns = o.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
+            let name = o
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let ns = o
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let shown = match &ns {
                 Some(n) => format!("{kind} {n}/{name}"),
                 None => format!("{kind} {name}"),
@@ -277,15 +397,24 @@ pub async fn foreign_resources(
 async fn wait_gone(cluster: &Cluster, targets: &[Target], deadline: tokio::time::Instant) -> HashSet<String> {
     let mut groups: BTreeMap<(String, String, String, Option<String>), Vec<&Target>> = BTreeMap::new();
     for t in targets {
-        let key = (t.resource.group.clone(), t.resource.version.clone(), t.resource.kind.clone(), t.member.namespace.clone());
+        let key = (
+            t.resource.group.clone(),
+            t.resource.version.clone(),
+            t.resource.kind.clone(),
+            t.member.namespace.clone(),
+        );
         groups.entry(key).or_default().push(t);
     }
-    let remaining: Arc<Mutex<HashSet<String>>> = Arc::new(Mutex::new(targets.iter().map(|t| t.member.display()).collect()));
+    let remaining: Arc<Mutex<HashSet<String>>> =
+        Arc::new(Mutex::new(targets.iter().map(|t| t.member.display()).collect()));
     let waits = groups.into_values().map(|ts| {
         let remaining = remaining.clone();
         let api = cluster.dynamic_api(&ts[0].resource, ts[0].member.namespace.as_deref());
         let mut pending: HashSet<String> = ts.iter().map(|t| t.member.name.clone()).collect();
-        let display: BTreeMap<String, String> = ts.iter().map(|t| (t.member.name.clone(), t.member.display())).collect();
+        let display: BTreeMap<String, String> = ts
+            .iter()
+            .map(|t| (t.member.name.clone(), t.member.display()))
+            .collect();
         async move {
             let mut stream = kube::runtime::watcher(api, kube::runtime::watcher::Config::default()).boxed();
             let mut listed: HashSet<String> = HashSet::new();
@@ -302,18 +431,21 @@ async fn wait_gone(cluster: &Cluster, targets: &[Target], deadline: tokio::time:
                         listed.insert(o.metadata.name.clone().unwrap_or_default());
                     }
                     Ok(kube::runtime::watcher::Event::InitDone) => {
-                        let absent: Vec<String> = pending.iter().filter(|n| !listed.contains(*n)).cloned().collect();
+                        let absent: Vec<String> =
+                            pending.iter().filter(|n| !listed.contains(*n)).cloned().collect();
                         for n in absent {
                             gone(&n, &mut pending);
                         }
                     }
-                    Ok(kube::runtime::watcher::Event::Delete(o)) => gone(&o.metadata.name.unwrap_or_default(), &mut pending),
+                    Ok(kube::runtime::watcher::Event::Delete(o)) => {
+                        gone(&o.metadata.name.unwrap_or_default(), &mut pending)
+                    }
                     _ => {}
                 }
             }
         }
     });
     let _ = tokio::time::timeout_at(deadline, futures::future::join_all(waits)).await;
-    let left = remaining.lock().unwrap().clone();
-    left
+
+    remaining.lock().unwrap().clone()
 }

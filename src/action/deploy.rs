@@ -65,7 +65,15 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<DeployResult, Failure> {
     let dry_run = opts.settings.dry_run;
-    let lock = if dry_run { None } else { Some(Lock::acquire(cluster, opts.wait_for_lock).await.map_err(lock_failure)?) };
+    let lock = if dry_run {
+        None
+    } else {
+        Some(
+            Lock::acquire(cluster, opts.wait_for_lock)
+                .await
+                .map_err(lock_failure)?,
+        )
+    };
     let result = deploy_locked(cluster, plan, values, opts, events, cancel).await;
     if let Some(lock) = lock {
         lock.release().await;
@@ -83,8 +91,12 @@ async fn deploy_locked(
 ) -> Result<DeployResult, Failure> {
     let dry_run = opts.settings.dry_run;
     let unreachable = |e: inventory::InventoryError| Failure::new(Exit::Unreachable, e);
-    let existing: HashMap<String, Inventory> =
-        inventory::read_all(cluster).await.map_err(unreachable)?.into_iter().map(|i| (i.module.clone(), i)).collect();
+    let existing: HashMap<String, Inventory> = inventory::read_all(cluster)
+        .await
+        .map_err(unreachable)?
+        .into_iter()
+        .map(|i| (i.module.clone(), i))
+        .collect();
 
     inventory::label_plan(plan);
 
@@ -94,26 +106,49 @@ async fn deploy_locked(
     let mut new_inventories: Vec<Option<Inventory>> = vec![None; plan.modules.len()];
     for (mi, m) in plan.modules.iter().enumerate() {
         if let Some(r) = opts.refused.get(&m.name) {
-            presets[mi] = Some(Preset::Refuse { object: r.object.clone(), reason: r.reason.clone(), origin: r.origin.clone() });
+            presets[mi] = Some(Preset::Refuse {
+                object: r.object.clone(),
+                reason: r.reason.clone(),
+                origin: r.origin.clone(),
+            });
             continue;
         }
         let mut idx: Vec<usize> = plan.nodes_of(mi).map(|(i, _)| i).collect();
         idx.sort_by_key(|&i| plan.priority(i));
         let manifest: Vec<Value> = idx.iter().map(|&i| plan.nodes[i].object.data.clone()).collect();
-        let manifest_hash = inventory::hash_json(&serde_json::json!({"version": m.version, "objects": manifest}));
-        let values_hash = inventory::hash_json(&serde_json::to_value(values.get(&m.name).map(|v| (&v.values, &v.global))).unwrap_or_default());
-        let members: Vec<Member> = idx.iter().map(|&i| Member::of(&plan.nodes[i].object, plan.nodes[i].implicit)).collect();
+        let manifest_hash =
+            inventory::hash_json(&serde_json::json!({"version": m.version, "objects": manifest}));
+        let values_hash = inventory::hash_json(
+            &serde_json::to_value(values.get(&m.name).map(|v| (&v.values, &v.global))).unwrap_or_default(),
+        );
+        let members: Vec<Member> = idx
+            .iter()
+            .map(|&i| Member::of(&plan.nodes[i].object, plan.nodes[i].implicit))
+            .collect();
         let prev = existing.get(&m.name);
         let from = prev.map(|p| p.version.clone());
         if from.as_deref() != Some(m.version.as_str()) {
-            let downgrade = match (from.as_deref().and_then(|f| semver::Version::parse(f).ok()), semver::Version::parse(&m.version).ok()) {
+            let downgrade = match (
+                from.as_deref().and_then(|f| semver::Version::parse(f).ok()),
+                semver::Version::parse(&m.version).ok(),
+            ) {
                 (Some(f), Some(t)) => t < f,
                 _ => false,
             };
             if downgrade {
-                warnings.push(format!("{}: downgrade {} → {}", m.name, from.as_deref().unwrap_or("-"), m.version));
+                warnings.push(format!(
+                    "{}: downgrade {} → {}",
+                    m.name,
+                    from.as_deref().unwrap_or("-"),
+                    m.version
+                ));
             }
-            changes.push(VersionChange { module: m.name.clone(), from, to: m.version.clone(), downgrade });
+            changes.push(VersionChange {
+                module: m.name.clone(),
+                from,
+                to: m.version.clone(),
+                downgrade,
+            });
         }
         if let Some(p) = prev {
             if p.complete && p.manifest_hash == manifest_hash && !opts.reapply && !dry_run {
@@ -173,7 +208,15 @@ async fn deploy_locked(
         write_all(cluster, &unions).await?;
     }
 
-    let outcome = engine::run(cluster, plan, opts.settings.clone(), presets.clone(), events, cancel).await;
+    let outcome = engine::run(
+        cluster,
+        plan,
+        opts.settings.clone(),
+        presets.clone(),
+        events,
+        cancel,
+    )
+    .await;
 
     let mut pruned = BTreeMap::new();
     let mut exact_inventories = Vec::new();
@@ -185,7 +228,12 @@ async fn deploy_locked(
             }
             let mut exact = inv.clone();
             if let Some(prev) = existing.get(&inv.module) {
-                let stale: Vec<Member> = prev.members.iter().filter(|m| !inv.members.iter().any(|n| n.same_object(m))).cloned().collect();
+                let stale: Vec<Member> = prev
+                    .members
+                    .iter()
+                    .filter(|m| !inv.members.iter().any(|n| n.same_object(m)))
+                    .cloned()
+                    .collect();
                 let stale = drop_shared_in_use(stale, &existing, &inv.module);
                 if !stale.is_empty() {
                     let report = delete_members(
@@ -193,7 +241,11 @@ async fn deploy_locked(
                         &stale,
                         &[inv.id()],
                         &DeleteOptions {
-                            crds: if opts.prune_crds { CrdPolicy::Always } else { CrdPolicy::Keep },
+                            crds: if opts.prune_crds {
+                                CrdPolicy::Always
+                            } else {
+                                CrdPolicy::Keep
+                            },
                             remove_finalizers: false,
                             timeout: opts.settings.timeout,
                         },
@@ -201,7 +253,9 @@ async fn deploy_locked(
                     .await;
                     let deleted: HashSet<&String> = report.deleted.iter().collect();
                     // What could not or should not be deleted stays recorded, so nothing is orphaned.
-                    exact.members.extend(stale.iter().filter(|m| !deleted.contains(&m.display())).cloned());
+                    exact
+                        .members
+                        .extend(stale.iter().filter(|m| !deleted.contains(&m.display())).cloned());
                     pruned.insert(inv.module.clone(), report);
                 }
             }
@@ -210,7 +264,12 @@ async fn deploy_locked(
         }
         write_all(cluster, &exact_inventories).await?;
     }
-    Ok(DeployResult { outcome, changes, pruned, warnings })
+    Ok(DeployResult {
+        outcome,
+        changes,
+        pruned,
+        warnings,
+    })
 }
 
 /// Write inventories concurrently: they are independent objects.
@@ -222,23 +281,47 @@ async fn write_all(cluster: &Cluster, invs: &[Inventory]) -> Result<(), Failure>
 }
 
 /// A shared (implicit) namespace stays while another module's inventory still lists it.
-pub fn drop_shared_in_use(members: Vec<Member>, all: &HashMap<String, Inventory>, module: &str) -> Vec<Member> {
+pub fn drop_shared_in_use(
+    members: Vec<Member>,
+    all: &HashMap<String, Inventory>,
+    module: &str,
+) -> Vec<Member> {
     members
         .into_iter()
-        .filter(|m| !m.shared || !all.iter().any(|(name, inv)| name != module && inv.members.iter().any(|o| o.same_object(m))))
+        .filter(|m| {
+            !m.shared
+                || !all
+                    .iter()
+                    .any(|(name, inv)| name != module && inv.members.iter().any(|o| o.same_object(m)))
+        })
         .collect()
 }
 
 /// Refuse modules that would take over objects owned by another tool (another ApplySet, a Helm
 /// release, a kapp app). One LIST per kind and existing namespace, not one GET per object.
-async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<String, Inventory>, presets: &mut [Option<Preset>]) {
-    let gvs = plan.nodes.iter().map(|n| n.object.api_version().to_string()).chain(["v1".to_string()]);
+async fn check_ownership(
+    cluster: &Cluster,
+    plan: &Plan,
+    existing: &HashMap<String, Inventory>,
+    presets: &mut [Option<Preset>],
+) {
+    let gvs = plan
+        .nodes
+        .iter()
+        .map(|n| n.object.api_version().to_string())
+        .chain(["v1".to_string()]);
     cluster.discovery.ensure(cluster, gvs).await;
     let ns_resource = cluster.discovery.resolve("v1", "Namespace");
     // Namespaces that exist; `None` when they cannot be listed, and then every object is checked.
     let live_namespaces: Option<HashSet<String>> = match &ns_resource {
         Some(r) => cluster.list(r, None, None).await.ok().map(|list| {
-            list.iter().filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string)).collect()
+            list.iter()
+                .filter_map(|n| {
+                    n.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .collect()
         }),
         None => None,
     };
@@ -250,15 +333,25 @@ async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<Stri
         }
         let module = &plan.modules[n.module].name;
         let member = Member::of(&n.object, false);
-        if existing.get(module).is_some_and(|inv| inv.members.iter().any(|m| m.same_object(&member))) {
+        if existing
+            .get(module)
+            .is_some_and(|inv| inv.members.iter().any(|m| m.same_object(&member)))
+        {
             continue; // ours already
         }
-        if let (Some(ns), Some(live)) = (n.object.namespace(), &live_namespaces) {
-            if !live.contains(ns) {
-                continue; // a namespace that does not exist holds nothing to adopt
-            }
+        if let (Some(ns), Some(live)) = (n.object.namespace(), &live_namespaces)
+            && !live.contains(ns)
+        {
+            continue; // a namespace that does not exist holds nothing to adopt
         }
-        groups.entry((n.object.api_version().to_string(), n.object.kind().to_string(), n.object.namespace().map(str::to_string))).or_default().push(i);
+        groups
+            .entry((
+                n.object.api_version().to_string(),
+                n.object.kind().to_string(),
+                n.object.namespace().map(str::to_string),
+            ))
+            .or_default()
+            .push(i);
     }
     let lists = futures::future::join_all(groups.keys().map(|(av, kind, ns)| async move {
         match cluster.discovery.resolve(av, kind) {
@@ -277,7 +370,10 @@ async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<Stri
                     if presets[n.module].is_none() {
                         presets[n.module] = Some(Preset::Refuse {
                             object: n.object.key().to_string(),
-                            reason: format!("cannot check who owns it (listing {} failed: {e}); nothing of the module was applied, re-run with the rights to list it or pass --adopt", n.object.kind()),
+                            reason: format!(
+                                "cannot check who owns it (listing {} failed: {e}); nothing of the module was applied, re-run with the rights to list it or pass --adopt",
+                                n.object.kind()
+                            ),
                             origin: n.object.origin.to_string(),
                         });
                     }
@@ -285,18 +381,25 @@ async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<Stri
                 continue;
             }
         };
-        let by_name: HashMap<&str, &Value> = items.iter().filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o))).collect();
+        let by_name: HashMap<&str, &Value> = items
+            .iter()
+            .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o)))
+            .collect();
         for &i in nodes {
             let n = &plan.nodes[i];
             if presets[n.module].is_some() {
                 continue;
             }
-            let Some(live) = by_name.get(n.object.name()) else { continue };
+            let Some(live) = by_name.get(n.object.name()) else {
+                continue;
+            };
             let module = &plan.modules[n.module].name;
             if let Some(owner) = inventory::foreign_owner(live, &inventory::applyset_id(module)) {
                 presets[n.module] = Some(Preset::Refuse {
                     object: n.object.key().to_string(),
-                    reason: format!("refusing to adopt it: it belongs to {owner}; pass --adopt to take it over"),
+                    reason: format!(
+                        "refusing to adopt it: it belongs to {owner}; pass --adopt to take it over"
+                    ),
                     origin: n.object.origin.to_string(),
                 });
             }
@@ -309,20 +412,42 @@ async fn check_ownership(cluster: &Cluster, plan: &Plan, existing: &HashMap<Stri
 /// module is applied, and say what to do. A CRD that cannot be read is not guessed about: its module
 /// stops too.
 async fn check_stored_versions(cluster: &Cluster, plan: &Plan, presets: &mut [Option<Preset>]) {
-    let Some(crds) = cluster.discovery.resolve("apiextensions.k8s.io/v1", "CustomResourceDefinition") else { return };
-    let candidates: Vec<usize> = plan.nodes.iter().enumerate().filter(|(_, n)| n.object.is_crd() && presets[n.module].is_none()).map(|(i, _)| i).collect();
-    let lives = futures::future::join_all(candidates.iter().map(|&i| cluster.get(&crds, None, plan.nodes[i].object.name()))).await;
+    let Some(crds) = cluster
+        .discovery
+        .resolve("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    else {
+        return;
+    };
+    let candidates: Vec<usize> = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.object.is_crd() && presets[n.module].is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let lives = futures::future::join_all(
+        candidates
+            .iter()
+            .map(|&i| cluster.get(&crds, None, plan.nodes[i].object.name())),
+    )
+    .await;
     for (&i, live) in candidates.iter().zip(lives) {
         let n = &plan.nodes[i];
         if presets[n.module].is_some() {
             continue;
         }
-        let refuse = |reason: String| Preset::Refuse { object: n.object.key().to_string(), reason, origin: n.object.origin.to_string() };
+        let refuse = |reason: String| Preset::Refuse {
+            object: n.object.key().to_string(),
+            reason,
+            origin: n.object.origin.to_string(),
+        };
         let live = match live {
             Ok(Some(l)) => l,
             Ok(None) => continue,
             Err(e) => {
-                presets[n.module] = Some(refuse(format!("cannot read the live CRD to check its stored versions: {e}")));
+                presets[n.module] = Some(refuse(format!(
+                    "cannot read the live CRD to check its stored versions: {e}"
+                )));
                 continue;
             }
         };

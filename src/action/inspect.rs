@@ -17,7 +17,14 @@ pub fn normalize(v: &Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("status");
         if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
-            for k in ["managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink"] {
+            for k in [
+                "managedFields",
+                "resourceVersion",
+                "generation",
+                "creationTimestamp",
+                "uid",
+                "selfLink",
+            ] {
                 meta.remove(k);
             }
             if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
@@ -35,7 +42,9 @@ pub fn normalize(v: &Value) -> Value {
 
 /// Secret values never reach the output: each becomes a short digest, so a change still shows.
 pub fn mask_secret(v: &mut Value) {
-    if v.get("kind").and_then(Value::as_str) != Some("Secret") || v.get("apiVersion").and_then(Value::as_str) != Some("v1") {
+    if v.get("kind").and_then(Value::as_str) != Some("Secret")
+        || v.get("apiVersion").and_then(Value::as_str) != Some("v1")
+    {
         return;
     }
     for field in ["data", "stringData"] {
@@ -73,12 +82,18 @@ pub struct ModuleStatus {
 }
 
 /// Health and drift of installed modules, from their inventories.
-pub async fn status(cluster: &Cluster, modules: &[String]) -> Result<Vec<ModuleStatus>, inventory::InventoryError> {
+pub async fn status(
+    cluster: &Cluster,
+    modules: &[String],
+) -> Result<Vec<ModuleStatus>, inventory::InventoryError> {
     let mut invs = inventory::read_all(cluster).await?;
     if !modules.is_empty() {
         invs.retain(|i| modules.contains(&i.module));
     }
-    let gvs = invs.iter().flat_map(|i| i.members.iter().map(Member::api_version)).collect::<Vec<_>>();
+    let gvs = invs
+        .iter()
+        .flat_map(|i| i.members.iter().map(Member::api_version))
+        .collect::<Vec<_>>();
     cluster.discovery.ensure(cluster, gvs).await;
     let results = futures::future::join_all(invs.iter().map(|inv| module_status(cluster, inv))).await;
     Ok(results)
@@ -91,14 +106,21 @@ async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
         .map(|o| {
             let key = (
                 o["kind"].as_str().unwrap_or("").to_string(),
-                o.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
-                o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string(),
+                o.pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                o.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             );
             (key, o)
         })
         .collect();
     let details = futures::future::join_all(inv.members.iter().map(|m| {
-        let desired = manifest.get(&(m.kind.clone(), m.namespace.clone(), m.name.clone())).copied();
+        let desired = manifest
+            .get(&(m.kind.clone(), m.namespace.clone(), m.name.clone()))
+            .copied();
         object_status(cluster, m, desired)
     }))
     .await;
@@ -127,24 +149,61 @@ async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
 async fn object_status(cluster: &Cluster, m: &Member, desired: Option<&Value>) -> ObjectStatus {
     let object = m.display();
     let Some(r) = cluster.discovery.resolve(&m.api_version(), &m.kind) else {
-        return ObjectStatus { object, health: Health::Failed("its kind is no longer served".into()), drift: Some("missing".into()) };
+        return ObjectStatus {
+            object,
+            health: Health::Failed("its kind is no longer served".into()),
+            drift: Some("missing".into()),
+        };
     };
     let live = match cluster.get(&r, m.namespace.as_deref(), &m.name).await {
         Ok(Some(v)) => v,
-        Ok(None) => return ObjectStatus { object, health: Health::Failed("missing".into()), drift: Some("missing".into()) },
-        Err(e) => return ObjectStatus { object, health: Health::InProgress(format!("cannot read: {e}")), drift: None },
+        Ok(None) => {
+            return ObjectStatus {
+                object,
+                health: Health::Failed("missing".into()),
+                drift: Some("missing".into()),
+            };
+        }
+        Err(e) => {
+            return ObjectStatus {
+                object,
+                health: Health::InProgress(format!("cannot read: {e}")),
+                drift: None,
+            };
+        }
     };
-    let ctx = readiness::Context { has_status_subresource: r.has_status, grace_expired: true, error_grace_expired: true, module_cr: false };
+    let ctx = readiness::Context {
+        has_status_subresource: r.has_status,
+        grace_expired: true,
+        error_grace_expired: true,
+        module_cr: false,
+    };
     let health = readiness::health(&live, &m.group, &m.kind, ctx);
     // Drift: would re-applying what we applied change the object? A dry-run apply answers exactly that.
     let drift = match desired {
-        Some(d) => match cluster.apply(&r, d, ApplyOptions { force: true, dry_run: true }).await {
-            Ok(after) if normalize(&after) != normalize(&live) => Some(format!("changed by {}", other_managers(&live).join(", "))),
+        Some(d) => match cluster
+            .apply(
+                &r,
+                d,
+                ApplyOptions {
+                    force: true,
+                    dry_run: true,
+                },
+            )
+            .await
+        {
+            Ok(after) if normalize(&after) != normalize(&live) => {
+                Some(format!("changed by {}", other_managers(&live).join(", ")))
+            }
             _ => None,
         },
         None => None,
     };
-    ObjectStatus { object, health, drift }
+    ObjectStatus {
+        object,
+        health,
+        drift,
+    }
 }
 
 fn other_managers(live: &Value) -> Vec<String> {
@@ -159,7 +218,11 @@ fn other_managers(live: &Value) -> Vec<String> {
         .collect();
     v.sort();
     v.dedup();
-    if v.is_empty() { vec!["another manager".into()] } else { v }
+    if v.is_empty() {
+        vec!["another manager".into()]
+    } else {
+        v
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -175,9 +238,19 @@ pub struct ObjectDiff {
 /// What a deploy of `plan` would change: server-side dry-run apply per object against the live one,
 /// plus the recorded members it would prune.
 pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>, inventory::InventoryError> {
-    let existing: BTreeMap<String, Inventory> = inventory::read_all(cluster).await?.into_iter().map(|i| (i.module.clone(), i)).collect();
+    let existing: BTreeMap<String, Inventory> = inventory::read_all(cluster)
+        .await?
+        .into_iter()
+        .map(|i| (i.module.clone(), i))
+        .collect();
     inventory::label_plan(plan);
-    cluster.discovery.ensure(cluster, plan.nodes.iter().map(|n| n.object.api_version().to_string())).await;
+    cluster
+        .discovery
+        .ensure(
+            cluster,
+            plan.nodes.iter().map(|n| n.object.api_version().to_string()),
+        )
+        .await;
     let mut order: Vec<usize> = (0..plan.nodes.len()).collect();
     order.sort_by_key(|&i| plan.priority(i));
     let module_ns: Vec<Option<String>> = plan.modules.iter().map(|m| m.namespace.clone()).collect();
@@ -189,27 +262,56 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
         async move {
             let Some(r) = cluster.discovery.resolve(object.api_version(), object.kind()) else {
                 let text = crate::yaml::to_string(&normalize(&object.data));
-                return Some(ObjectDiff { module, object: object.key().to_string(), action: "create".into(), diff: added(&text) });
+                return Some(ObjectDiff {
+                    module,
+                    object: object.key().to_string(),
+                    action: "create".into(),
+                    diff: added(&text),
+                });
             };
             if object.scope == crate::object::Scope::Unknown {
-                object.scope = if r.namespaced { crate::object::Scope::Namespaced } else { crate::object::Scope::Cluster };
+                object.scope = if r.namespaced {
+                    crate::object::Scope::Namespaced
+                } else {
+                    crate::object::Scope::Cluster
+                };
                 crate::render::apply_scope(&mut object, ns.as_deref());
             }
             // A read or dry run that fails is reported as such: "no change" would be a guess.
             let error = |what: &str, e: crate::cluster::RequestError| {
-                Some(ObjectDiff { module: module.clone(), object: object.key().to_string(), action: "error".into(), diff: format!("{what}: {e}\n") })
+                Some(ObjectDiff {
+                    module: module.clone(),
+                    object: object.key().to_string(),
+                    action: "error".into(),
+                    diff: format!("{what}: {e}\n"),
+                })
             };
             let live = match cluster.get(&r, object.namespace(), object.name()).await {
                 Ok(l) => l,
                 Err(e) => return error("cannot read the live object", e),
             };
-            let after = match cluster.apply(&r, &object.data, ApplyOptions { force: true, dry_run: true }).await {
+            let after = match cluster
+                .apply(
+                    &r,
+                    &object.data,
+                    ApplyOptions {
+                        force: true,
+                        dry_run: true,
+                    },
+                )
+                .await
+            {
                 Ok(a) => a,
                 Err(e) => return error("the server refuses the rendered object (dry run)", e),
             };
             let after = crate::yaml::to_string(&normalize(&after));
             match live {
-                None => Some(ObjectDiff { module, object: object.key().to_string(), action: "create".into(), diff: added(&after) }),
+                None => Some(ObjectDiff {
+                    module,
+                    object: object.key().to_string(),
+                    action: "create".into(),
+                    diff: added(&after),
+                }),
                 Some(l) => {
                     let before = crate::yaml::to_string(&normalize(&l));
                     (before != after).then(|| ObjectDiff {
@@ -222,12 +324,32 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
             }
         }
     });
-    let mut out: Vec<ObjectDiff> = futures::future::join_all(checks).await.into_iter().flatten().collect();
+    let mut out: Vec<ObjectDiff> = futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     for m in &plan.modules {
-        let Some(inv) = existing.get(&m.name) else { continue };
-        let rendered: Vec<Member> = plan.nodes.iter().filter(|n| plan.modules[n.module].name == m.name).map(|n| Member::of(&n.object, n.implicit)).collect();
-        for old in inv.members.iter().filter(|o| !o.shared && !rendered.iter().any(|n| n.same_object(o))) {
-            out.push(ObjectDiff { module: m.name.clone(), object: old.display(), action: "prune".into(), diff: String::new() });
+        let Some(inv) = existing.get(&m.name) else {
+            continue;
+        };
+        let rendered: Vec<Member> = plan
+            .nodes
+            .iter()
+            .filter(|n| plan.modules[n.module].name == m.name)
+            .map(|n| Member::of(&n.object, n.implicit))
+            .collect();
+        for old in inv
+            .members
+            .iter()
+            .filter(|o| !o.shared && !rendered.iter().any(|n| n.same_object(o)))
+        {
+            out.push(ObjectDiff {
+                module: m.name.clone(),
+                object: old.display(),
+                action: "prune".into(),
+                diff: String::new(),
+            });
         }
     }
     Ok(out)
@@ -238,7 +360,11 @@ fn added(text: &str) -> String {
 }
 
 fn unified(before: &str, after: &str, name: &str) -> String {
-    similar::TextDiff::from_lines(before, after).unified_diff().context_radius(3).header(&format!("live {name}"), &format!("rendered {name}")).to_string()
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("live {name}"), &format!("rendered {name}"))
+        .to_string()
 }
 
 #[cfg(test)]
@@ -248,8 +374,12 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_but_changes_show() {
-        let a = normalize(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "resourceVersion": "1"}, "data": {"password": "aHVudGVyMg=="}}));
-        let b = normalize(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "resourceVersion": "2"}, "data": {"password": "c2VjcmV0"}}));
+        let a = normalize(
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "resourceVersion": "1"}, "data": {"password": "aHVudGVyMg=="}}),
+        );
+        let b = normalize(
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "resourceVersion": "2"}, "data": {"password": "c2VjcmV0"}}),
+        );
         let text = crate::yaml::to_string(&a);
         assert!(!text.contains("aHVudGVyMg=="), "{text}");
         assert!(text.contains("<masked sha256:"));

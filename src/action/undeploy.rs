@@ -34,18 +34,19 @@ impl UndeployResult {
 }
 
 pub async fn run(cluster: &Cluster, opts: &UndeployOptions) -> Result<UndeployResult, Failure> {
-    let lock = Lock::acquire(cluster, opts.wait_for_lock).await.map_err(super::deploy::lock_failure)?;
+    let lock = Lock::acquire(cluster, opts.wait_for_lock)
+        .await
+        .map_err(super::deploy::lock_failure)?;
     let result = undeploy_locked(cluster, opts).await;
     let cleanup = matches!(&result, Ok(r) if r.complete());
     lock.release().await;
     if cleanup {
         // Nothing of kyma's may stay behind once the last module is gone: not even its own namespace.
-        if let Ok(left) = inventory::read_all(cluster).await {
-            if left.is_empty() {
-                if let Some(ns) = cluster.discovery.resolve("v1", "Namespace") {
-                    let _ = cluster.delete(&ns, None, inventory::NAMESPACE).await;
-                }
-            }
+        if let Ok(left) = inventory::read_all(cluster).await
+            && left.is_empty()
+            && let Some(ns) = cluster.discovery.resolve("v1", "Namespace")
+        {
+            let _ = cluster.delete(&ns, None, inventory::NAMESPACE).await;
         }
     }
     result
@@ -69,7 +70,11 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
                 installed.sort();
                 return Err(Failure::bad_input(anyhow::anyhow!(
                     "module '{m}' is not installed by kyma on this cluster (installed: {})",
-                    if installed.is_empty() { "none".to_string() } else { installed.join(", ") }
+                    if installed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        installed.join(", ")
+                    }
                 )));
             }
         }
@@ -90,7 +95,11 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
             warnings.join("; ")
         )));
     }
-    let remaining: HashMap<String, Inventory> = all.iter().filter(|(n, _)| !targets.contains(n)).map(|(n, i)| (n.clone(), i.clone())).collect();
+    let remaining: HashMap<String, Inventory> = all
+        .iter()
+        .filter(|(n, _)| !targets.contains(n))
+        .map(|(n, i)| (n.clone(), i.clone()))
+        .collect();
     // Several modules are removed together: their members are deleted in one ordered pass, so custom
     // resources of every module go before any CRD.
     let mut members: Vec<Member> = Vec::new();
@@ -113,7 +122,11 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
         &members,
         &ids,
         &DeleteOptions {
-            crds: if opts.prune_crds { CrdPolicy::Always } else { CrdPolicy::IfUnused },
+            crds: if opts.prune_crds {
+                CrdPolicy::Always
+            } else {
+                CrdPolicy::IfUnused
+            },
             remove_finalizers: opts.remove_finalizers,
             timeout: opts.timeout,
         },
@@ -129,11 +142,16 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
             stuck: report.stuck.iter().filter(|(x, _)| mine(x)).cloned().collect(),
         };
         if r.stuck.is_empty() {
-            inventory::remove(cluster, t).await.map_err(|e| Failure::new(Exit::Unreachable, e))?;
+            inventory::remove(cluster, t)
+                .await
+                .map_err(|e| Failure::new(Exit::Unreachable, e))?;
         }
         out.push((t.clone(), r));
     }
-    Ok(UndeployResult { modules: out, warnings })
+    Ok(UndeployResult {
+        modules: out,
+        warnings,
+    })
 }
 
 /// Kyma's rule for removing a module: its manager goes only when no custom resource of the module's
@@ -141,21 +159,37 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
 /// the operator that owns their finalizers). Found before anything is removed; a check that cannot be
 /// made refuses too.
 async fn refuse_foreign_resources(cluster: &Cluster, members: &[Member]) -> Result<(), Failure> {
-    let deleting: std::collections::HashSet<(String, Option<String>, String)> =
-        members.iter().map(|m| (m.kind.clone(), m.namespace.clone(), m.name.clone())).collect();
-    let crds: Vec<&Member> = members.iter().filter(|m| m.kind == "CustomResourceDefinition").collect();
+    let deleting: std::collections::HashSet<(String, Option<String>, String)> = members
+        .iter()
+        .map(|m| (m.kind.clone(), m.namespace.clone(), m.name.clone()))
+        .collect();
+    let crds: Vec<&Member> = members
+        .iter()
+        .filter(|m| m.kind == "CustomResourceDefinition")
+        .collect();
     if crds.is_empty() {
         return Ok(());
     }
-    cluster.discovery.ensure(cluster, ["apiextensions.k8s.io/v1".to_string()]).await;
-    let Some(r) = cluster.discovery.resolve("apiextensions.k8s.io/v1", "CustomResourceDefinition") else { return Ok(()) };
+    cluster
+        .discovery
+        .ensure(cluster, ["apiextensions.k8s.io/v1".to_string()])
+        .await;
+    let Some(r) = cluster
+        .discovery
+        .resolve("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    else {
+        return Ok(());
+    };
     let mut problems = Vec::new();
     for m in crds {
         let live = match cluster.get(&r, None, &m.name).await {
             Ok(Some(l)) => l,
             Ok(None) => continue,
             Err(e) => {
-                problems.push(format!("cannot read CRD {} to check for resources of its kind ({e})", m.name));
+                problems.push(format!(
+                    "cannot read CRD {} to check for resources of its kind ({e})",
+                    m.name
+                ));
                 continue;
             }
         };
@@ -164,9 +198,16 @@ async fn refuse_foreign_resources(cluster: &Cluster, members: &[Member]) -> Resu
             Ok(others) => problems.push(format!(
                 "{}{}",
                 others[..others.len().min(3)].join(", "),
-                if others.len() > 3 { format!(" and {} more", others.len() - 3) } else { String::new() }
+                if others.len() > 3 {
+                    format!(" and {} more", others.len() - 3)
+                } else {
+                    String::new()
+                }
             )),
-            Err(e) => problems.push(format!("cannot check CRD {} for resources of its kind ({e})", m.name)),
+            Err(e) => problems.push(format!(
+                "cannot check CRD {} for resources of its kind ({e})",
+                m.name
+            )),
         }
     }
     if problems.is_empty() {

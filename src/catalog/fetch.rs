@@ -19,22 +19,40 @@ use super::release::GITHUB;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("{url}: sha256 mismatch: pinned {pinned}, got {actual}; the content changed or the pin is wrong, do not trust it")]
-    PinMismatch { url: String, pinned: String, actual: String },
+    #[error(
+        "{url}: sha256 mismatch: pinned {pinned}, got {actual}; the content changed or the pin is wrong, do not trust it"
+    )]
+    PinMismatch {
+        url: String,
+        pinned: String,
+        actual: String,
+    },
     #[error(
         "{url}: content changed since it was first downloaded: recorded sha256 {recorded}, now {actual}. \
          A published release asset should never change; if you trust the new content, run again with \
          --accept-new-digests"
     )]
-    DigestChanged { url: String, recorded: String, actual: String },
+    DigestChanged {
+        url: String,
+        recorded: String,
+        actual: String,
+    },
     #[error("{url}: not in the cache and --offline forbids the network; {hint}")]
     OfflineMiss { url: String, hint: &'static str },
-    #[error("cannot fetch {url}: {message}. Without internet access, use a mirror: `kyma mirror --modules … --to DIR` on a machine that has it, then --mirror DIR (or KYMA_MIRROR)")]
+    #[error(
+        "cannot fetch {url}: {message}. Without internet access, use a mirror: `kyma mirror --modules … --to DIR` on a machine that has it, then --mirror DIR (or KYMA_MIRROR)"
+    )]
     Unreachable { url: String, message: String },
     #[error("{url}: {message}")]
     Http { url: String, message: String },
-    #[error("mirror {mirror}: {path} is missing ({message}); fill the mirror with `kyma mirror --modules … --to {mirror}`")]
-    MirrorMiss { mirror: String, path: String, message: String },
+    #[error(
+        "mirror {mirror}: {path} is missing ({message}); fill the mirror with `kyma mirror --modules … --to {mirror}`"
+    )]
+    MirrorMiss {
+        mirror: String,
+        path: String,
+        message: String,
+    },
     #[error("cache {path}: {message}")]
     Cache { path: String, message: String },
 }
@@ -47,7 +65,9 @@ pub fn cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
         return PathBuf::from(d).join("kyma");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     home.join(".cache").join("kyma")
 }
 
@@ -103,13 +123,16 @@ impl Fetcher {
     pub fn get(&self, url: &str, pin: Option<&str>) -> Result<Vec<u8>, FetchError> {
         let path = Self::cache_path(url);
         let cached = std::fs::read(&path).ok();
-        if let Some(bytes) = cached {
-            if self.offline || pin.is_some_and(|p| sha256_hex(&bytes).eq_ignore_ascii_case(p)) {
-                return verify_pin(url, pin, bytes);
-            }
+        if let Some(bytes) = cached
+            && (self.offline || pin.is_some_and(|p| sha256_hex(&bytes).eq_ignore_ascii_case(p)))
+        {
+            return verify_pin(url, pin, bytes);
         }
         if self.offline {
-            return Err(FetchError::OfflineMiss { url: url.into(), hint: "run once without --offline" });
+            return Err(FetchError::OfflineMiss {
+                url: url.into(),
+                hint: "run once without --offline",
+            });
         }
         let bytes = verify_pin(url, pin, self.download(url)?)?;
         store(&path, &bytes)?;
@@ -134,7 +157,7 @@ impl Fetcher {
             }
         }
         let bytes = match &self.mirror {
-            Some(m) if url.starts_with(GITHUB) => self.from_mirror(m, &url[GITHUB.len()..])?,
+            Some(m) if url.starts_with(GITHUB) => self.read_mirror(m, &url[GITHUB.len()..])?,
             _ if self.offline => {
                 return Err(FetchError::OfflineMiss {
                     url: url.into(),
@@ -148,7 +171,11 @@ impl Fetcher {
         if pin.is_none() {
             match recorded {
                 Some(r) if r != actual && !self.accept_new_digests => {
-                    return Err(FetchError::DigestChanged { url: url.into(), recorded: r, actual });
+                    return Err(FetchError::DigestChanged {
+                        url: url.into(),
+                        recorded: r,
+                        actual,
+                    });
                 }
                 Some(r) if r == actual => {}
                 _ => digests.record(url, &actual)?,
@@ -158,7 +185,7 @@ impl Fetcher {
         Ok(bytes)
     }
 
-    fn from_mirror(&self, mirror: &Mirror, rest: &str) -> Result<Vec<u8>, FetchError> {
+    fn read_mirror(&self, mirror: &Mirror, rest: &str) -> Result<Vec<u8>, FetchError> {
         match mirror {
             Mirror::Dir(dir) => {
                 let path = dir.join(rest);
@@ -185,7 +212,11 @@ fn verify_pin(url: &str, pin: Option<&str>, bytes: Vec<u8>) -> Result<Vec<u8>, F
     if let Some(pin) = pin {
         let actual = sha256_hex(&bytes);
         if !actual.eq_ignore_ascii_case(pin) {
-            return Err(FetchError::PinMismatch { url: url.into(), pinned: pin.into(), actual });
+            return Err(FetchError::PinMismatch {
+                url: url.into(),
+                pinned: pin.into(),
+                actual,
+            });
         }
     }
     Ok(bytes)
@@ -200,7 +231,10 @@ struct Digests {
 impl Digests {
     fn load() -> Digests {
         let path = cache_dir().join("digests.json");
-        let map = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        let map = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         Digests { path, map }
     }
     fn get(&self, url: &str) -> Option<String> {
@@ -217,7 +251,10 @@ impl Digests {
 }
 
 fn store(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
-    let err = |e: std::io::Error| FetchError::Cache { path: path.display().to_string(), message: e.to_string() };
+    let err = |e: std::io::Error| FetchError::Cache {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
     std::fs::create_dir_all(path.parent().expect("cache path has a parent")).map_err(err)?;
     // Write then rename so a concurrent reader never sees half a file.
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
@@ -228,7 +265,10 @@ fn store(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
 /// Catalog loading runs before the async runtime has work to do; a small current-thread runtime
 /// keeps the catalog stage synchronous for its callers.
 fn download(url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
-    let unreachable = |message: String| FetchError::Unreachable { url: url.into(), message };
+    let unreachable = |message: String| FetchError::Unreachable {
+        url: url.into(),
+        message,
+    };
     crate::tls::install_crypto_provider();
     let run = async {
         let client = reqwest::Client::builder()
@@ -237,10 +277,17 @@ fn download(url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| unreachable(e.to_string()))?;
-        let mut resp = client.get(url).send().await.map_err(|e| unreachable(error_chain(&e)))?;
+        let mut resp = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| unreachable(error_chain(&e)))?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(FetchError::Http { url: url.into(), message: format!("HTTP {status}") });
+            return Err(FetchError::Http {
+                url: url.into(),
+                message: format!("HTTP {status}"),
+            });
         }
         let mut bar = ProgressOnTty::new(progress, url, resp.content_length());
         let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
@@ -253,11 +300,21 @@ fn download(url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
     };
     match tokio::runtime::Handle::try_current() {
         Ok(_) => std::thread::scope(|s| {
-            s.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(run))
-                .join()
-                .expect("download thread")
+            s.spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(run)
+            })
+            .join()
+            .expect("download thread")
         }),
-        Err(_) => tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(run),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(run),
     }
 }
 
@@ -273,7 +330,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         }
         source = s.source();
     }
-    if parts.is_empty() { e.to_string() } else { parts.join(": ") }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 /// A download bar that appears only once a download has taken longer than a moment, so fast and
@@ -289,7 +350,13 @@ struct ProgressOnTty {
 impl ProgressOnTty {
     fn new(enabled: bool, url: &str, len: Option<u64>) -> Self {
         let name = url.rsplit('/').next().unwrap_or(url).to_string();
-        ProgressOnTty { enabled, started: Instant::now(), len, name, bar: None }
+        ProgressOnTty {
+            enabled,
+            started: Instant::now(),
+            len,
+            name,
+            bar: None,
+        }
     }
     fn advance(&mut self, done: u64) {
         if !self.enabled {
@@ -300,7 +367,11 @@ impl ProgressOnTty {
                 Some(n) => indicatif::ProgressBar::new(n),
                 None => indicatif::ProgressBar::new_spinner(),
             };
-            let template = if self.len.is_some() { "{msg:.40} {bar:30} {bytes}/{total_bytes}" } else { "{msg:.40} {spinner} {bytes}" };
+            let template = if self.len.is_some() {
+                "{msg:.40} {bar:30} {bytes}/{total_bytes}"
+            } else {
+                "{msg:.40} {spinner} {bytes}"
+            };
             bar.set_style(indicatif::ProgressStyle::with_template(template).expect("template"));
             bar.set_message(format!("downloading {}", self.name));
             self.bar = Some(bar);
@@ -322,7 +393,10 @@ mod tests {
 
     #[test]
     fn mirror_kinds() {
-        assert_eq!(Mirror::parse("http://127.0.0.1:8080/"), Mirror::Url("http://127.0.0.1:8080".into()));
+        assert_eq!(
+            Mirror::parse("http://127.0.0.1:8080/"),
+            Mirror::Url("http://127.0.0.1:8080".into())
+        );
         assert_eq!(Mirror::parse("/srv/mirror"), Mirror::Dir("/srv/mirror".into()));
         assert_eq!(Mirror::parse("file:///srv/m"), Mirror::Dir("/srv/m".into()));
     }

@@ -21,7 +21,11 @@ pub enum CatalogError {
     #[error("unknown module '{name}'{}", suggest(.close))]
     UnknownModule { name: String, close: Vec<String> },
     #[error("module '{name}' has no version {version} (available: {})", .available.join(", "))]
-    UnknownVersion { name: String, version: String, available: Vec<String> },
+    UnknownVersion {
+        name: String,
+        version: String,
+        available: Vec<String>,
+    },
     #[error("catalog {source_name}: {message}")]
     Source { source_name: String, message: String },
     #[error(transparent)]
@@ -35,7 +39,11 @@ pub enum CatalogError {
 }
 
 fn suggest(close: &[String]) -> String {
-    if close.is_empty() { String::new() } else { format!("; did you mean: {}?", close.join(", ")) }
+    if close.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean: {}?", close.join(", "))
+    }
 }
 
 /// One version of one module, with all of its files in memory.
@@ -74,13 +82,23 @@ impl Module {
     /// from its assets, so name those instead.
     pub fn describe_file(&self, file: &str) -> String {
         match (&self.release, file) {
-            (Some(r), "values.schema.json") => format!("the openAPIV3Schema of the {} CRD in {}",
-                r.custom_resource.as_ref().map(|c| c.kind.as_str()).unwrap_or("module CR"), r.manager_manifest),
+            (Some(r), "values.schema.json") => format!(
+                "the openAPIV3Schema of the {} CRD in {}",
+                r.custom_resource
+                    .as_ref()
+                    .map(|c| c.kind.as_str())
+                    .unwrap_or("module CR"),
+                r.manager_manifest
+            ),
             (Some(r), "values.yaml") => match &r.default_cr {
                 release::DefaultCr::Url(u) => u.clone(),
                 release::DefaultCr::Inline(_) => format!("{} (spec.data)", self.location),
             },
-            (Some(_), f) if f.starts_with("manifests/") => self.release.as_ref().map(|r| r.manager_manifest.clone()).unwrap_or_default(),
+            (Some(_), f) if f.starts_with("manifests/") => self
+                .release
+                .as_ref()
+                .map(|r| r.manager_manifest.clone())
+                .unwrap_or_default(),
             _ => self.path_of(file),
         }
     }
@@ -130,7 +148,8 @@ impl Catalog {
         if roots.is_empty() {
             return Err(CatalogError::Source {
                 source_name: set.source,
-                message: "holds no module: expected <module>/module.yaml or <module>/<version>/module.yaml".into(),
+                message: "holds no module: expected <module>/module.yaml or <module>/<version>/module.yaml"
+                    .into(),
             });
         }
         let mut catalog = Catalog::default();
@@ -138,7 +157,10 @@ impl Catalog {
             let files: BTreeMap<String, String> = set
                 .files
                 .iter()
-                .filter_map(|(p, c)| p.strip_prefix(dir.as_str()).map(|rel| (rel.to_string(), c.clone())))
+                .filter_map(|(p, c)| {
+                    p.strip_prefix(dir.as_str())
+                        .map(|rel| (rel.to_string(), c.clone()))
+                })
                 .collect();
             let location = if dir.is_empty() {
                 set.root.clone()
@@ -164,7 +186,10 @@ impl Catalog {
         for m in modules {
             let versions = catalog.modules.entry(m.name.clone()).or_default();
             if versions.contains_key(&m.version) {
-                return Err(CatalogError::Source { source_name: source.to_string(), message: format!("{} is listed twice", m.id()) });
+                return Err(CatalogError::Source {
+                    source_name: source.to_string(),
+                    message: format!("{} is listed twice", m.id()),
+                });
             }
             versions.insert(m.version.clone(), m);
         }
@@ -191,7 +216,11 @@ impl Catalog {
     /// The version used when none is named: the one marked `default: true`, else the highest.
     pub fn default_version(&self, name: &str) -> Option<&Module> {
         let versions = self.modules.get(name)?;
-        versions.values().rev().find(|m| m.marked_default).or_else(|| versions.values().next_back())
+        versions
+            .values()
+            .rev()
+            .find(|m| m.marked_default)
+            .or_else(|| versions.values().next_back())
     }
 
     /// Resolve `name` or `name@version`.
@@ -200,19 +229,26 @@ impl Catalog {
             Some((n, v)) => (n.trim(), Some(v.trim())),
             None => (spec.trim(), None),
         };
-        let versions = self.modules.get(name).ok_or_else(|| CatalogError::UnknownModule {
-            name: name.to_string(),
-            close: close_names(name, self.names()),
-        })?;
+        let versions = self
+            .modules
+            .get(name)
+            .ok_or_else(|| CatalogError::UnknownModule {
+                name: name.to_string(),
+                close: close_names(name, self.names()),
+            })?;
         match version {
-            None => Ok(self.default_version(name).expect("a module has at least one version")),
+            None => Ok(self
+                .default_version(name)
+                .expect("a module has at least one version")),
             Some(v) => {
                 let wanted = semver::Version::parse(v.trim_start_matches('v')).ok();
-                wanted.and_then(|w| versions.get(&w)).ok_or_else(|| CatalogError::UnknownVersion {
-                    name: name.to_string(),
-                    version: v.to_string(),
-                    available: versions.keys().map(|v| v.to_string()).collect(),
-                })
+                wanted
+                    .and_then(|w| versions.get(&w))
+                    .ok_or_else(|| CatalogError::UnknownVersion {
+                        name: name.to_string(),
+                        version: v.to_string(),
+                        available: versions.keys().map(|v| v.to_string()).collect(),
+                    })
             }
         }
     }
@@ -235,13 +271,22 @@ pub fn close_names<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Ve
     scored.into_iter().take(3).map(|(_, n)| n).collect()
 }
 
-fn parse_module(source: &str, location: &str, files: BTreeMap<String, String>) -> Result<Module, CatalogError> {
+fn parse_module(
+    source: &str,
+    location: &str,
+    files: BTreeMap<String, String>,
+) -> Result<Module, CatalogError> {
     let path = format!("{location}/module.yaml");
-    let bad = |message: String| CatalogError::BadModuleFile { file: path.clone(), message };
+    let bad = |message: String| CatalogError::BadModuleFile {
+        file: path.clone(),
+        message,
+    };
     let text = files.get("module.yaml").expect("root has module.yaml");
     let value = crate::yaml::parse(text).map_err(|e| bad(e.to_string()))?;
     if !value.is_object() {
-        return Err(bad("must be a mapping with at least apiVersion, name and version".into()));
+        return Err(bad(
+            "must be a mapping with at least apiVersion, name and version".into(),
+        ));
     }
     let file: ModuleFile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
     if !SUPPORTED_API_VERSIONS.contains(&file.api_version.as_str()) {
@@ -257,12 +302,16 @@ fn parse_module(source: &str, location: &str, files: BTreeMap<String, String>) -
             file.name
         )));
     }
-    let version = semver::Version::parse(file.version.trim_start_matches('v'))
-        .map_err(|e| bad(format!("version '{}' is not a semantic version (e.g. 1.2.0): {e}", file.version)))?;
-    if let Some(ns) = &file.namespace {
-        if !is_dns_label(ns) {
-            return Err(bad(format!("namespace '{ns}' is not a valid namespace name")));
-        }
+    let version = semver::Version::parse(file.version.trim_start_matches('v')).map_err(|e| {
+        bad(format!(
+            "version '{}' is not a semantic version (e.g. 1.2.0): {e}",
+            file.version
+        ))
+    })?;
+    if let Some(ns) = &file.namespace
+        && !is_dns_label(ns)
+    {
+        return Err(bad(format!("namespace '{ns}' is not a valid namespace name")));
     }
     for f in files.keys() {
         let ok = f == "module.yaml"
@@ -283,12 +332,15 @@ fn parse_module(source: &str, location: &str, files: BTreeMap<String, String>) -
     let manifest_urls = file.manifests.into_vec();
     for m in &manifest_urls {
         if !(m.url().starts_with("https://") || m.url().starts_with("http://")) {
-            return Err(bad(format!("manifest URL '{}' must start with https:// or http://", m.url())));
+            return Err(bad(format!(
+                "manifest URL '{}' must start with https:// or http://",
+                m.url()
+            )));
         }
-        if let Some(pin) = m.sha256() {
-            if pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(bad(format!("sha256 pin for '{}' must be 64 hex digits", m.url())));
-            }
+        if let Some(pin) = m.sha256()
+            && (pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(bad(format!("sha256 pin for '{}' must be 64 hex digits", m.url())));
         }
     }
     Ok(Module {
@@ -309,7 +361,8 @@ fn parse_module(source: &str, location: &str, files: BTreeMap<String, String>) -
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -322,7 +375,10 @@ mod tests {
         FileSet {
             source: "test".into(),
             root: "cat".into(),
-            files: files.iter().map(|(p, c)| (p.to_string(), c.to_string())).collect(),
+            files: files
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.to_string()))
+                .collect(),
         }
     }
 
@@ -332,8 +388,14 @@ mod tests {
     fn versions_and_default() {
         let c = Catalog::from_files(set(&[
             ("a/1.0.0/module.yaml", M),
-            ("a/2.0.0/module.yaml", "apiVersion: kyma.module/v1\nname: a\nversion: 2.0.0\n"),
-            ("a/1.5.0/module.yaml", "apiVersion: kyma.module/v1\nname: a\nversion: 1.5.0\ndefault: true\n"),
+            (
+                "a/2.0.0/module.yaml",
+                "apiVersion: kyma.module/v1\nname: a\nversion: 2.0.0\n",
+            ),
+            (
+                "a/1.5.0/module.yaml",
+                "apiVersion: kyma.module/v1\nname: a\nversion: 1.5.0\ndefault: true\n",
+            ),
         ]))
         .unwrap();
         assert_eq!(c.select("a").unwrap().version.to_string(), "1.5.0");
@@ -356,7 +418,11 @@ mod tests {
 
     #[test]
     fn unknown_module_suggests() {
-        let c = Catalog::from_files(set(&[("istio/module.yaml", &M.replace("name: a", "name: istio"))])).unwrap();
+        let c = Catalog::from_files(set(&[(
+            "istio/module.yaml",
+            &M.replace("name: a", "name: istio"),
+        )]))
+        .unwrap();
         let err = c.select("isito").unwrap_err().to_string();
         assert!(err.contains("did you mean: istio"), "{err}");
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::release::{CustomResourceRef, DefaultCr, ManagerRef, Release, GITHUB};
+use super::release::{CustomResourceRef, DefaultCr, GITHUB, ManagerRef, Release};
 use super::{CatalogError, Module};
 
 pub const API_VERSION: &str = "operator.kyma-project.io/v1beta2";
@@ -18,17 +18,29 @@ const CLUSTER_SCOPED_ANNOTATION: &str = "operator.kyma-project.io/is-cluster-sco
 /// Is this document a ModuleTemplate?
 pub fn is_module_template(doc: &Value) -> bool {
     doc.get("kind").and_then(Value::as_str) == Some("ModuleTemplate")
-        && doc.get("apiVersion").and_then(Value::as_str).is_some_and(|a| a.starts_with("operator.kyma-project.io/"))
+        && doc
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|a| a.starts_with("operator.kyma-project.io/"))
 }
 
 /// Parse a file's text: multi-document YAML of ModuleTemplates, or a JSON array of them.
 pub fn parse_text(source: &str, file: &str, text: &str) -> Result<Vec<Module>, CatalogError> {
-    let bad = |message: String| CatalogError::BadModuleFile { file: file.to_string(), message };
+    let bad = |message: String| CatalogError::BadModuleFile {
+        file: file.to_string(),
+        message,
+    };
     let docs: Vec<(usize, Value)> = if text.trim_start().starts_with('[') {
-        let list: Vec<Value> = serde_json::from_str(text).map_err(|e| bad(format!("not a JSON array of ModuleTemplates: {e}")))?;
+        let list: Vec<Value> = serde_json::from_str(text)
+            .map_err(|e| bad(format!("not a JSON array of ModuleTemplates: {e}")))?;
         list.into_iter().enumerate().map(|(i, d)| (i + 1, d)).collect()
     } else {
-        crate::yaml::parse_all(text).map_err(|e| bad(e.to_string()))?.into_iter().enumerate().map(|(i, (_, d))| (i + 1, d)).collect()
+        crate::yaml::parse_all(text)
+            .map_err(|e| bad(e.to_string()))?
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, d))| (i + 1, d))
+            .collect()
     };
     let mut out = Vec::new();
     for (i, doc) in docs {
@@ -46,7 +58,10 @@ pub fn parse_text(source: &str, file: &str, text: &str) -> Result<Vec<Module>, C
 /// One ModuleTemplate → one release module.
 pub fn from_template(source: &str, at: &str, t: &Value) -> Result<Module, CatalogError> {
     let name_of_object = t.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?");
-    let bad = |message: String| CatalogError::BadModuleFile { file: format!("{at} (ModuleTemplate {name_of_object})"), message };
+    let bad = |message: String| CatalogError::BadModuleFile {
+        file: format!("{at} (ModuleTemplate {name_of_object})"),
+        message,
+    };
     if !is_module_template(t) {
         return Err(bad(format!(
             "expected apiVersion {API_VERSION}, kind ModuleTemplate; got {} {}",
@@ -57,17 +72,34 @@ pub fn from_template(source: &str, at: &str, t: &Value) -> Result<Module, Catalo
     let spec = t.get("spec").ok_or_else(|| bad("has no spec".into()))?;
     let s = |p: &str| spec.pointer(p).and_then(Value::as_str).filter(|v| !v.is_empty());
     let name = s("/moduleName")
-        .or_else(|| t.pointer(&format!("/metadata/labels/{}", MODULE_NAME_LABEL.replace('/', "~1"))).and_then(Value::as_str))
-        .ok_or_else(|| bad("has neither spec.moduleName nor the operator.kyma-project.io/module-name label".into()))?
+        .or_else(|| {
+            t.pointer(&format!(
+                "/metadata/labels/{}",
+                MODULE_NAME_LABEL.replace('/', "~1")
+            ))
+            .and_then(Value::as_str)
+        })
+        .ok_or_else(|| {
+            bad("has neither spec.moduleName nor the operator.kyma-project.io/module-name label".into())
+        })?
         .to_string();
     if !super::is_dns_label(&name) {
         return Err(bad(format!("module name '{name}' must be a DNS label")));
     }
     let version_text = s("/version").ok_or_else(|| bad("has no spec.version".into()))?;
-    let version = semver::Version::parse(version_text.trim_start_matches('v'))
-        .map_err(|e| bad(format!("spec.version '{version_text}' is not a semantic version: {e}")))?;
+    let version = semver::Version::parse(version_text.trim_start_matches('v')).map_err(|e| {
+        bad(format!(
+            "spec.version '{version_text}' is not a semantic version: {e}"
+        ))
+    })?;
     let resource = |wanted: &str| {
-        spec.get("resources").and_then(Value::as_array).into_iter().flatten().find(|r| r.get("name").and_then(Value::as_str) == Some(wanted)).and_then(|r| r.get("link")).and_then(Value::as_str)
+        spec.get("resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|r| r.get("name").and_then(Value::as_str) == Some(wanted))
+            .and_then(|r| r.get("link"))
+            .and_then(Value::as_str)
     };
     let manifest = resource("rawManifest").ok_or_else(|| {
         bad("has no spec.resources entry named rawManifest: kyma needs the manager manifest's URL (templates that carry it only in an OCM descriptor are not supported)".into())
@@ -78,26 +110,43 @@ pub fn from_template(source: &str, at: &str, t: &Value) -> Result<Module, Catalo
         (None, None) => return Err(bad("has neither spec.data nor a defaultResource link: there is no default CR to configure the module with".into())),
     };
     let cluster_scoped = t
-        .pointer(&format!("/metadata/annotations/{}", CLUSTER_SCOPED_ANNOTATION.replace('/', "~1")))
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            CLUSTER_SCOPED_ANNOTATION.replace('/', "~1")
+        ))
         .and_then(Value::as_str)
         .map(|v| v == "true");
     let custom_resource = match &default_cr {
         DefaultCr::Inline(d) => Some(CustomResourceRef {
-            api_version: d.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string(),
-            kind: d.get("kind").and_then(Value::as_str).unwrap_or_default().to_string(),
+            api_version: d
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            kind: d
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             scope: cluster_scoped.map(|c| if c { "Cluster".into() } else { "Namespaced".into() }),
         }),
         DefaultCr::Url(_) => None,
     };
     let manager = match (s("/manager/name"), s("/manager/namespace")) {
-        (Some(n), ns) => Some(ManagerRef { name: n.to_string(), namespace: ns.unwrap_or("kyma-system").to_string() }),
+        (Some(n), ns) => Some(ManagerRef {
+            name: n.to_string(),
+            namespace: ns.unwrap_or("kyma-system").to_string(),
+        }),
         _ => None,
     };
     let namespace = manager
         .as_ref()
         .map(|m| m.namespace.clone())
         .or_else(|| match &default_cr {
-            DefaultCr::Inline(d) => d.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
+            DefaultCr::Inline(d) => d
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             DefaultCr::Url(_) => None,
         })
         .unwrap_or_else(|| "kyma-system".into());
@@ -107,7 +156,9 @@ pub fn from_template(source: &str, at: &str, t: &Value) -> Result<Module, Catalo
     Ok(Module {
         name,
         version,
-        description: s("/info/documentation").map(|d| format!("docs: {d}")).unwrap_or_default(),
+        description: s("/info/documentation")
+            .map(|d| format!("docs: {d}"))
+            .unwrap_or_default(),
         namespace: Some(namespace),
         depends_on: vec![],
         manifest_urls: vec![],
@@ -158,13 +209,35 @@ spec:
     fn a_template_is_a_release_module() {
         let mods = parse_text("t", "mt.yaml", TEMPLATE).unwrap();
         let m = &mods[0];
-        assert_eq!((m.name.as_str(), m.version.to_string().as_str(), m.namespace.as_deref()), ("things", "0.2.0", Some("things-system")));
+        assert_eq!(
+            (
+                m.name.as_str(),
+                m.version.to_string().as_str(),
+                m.namespace.as_deref()
+            ),
+            ("things", "0.2.0", Some("things-system"))
+        );
         let r = m.release.as_ref().unwrap();
-        assert_eq!(r.manager_manifest, "https://github.com/example/things/releases/download/0.2.0/things-operator.yaml");
-        assert!(matches!(&r.default_cr, DefaultCr::Inline(d) if d["kind"] == "Things"), "spec.data wins over the link");
+        assert_eq!(
+            r.manager_manifest,
+            "https://github.com/example/things/releases/download/0.2.0/things-operator.yaml"
+        );
+        assert!(
+            matches!(&r.default_cr, DefaultCr::Inline(d) if d["kind"] == "Things"),
+            "spec.data wins over the link"
+        );
         assert_eq!(r.repository.as_deref(), Some("example/things"));
-        assert_eq!(r.manager, Some(ManagerRef { name: "things-operator".into(), namespace: "things-system".into() }));
-        assert_eq!(r.custom_resource.as_ref().unwrap().scope.as_deref(), Some("Namespaced"));
+        assert_eq!(
+            r.manager,
+            Some(ManagerRef {
+                name: "things-operator".into(),
+                namespace: "things-system".into()
+            })
+        );
+        assert_eq!(
+            r.custom_resource.as_ref().unwrap().scope.as_deref(),
+            Some("Namespaced")
+        );
     }
 
     #[test]
@@ -176,7 +249,9 @@ spec:
         let text = serde_json::to_string(&vec![doc, second]).unwrap();
         let mods = parse_text("t", "all-modules.json", &text).unwrap();
         assert_eq!(mods.len(), 2);
-        assert!(matches!(&mods[1].release.as_ref().unwrap().default_cr, DefaultCr::Url(u) if u.ends_with("default-things-cr.yaml")));
+        assert!(
+            matches!(&mods[1].release.as_ref().unwrap().default_cr, DefaultCr::Url(u) if u.ends_with("default-things-cr.yaml"))
+        );
     }
 
     #[test]
@@ -184,9 +259,24 @@ spec:
         let no_manifest = TEMPLATE.replace("rawManifest", "somethingElse");
         let e = parse_text("t", "mt.yaml", &no_manifest).unwrap_err().to_string();
         assert!(e.starts_with("mt.yaml, document 1 (ModuleTemplate things-0.2.0): has no spec.resources entry named rawManifest"), "{e}");
-        let e = parse_text("t", "mt.yaml", &TEMPLATE.replace("version: 0.2.0", "version: two")).unwrap_err().to_string();
+        let e = parse_text(
+            "t",
+            "mt.yaml",
+            &TEMPLATE.replace("version: 0.2.0", "version: two"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("spec.version 'two'"), "{e}");
-        let e = parse_text("t", "x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n").unwrap_err().to_string();
-        assert!(e.contains("expected apiVersion operator.kyma-project.io/v1beta2, kind ModuleTemplate"), "{e}");
+        let e = parse_text(
+            "t",
+            "x.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("expected apiVersion operator.kyma-project.io/v1beta2, kind ModuleTemplate"),
+            "{e}"
+        );
     }
 }

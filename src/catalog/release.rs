@@ -151,11 +151,17 @@ struct IndexVersion {
 /// Parse a release index (the built-in `modules/kyma-modules.yaml`, or one a user passes with
 /// `--catalog`) into modules.
 pub fn from_index(source: &str, location: &str, text: &str) -> Result<Vec<Module>, CatalogError> {
-    let bad = |message: String| CatalogError::BadModuleFile { file: location.to_string(), message };
+    let bad = |message: String| CatalogError::BadModuleFile {
+        file: location.to_string(),
+        message,
+    };
     let value = crate::yaml::parse(text).map_err(|e| bad(e.to_string()))?;
     let index: Index = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
     if index.api_version != "kyma.module/v1" || index.kind != "ReleaseIndex" {
-        return Err(bad(format!("expected apiVersion kyma.module/v1, kind ReleaseIndex; got {} {}", index.api_version, index.kind)));
+        return Err(bad(format!(
+            "expected apiVersion kyma.module/v1, kind ReleaseIndex; got {} {}",
+            index.api_version, index.kind
+        )));
     }
     let mut out = Vec::new();
     for m in index.modules {
@@ -166,8 +172,12 @@ pub fn from_index(source: &str, location: &str, text: &str) -> Result<Vec<Module
             return Err(bad(format!("module {} lists no version", m.name)));
         }
         for v in m.versions {
-            let version = semver::Version::parse(&v.version)
-                .map_err(|e| bad(format!("{}: version '{}' is not a semantic version: {e}", m.name, v.version)))?;
+            let version = semver::Version::parse(&v.version).map_err(|e| {
+                bad(format!(
+                    "{}: version '{}' is not a semantic version: {e}",
+                    m.name, v.version
+                ))
+            })?;
             let assets = v.assets.clone().unwrap_or_else(|| m.assets.clone());
             let mut depends_on = m.requires.clone();
             depends_on.extend(m.works_with.iter().cloned());
@@ -200,11 +210,17 @@ pub fn from_index(source: &str, location: &str, text: &str) -> Result<Vec<Module
 // ---- materializing -----------------------------------------------------------------------------------
 
 fn asset_name(url: &str) -> &str {
-    url.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("manifest.yaml")
+    url.rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("manifest.yaml")
 }
 
 fn text_of(url: &str, bytes: Vec<u8>) -> Result<String, CatalogError> {
-    String::from_utf8(bytes).map_err(|_| CatalogError::BadModuleFile { file: url.to_string(), message: "is not UTF-8 text".into() })
+    String::from_utf8(bytes).map_err(|_| CatalogError::BadModuleFile {
+        file: url.to_string(),
+        message: "is not UTF-8 text".into(),
+    })
 }
 
 /// Fetch a release module's assets and lay them out as module files (see the module docs). Modules
@@ -213,16 +229,25 @@ pub fn materialize(m: &Module, fetcher: &Fetcher) -> Result<Module, CatalogError
     let Some(r) = &m.release else { return Ok(m.clone()) };
     let mut out = m.clone();
     let manifest_url = &r.manager_manifest;
-    let manifest = text_of(manifest_url, fetcher.get_asset(manifest_url, None).map_err(|e| unavailable(m, e))?)?;
-    let docs = crate::yaml::parse_all(&manifest)
-        .map_err(|e| CatalogError::BadModuleFile { file: manifest_url.clone(), message: e.to_string() })?;
+    let manifest = text_of(
+        manifest_url,
+        fetcher
+            .get_asset(manifest_url, None)
+            .map_err(|e| unavailable(m, e))?,
+    )?;
+    let docs = crate::yaml::parse_all(&manifest).map_err(|e| CatalogError::BadModuleFile {
+        file: manifest_url.clone(),
+        message: e.to_string(),
+    })?;
 
     let mut cr = match &r.default_cr {
         DefaultCr::Inline(v) => v.clone(),
         DefaultCr::Url(url) => {
             let text = text_of(url, fetcher.get_asset(url, None).map_err(|e| unavailable(m, e))?)?;
-            let mut docs = crate::yaml::parse_all(&text)
-                .map_err(|e| CatalogError::BadModuleFile { file: url.clone(), message: e.to_string() })?;
+            let mut docs = crate::yaml::parse_all(&text).map_err(|e| CatalogError::BadModuleFile {
+                file: url.clone(),
+                message: e.to_string(),
+            })?;
             if docs.len() != 1 {
                 return Err(CatalogError::BadModuleFile {
                     file: url.clone(),
@@ -237,14 +262,18 @@ pub fn materialize(m: &Module, fetcher: &Fetcher) -> Result<Module, CatalogError
         DefaultCr::Inline(_) => format!("{} (spec.data)", m.location),
     };
     if !cr.is_object() || cr.get("apiVersion").is_none() || cr.get("kind").is_none() {
-        return Err(CatalogError::BadModuleFile { file: cr_file, message: "the default CR is not a Kubernetes object (apiVersion, kind, metadata)".into() });
+        return Err(CatalogError::BadModuleFile {
+            file: cr_file,
+            message: "the default CR is not a Kubernetes object (apiVersion, kind, metadata)".into(),
+        });
     }
     let api_version = cr["apiVersion"].as_str().unwrap_or_default().to_string();
     let kind = cr["kind"].as_str().unwrap_or_default().to_string();
     let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
     let version = api_version.rsplit('/').next().unwrap_or_default();
     let crd = docs.iter().map(|(_, d)| d).find(|d| {
-        d["kind"] == "CustomResourceDefinition" && d.pointer("/spec/group").and_then(Value::as_str) == Some(group)
+        d["kind"] == "CustomResourceDefinition"
+            && d.pointer("/spec/group").and_then(Value::as_str) == Some(group)
             && d.pointer("/spec/names/kind").and_then(Value::as_str) == Some(kind.as_str())
     });
     let scope = crd
@@ -256,24 +285,40 @@ pub fn materialize(m: &Module, fetcher: &Fetcher) -> Result<Module, CatalogError
         let ns = m.namespace.clone().unwrap_or_else(|| "kyma-system".into());
         cr["metadata"]["namespace"] = json!(ns);
     }
-    if cr.pointer("/metadata/name").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if cr
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         cr["metadata"]["name"] = json!(m.name);
     }
-    out.files.insert(format!("manifests/{}", asset_name(manifest_url)), manifest);
-    out.files.insert("values.yaml".into(), crate::yaml::to_string(&cr));
+    out.files
+        .insert(format!("manifests/{}", asset_name(manifest_url)), manifest);
+    out.files
+        .insert("values.yaml".into(), crate::yaml::to_string(&cr));
     if let Some(schema) = crd.and_then(|c| crd_schema(c, version)) {
-        out.files.insert("values.schema.json".into(), serde_json::to_string_pretty(&schema).expect("JSON"));
+        out.files.insert(
+            "values.schema.json".into(),
+            serde_json::to_string_pretty(&schema).expect("JSON"),
+        );
     }
-    if let Some(rel) = &mut out.release {
-        if rel.custom_resource.is_none() {
-            rel.custom_resource = Some(CustomResourceRef { api_version, kind, scope });
-        }
+    if let Some(rel) = &mut out.release
+        && rel.custom_resource.is_none()
+    {
+        rel.custom_resource = Some(CustomResourceRef {
+            api_version,
+            kind,
+            scope,
+        });
     }
     Ok(out)
 }
 
 fn unavailable(m: &Module, e: FetchError) -> CatalogError {
-    CatalogError::Asset { module: m.id(), source: e }
+    CatalogError::Asset {
+        module: m.id(),
+        source: e,
+    }
 }
 
 /// The CR's schema for values: the served version's `openAPIV3Schema`, made strict so that a misspelt
@@ -293,7 +338,8 @@ pub fn crd_schema(crd: &Value, version: &str) -> Option<Value> {
 
 fn strict(node: &mut Value) {
     let Some(map) = node.as_object_mut() else { return };
-    let open = map.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) || map.contains_key("additionalProperties");
+    let open = map.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true))
+        || map.contains_key("additionalProperties");
     if map.contains_key("properties") && !open {
         map.insert("additionalProperties".into(), Value::Bool(false));
     }
@@ -321,9 +367,13 @@ fn strict(node: &mut Value) {
 pub fn images(docs: &[Value]) -> Vec<String> {
     let mut out = std::collections::BTreeSet::new();
     for d in docs {
-        for spec in [d.pointer("/spec/template/spec"), d.pointer("/spec/jobTemplate/spec/template/spec"), (d["kind"] == "Pod").then(|| &d["spec"])]
-            .into_iter()
-            .flatten()
+        for spec in [
+            d.pointer("/spec/template/spec"),
+            d.pointer("/spec/jobTemplate/spec/template/spec"),
+            (d["kind"] == "Pod").then(|| &d["spec"]),
+        ]
+        .into_iter()
+        .flatten()
         {
             for list in ["containers", "initContainers", "ephemeralContainers"] {
                 for c in spec.get(list).and_then(Value::as_array).into_iter().flatten() {
@@ -348,19 +398,32 @@ mod tests {
         let mods = from_index("built-in", "modules/kyma-modules.yaml", INDEX).unwrap();
         assert_eq!(mods.len(), 2);
         let r = mods[0].release.as_ref().unwrap();
-        assert_eq!(r.manager_manifest, "https://github.com/org/gw/releases/download/2.0.0/gw.yaml");
+        assert_eq!(
+            r.manager_manifest,
+            "https://github.com/org/gw/releases/download/2.0.0/gw.yaml"
+        );
         assert_eq!(r.min_kubernetes.as_ref().unwrap().parsed(), Some((1, 28)));
         assert_eq!(mods[0].depends_on, vec!["mesh", "extra"]);
         assert_eq!(r.requires, vec!["mesh"]);
         let old = mods[1].release.as_ref().unwrap();
-        assert_eq!(old.urls(), vec!["https://github.com/org/gw/releases/download/1.9.0/old.yaml", "https://github.com/org/gw/releases/download/1.9.0/old-cr.yaml"]);
+        assert_eq!(
+            old.urls(),
+            vec![
+                "https://github.com/org/gw/releases/download/1.9.0/old.yaml",
+                "https://github.com/org/gw/releases/download/1.9.0/old-cr.yaml"
+            ]
+        );
     }
 
     #[test]
     fn index_errors_name_the_file() {
-        let e = from_index("t", "idx.yaml", &INDEX.replace("version: 1.9.0", "version: one")).unwrap_err().to_string();
+        let e = from_index("t", "idx.yaml", &INDEX.replace("version: 1.9.0", "version: one"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("idx.yaml: gw: version 'one'"), "{e}");
-        let e = from_index("t", "idx.yaml", &INDEX.replace("  requires", "  requirez")).unwrap_err().to_string();
+        let e = from_index("t", "idx.yaml", &INDEX.replace("  requires", "  requirez"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("requirez"), "{e}");
     }
 

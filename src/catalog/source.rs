@@ -15,7 +15,8 @@ static BUILTIN: &str = include_str!("../../modules/kyma-modules.yaml");
 
 /// The catalog compiled into the binary: the real module releases.
 pub fn builtin() -> Catalog {
-    let modules = release::from_index("built-in", BUILTIN_INDEX, BUILTIN).expect("the built-in index is checked by the test suite");
+    let modules = release::from_index("built-in", BUILTIN_INDEX, BUILTIN)
+        .expect("the built-in index is checked by the test suite");
     Catalog::from_modules("built-in", modules).expect("the built-in index lists each version once")
 }
 
@@ -31,7 +32,10 @@ pub fn load(specs: &[String], fetcher: &Fetcher) -> Result<Catalog, CatalogError
                     None => (spec.as_str(), None),
                 };
                 let bytes = fetcher.get(u, pin)?;
-                let text = String::from_utf8(bytes).map_err(|_| CatalogError::Source { source_name: u.into(), message: "is not UTF-8 text".into() })?;
+                let text = String::from_utf8(bytes).map_err(|_| CatalogError::Source {
+                    source_name: u.into(),
+                    message: "is not UTF-8 text".into(),
+                })?;
                 from_text(u, u, &text)?
             } else {
                 Catalog::from_files(from_url(spec, fetcher)?)?
@@ -40,7 +44,11 @@ pub fn load(specs: &[String], fetcher: &Fetcher) -> Result<Catalog, CatalogError
             from_file(Path::new(spec))?
         } else {
             let set = from_dir(Path::new(spec))?;
-            if holds_module_templates(&set) { templates_in(set)? } else { Catalog::from_files(set)? }
+            if holds_module_templates(&set) {
+                templates_in(set)?
+            } else {
+                Catalog::from_files(set)?
+            }
         };
         catalog.overlay(layer);
     }
@@ -51,8 +59,10 @@ pub fn load(specs: &[String], fetcher: &Fetcher) -> Result<Catalog, CatalogError
 /// YAML), or the community modules index (a JSON array of ModuleTemplates).
 pub fn from_file(path: &Path) -> Result<Catalog, CatalogError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CatalogError::Source { source_name: name.clone(), message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| CatalogError::Source {
+        source_name: name.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
     from_text(&name, &name, &text)
 }
 
@@ -67,8 +77,13 @@ fn from_text(source: &str, file: &str, text: &str) -> Result<Catalog, CatalogErr
 
 /// A directory of ModuleTemplate files (and no own-format module in it).
 fn holds_module_templates(set: &FileSet) -> bool {
-    !set.files.keys().any(|p| p == "module.yaml" || p.ends_with("/module.yaml"))
-        && set.files.values().any(|t| t.contains("kind: ModuleTemplate") || t.contains("\"kind\": \"ModuleTemplate\""))
+    !set.files
+        .keys()
+        .any(|p| p == "module.yaml" || p.ends_with("/module.yaml"))
+        && set
+            .files
+            .values()
+            .any(|t| t.contains("kind: ModuleTemplate") || t.contains("\"kind\": \"ModuleTemplate\""))
 }
 
 fn templates_in(set: FileSet) -> Result<Catalog, CatalogError> {
@@ -77,14 +92,21 @@ fn templates_in(set: FileSet) -> Result<Catalog, CatalogError> {
         if !(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) {
             continue;
         }
-        modules.extend(module_template::parse_text(&set.source, &format!("{}/{path}", set.root), text)?);
+        modules.extend(module_template::parse_text(
+            &set.source,
+            &format!("{}/{path}", set.root),
+            text,
+        )?);
     }
     Catalog::from_modules(&set.source, modules)
 }
 
 pub fn from_dir(root: &Path) -> Result<FileSet, CatalogError> {
     let source_name = root.display().to_string();
-    let err = |message: String| CatalogError::Source { source_name: source_name.clone(), message };
+    let err = |message: String| CatalogError::Source {
+        source_name: source_name.clone(),
+        message,
+    };
     let meta = std::fs::metadata(root).map_err(|e| err(format!("cannot read: {e}")))?;
     if !meta.is_dir() {
         return Err(err("is not a directory (a catalog is a directory of modules, a release-index file, or an http(s) URL of a .tar.gz)".into()));
@@ -94,7 +116,11 @@ pub fn from_dir(root: &Path) -> Result<FileSet, CatalogError> {
         source_name: p,
         message: e,
     })?;
-    Ok(FileSet { source: source_name.clone(), root: source_name, files })
+    Ok(FileSet {
+        source: source_name.clone(),
+        root: source_name,
+        files,
+    })
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<(), (String, String)> {
@@ -107,11 +133,17 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<(
         if name.to_string_lossy().starts_with('.') {
             continue;
         }
-        let ft = e.file_type().map_err(|er| (path.display().to_string(), er.to_string()))?;
+        let ft = e
+            .file_type()
+            .map_err(|er| (path.display().to_string(), er.to_string()))?;
         if ft.is_dir() {
             walk(root, &path, out)?;
         } else if ft.is_file() {
-            let rel = path.strip_prefix(root).expect("under root").to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .replace('\\', "/");
             let bytes = std::fs::read(&path).map_err(|er| (path.display().to_string(), er.to_string()))?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| (path.display().to_string(), "is not UTF-8 text".to_string()))?;
@@ -128,30 +160,48 @@ pub fn from_url(spec: &str, fetcher: &Fetcher) -> Result<FileSet, CatalogError> 
         None => (spec, None),
     };
     let bytes = fetcher.get(url, pin)?;
-    let err = |message: String| CatalogError::Source { source_name: url.to_string(), message };
+    let err = |message: String| CatalogError::Source {
+        source_name: url.to_string(),
+        message,
+    };
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
     let mut files = BTreeMap::new();
-    let entries = archive.entries().map_err(|e| err(format!("not a .tar.gz: {e}")))?;
+    let entries = archive
+        .entries()
+        .map_err(|e| err(format!("not a .tar.gz: {e}")))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| err(format!("not a .tar.gz: {e}")))?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let path = entry.path().map_err(|e| err(e.to_string()))?.to_string_lossy().replace('\\', "/");
+        let path = entry
+            .path()
+            .map_err(|e| err(e.to_string()))?
+            .to_string_lossy()
+            .replace('\\', "/");
         let path = path.trim_start_matches("./").to_string();
         if path.split('/').any(|c| c == ".." || c.starts_with('.')) {
             continue;
         }
         let mut text = String::new();
-        entry.read_to_string(&mut text).map_err(|_| err(format!("{path} is not UTF-8 text")))?;
+        entry
+            .read_to_string(&mut text)
+            .map_err(|_| err(format!("{path} is not UTF-8 text")))?;
         files.insert(path, text);
     }
     // Archives usually wrap everything in one top directory; look through it.
     let strip = common_top_dir(&files);
     if let Some(top) = strip {
-        files = files.into_iter().map(|(p, c)| (p[top.len() + 1..].to_string(), c)).collect();
+        files = files
+            .into_iter()
+            .map(|(p, c)| (p[top.len() + 1..].to_string(), c))
+            .collect();
     }
-    Ok(FileSet { source: url.to_string(), root: url.to_string(), files })
+    Ok(FileSet {
+        source: url.to_string(),
+        root: url.to_string(),
+        files,
+    })
 }
 
 fn common_top_dir(files: &BTreeMap<String, String>) -> Option<String> {

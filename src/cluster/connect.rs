@@ -11,13 +11,30 @@ pub enum ConnectError {
     #[error("kubeconfig {file}: {message}")]
     BadKubeconfig { file: String, message: String },
     #[error("kubeconfig {file}: no context named '{name}' (available: {})", .available.join(", "))]
-    UnknownContext { file: String, name: String, available: Vec<String> },
-    #[error("no kubeconfig: pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a cluster")]
+    UnknownContext {
+        file: String,
+        name: String,
+        available: Vec<String>,
+    },
+    #[error(
+        "no kubeconfig: pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a cluster"
+    )]
     NoConfig,
     #[error("cannot reach the cluster of context '{context}' at {server}: {message}")]
-    Unreachable { context: String, server: String, message: String },
-    #[error("the cluster of context '{context}' at {server} refused our credentials (HTTP {code}): {message}; check the user of this context")]
-    Unauthorized { context: String, server: String, code: u16, message: String },
+    Unreachable {
+        context: String,
+        server: String,
+        message: String,
+    },
+    #[error(
+        "the cluster of context '{context}' at {server} refused our credentials (HTTP {code}): {message}; check the user of this context"
+    )]
+    Unauthorized {
+        context: String,
+        server: String,
+        code: u16,
+        message: String,
+    },
 }
 
 impl ConnectError {
@@ -25,7 +42,9 @@ impl ConnectError {
     /// us is "unreachable" (4).
     pub fn exit(&self) -> crate::exit::Exit {
         match self {
-            ConnectError::Unreachable { .. } | ConnectError::Unauthorized { .. } => crate::exit::Exit::Unreachable,
+            ConnectError::Unreachable { .. } | ConnectError::Unauthorized { .. } => {
+                crate::exit::Exit::Unreachable
+            }
             _ => crate::exit::Exit::BadInput,
         }
     }
@@ -33,23 +52,35 @@ impl ConnectError {
 
 /// Where the kubeconfig comes from, in kubectl's order.
 fn load_kubeconfig(explicit: Option<&PathBuf>) -> Result<Option<(String, Kubeconfig)>, ConnectError> {
-    let bad = |file: String, e: &dyn std::fmt::Display| ConnectError::BadKubeconfig { file, message: e.to_string() };
+    let bad = |file: String, e: &dyn std::fmt::Display| ConnectError::BadKubeconfig {
+        file,
+        message: e.to_string(),
+    };
     if let Some(path) = explicit {
         let file = path.display().to_string();
         if !path.exists() {
-            return Err(ConnectError::BadKubeconfig { file, message: "file not found".into() });
+            return Err(ConnectError::BadKubeconfig {
+                file,
+                message: "file not found".into(),
+            });
         }
-        return Kubeconfig::read_from(path).map(|k| Some((file.clone(), k))).map_err(|e| bad(file, &e));
+        return Kubeconfig::read_from(path)
+            .map(|k| Some((file.clone(), k)))
+            .map_err(|e| bad(file, &e));
     }
     if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         let file = list.to_string_lossy().to_string();
-        return Kubeconfig::from_env().map(|k| k.map(|k| (file.clone(), k))).map_err(|e| bad(format!("$KUBECONFIG={file}"), &e));
+        return Kubeconfig::from_env()
+            .map(|k| k.map(|k| (file.clone(), k)))
+            .map_err(|e| bad(format!("$KUBECONFIG={file}"), &e));
     }
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
     let default = home.join(".kube").join("config");
     if default.exists() {
         let file = default.display().to_string();
-        return Kubeconfig::read_from(&default).map(|k| Some((file.clone(), k))).map_err(|e| bad(file, &e));
+        return Kubeconfig::read_from(&default)
+            .map(|k| Some((file.clone(), k)))
+            .map_err(|e| bad(file, &e));
     }
     Ok(None)
 }
@@ -57,7 +88,9 @@ fn load_kubeconfig(explicit: Option<&PathBuf>) -> Result<Option<(String, Kubecon
 /// Strip `user:password@` from a URL before it is shown anywhere.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s && !url[s + 3..at].contains('/') => format!("{}{}", &url[..s + 3], &url[at + 1..]),
+        (Some(s), Some(at)) if at > s && !url[s + 3..at].contains('/') => {
+            format!("{}{}", &url[..s + 3], &url[at + 1..])
+        }
         _ => url.to_string(),
     }
 }
@@ -67,20 +100,30 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
     crate::tls::install_crypto_provider();
     let (mut config, context_name) = match load_kubeconfig(kubeconfig)? {
         Some((file, kc)) => {
-            if let Some(name) = context {
-                if !kc.contexts.iter().any(|c| c.name == name) {
-                    return Err(ConnectError::UnknownContext {
-                        file,
-                        name: name.to_string(),
-                        available: kc.contexts.iter().map(|c| c.name.clone()).collect(),
-                    });
-                }
+            if let Some(name) = context
+                && !kc.contexts.iter().any(|c| c.name == name)
+            {
+                return Err(ConnectError::UnknownContext {
+                    file,
+                    name: name.to_string(),
+                    available: kc.contexts.iter().map(|c| c.name.clone()).collect(),
+                });
             }
-            let chosen = context.map(str::to_string).or_else(|| kc.current_context.clone()).unwrap_or_default();
-            let opts = KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
-            let config = Config::from_custom_kubeconfig(kc, &opts)
-                .await
-                .map_err(|e| ConnectError::BadKubeconfig { file: file.clone(), message: format!("{e}") })?;
+            let chosen = context
+                .map(str::to_string)
+                .or_else(|| kc.current_context.clone())
+                .unwrap_or_default();
+            let opts = KubeConfigOptions {
+                context: context.map(str::to_string),
+                ..Default::default()
+            };
+            let config =
+                Config::from_custom_kubeconfig(kc, &opts)
+                    .await
+                    .map_err(|e| ConnectError::BadKubeconfig {
+                        file: file.clone(),
+                        message: format!("{e}"),
+                    })?;
             (config, chosen)
         }
         None => match Config::incluster() {
@@ -104,27 +147,63 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
         discovery: Discovery::new(),
     };
     let version = match probe.request(http::Method::GET, "/version", None, vec![]).await {
-        Ok(v) => v.get("gitVersion").and_then(|g| g.as_str()).unwrap_or("unknown").to_string(),
+        Ok(v) => v
+            .get("gitVersion")
+            .and_then(|g| g.as_str())
+            .unwrap_or("unknown")
+            .to_string(),
         Err(e) if matches!(e.code, Some(401) | Some(403)) => {
-            return Err(ConnectError::Unauthorized { context: context_name, server, code: e.code.unwrap(), message: e.message });
+            return Err(ConnectError::Unauthorized {
+                context: context_name,
+                server,
+                code: e.code.unwrap(),
+                message: e.message,
+            });
         }
         // kcp workspaces and some proxies do not serve /version; discovery below proves reachability.
         Err(e) if e.code == Some(404) => "unknown".to_string(),
-        Err(e) => return Err(ConnectError::Unreachable { context: context_name, server, message: e.to_string() }),
+        Err(e) => {
+            return Err(ConnectError::Unreachable {
+                context: context_name,
+                server,
+                message: e.to_string(),
+            });
+        }
     };
     let discovery = Discovery::new();
     discovery.load(&probe).await.map_err(|e| match e.code {
-        Some(c @ (401 | 403)) => ConnectError::Unauthorized { context: context_name.clone(), server: server.clone(), code: c, message: e.message.clone() },
-        _ => ConnectError::Unreachable { context: context_name.clone(), server: server.clone(), message: e.to_string() },
+        Some(c @ (401 | 403)) => ConnectError::Unauthorized {
+            context: context_name.clone(),
+            server: server.clone(),
+            code: c,
+            message: e.message.clone(),
+        },
+        _ => ConnectError::Unreachable {
+            context: context_name.clone(),
+            server: server.clone(),
+            message: e.to_string(),
+        },
     })?;
-    Ok(Cluster { client, context: context_name, server, server_version: version, discovery })
+    Ok(Cluster {
+        client,
+        context: context_name,
+        server,
+        server_version: version,
+        discovery,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn credentials_never_shown_in_urls() {
-        assert_eq!(super::redact_url("https://admin:s3cret@example.com:6443/"), "https://example.com:6443/");
-        assert_eq!(super::redact_url("https://127.0.0.1:6443"), "https://127.0.0.1:6443");
+        assert_eq!(
+            super::redact_url("https://admin:s3cret@example.com:6443/"),
+            "https://example.com:6443/"
+        );
+        assert_eq!(
+            super::redact_url("https://127.0.0.1:6443"),
+            "https://127.0.0.1:6443"
+        );
     }
 }

@@ -22,7 +22,11 @@ pub struct Resource {
 
 impl Resource {
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 }
 
@@ -44,12 +48,21 @@ impl Discovery {
     }
 
     pub fn resolve(&self, api_version: &str, kind: &str) -> Option<Resource> {
-        self.inner.read().unwrap().get(&(api_version.to_string(), kind.to_string())).cloned()
+        self.inner
+            .read()
+            .unwrap()
+            .get(&(api_version.to_string(), kind.to_string()))
+            .cloned()
     }
 
     /// Any served version of a group/kind (for objects recorded under a version no longer served).
     pub fn resolve_group_kind(&self, group: &str, kind: &str) -> Option<Resource> {
-        self.inner.read().unwrap().values().find(|r| r.group == group && r.kind == kind).cloned()
+        self.inner
+            .read()
+            .unwrap()
+            .values()
+            .find(|r| r.group == group && r.kind == kind)
+            .cloned()
     }
 
     /// All group/versions the server serves.
@@ -66,7 +79,12 @@ impl Discovery {
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default();
         let groups = cluster.request(http::Method::GET, "/apis", None, vec![]).await?;
-        for g in groups.get("groups").and_then(Value::as_array).into_iter().flatten() {
+        for g in groups
+            .get("groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             for v in g.get("versions").and_then(Value::as_array).into_iter().flatten() {
                 if let Some(gv) = v.get("groupVersion").and_then(Value::as_str) {
                     gvs.push(gv.to_string());
@@ -101,7 +119,14 @@ impl Discovery {
 
     /// Every known namespaced resource that can be listed.
     pub fn namespaced_resources(&self) -> Vec<Resource> {
-        let mut v: Vec<Resource> = self.inner.read().unwrap().values().filter(|r| r.namespaced && r.listable).cloned().collect();
+        let mut v: Vec<Resource> = self
+            .inner
+            .read()
+            .unwrap()
+            .values()
+            .filter(|r| r.namespaced && r.listable)
+            .cloned()
+            .collect();
         v.sort_by(|a, b| (&a.group, &a.kind, &a.version).cmp(&(&b.group, &b.kind, &b.version)));
         v
     }
@@ -118,14 +143,26 @@ impl Discovery {
     }
 
     async fn fetch(&self, cluster: &Cluster, gv: &str) -> Result<Vec<Resource>, RequestError> {
-        let path = if gv.contains('/') { format!("/apis/{gv}") } else { format!("/api/{gv}") };
+        let path = if gv.contains('/') {
+            format!("/apis/{gv}")
+        } else {
+            format!("/api/{gv}")
+        };
         let list = cluster.request(http::Method::GET, &path, None, vec![]).await?;
         let (group, version) = match gv.rsplit_once('/') {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), gv.to_string()),
         };
-        let resources = list.get("resources").and_then(Value::as_array).cloned().unwrap_or_default();
-        let subresources: Vec<&str> = resources.iter().filter_map(|r| r.get("name")?.as_str()).filter(|n| n.contains('/')).collect();
+        let resources = list
+            .get("resources")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let subresources: Vec<&str> = resources
+            .iter()
+            .filter_map(|r| r.get("name")?.as_str())
+            .filter(|n| n.contains('/'))
+            .collect();
         Ok(resources
             .iter()
             .filter_map(|r| {
@@ -140,7 +177,10 @@ impl Discovery {
                     plural: plural.to_string(),
                     namespaced: r.get("namespaced").and_then(Value::as_bool).unwrap_or(false),
                     has_status: subresources.contains(&format!("{plural}/status").as_str()),
-                    listable: r.get("verbs").and_then(Value::as_array).is_some_and(|v| v.iter().any(|x| x == "list")),
+                    listable: r
+                        .get("verbs")
+                        .and_then(Value::as_array)
+                        .is_some_and(|v| v.iter().any(|x| x == "list")),
                 })
             })
             .collect())

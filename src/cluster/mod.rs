@@ -51,7 +51,13 @@ impl RequestError {
         }
     }
     pub fn transport(message: impl Into<String>) -> Self {
-        RequestError { code: None, reason: String::new(), message: message.into(), details_kind: String::new(), retry_after: None }
+        RequestError {
+            code: None,
+            reason: String::new(),
+            message: message.into(),
+            details_kind: String::new(),
+            retry_after: None,
+        }
     }
 }
 
@@ -65,7 +71,11 @@ pub struct ApplyOptions {
 impl Cluster {
     /// Path of a collection (`/apis/apps/v1/namespaces/x/deployments`).
     pub fn collection_path(r: &Resource, namespace: Option<&str>) -> String {
-        let base = if r.group.is_empty() { format!("/api/{}", r.version) } else { format!("/apis/{}/{}", r.group, r.version) };
+        let base = if r.group.is_empty() {
+            format!("/api/{}", r.version)
+        } else {
+            format!("/apis/{}/{}", r.group, r.version)
+        };
         match (r.namespaced, namespace) {
             (true, Some(ns)) => format!("{base}/namespaces/{ns}/{}", r.plural),
             _ => format!("{base}/{}", r.plural),
@@ -77,13 +87,28 @@ impl Cluster {
     }
 
     /// One HTTP round trip. Non-2xx answers become `RequestError` with code, reason and headers.
-    pub async fn request(&self, method: http::Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Result<Value, RequestError> {
-        let mut req = http::Request::builder().method(method).uri(path).header(http::header::ACCEPT, "application/json");
+    pub async fn request(
+        &self,
+        method: http::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Value, RequestError> {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(http::header::ACCEPT, "application/json");
         if let Some(ct) = content_type {
             req = req.header(http::header::CONTENT_TYPE, ct);
         }
-        let req = req.body(Body::from(body)).map_err(|e| RequestError::transport(e.to_string()))?;
-        let resp = self.client.send(req).await.map_err(|e| RequestError::transport(transport_message(&e)))?;
+        let req = req
+            .body(Body::from(body))
+            .map_err(|e| RequestError::transport(e.to_string()))?;
+        let resp = self
+            .client
+            .send(req)
+            .await
+            .map_err(|e| RequestError::transport(transport_message(&e)))?;
         let status = resp.status();
         let retry_after = resp
             .headers()
@@ -99,11 +124,23 @@ impl Cluster {
             .to_bytes();
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if status.is_success() {
-            return parsed.ok_or_else(|| RequestError::transport("the server answered with a body that is not JSON"));
+            return parsed
+                .ok_or_else(|| RequestError::transport("the server answered with a body that is not JSON"));
         }
         let text = String::from_utf8_lossy(&bytes).trim().to_string();
-        let field = |p: &str| parsed.as_ref().and_then(|v| v.pointer(p)).and_then(Value::as_str).unwrap_or("").to_string();
-        let message = if parsed.is_some() && !field("/message").is_empty() { field("/message") } else { text };
+        let field = |p: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.pointer(p))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let message = if parsed.is_some() && !field("/message").is_empty() {
+            field("/message")
+        } else {
+            text
+        };
         Err(RequestError {
             code: Some(status.as_u16()),
             reason: field("/reason"),
@@ -114,9 +151,17 @@ impl Cluster {
     }
 
     /// Server-side apply one object with field manager `kyma`.
-    pub async fn apply(&self, r: &Resource, object: &Value, opts: ApplyOptions) -> Result<Value, RequestError> {
+    pub async fn apply(
+        &self,
+        r: &Resource,
+        object: &Value,
+        opts: ApplyOptions,
+    ) -> Result<Value, RequestError> {
         let ns = object.pointer("/metadata/namespace").and_then(Value::as_str);
-        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let mut path = format!("{}?fieldManager={FIELD_MANAGER}", Self::object_path(r, ns, name));
         if opts.force {
             path.push_str("&force=true");
@@ -126,11 +171,30 @@ impl Cluster {
         }
         let body = serde_json::to_vec(object).expect("a JSON value serialises");
         // JSON is YAML, and the apply content type takes YAML.
-        self.request(http::Method::PATCH, &path, Some("application/apply-patch+yaml"), body).await
+        self.request(
+            http::Method::PATCH,
+            &path,
+            Some("application/apply-patch+yaml"),
+            body,
+        )
+        .await
     }
 
-    pub async fn get(&self, r: &Resource, namespace: Option<&str>, name: &str) -> Result<Option<Value>, RequestError> {
-        match self.request(http::Method::GET, &Self::object_path(r, namespace, name), None, vec![]).await {
+    pub async fn get(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, RequestError> {
+        match self
+            .request(
+                http::Method::GET,
+                &Self::object_path(r, namespace, name),
+                None,
+                vec![],
+            )
+            .await
+        {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code == Some(404) => Ok(None),
             Err(e) => Err(e),
@@ -138,19 +202,41 @@ impl Cluster {
     }
 
     /// List a collection, optionally by label selector; all namespaces when `namespace` is None.
-    pub async fn list(&self, r: &Resource, namespace: Option<&str>, label_selector: Option<&str>) -> Result<Vec<Value>, RequestError> {
+    pub async fn list(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>, RequestError> {
         let mut path = Self::collection_path(r, namespace);
         if let Some(sel) = label_selector {
             path.push_str(&format!("?labelSelector={}", urlencode(sel)));
         }
         let list = self.request(http::Method::GET, &path, None, vec![]).await?;
-        Ok(list.get("items").and_then(Value::as_array).cloned().unwrap_or_default())
+        Ok(list
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// Delete with background propagation; a missing object is not an error.
-    pub async fn delete(&self, r: &Resource, namespace: Option<&str>, name: &str) -> Result<(), RequestError> {
+    pub async fn delete(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<(), RequestError> {
         let body = serde_json::to_vec(&serde_json::json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"})).unwrap();
-        match self.request(http::Method::DELETE, &Self::object_path(r, namespace, name), Some("application/json"), body).await {
+        match self
+            .request(
+                http::Method::DELETE,
+                &Self::object_path(r, namespace, name),
+                Some("application/json"),
+                body,
+            )
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.code == Some(404) => Ok(()),
             Err(e) => Err(e),
@@ -160,9 +246,18 @@ impl Cluster {
     /// Replace the status of an object (tests play the kubelet with this).
     pub async fn replace_status(&self, r: &Resource, object: &Value) -> Result<Value, RequestError> {
         let ns = object.pointer("/metadata/namespace").and_then(Value::as_str);
-        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let path = format!("{}/status", Self::object_path(r, ns, name));
-        self.request(http::Method::PUT, &path, Some("application/json"), serde_json::to_vec(object).unwrap()).await
+        self.request(
+            http::Method::PUT,
+            &path,
+            Some("application/json"),
+            serde_json::to_vec(object).unwrap(),
+        )
+        .await
     }
 
     /// A dynamic `Api` for watches (kube-runtime's watcher does the resourceVersion bookkeeping).

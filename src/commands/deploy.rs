@@ -67,12 +67,20 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
                 "versionChanges": result.changes,
                 "pruned": result.pruned,
             });
-            println!("{}", serde_json::to_string_pretty(&crate::report::summary::json_doc(&result.outcome, extra))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::report::summary::json_doc(&result.outcome, extra))?
+            );
         }
         OutputFormat::Table => {
             for c in &result.changes {
                 if let Some(from) = &c.from {
-                    eprintln!("{} {from} → {}{}", c.module, c.to, if c.downgrade { " (downgrade)" } else { "" });
+                    eprintln!(
+                        "{} {from} → {}{}",
+                        c.module,
+                        c.to,
+                        if c.downgrade { " (downgrade)" } else { "" }
+                    );
                 }
             }
             for (module, report) in &result.pruned {
@@ -90,7 +98,11 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         }
     }
     if exit == Exit::Interrupted {
-        return Err(Failure::new(Exit::Interrupted, anyhow::anyhow!("interrupted; the report shows what was applied")).into());
+        return Err(Failure::new(
+            Exit::Interrupted,
+            anyhow::anyhow!("interrupted; the report shows what was applied"),
+        )
+        .into());
     }
     Ok(exit)
 }

@@ -10,13 +10,20 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     let loaded = super::pipeline::load(&global, &args.selection)?;
     super::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
     // Any cluster problem is an error (2), never "changes" (1).
-    let cluster = super::cluster::connect(&args.cluster).await.map_err(|f| Failure::new(Exit::BadInput, f.error))?;
+    let cluster = super::cluster::connect(&args.cluster)
+        .await
+        .map_err(|f| Failure::new(Exit::BadInput, f.error))?;
     let facts = super::cluster::facts(&cluster).await;
     let mut prepared = super::pipeline::render(&global, &loaded, &facts)?;
     super::pipeline::print_warnings(&prepared);
-    let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan).await.map_err(|e| Failure::new(Exit::BadInput, e))?;
+    let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan)
+        .await
+        .map_err(|e| Failure::new(Exit::BadInput, e))?;
     match global.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"changes": diffs}))?),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"changes": diffs}))?
+        ),
         OutputFormat::Table => {
             for d in &diffs {
                 match d.action.as_str() {
@@ -32,7 +39,15 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
         }
     }
     if diffs.iter().any(|d| d.action == "error") {
-        return Err(Failure::new(Exit::BadInput, anyhow::anyhow!("some objects could not be compared (see above); the diff is incomplete")).into());
+        return Err(Failure::new(
+            Exit::BadInput,
+            anyhow::anyhow!("some objects could not be compared (see above); the diff is incomplete"),
+        )
+        .into());
     }
-    Ok(if diffs.is_empty() { Exit::Success } else { Exit::ModuleFailed })
+    Ok(if diffs.is_empty() {
+        Exit::Success
+    } else {
+        Exit::ModuleFailed
+    })
 }

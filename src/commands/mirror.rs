@@ -17,42 +17,66 @@ pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
     let mut images = std::collections::BTreeSet::new();
     let images_path = args.to.join("images.txt");
     if let Ok(old) = std::fs::read_to_string(&images_path) {
-        images.extend(old.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string));
+        images.extend(
+            old.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
     }
     for m in modules {
         let urls: Vec<(String, Option<String>)> = match &m.release {
             Some(r) => r.urls().into_iter().map(|u| (u.to_string(), None)).collect(),
-            None => m.manifest_urls.iter().map(|r| (r.url().to_string(), r.sha256().map(str::to_string))).collect(),
+            None => m
+                .manifest_urls
+                .iter()
+                .map(|r| (r.url().to_string(), r.sha256().map(str::to_string)))
+                .collect(),
         };
         for (url, pin) in urls {
             let Some(rest) = url.strip_prefix(GITHUB) else {
                 rows.push((m.id(), url, "skipped: not a GitHub release asset".to_string()));
                 continue;
             };
-            let bytes = fetcher
-                .get_asset(&url, pin.as_deref())
-                .map_err(|e| Failure::new(Exit::Fetch, crate::catalog::CatalogError::Asset { module: m.id(), source: e }))?;
+            let bytes = fetcher.get_asset(&url, pin.as_deref()).map_err(|e| {
+                Failure::new(
+                    Exit::Fetch,
+                    crate::catalog::CatalogError::Asset {
+                        module: m.id(),
+                        source: e,
+                    },
+                )
+            })?;
             let path = args.to.join(rest);
             super::pipeline::write_bytes(&path, &bytes).map_err(|e| Failure::new(Exit::BadInput, e))?;
-            if let Ok(text) = std::str::from_utf8(&bytes) {
-                if let Ok(docs) = crate::yaml::parse_all(text) {
-                    let docs: Vec<_> = docs.into_iter().map(|(_, d)| d).collect();
-                    images.extend(crate::catalog::release::images(&docs));
-                }
+            if let Ok(text) = std::str::from_utf8(&bytes)
+                && let Ok(docs) = crate::yaml::parse_all(text)
+            {
+                let docs: Vec<_> = docs.into_iter().map(|(_, d)| d).collect();
+                images.extend(crate::catalog::release::images(&docs));
             }
             rows.push((m.id(), url, format!("{} ({} bytes)", path.display(), bytes.len())));
         }
     }
-    let mut list = String::from("# Container images the mirrored manifests reference; copy them to your registry too.\n");
+    let mut list = String::from(
+        "# Container images the mirrored manifests reference; copy them to your registry too.\n",
+    );
     for i in &images {
         list.push_str(i);
         list.push('\n');
     }
-    super::pipeline::write_bytes(&images_path, list.as_bytes()).map_err(|e| Failure::new(Exit::BadInput, e))?;
+    super::pipeline::write_bytes(&images_path, list.as_bytes())
+        .map_err(|e| Failure::new(Exit::BadInput, e))?;
     match global.output {
         OutputFormat::Json => {
-            let files: Vec<_> = rows.iter().map(|(m, u, p)| json!({"module": m, "url": u, "written": p})).collect();
-            println!("{}", serde_json::to_string_pretty(&json!({"mirror": args.to, "files": files, "images": images}))?);
+            let files: Vec<_> = rows
+                .iter()
+                .map(|(m, u, p)| json!({"module": m, "url": u, "written": p}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"mirror": args.to, "files": files, "images": images}))?
+            );
         }
         OutputFormat::Table => {
             let mut t = Table::new(&["MODULE", "ASSET", "WRITTEN"]);

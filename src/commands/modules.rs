@@ -14,7 +14,12 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
                 .names()
                 .map(|n| {
                     let d = catalog.default_version(n).unwrap();
-                    let versions: Vec<String> = catalog.versions(n).unwrap().keys().map(|v| v.to_string()).collect();
+                    let versions: Vec<String> = catalog
+                        .versions(n)
+                        .unwrap()
+                        .keys()
+                        .map(|v| v.to_string())
+                        .collect();
                     (d, versions)
                 })
                 .collect();
@@ -31,13 +36,24 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
                     println!("{}", serde_json::to_string_pretty(&doc)?);
                 }
                 OutputFormat::Table => {
-                    let mut t = Table::new(&["NAME", "DEFAULT", "VERSIONS", "DEPENDS ON", "SOURCE", "DESCRIPTION"]);
+                    let mut t = Table::new(&[
+                        "NAME",
+                        "DEFAULT",
+                        "VERSIONS",
+                        "DEPENDS ON",
+                        "SOURCE",
+                        "DESCRIPTION",
+                    ]);
                     for (d, versions) in &rows {
                         t.row(vec![
                             d.name.clone(),
                             d.version.to_string(),
                             versions.join(","),
-                            if d.depends_on.is_empty() { "-".into() } else { d.depends_on.join(",") },
+                            if d.depends_on.is_empty() {
+                                "-".into()
+                            } else {
+                                d.depends_on.join(",")
+                            },
                             d.source.clone(),
                             d.description.clone(),
                         ]);
@@ -50,13 +66,22 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
             let chosen = catalog.select(module).bad_input()?;
             // A release module's values and schema come from its assets: show them when they can be had
             // (cache, mirror, network), and the URLs regardless.
-            let (m, unavailable) = match crate::catalog::release::materialize(chosen, &super::pipeline::fetcher(global)) {
-                Ok(m) => (m, None),
-                Err(e) => (chosen.clone(), Some(format!("{e:#}"))),
-            };
-            let defaults = m.file("values.yaml").map(crate::yaml::parse).transpose().bad_input()?.unwrap_or(json!({}));
-            let schema: Option<serde_json::Value> =
-                m.file("values.schema.json").map(serde_json::from_str).transpose().bad_input()?;
+            let (m, unavailable) =
+                match crate::catalog::release::materialize(chosen, &super::pipeline::fetcher(global)) {
+                    Ok(m) => (m, None),
+                    Err(e) => (chosen.clone(), Some(format!("{e:#}"))),
+                };
+            let defaults = m
+                .file("values.yaml")
+                .map(crate::yaml::parse)
+                .transpose()
+                .bad_input()?
+                .unwrap_or(json!({}));
+            let schema: Option<serde_json::Value> = m
+                .file("values.schema.json")
+                .map(serde_json::from_str)
+                .transpose()
+                .bad_input()?;
             let profiles: Vec<&str> = m
                 .files
                 .keys()
@@ -69,8 +94,10 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
                 .flat_map(|v| v.values().rev())
                 .filter_map(|v| {
                     let r = v.release.as_ref()?;
-                    Some(json!({"version": v.version.to_string(), "managerManifest": r.manager_manifest,
-                        "defaultCR": r.default_cr, "minKubernetes": r.min_kubernetes}))
+                    Some(
+                        json!({"version": v.version.to_string(), "managerManifest": r.manager_manifest,
+                        "defaultCR": r.default_cr, "minKubernetes": r.min_kubernetes}),
+                    )
                 })
                 .collect();
             match global.output {
@@ -91,13 +118,25 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
                         println!("{}", m.description);
                     }
                     println!("namespace: {}", m.namespace.as_deref().unwrap_or("-"));
-                    println!("depends on: {}", if m.depends_on.is_empty() { "-".into() } else { m.depends_on.join(", ") });
+                    println!(
+                        "depends on: {}",
+                        if m.depends_on.is_empty() {
+                            "-".into()
+                        } else {
+                            m.depends_on.join(", ")
+                        }
+                    );
                     if let Some(r) = &m.release {
                         if let Some(repo) = &r.repository {
                             println!("repository: https://github.com/{repo}");
                         }
                         if let Some(cr) = &r.custom_resource {
-                            println!("module CR: {} {} ({})", cr.api_version, cr.kind, cr.scope.as_deref().unwrap_or("scope unknown"));
+                            println!(
+                                "module CR: {} {} ({})",
+                                cr.api_version,
+                                cr.kind,
+                                cr.scope.as_deref().unwrap_or("scope unknown")
+                            );
                         }
                         if let Some(mgr) = &r.manager {
                             println!("manager: Deployment {}/{}", mgr.namespace, mgr.name);
@@ -105,13 +144,20 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
                         println!("versions:");
                         for v in &releases {
                             println!("  {}", v["version"].as_str().unwrap_or_default());
-                            println!("    manager manifest: {}", v["managerManifest"].as_str().unwrap_or_default());
+                            println!(
+                                "    manager manifest: {}",
+                                v["managerManifest"].as_str().unwrap_or_default()
+                            );
                             match &v["defaultCR"]["url"] {
                                 serde_json::Value::String(u) => println!("    default CR:       {u}"),
                                 _ => println!("    default CR:       inline"),
                             }
                             if let Some(k) = v["minKubernetes"].as_object() {
-                                println!("    needs Kubernetes >= {} ({})", k["version"].as_str().unwrap_or_default(), k["needs"].as_str().unwrap_or_default());
+                                println!(
+                                    "    needs Kubernetes >= {} ({})",
+                                    k["version"].as_str().unwrap_or_default(),
+                                    k["needs"].as_str().unwrap_or_default()
+                                );
                             }
                         }
                         if let Some(why) = &unavailable {
@@ -119,7 +165,14 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
                             return Ok(());
                         }
                     } else {
-                        println!("profiles: {}", if profiles.is_empty() { "-".into() } else { profiles.join(", ") });
+                        println!(
+                            "profiles: {}",
+                            if profiles.is_empty() {
+                                "-".into()
+                            } else {
+                                profiles.join(", ")
+                            }
+                        );
                     }
                     println!("\nvalues (defaults):");
                     print!("{}", indent(&crate::yaml::to_string(&defaults)));
@@ -143,15 +196,24 @@ fn indent(s: &str) -> String {
 /// One line per schema property: path, type, constraints, description.
 fn schema_summary(schema: &serde_json::Value, prefix: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else { return out };
+    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return out;
+    };
     let required: Vec<&str> = schema
         .get("required")
         .and_then(|r| r.as_array())
         .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
     for (k, v) in props {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-        let ty = v.get("type").map(|t| t.to_string().trim_matches('"').to_string()).unwrap_or_else(|| "any".into());
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let ty = v
+            .get("type")
+            .map(|t| t.to_string().trim_matches('"').to_string())
+            .unwrap_or_else(|| "any".into());
         let mut extra = Vec::new();
         for c in ["minimum", "maximum", "enum", "pattern"] {
             if let Some(x) = v.get(c) {
@@ -162,8 +224,19 @@ fn schema_summary(schema: &serde_json::Value, prefix: &str) -> Vec<String> {
             extra.push("required".into());
         }
         let desc = v.get("description").and_then(|d| d.as_str()).unwrap_or("");
-        out.push(format!("{path}: {ty}{}{}", if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) },
-            if desc.is_empty() { String::new() } else { format!(" — {desc}") }));
+        out.push(format!(
+            "{path}: {ty}{}{}",
+            if extra.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", extra.join(", "))
+            },
+            if desc.is_empty() {
+                String::new()
+            } else {
+                format!(" — {desc}")
+            }
+        ));
         out.extend(schema_summary(v, &path));
     }
     out

@@ -78,31 +78,49 @@ pub fn load(global: &GlobalArgs, sel: &SelectionArgs) -> Result<Loaded, Failure>
         .collect::<Result<Vec<Module>, _>>()
         .map_err(catalog_failure)?;
     let names: Vec<&str> = catalog.names().collect();
-    let inputs = ValueInputs::read(sel.profile, &sel.values, &sel.set, sel.overrides.as_ref(), &names).bad_input()?;
+    let inputs =
+        ValueInputs::read(sel.profile, &sel.values, &sel.set, sel.overrides.as_ref(), &names).bad_input()?;
     let refs: Vec<&Module> = modules.iter().collect();
     let (values, locked) = crate::values::resolve_all(&inputs, &refs).bad_input()?;
-    Ok(Loaded { modules, locked, values })
+    Ok(Loaded {
+        modules,
+        locked,
+        values,
+    })
 }
 
 /// Render a loaded selection for one set of cluster facts and plan it.
 pub fn render(global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
     let refs: Vec<&Module> = loaded.modules.iter().collect();
-    let mut rendered = crate::render::render_all(&refs, &loaded.values, cluster, &fetcher(global)).map_err(|e| match e {
-        crate::render::RenderError::Fetch(f) => Failure::new(Exit::Fetch, f),
-        e => Failure::bad_input(e),
-    })?;
+    let mut rendered =
+        crate::render::render_all(&refs, &loaded.values, cluster, &fetcher(global)).map_err(|e| match e {
+            crate::render::RenderError::Fetch(f) => Failure::new(Exit::Fetch, f),
+            e => Failure::bad_input(e),
+        })?;
     for o in rendered.iter_mut().flat_map(|r| r.objects.iter_mut()) {
         crate::normalize::fill_defaults(&mut o.data);
     }
     let refused = crate::normalize::check_server(&loaded.modules, &rendered, cluster.version.as_deref());
-    let depends_on: BTreeMap<String, Vec<String>> =
-        loaded.modules.iter().map(|m| (m.name.clone(), m.depends_on.clone())).collect();
+    let depends_on: BTreeMap<String, Vec<String>> = loaded
+        .modules
+        .iter()
+        .map(|m| (m.name.clone(), m.depends_on.clone()))
+        .collect();
     let plan = crate::plan::build(rendered, &depends_on);
-    Ok(Prepared { plan, locked: loaded.locked.clone(), values: loaded.values.clone(), refused })
+    Ok(Prepared {
+        plan,
+        locked: loaded.locked.clone(),
+        values: loaded.values.clone(),
+        refused,
+    })
 }
 
 /// Everything up to the plan, for commands that render once.
-pub fn prepare(global: &GlobalArgs, sel: &SelectionArgs, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
+pub fn prepare(
+    global: &GlobalArgs,
+    sel: &SelectionArgs,
+    cluster: &ClusterFacts,
+) -> Result<Prepared, Failure> {
     render(global, &load(global, sel)?, cluster)
 }
 

@@ -19,13 +19,25 @@ pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit
     for w in &result.warnings {
         crate::report::style::warn(w);
     }
-    let exit = if result.complete() { Exit::Success } else { Exit::Timeout };
+    let exit = if result.complete() {
+        Exit::Success
+    } else {
+        Exit::Timeout
+    };
     match global.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"exitCode": exit.code(), "undeploy": result}))?),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"exitCode": exit.code(), "undeploy": result}))?
+        ),
         OutputFormat::Table => {
             for (module, r) in &result.modules {
                 let state = if r.stuck.is_empty() { "Removed" } else { "Stuck" };
-                println!("{module}: {state} ({} deleted, {} kept, {} stuck)", r.deleted.len(), r.kept.len(), r.stuck.len());
+                println!(
+                    "{module}: {state} ({} deleted, {} kept, {} stuck)",
+                    r.deleted.len(),
+                    r.kept.len(),
+                    r.stuck.len()
+                );
                 for (o, why) in &r.kept {
                     println!("  kept {o}: {why}");
                 }

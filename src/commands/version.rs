@@ -9,7 +9,18 @@ pub fn exec(global: &GlobalArgs) -> anyhow::Result<()> {
     let modules: Vec<(String, String)> = catalog
         .all_default()
         .into_iter()
-        .map(|m| (m.name.clone(), catalog.versions(&m.name).unwrap().keys().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")))
+        .map(|m| {
+            (
+                m.name.clone(),
+                catalog
+                    .versions(&m.name)
+                    .unwrap()
+                    .keys()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })
         .collect();
     match global.output {
         OutputFormat::Json => {

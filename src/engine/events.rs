@@ -9,20 +9,54 @@ use super::classify::RetryClass;
 #[serde(tag = "event", rename_all = "camelCase")]
 pub enum Event {
     #[serde(rename_all = "camelCase")]
-    ModuleStarted { module: String, version: String, objects: usize },
+    ModuleStarted {
+        module: String,
+        version: String,
+        objects: usize,
+    },
     #[serde(rename_all = "camelCase")]
-    ObjectApplied { module: String, object: String, attempt: u32 },
+    ObjectApplied {
+        module: String,
+        object: String,
+        attempt: u32,
+    },
     #[serde(rename_all = "camelCase")]
-    ObjectRetry { module: String, object: String, class: RetryClass, message: String, attempt: u32, delay_ms: u64 },
+    ObjectRetry {
+        module: String,
+        object: String,
+        class: RetryClass,
+        message: String,
+        attempt: u32,
+        delay_ms: u64,
+    },
     #[serde(rename_all = "camelCase")]
-    ObjectFailed { module: String, object: String, message: String, origin: String },
+    ObjectFailed {
+        module: String,
+        object: String,
+        message: String,
+        origin: String,
+    },
     /// An update hit an immutable field and replacing is allowed: the object is deleted and recreated.
     #[serde(rename_all = "camelCase")]
-    ObjectReplacing { module: String, object: String, reason: String },
+    ObjectReplacing {
+        module: String,
+        object: String,
+        reason: String,
+    },
     #[serde(rename_all = "camelCase")]
-    ObjectWaiting { module: String, object: String, reason: String },
+    ObjectWaiting {
+        module: String,
+        object: String,
+        reason: String,
+    },
     #[serde(rename_all = "camelCase")]
     ObjectReady { module: String, object: String },
     #[serde(rename_all = "camelCase")]
-    ModuleFinished { module: String, state: super::ModuleState, ready: usize, total: usize, rounds: u32 },
+    ModuleFinished {
+        module: String,
+        state: super::ModuleState,
+        ready: usize,
+        total: usize,
+        rounds: u32,
+    },
 }

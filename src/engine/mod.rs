@@ -29,7 +29,11 @@ pub enum Preset {
     /// Unchanged since the last complete deploy: nothing to do.
     Skip,
     /// Refused before anything was sent (e.g. it would adopt another tool's object).
-    Refuse { object: String, reason: String, origin: String },
+    Refuse {
+        object: String,
+        reason: String,
+        origin: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -142,12 +146,15 @@ enum Msg {
     Established(usize),
 }
 
+/// An object's place in the ready queue: kind rank, then the plan's tie-breakers (`Plan::priority`).
+type Priority = (u8, usize, usize);
+
 struct Engine<'a> {
     cluster: &'a Cluster,
     plan: &'a mut Plan,
     s: Settings,
     nodes: Vec<NodeState>,
-    ready_q: BinaryHeap<Reverse<((u8, usize, usize), usize)>>,
+    ready_q: BinaryHeap<Reverse<(Priority, usize)>>,
     tx: mpsc::UnboundedSender<Msg>,
     events: mpsc::UnboundedSender<Event>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -167,7 +174,13 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Outcome {
     // Learn exactly the kinds this plan uses, in parallel, before the first apply.
-    cluster.discovery.ensure(cluster, plan.nodes.iter().map(|n| n.object.api_version().to_string())).await;
+    cluster
+        .discovery
+        .ensure(
+            cluster,
+            plan.nodes.iter().map(|n| n.object.api_version().to_string()),
+        )
+        .await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let n = plan.nodes.len();
     let mut nodes: Vec<NodeState> = (0..n)
@@ -213,7 +226,11 @@ pub async fn run(
     for m in 0..module_count {
         let module = &e.plan.modules[m];
         let objects = e.plan.nodes.iter().filter(|nd| nd.module == m).count();
-        e.emit(Event::ModuleStarted { module: module.name.clone(), version: module.version.clone(), objects });
+        e.emit(Event::ModuleStarted {
+            module: module.name.clone(),
+            version: module.version.clone(),
+            objects,
+        });
     }
     for i in 0..n {
         match e.presets.get(e.plan.nodes[i].module).cloned().flatten() {
@@ -288,7 +305,9 @@ impl Engine<'_> {
 
     fn dispatch(&mut self) {
         while self.in_flight < self.s.concurrency {
-            let Some(Reverse((_, i))) = self.ready_q.pop() else { break };
+            let Some(Reverse((_, i))) = self.ready_q.pop() else {
+                break;
+            };
             if self.nodes[i].st != St::Queued {
                 continue;
             }
@@ -299,14 +318,21 @@ impl Engine<'_> {
             let module_ns = self.plan.modules[node.module].namespace.clone();
             let cluster = self.cluster.clone();
             let tx = self.tx.clone();
-            let opts = ApplyOptions { force: self.s.force_conflicts, dry_run: self.s.dry_run };
+            let opts = ApplyOptions {
+                force: self.s.force_conflicts,
+                dry_run: self.s.dry_run,
+            };
             let attempts = self.nodes[i].attempts;
             let api_version = node.object.api_version().to_string();
             let kind = node.object.kind().to_string();
             // Settle an unknown scope from discovery before the object goes out.
             let resource = cluster.discovery.resolve(&api_version, &kind);
             if let (Some(r), Scope::Unknown) = (&resource, node.object.scope) {
-                node.object.scope = if r.namespaced { Scope::Namespaced } else { Scope::Cluster };
+                node.object.scope = if r.namespaced {
+                    Scope::Namespaced
+                } else {
+                    Scope::Cluster
+                };
                 crate::render::apply_scope(&mut node.object, module_ns.as_deref());
             }
             let data = node.object.data.clone();
@@ -376,7 +402,11 @@ impl Engine<'_> {
         let attempt = self.nodes[i].attempts;
         self.nodes[i].st = St::Applied;
         self.nodes[i].resource = Some(r.clone());
-        self.emit(Event::ObjectApplied { module: self.module_name(i), object: self.key(i), attempt });
+        self.emit(Event::ObjectApplied {
+            module: self.module_name(i),
+            object: self.key(i),
+            attempt,
+        });
         for d in std::mem::take(&mut self.nodes[i].dependents) {
             self.release(d);
         }
@@ -391,9 +421,14 @@ impl Engine<'_> {
             self.check_module_done(self.plan.nodes[i].module);
             return;
         }
-        let ctx = readiness::Context { has_status_subresource: r.has_status, module_cr: obj.module_cr, ..Default::default() };
+        let ctx = readiness::Context {
+            has_status_subresource: r.has_status,
+            module_cr: obj.module_cr,
+            ..Default::default()
+        };
         let h = readiness::health(&live, obj.group(), obj.kind(), ctx);
-        let needs_watch = (self.s.wait && !h.is_ready()) || (is_crd && !self.nodes[i].est_dependents.is_empty());
+        let needs_watch =
+            (self.s.wait && !h.is_ready()) || (is_crd && !self.nodes[i].est_dependents.is_empty());
         if needs_watch {
             self.spawn_watch(i, r);
         }
@@ -416,7 +451,10 @@ impl Engine<'_> {
                 if let Health::Warning(w) = h {
                     self.nodes[i].warning = Some(w);
                 }
-                self.emit(Event::ObjectReady { module: self.module_name(i), object: self.key(i) });
+                self.emit(Event::ObjectReady {
+                    module: self.module_name(i),
+                    object: self.key(i),
+                });
             }
             Health::Failed(reason) => {
                 self.nodes[i].reason = reason.clone();
@@ -425,7 +463,11 @@ impl Engine<'_> {
             Health::InProgress(reason) => {
                 if reason != self.nodes[i].reason {
                     self.nodes[i].reason = reason.clone();
-                    self.emit(Event::ObjectWaiting { module: self.module_name(i), object: self.key(i), reason });
+                    self.emit(Event::ObjectWaiting {
+                        module: self.module_name(i),
+                        object: self.key(i),
+                        reason,
+                    });
                 }
             }
         }
@@ -440,9 +482,18 @@ impl Engine<'_> {
         // applied (unvalidated) rather than waiting forever.
         if self.s.dry_run
             && !self.plan.nodes[i].waits.is_empty()
-            && matches!(verdict, Verdict::Retry { class: RetryClass::NamespaceMissing | RetryClass::KindNotServed, .. })
+            && matches!(
+                verdict,
+                Verdict::Retry {
+                    class: RetryClass::NamespaceMissing | RetryClass::KindNotServed,
+                    ..
+                }
+            )
         {
-            let r = unserved_resource(self.plan.nodes[i].object.api_version(), self.plan.nodes[i].object.kind());
+            let r = unserved_resource(
+                self.plan.nodes[i].object.api_version(),
+                self.plan.nodes[i].object.kind(),
+            );
             let data = self.plan.nodes[i].object.data.clone();
             return self.on_applied(i, r, data);
         }
@@ -455,11 +506,16 @@ impl Engine<'_> {
         match verdict {
             Verdict::Retry { class, after } => {
                 if repeat_limit(class).is_some_and(|limit| self.nodes[i].same_message >= limit) {
-                    let text = format!("{} (the same answer {} times in a row; not transient)", err, self.nodes[i].same_message);
+                    let text = format!(
+                        "{} (the same answer {} times in a row; not transient)",
+                        err, self.nodes[i].same_message
+                    );
                     return self.fail(i, text);
                 }
                 let attempt = self.nodes[i].attempts;
-                let delay = after.unwrap_or_else(|| backoff(attempt)).max(backoff(attempt).min(Duration::from_millis(100)));
+                let delay = after
+                    .unwrap_or_else(|| backoff(attempt))
+                    .max(backoff(attempt).min(Duration::from_millis(100)));
                 self.nodes[i].st = St::Backoff;
                 self.nodes[i].reason = format!("{}: {}", retry_label(class), message);
                 self.emit(Event::ObjectRetry {
@@ -476,10 +532,14 @@ impl Engine<'_> {
                     let _ = tx.send(Msg::Requeue(i));
                 }));
             }
-            Verdict::Fail(FatalClass::Immutable) if !self.nodes[i].replaced && self.may_replace(i) => self.replace(i, message),
+            Verdict::Fail(FatalClass::Immutable) if !self.nodes[i].replaced && self.may_replace(i) => {
+                self.replace(i, message)
+            }
             Verdict::Fail(class) => {
                 let text = match class {
-                    FatalClass::FieldConflict => format!("{err}; another field manager owns these fields: pass --force-conflicts to take them over"),
+                    FatalClass::FieldConflict => format!(
+                        "{err}; another field manager owns these fields: pass --force-conflicts to take them over"
+                    ),
                     FatalClass::Immutable => format!(
                         "{}; the server cannot change this field in place. Re-run with --force-replace to delete and \
                          recreate {} (or annotate it {REPLACE_ANNOTATION}: \"true\")",
@@ -499,7 +559,13 @@ impl Engine<'_> {
     }
 
     fn may_replace(&self, i: usize) -> bool {
-        let annotated = self.plan.nodes[i].object.data.pointer(&format!("/metadata/annotations/{}", REPLACE_ANNOTATION.replace('/', "~1")))
+        let annotated = self.plan.nodes[i]
+            .object
+            .data
+            .pointer(&format!(
+                "/metadata/annotations/{}",
+                REPLACE_ANNOTATION.replace('/', "~1")
+            ))
             .and_then(Value::as_str)
             == Some("true");
         !self.s.dry_run && (self.s.force_replace || annotated)
@@ -510,9 +576,18 @@ impl Engine<'_> {
         self.nodes[i].replaced = true;
         self.nodes[i].st = St::Backoff;
         self.nodes[i].reason = format!("replacing: {}", immutable_summary(&why));
-        self.emit(Event::ObjectReplacing { module: self.module_name(i), object: self.key(i), reason: immutable_summary(&why) });
+        self.emit(Event::ObjectReplacing {
+            module: self.module_name(i),
+            object: self.key(i),
+            reason: immutable_summary(&why),
+        });
         let obj = &self.plan.nodes[i].object;
-        let (av, kind, ns, name) = (obj.api_version().to_string(), obj.kind().to_string(), obj.namespace().map(str::to_string), obj.name().to_string());
+        let (av, kind, ns, name) = (
+            obj.api_version().to_string(),
+            obj.kind().to_string(),
+            obj.namespace().map(str::to_string),
+            obj.name().to_string(),
+        );
         let cluster = self.cluster.clone();
         let tx = self.tx.clone();
         self.tasks.push(tokio::spawn(async move {
@@ -540,7 +615,12 @@ impl Engine<'_> {
             self.nodes[j].st = St::Failed;
             self.nodes[j].reason = why.clone();
             let o = &self.plan.nodes[j].object;
-            self.emit(Event::ObjectFailed { module: self.module_name(j), object: self.key(j), message: why, origin: o.origin.to_string() });
+            self.emit(Event::ObjectFailed {
+                module: self.module_name(j),
+                object: self.key(j),
+                message: why,
+                origin: o.origin.to_string(),
+            });
             let blocked = format!("blocked: {} failed", self.key(j));
             let mut deps = std::mem::take(&mut self.nodes[j].dependents);
             deps.append(&mut self.nodes[j].est_dependents);
@@ -561,8 +641,18 @@ impl Engine<'_> {
         if idx.iter().all(|&i| self.is_done(i)) {
             self.module_done[m] = Some(self.start.elapsed());
             let r = self.module_result(m, false, false);
-            let done = if r.state == ModuleState::Applied { r.applied } else { r.ready };
-            self.emit(Event::ModuleFinished { module: r.name, state: r.state, ready: done, total: r.total, rounds: r.rounds });
+            let done = if r.state == ModuleState::Applied {
+                r.applied
+            } else {
+                r.ready
+            };
+            self.emit(Event::ModuleFinished {
+                module: r.name,
+                state: r.state,
+                ready: done,
+                total: r.total,
+                rounds: r.rounds,
+            });
         }
     }
 
@@ -633,14 +723,22 @@ impl Engine<'_> {
     /// custom resources waiting for it.
     fn spawn_refresh_for_crd(&mut self, i: usize) {
         let crd = &self.plan.nodes[i].object.data;
-        let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or("").to_string();
+        let group = crd
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let versions: Vec<String> = crd
             .pointer("/spec/versions")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter(|v| v.get("served").and_then(Value::as_bool) != Some(false))
-            .filter_map(|v| v.get("name").and_then(Value::as_str).map(|n| format!("{group}/{n}")))
+            .filter_map(|v| {
+                v.get("name")
+                    .and_then(Value::as_str)
+                    .map(|n| format!("{group}/{n}"))
+            })
             .collect();
         let cluster = self.cluster.clone();
         let tx = self.tx.clone();
@@ -668,9 +766,16 @@ impl Engine<'_> {
         };
         let total = idx.len();
         let ready = idx.iter().filter(|&&i| self.nodes[i].st == St::Ready).count();
-        let applied = idx.iter().filter(|&&i| matches!(self.nodes[i].st, St::Ready | St::Applied)).count();
+        let applied = idx
+            .iter()
+            .filter(|&&i| matches!(self.nodes[i].st, St::Ready | St::Applied))
+            .count();
         let rounds = idx.iter().map(|&i| self.nodes[i].attempts).max().unwrap_or(0);
-        let failed: Vec<usize> = idx.iter().copied().filter(|&i| self.nodes[i].st == St::Failed).collect();
+        let failed: Vec<usize> = idx
+            .iter()
+            .copied()
+            .filter(|&i| self.nodes[i].st == St::Failed)
+            .collect();
         let not_done: Vec<usize> = idx.iter().copied().filter(|&i| !self.is_done(i)).collect();
         let preset = self.presets.get(m).cloned().flatten();
         let state = if preset == Some(Preset::Skip) {
@@ -678,7 +783,11 @@ impl Engine<'_> {
         } else if !failed.is_empty() {
             ModuleState::Failed
         } else if not_done.is_empty() {
-            if self.s.wait && !self.s.dry_run { ModuleState::Ready } else { ModuleState::Applied }
+            if self.s.wait && !self.s.dry_run {
+                ModuleState::Ready
+            } else {
+                ModuleState::Applied
+            }
         } else if interrupted {
             ModuleState::Interrupted
         } else if timed_out {
@@ -687,12 +796,29 @@ impl Engine<'_> {
             ModuleState::Applied
         };
         // Failed objects that caused the failure come before those merely blocked by them.
-        let mut blocking_idx: Vec<usize> = failed.iter().copied().filter(|&i| !self.nodes[i].reason.starts_with("blocked:")).collect();
-        blocking_idx.extend(failed.iter().copied().filter(|&i| self.nodes[i].reason.starts_with("blocked:")));
+        let mut blocking_idx: Vec<usize> = failed
+            .iter()
+            .copied()
+            .filter(|&i| !self.nodes[i].reason.starts_with("blocked:"))
+            .collect();
+        blocking_idx.extend(
+            failed
+                .iter()
+                .copied()
+                .filter(|&i| self.nodes[i].reason.starts_with("blocked:")),
+        );
         blocking_idx.extend(not_done);
         let blocking: Vec<Blocking> = match preset {
             // A refused module: the one reason, not every object it never sent.
-            Some(Preset::Refuse { object, reason, origin }) => vec![Blocking { object, reason, origin }],
+            Some(Preset::Refuse {
+                object,
+                reason,
+                origin,
+            }) => vec![Blocking {
+                object,
+                reason,
+                origin,
+            }],
             _ => blocking_idx
                 .into_iter()
                 .map(|i| Blocking {
@@ -707,7 +833,11 @@ impl Engine<'_> {
             .iter()
             .filter_map(|&i| {
                 let w = self.nodes[i].warning.clone()?;
-                Some(Blocking { object: self.key(i), reason: w, origin: self.plan.nodes[i].object.origin.to_string() })
+                Some(Blocking {
+                    object: self.key(i),
+                    reason: w,
+                    origin: self.plan.nodes[i].object.origin.to_string(),
+                })
             })
             .collect();
         ModuleResult {
@@ -721,7 +851,11 @@ impl Engine<'_> {
             duration_ms: duration.as_millis() as u64,
             blocking,
             warnings,
-            replaced: idx.iter().filter(|&&i| self.nodes[i].replaced).map(|&i| self.key(i)).collect(),
+            replaced: idx
+                .iter()
+                .filter(|&&i| self.nodes[i].replaced)
+                .map(|&i| self.key(i))
+                .collect(),
         }
     }
 
@@ -729,14 +863,22 @@ impl Engine<'_> {
         if timed_out {
             self.explain_workloads().await;
         }
-        let modules = (0..self.plan.modules.len()).map(|m| self.module_result(m, timed_out, interrupted)).collect();
-        Outcome { modules, timed_out, interrupted }
+        let modules = (0..self.plan.modules.len())
+            .map(|m| self.module_result(m, timed_out, interrupted))
+            .collect();
+        Outcome {
+            modules,
+            timed_out,
+            interrupted,
+        }
     }
 
     /// On timeout, a Deployment's own status says little ("0/1 ready"); its pods say why
     /// (ImagePullBackOff, Unschedulable). Look once, at the end.
     async fn explain_workloads(&mut self) {
-        let Some(pods) = self.cluster.discovery.resolve("v1", "Pod") else { return };
+        let Some(pods) = self.cluster.discovery.resolve("v1", "Pod") else {
+            return;
+        };
         for i in 0..self.nodes.len() {
             if self.is_done(i) || self.nodes[i].st != St::Applied {
                 continue;
@@ -745,9 +887,24 @@ impl Engine<'_> {
             if !(o.group() == "apps" && matches!(o.kind(), "Deployment" | "StatefulSet" | "DaemonSet")) {
                 continue;
             }
-            let Some(labels) = o.data.pointer("/spec/selector/matchLabels").and_then(Value::as_object) else { continue };
-            let selector: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
-            let Ok(list) = self.cluster.list(&pods, o.namespace(), Some(&selector.join(","))).await else { continue };
+            let Some(labels) = o
+                .data
+                .pointer("/spec/selector/matchLabels")
+                .and_then(Value::as_object)
+            else {
+                continue;
+            };
+            let selector: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect();
+            let Ok(list) = self
+                .cluster
+                .list(&pods, o.namespace(), Some(&selector.join(",")))
+                .await
+            else {
+                continue;
+            };
             if list.is_empty() {
                 self.nodes[i].reason.push_str("; no pods exist yet");
                 continue;
@@ -755,9 +912,14 @@ impl Engine<'_> {
             if let Some(why) = list.iter().find_map(readiness::pod_waiting_reason) {
                 self.nodes[i].reason.push_str(&format!("; pod: {why}"));
             } else {
-                let pending = list.iter().filter(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Pending")).count();
+                let pending = list
+                    .iter()
+                    .filter(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Pending"))
+                    .count();
                 if pending > 0 {
-                    self.nodes[i].reason.push_str(&format!("; {pending} pod(s) Pending (no node has started them)"));
+                    self.nodes[i]
+                        .reason
+                        .push_str(&format!("; {pending} pod(s) Pending (no node has started them)"));
                 }
             }
         }
@@ -782,7 +944,15 @@ fn unserved_resource(api_version: &str, kind: &str) -> Resource {
         Some((g, v)) => (g.to_string(), v.to_string()),
         None => (String::new(), api_version.to_string()),
     };
-    Resource { group, version, kind: kind.to_string(), plural: String::new(), namespaced: true, has_status: false, listable: false }
+    Resource {
+        group,
+        version,
+        kind: kind.to_string(),
+        plural: String::new(),
+        namespaced: true,
+        has_status: false,
+        listable: false,
+    }
 }
 
 /// Annotation on an object that allows kyma to delete and recreate it when an upgrade changes an
@@ -792,9 +962,15 @@ pub const REPLACE_ANNOTATION: &str = "kyma-project.io/replace";
 /// `Deployment.apps "x" is invalid: spec.selector: Invalid value: {…}: field is immutable` →
 /// `spec.selector changed (now {…})`.
 fn immutable_summary(message: &str) -> String {
-    let tail = message.split_once("is invalid: ").map(|(_, t)| t).unwrap_or(message);
+    let tail = message
+        .split_once("is invalid: ")
+        .map(|(_, t)| t)
+        .unwrap_or(message);
     match tail.split_once(": Invalid value: ") {
-        Some((field, rest)) => format!("{field} changed (new value {})", rest.trim_end_matches(": field is immutable")),
+        Some((field, rest)) => format!(
+            "{field} changed (new value {})",
+            rest.trim_end_matches(": field is immutable")
+        ),
         None => tail.to_string(),
     }
 }

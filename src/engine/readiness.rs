@@ -24,7 +24,10 @@ fn i(v: &Value, p: &str) -> i64 {
 }
 
 fn condition<'a>(v: &'a Value, ty: &str) -> Option<&'a Value> {
-    v.pointer("/status/conditions")?.as_array()?.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(ty))
+    v.pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(ty))
 }
 
 fn cond_status<'a>(v: &'a Value, ty: &str) -> Option<&'a str> {
@@ -61,10 +64,13 @@ pub fn health(obj: &Value, group: &str, kind: &str, ctx: Context) -> Health {
     }
     let generation = i(obj, "/metadata/generation");
     let observed = obj.pointer("/status/observedGeneration").and_then(Value::as_i64);
-    if let Some(o) = observed {
-        if generation > 0 && o < generation {
-            return Health::InProgress(format!("controller has not observed generation {generation} yet (at {o})"));
-        }
+    if let Some(o) = observed
+        && generation > 0
+        && o < generation
+    {
+        return Health::InProgress(format!(
+            "controller has not observed generation {generation} yet (at {o})"
+        ));
     }
     if cond_status(obj, "Stalled") == Some("True") {
         return Health::Failed(cond_text(condition(obj, "Stalled")));
@@ -87,7 +93,10 @@ pub fn health(obj: &Value, group: &str, kind: &str, ctx: Context) -> Health {
         ("apps", "StatefulSet") => {
             let want = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
             let ready = i(obj, "/status/readyReplicas");
-            let partition = obj.pointer("/spec/updateStrategy/rollingUpdate/partition").and_then(Value::as_i64).unwrap_or(0);
+            let partition = obj
+                .pointer("/spec/updateStrategy/rollingUpdate/partition")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             if observed.is_none() {
                 return Health::InProgress("waiting for the StatefulSet controller".into());
             }
@@ -108,7 +117,12 @@ pub fn health(obj: &Value, group: &str, kind: &str, ctx: Context) -> Health {
                 return Health::InProgress("waiting for the DaemonSet controller".into());
             }
             let desired = i(obj, "/status/desiredNumberScheduled");
-            let counts = ["currentNumberScheduled", "updatedNumberScheduled", "numberAvailable", "numberReady"];
+            let counts = [
+                "currentNumberScheduled",
+                "updatedNumberScheduled",
+                "numberAvailable",
+                "numberReady",
+            ];
             for c in counts {
                 let n = i(obj, &format!("/status/{c}"));
                 if n < desired {
@@ -141,10 +155,10 @@ pub fn health(obj: &Value, group: &str, kind: &str, ctx: Context) -> Health {
 }
 
 fn deployment(obj: &Value) -> Health {
-    if let Some(c) = condition(obj, "Progressing") {
-        if c.get("reason").and_then(Value::as_str) == Some("ProgressDeadlineExceeded") {
-            return Health::Failed(cond_text(Some(c)));
-        }
+    if let Some(c) = condition(obj, "Progressing")
+        && c.get("reason").and_then(Value::as_str) == Some("ProgressDeadlineExceeded")
+    {
+        return Health::Failed(cond_text(Some(c)));
     }
     if obj.pointer("/status/observedGeneration").is_none() {
         return Health::InProgress("waiting for the Deployment controller".into());
@@ -162,7 +176,11 @@ fn deployment(obj: &Value) -> Health {
     }
     if available < want || ready < want {
         let why = cond_text(condition(obj, "Available"));
-        let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
+        let why = if why.is_empty() {
+            String::new()
+        } else {
+            format!(" ({why})")
+        };
         return Health::InProgress(format!("{ready}/{want} replicas ready{why}"));
     }
     if want > 0 && cond_status(obj, "Available") == Some("False") {
@@ -172,11 +190,19 @@ fn deployment(obj: &Value) -> Health {
 }
 
 fn pod(obj: &Value) -> Health {
-    for cs in obj.pointer("/status/containerStatuses").and_then(Value::as_array).into_iter().flatten() {
+    for cs in obj
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(w) = cs.pointer("/state/waiting") {
             let reason = w.get("reason").and_then(Value::as_str).unwrap_or("");
             if reason == "CrashLoopBackOff" {
-                return Health::Failed(format!("container {} in CrashLoopBackOff", cs.get("name").and_then(Value::as_str).unwrap_or("?")));
+                return Health::Failed(format!(
+                    "container {} in CrashLoopBackOff",
+                    cs.get("name").and_then(Value::as_str).unwrap_or("?")
+                ));
             }
         }
     }
@@ -191,12 +217,21 @@ fn pod(obj: &Value) -> Health {
 /// The most telling reason a pod is not running: a container's waiting reason (ImagePullBackOff …) or
 /// the scheduler's complaint (Unschedulable).
 pub fn pod_waiting_reason(obj: &Value) -> Option<String> {
-    for cs in obj.pointer("/status/containerStatuses").and_then(Value::as_array).into_iter().flatten() {
+    for cs in obj
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(w) = cs.pointer("/state/waiting") {
             let reason = w.get("reason").and_then(Value::as_str).unwrap_or("");
             let msg = w.get("message").and_then(Value::as_str).unwrap_or("");
             if !reason.is_empty() {
-                return Some(if msg.is_empty() { reason.to_string() } else { format!("{reason}: {msg}") });
+                return Some(if msg.is_empty() {
+                    reason.to_string()
+                } else {
+                    format!("{reason}: {msg}")
+                });
             }
         }
     }
@@ -211,17 +246,27 @@ fn generic(obj: &Value, ctx: Context) -> Health {
         Some("True") => return Health::Ready,
         Some("False") => {
             let text = cond_text(condition(obj, "Ready"));
-            return Health::InProgress(if text.is_empty() { "Ready=False".into() } else { text });
+            return Health::InProgress(if text.is_empty() {
+                "Ready=False".into()
+            } else {
+                text
+            });
         }
         _ => {}
     }
     // Kyma's module CRs report `status.state`.
     match obj.pointer("/status/state").and_then(Value::as_str) {
         Some("Ready") => return Health::Ready,
-        Some("Error") if ctx.error_grace_expired || !ctx.module_cr => return Health::Failed(format!("state Error{}", desc(obj))),
-        Some("Error") => return Health::InProgress(format!("state Error{} (failing if it stays)", desc(obj))),
+        Some("Error") if ctx.error_grace_expired || !ctx.module_cr => {
+            return Health::Failed(format!("state Error{}", desc(obj)));
+        }
+        Some("Error") => {
+            return Health::InProgress(format!("state Error{} (failing if it stays)", desc(obj)));
+        }
         Some("Warning") => return Health::Warning(format!("state Warning{}", desc(obj))),
-        Some(s @ ("Processing" | "Deleting")) => return Health::InProgress(format!("state {s}{}", desc(obj))),
+        Some(s @ ("Processing" | "Deleting")) => {
+            return Health::InProgress(format!("state {s}{}", desc(obj)));
+        }
         _ => {}
     }
     if ctx.module_cr {
@@ -229,10 +274,14 @@ fn generic(obj: &Value, ctx: Context) -> Health {
         match cond_status(obj, "Available") {
             Some("True") => return Health::Ready,
             Some(_) => return Health::InProgress(cond_text(condition(obj, "Available"))),
-            None => return Health::InProgress("waiting for the module's manager to report status.state".into()),
+            None => {
+                return Health::InProgress("waiting for the module's manager to report status.state".into());
+            }
         }
     }
-    let status_empty = obj.get("status").is_none_or(|s| s.as_object().is_none_or(|m| m.is_empty()));
+    let status_empty = obj
+        .get("status")
+        .is_none_or(|s| s.as_object().is_none_or(|m| m.is_empty()));
     if ctx.has_status_subresource && status_empty && !ctx.grace_expired {
         return Health::InProgress("waiting for a controller to report status".into());
     }
@@ -240,7 +289,10 @@ fn generic(obj: &Value, ctx: Context) -> Health {
 }
 
 fn desc(obj: &Value) -> String {
-    obj.pointer("/status/description").and_then(Value::as_str).map(|d| format!(": {d}")).unwrap_or_default()
+    obj.pointer("/status/description")
+        .and_then(Value::as_str)
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -248,12 +300,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const C: Context = Context { has_status_subresource: false, grace_expired: false, module_cr: false, error_grace_expired: false };
+    const C: Context = Context {
+        has_status_subresource: false,
+        grace_expired: false,
+        module_cr: false,
+        error_grace_expired: false,
+    };
 
     #[test]
     fn deployment_rules() {
         let mut d = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": {"observedGeneration": 1}});
-        assert!(matches!(health(&d, "apps", "Deployment", C), Health::InProgress(m) if m.contains("generation")));
+        assert!(
+            matches!(health(&d, "apps", "Deployment", C), Health::InProgress(m) if m.contains("generation"))
+        );
         d["status"] = json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1});
         assert!(matches!(health(&d, "apps", "Deployment", C), Health::InProgress(m) if m.contains("1/2")));
         d["status"]["readyReplicas"] = json!(2);
@@ -267,39 +326,101 @@ mod tests {
     #[test]
     fn crd_and_job_and_pod() {
         let crd = json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}});
-        assert_eq!(health(&crd, "apiextensions.k8s.io", "CustomResourceDefinition", C), Health::Ready);
+        assert_eq!(
+            health(&crd, "apiextensions.k8s.io", "CustomResourceDefinition", C),
+            Health::Ready
+        );
         let job = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
         assert!(matches!(health(&job, "batch", "Job", C), Health::Failed(_)));
         let pod = json!({"status": {"phase": "Pending", "containerStatuses": [{"name": "m", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "no such image"}}}]}});
-        assert!(matches!(health(&pod, "", "Pod", C), Health::InProgress(m) if m.contains("ImagePullBackOff")));
+        assert!(
+            matches!(health(&pod, "", "Pod", C), Health::InProgress(m) if m.contains("ImagePullBackOff"))
+        );
     }
 
     #[test]
     fn new_custom_resource_with_status_subresource_gets_a_grace_window() {
         let cr = json!({"metadata": {"generation": 1}, "spec": {}});
-        let ctx = Context { has_status_subresource: true, ..C };
+        let ctx = Context {
+            has_status_subresource: true,
+            ..C
+        };
         assert!(matches!(health(&cr, "x.io", "Thing", ctx), Health::InProgress(_)));
-        assert_eq!(health(&cr, "x.io", "Thing", Context { grace_expired: true, ..ctx }), Health::Ready);
+        assert_eq!(
+            health(
+                &cr,
+                "x.io",
+                "Thing",
+                Context {
+                    grace_expired: true,
+                    ..ctx
+                }
+            ),
+            Health::Ready
+        );
         let reported = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Waiting", "message": "db"}]}});
-        assert_eq!(health(&reported, "x.io", "Thing", Context { grace_expired: true, ..ctx }), Health::InProgress("Waiting: db".into()));
+        assert_eq!(
+            health(
+                &reported,
+                "x.io",
+                "Thing",
+                Context {
+                    grace_expired: true,
+                    ..ctx
+                }
+            ),
+            Health::InProgress("Waiting: db".into())
+        );
         let kyma = json!({"status": {"state": "Ready"}});
-        assert_eq!(health(&kyma, "operator.kyma-project.io", "Istio", ctx), Health::Ready);
+        assert_eq!(
+            health(&kyma, "operator.kyma-project.io", "Istio", ctx),
+            Health::Ready
+        );
         // A ConfigMap has no status rules: ready once applied.
         assert_eq!(health(&json!({"data": {}}), "", "ConfigMap", C), Health::Ready);
     }
 
     #[test]
     fn kyma_module_cr_rules() {
-        let m = Context { has_status_subresource: true, grace_expired: true, module_cr: true, error_grace_expired: false };
+        let m = Context {
+            has_status_subresource: true,
+            grace_expired: true,
+            module_cr: true,
+            error_grace_expired: false,
+        };
         let fresh = json!({"metadata": {"generation": 1}, "spec": {}});
-        assert!(matches!(health(&fresh, "operator.kyma-project.io", "Istio", m), Health::InProgress(r) if r.contains("status.state")), "no grace fallback");
+        assert!(
+            matches!(health(&fresh, "operator.kyma-project.io", "Istio", m), Health::InProgress(r) if r.contains("status.state")),
+            "no grace fallback"
+        );
         let state = |s: &str| json!({"status": {"state": s, "description": "webhook not ready"}});
         assert_eq!(health(&state("Ready"), "g", "K", m), Health::Ready);
-        assert_eq!(health(&state("Warning"), "g", "K", m), Health::Warning("state Warning: webhook not ready".into()));
+        assert_eq!(
+            health(&state("Warning"), "g", "K", m),
+            Health::Warning("state Warning: webhook not ready".into())
+        );
         assert!(health(&state("Warning"), "g", "K", m).is_ready());
-        assert!(matches!(health(&state("Error"), "g", "K", m), Health::InProgress(r) if r.contains("Error")), "Error gets a grace period");
-        assert_eq!(health(&state("Error"), "g", "K", Context { error_grace_expired: true, ..m }), Health::Failed("state Error: webhook not ready".into()));
+        assert!(
+            matches!(health(&state("Error"), "g", "K", m), Health::InProgress(r) if r.contains("Error")),
+            "Error gets a grace period"
+        );
+        assert_eq!(
+            health(
+                &state("Error"),
+                "g",
+                "K",
+                Context {
+                    error_grace_expired: true,
+                    ..m
+                }
+            ),
+            Health::Failed("state Error: webhook not ready".into())
+        );
         let available = json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}});
-        assert_eq!(health(&available, "g", "K", m), Health::Ready, "conditions when there is no state");
+        assert_eq!(
+            health(&available, "g", "K", m),
+            Health::Ready,
+            "conditions when there is no state"
+        );
     }
 }

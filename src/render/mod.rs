@@ -15,7 +15,11 @@ use crate::values::ModuleValues;
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("{file}{}: {message}", if *line > 0 { format!(":{line}") } else { String::new() })]
-    Template { file: String, line: usize, message: String },
+    Template {
+        file: String,
+        line: usize,
+        message: String,
+    },
     #[error("{file}: {message}")]
     Yaml { file: String, message: String },
     #[error("{origin}: {message}")]
@@ -39,7 +43,12 @@ pub struct ClusterFacts {
 
 impl Default for ClusterFacts {
     fn default() -> Self {
-        ClusterFacts { ip_families: vec!["IPv4".into()], version: None, kcp: false, api_versions: vec![] }
+        ClusterFacts {
+            ip_families: vec!["IPv4".into()],
+            version: None,
+            kcp: false,
+            api_versions: vec![],
+        }
     }
 }
 
@@ -72,11 +81,14 @@ fn tera_error(module: &Module, e: &tera::Error) -> RenderError {
             let mut lines = text.lines();
             let first = lines.next().unwrap_or("").trim().trim_start_matches("error: ");
             message.push_str(first);
-            let located = text.lines().find_map(|l| l.trim().strip_prefix("--> ")).and_then(|loc| {
-                let mut parts = loc.rsplitn(3, ':');
-                let (_col, line, file) = (parts.next()?, parts.next()?, parts.next()?);
-                Some((module.path_of(file), line.parse().ok()?))
-            });
+            let located = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("--> "))
+                .and_then(|loc| {
+                    let mut parts = loc.rsplitn(3, ':');
+                    let (_col, line, file) = (parts.next()?, parts.next()?, parts.next()?);
+                    Some((module.path_of(file), line.parse().ok()?))
+                });
             located.unwrap_or_else(|| (module.location.clone(), 0))
         }
     };
@@ -102,10 +114,14 @@ pub fn render_module(
     let templates: Vec<(&str, &str)> = module
         .files
         .iter()
-        .filter(|(p, _)| p.starts_with("templates/") && (is_template(p) || p.rsplit('/').next().is_some_and(|n| n.starts_with('_'))))
+        .filter(|(p, _)| {
+            p.starts_with("templates/")
+                && (is_template(p) || p.rsplit('/').next().is_some_and(|n| n.starts_with('_')))
+        })
         .map(|(p, c)| (p.as_str(), c.as_str()))
         .collect();
-    tera.add_raw_templates(templates.iter().copied()).map_err(|e| tera_error(module, &e))?;
+    tera.add_raw_templates(templates.iter().copied())
+        .map_err(|e| tera_error(module, &e))?;
 
     let ctx = json!({
         "values": values.values,
@@ -129,15 +145,24 @@ pub fn render_module(
     }
     for m in &module.manifest_urls {
         let bytes = fetcher.get_asset(m.url(), m.sha256())?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| RenderError::Yaml { file: m.url().to_string(), message: "is not UTF-8 text".into() })?;
+        let text = String::from_utf8(bytes).map_err(|_| RenderError::Yaml {
+            file: m.url().to_string(),
+            message: "is not UTF-8 text".into(),
+        })?;
         parse_objects(module, m.url(), &text, false, &mut objects)?;
     }
     if module.release.is_some() {
         // A release module's one configured object: its default CR with the values merged in.
         let file = format!("{} (with values)", module.describe_file("values.yaml"));
-        let origin = Origin { module: module.name.clone(), file: file.clone(), doc: 1 };
-        let mut cr = check_object(values.values.clone(), origin).map_err(|message| RenderError::Object { origin: file, message })?;
+        let origin = Origin {
+            module: module.name.clone(),
+            file: file.clone(),
+            doc: 1,
+        };
+        let mut cr = check_object(values.values.clone(), origin).map_err(|message| RenderError::Object {
+            origin: file,
+            message,
+        })?;
         cr.module_cr = true;
         objects.push(cr);
     }
@@ -149,19 +174,43 @@ pub fn render_module(
     })
 }
 
-fn parse_objects(module: &Module, file: &str, text: &str, rendered: bool, out: &mut Vec<Object>) -> Result<(), RenderError> {
+fn parse_objects(
+    module: &Module,
+    file: &str,
+    text: &str,
+    rendered: bool,
+    out: &mut Vec<Object>,
+) -> Result<(), RenderError> {
     let what = if rendered { " (rendered output)" } else { "" };
-    let docs = crate::yaml::parse_all(text)
-        .map_err(|e| RenderError::Yaml { file: format!("{file}{what}"), message: e.to_string() })?;
+    let docs = crate::yaml::parse_all(text).map_err(|e| RenderError::Yaml {
+        file: format!("{file}{what}"),
+        message: e.to_string(),
+    })?;
     for (i, (line, doc)) in docs.into_iter().enumerate() {
-        let origin = Origin { module: module.name.clone(), file: file.to_string(), doc: i + 1 };
-        let bad = |message: String| RenderError::Object { origin: format!("{file}{what}, document {} (line {line})", i + 1), message };
+        let origin = Origin {
+            module: module.name.clone(),
+            file: file.to_string(),
+            doc: i + 1,
+        };
+        let bad = |message: String| RenderError::Object {
+            origin: format!("{file}{what}, document {} (line {line})", i + 1),
+            message,
+        };
         let Value::Object(map) = &doc else {
-            return Err(bad("a document must be a Kubernetes object (a mapping), not a scalar or list".into()));
+            return Err(bad(
+                "a document must be a Kubernetes object (a mapping), not a scalar or list".into(),
+            ));
         };
         // A `kind: List` is how kubectl ships several objects in one document; unpack it.
-        if map.get("kind").and_then(Value::as_str) == Some("List") && map.get("apiVersion").and_then(Value::as_str) == Some("v1") {
-            for item in map.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+        if map.get("kind").and_then(Value::as_str) == Some("List")
+            && map.get("apiVersion").and_then(Value::as_str) == Some("v1")
+        {
+            for item in map
+                .get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+            {
                 out.push(check_object(item, origin.clone()).map_err(&bad)?);
             }
             continue;
@@ -172,7 +221,12 @@ fn parse_objects(module: &Module, file: &str, text: &str, rendered: bool, out: &
 }
 
 fn check_object(doc: Value, origin: Origin) -> Result<Object, String> {
-    let field = |p: &str| doc.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).is_some();
+    let field = |p: &str| {
+        doc.pointer(p)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .is_some()
+    };
     if !field("/apiVersion") {
         return Err("object has no apiVersion (a string such as v1 or apps/v1)".into());
     }
@@ -190,7 +244,12 @@ fn check_object(doc: Value, origin: Origin) -> Result<Object, String> {
         };
         return Err(format!("object has no metadata.name{hint}"));
     }
-    Ok(Object { data: doc, origin, scope: Scope::Unknown, module_cr: false })
+    Ok(Object {
+        data: doc,
+        origin,
+        scope: Scope::Unknown,
+        module_cr: false,
+    })
 }
 
 /// Decide each object's scope from built-in kinds and the CRDs in this render, and give namespaced
@@ -212,7 +271,10 @@ pub fn default_namespaces(rendered: &mut [Rendered]) {
         for o in &mut r.objects {
             let builtin = builtin_scope(o.group(), o.kind());
             o.scope = match builtin {
-                Scope::Unknown => crd_scopes.get(&(o.group().to_string(), o.kind().to_string())).copied().unwrap_or(Scope::Unknown),
+                Scope::Unknown => crd_scopes
+                    .get(&(o.group().to_string(), o.kind().to_string()))
+                    .copied()
+                    .unwrap_or(Scope::Unknown),
                 s => s,
             };
             apply_scope(o, r.namespace.as_deref());
@@ -249,7 +311,12 @@ fn check_duplicates(rendered: &[Rendered]) -> Result<(), RenderError> {
         if let Some(prev) = seen.insert(o.key(), &o.origin) {
             return Err(RenderError::Object {
                 origin: o.origin.to_string(),
-                message: format!("{} is also rendered by {} (module {}); an object can have one owner", o.key(), prev, prev.module),
+                message: format!(
+                    "{} is also rendered by {} (module {}); an object can have one owner",
+                    o.key(),
+                    prev,
+                    prev.module
+                ),
             });
         }
     }
@@ -264,7 +331,11 @@ mod tests {
     fn obj(api: &str, kind: &str, name: &str) -> Object {
         Object {
             data: json!({"apiVersion": api, "kind": kind, "metadata": {"name": name}}),
-            origin: Origin { module: "m".into(), file: "f".into(), doc: 1 },
+            origin: Origin {
+                module: "m".into(),
+                file: "f".into(),
+                doc: 1,
+            },
             scope: Scope::Unknown,
             module_cr: false,
         }
@@ -272,9 +343,17 @@ mod tests {
 
     #[test]
     fn namespaces_are_defaulted_only_for_namespaced_kinds() {
-        let mut crd = obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "gizmos.x.io");
+        let mut crd = obj(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            "gizmos.x.io",
+        );
         crd.data["spec"] = json!({"group": "x.io", "scope": "Namespaced", "names": {"kind": "Gizmo"}});
-        let mut cluster_crd = obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "realms.x.io");
+        let mut cluster_crd = obj(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            "realms.x.io",
+        );
         cluster_crd.data["spec"] = json!({"group": "x.io", "scope": "Cluster", "names": {"kind": "Realm"}});
         let mut explicit = obj("v1", "ConfigMap", "elsewhere");
         explicit.set_namespace("other");
@@ -294,7 +373,11 @@ mod tests {
             ],
         }];
         default_namespaces(&mut rendered);
-        let ns: Vec<(Option<&str>, Scope)> = rendered[0].objects.iter().map(|o| (o.namespace(), o.scope)).collect();
+        let ns: Vec<(Option<&str>, Scope)> = rendered[0]
+            .objects
+            .iter()
+            .map(|o| (o.namespace(), o.scope))
+            .collect();
         assert_eq!(
             ns,
             vec![

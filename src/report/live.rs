@@ -21,7 +21,11 @@ pub struct LiveOptions {
 
 /// Consume events until the sender is dropped.
 pub async fn consume(mut rx: mpsc::UnboundedReceiver<Event>, opts: LiveOptions) {
-    let multi = MultiProgress::with_draw_target(if opts.tty && !opts.quiet { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+    let multi = MultiProgress::with_draw_target(if opts.tty && !opts.quiet {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
     let style = ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {msg}")
         .expect("static template")
         .progress_chars("=> ");
@@ -62,17 +66,36 @@ fn draw(multi: &MultiProgress, style: &ProgressStyle, bars: &mut HashMap<String,
                 b.set_message(format!("applying (round {attempt})"));
             }
         }
-        Event::ObjectRetry { module, object, class, attempt, .. } => {
+        Event::ObjectRetry {
+            module,
+            object,
+            class,
+            attempt,
+            ..
+        } => {
             if let Some(b) = bars.get(module) {
-                b.set_message(format!("round {}: {object} {}", attempt + 1, serde_json::to_string(class).unwrap_or_default().trim_matches('"')));
+                b.set_message(format!(
+                    "round {}: {object} {}",
+                    attempt + 1,
+                    serde_json::to_string(class).unwrap_or_default().trim_matches('"')
+                ));
             }
         }
-        Event::ObjectWaiting { module, object, reason } => {
+        Event::ObjectWaiting {
+            module,
+            object,
+            reason,
+        } => {
             if let Some(b) = bars.get(module) {
                 b.set_message(format!("waiting: {object}: {reason}"));
             }
         }
-        Event::ObjectFailed { module, object, message, .. } => {
+        Event::ObjectFailed {
+            module,
+            object,
+            message,
+            ..
+        } => {
             if let Some(b) = bars.get(module) {
                 b.set_message(format!("failed: {object}: {message}"));
             }
@@ -94,17 +117,50 @@ fn draw(multi: &MultiProgress, style: &ProgressStyle, bars: &mut HashMap<String,
 /// Off a TTY: one line per state change, none per object applied (a CI log is read, not watched).
 fn plain_line(ev: &Event) -> Option<String> {
     match ev {
-        Event::ModuleStarted { module, version, objects } => Some(format!("{module}: started ({version}, {objects} objects)")),
-        Event::ObjectRetry { module, object, class, message, attempt, delay_ms } => Some(format!(
+        Event::ModuleStarted {
+            module,
+            version,
+            objects,
+        } => Some(format!("{module}: started ({version}, {objects} objects)")),
+        Event::ObjectRetry {
+            module,
+            object,
+            class,
+            message,
+            attempt,
+            delay_ms,
+        } => Some(format!(
             "{module}: {object}: retry {attempt} in {delay_ms} ms ({}): {message}",
             serde_json::to_string(class).unwrap_or_default().trim_matches('"')
         )),
-        Event::ObjectFailed { module, object, message, origin } => Some(format!("{module}: {object}: FAILED: {message} [{origin}]")),
-        Event::ObjectWaiting { module, object, reason } => Some(format!("{module}: {object}: waiting: {reason}")),
-        Event::ObjectReplacing { module, object, reason } => Some(format!("{module}: {object}: deleting and recreating it: {reason}")),
-        Event::ModuleFinished { module, state, ready, total, rounds } => {
-            Some(format!("{module}: {} ({ready}/{total} ready, {rounds} round(s))", state.as_str()))
-        }
+        Event::ObjectFailed {
+            module,
+            object,
+            message,
+            origin,
+        } => Some(format!("{module}: {object}: FAILED: {message} [{origin}]")),
+        Event::ObjectWaiting {
+            module,
+            object,
+            reason,
+        } => Some(format!("{module}: {object}: waiting: {reason}")),
+        Event::ObjectReplacing {
+            module,
+            object,
+            reason,
+        } => Some(format!(
+            "{module}: {object}: deleting and recreating it: {reason}"
+        )),
+        Event::ModuleFinished {
+            module,
+            state,
+            ready,
+            total,
+            rounds,
+        } => Some(format!(
+            "{module}: {} ({ready}/{total} ready, {rounds} round(s))",
+            state.as_str()
+        )),
         Event::ObjectApplied { .. } | Event::ObjectReady { .. } => None,
     }
 }

@@ -11,7 +11,11 @@ pub fn color_enabled() -> bool {
 }
 
 fn paint(text: &str, style: console::Style) -> String {
-    if color_enabled() { style.force_styling(true).apply_to(text).to_string() } else { text.to_string() }
+    if color_enabled() {
+        style.force_styling(true).apply_to(text).to_string()
+    } else {
+        text.to_string()
+    }
 }
 
 pub fn error_prefix() -> String {
@@ -19,7 +23,10 @@ pub fn error_prefix() -> String {
 }
 
 pub fn warn(message: &str) {
-    eprintln!("{} {message}", paint("warning:", console::Style::new().yellow().bold()));
+    eprintln!(
+        "{} {message}",
+        paint("warning:", console::Style::new().yellow().bold())
+    );
 }
 
 /// Colour a module state word for the final table.
@@ -30,5 +37,9 @@ pub fn state(word: &str) -> String {
         "Interrupted" | "Skipped" => console::Style::new().yellow(),
         _ => console::Style::new(),
     };
-    if color_enabled() { style.force_styling(true).apply_to(word).to_string() } else { word.to_string() }
+    if color_enabled() {
+        style.force_styling(true).apply_to(word).to_string()
+    } else {
+        word.to_string()
+    }
 }

@@ -20,7 +20,9 @@ pub fn exit_code(o: &Outcome) -> Exit {
 }
 
 pub fn table(o: &Outcome) -> String {
-    let mut t = Table::new(&["MODULE", "VERSION", "STATE", "OBJECTS", "ROUNDS", "DURATION", "BLOCKING"]);
+    let mut t = Table::new(&[
+        "MODULE", "VERSION", "STATE", "OBJECTS", "ROUNDS", "DURATION", "BLOCKING",
+    ]);
     for m in &o.modules {
         let blocking = m
             .blocking
@@ -31,7 +33,15 @@ pub fn table(o: &Outcome) -> String {
             m.name.clone(),
             m.version.clone(),
             crate::report::style::state(m.state.as_str()),
-            format!("{}/{}", if matches!(m.state, ModuleState::Applied) { m.applied } else { m.ready }, m.total),
+            format!(
+                "{}/{}",
+                if matches!(m.state, ModuleState::Applied) {
+                    m.applied
+                } else {
+                    m.ready
+                },
+                m.total
+            ),
             m.rounds.to_string(),
             format!("{:.1}s", m.duration_ms as f64 / 1000.0),
             blocking,
@@ -40,12 +50,18 @@ pub fn table(o: &Outcome) -> String {
     let mut out = t.render();
     for m in &o.modules {
         for r in &m.replaced {
-            out.push_str(&format!("\n{}: replaced {r} (deleted and recreated: an immutable field changed)\n", m.name));
+            out.push_str(&format!(
+                "\n{}: replaced {r} (deleted and recreated: an immutable field changed)\n",
+                m.name
+            ));
         }
     }
     for m in o.modules.iter().filter(|m| !m.warnings.is_empty()) {
         for w in &m.warnings {
-            out.push_str(&format!("\n{} is Ready with a warning: {}: {}\n", m.name, w.object, w.reason));
+            out.push_str(&format!(
+                "\n{} is Ready with a warning: {}: {}\n",
+                m.name, w.object, w.reason
+            ));
         }
     }
     for m in o.modules.iter().filter(|m| m.blocking.len() > 1) {

@@ -8,13 +8,27 @@ use std::process::Command;
 #[test]
 fn every_bad_input_case_gives_its_message_and_exit_code() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-input");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
-    assert!(dirs.len() >= 30, "the corpus needs at least 30 cases, has {}", dirs.len());
+    assert!(
+        dirs.len() >= 30,
+        "the corpus needs at least 30 cases, has {}",
+        dirs.len()
+    );
     let mut failures = Vec::new();
     for dir in &dirs {
-        let case: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-        let args: Vec<&str> = case["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+        let args: Vec<&str> = case["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
         let out = Command::new(env!("CARGO_BIN_EXE_kyma"))
             .args(&args)
             .current_dir(dir)
@@ -29,7 +43,10 @@ fn every_bad_input_case_gives_its_message_and_exit_code() {
         let name = dir.file_name().unwrap().to_string_lossy();
         let want = case["exit"].as_i64().unwrap() as i32;
         if out.status.code() != Some(want) {
-            failures.push(format!("{name}: exit {:?}, want {want}\n{stderr}", out.status.code()));
+            failures.push(format!(
+                "{name}: exit {:?}, want {want}\n{stderr}",
+                out.status.code()
+            ));
             continue;
         }
         for s in case["stderrContains"].as_array().unwrap() {
@@ -48,5 +65,11 @@ fn every_bad_input_case_gives_its_message_and_exit_code() {
             failures.push(format!("{name}: panicked:\n{stderr}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), dirs.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n\n")
+    );
 }

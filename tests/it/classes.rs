@@ -16,14 +16,39 @@ async fn error_classes_against_the_real_server() {
     let obj = |name: &str, ns: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": "v"}});
 
     // Unknown group: a plain-text "404 page not found", not a Status.
-    let fake = Resource { group: "nope.kyma.test".into(), version: "v1".into(), kind: "Nope".into(), plural: "nopes".into(), namespaced: true, has_status: false, listable: false };
+    let fake = Resource {
+        group: "nope.kyma.test".into(),
+        version: "v1".into(),
+        kind: "Nope".into(),
+        plural: "nopes".into(),
+        namespaced: true,
+        has_status: false,
+        listable: false,
+    };
     let e = c.apply(&fake, &json!({"apiVersion": "nope.kyma.test/v1", "kind": "Nope", "metadata": {"name": "x", "namespace": "default"}}), ApplyOptions::default()).await.unwrap_err();
     assert_eq!(e.code, Some(404), "{e:?}");
-    assert_eq!(classify(&e), Verdict::Retry { class: RetryClass::KindNotServed, after: None }, "{e:?}");
+    assert_eq!(
+        classify(&e),
+        Verdict::Retry {
+            class: RetryClass::KindNotServed,
+            after: None
+        },
+        "{e:?}"
+    );
 
     // Namespace that does not exist yet.
-    let e = c.apply(&cm, &obj("a", &ns), ApplyOptions::default()).await.unwrap_err();
-    assert_eq!(classify(&e), Verdict::Retry { class: RetryClass::NamespaceMissing, after: None }, "{e:?}");
+    let e = c
+        .apply(&cm, &obj("a", &ns), ApplyOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        classify(&e),
+        Verdict::Retry {
+            class: RetryClass::NamespaceMissing,
+            after: None
+        },
+        "{e:?}"
+    );
 
     create_namespace(&c, &ns).await;
     // Invalid object: 422.
@@ -36,20 +61,52 @@ async fn error_classes_against_the_real_server() {
     // Field conflict with another manager, and --force-conflicts taking it over.
     let path = format!("/api/v1/namespaces/{ns}/configmaps/shared?fieldManager=someone-else");
     let body = serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared", "namespace": ns}, "data": {"k": "theirs"}})).unwrap();
-    c.request(http::Method::PATCH, &path, Some("application/apply-patch+yaml"), body).await.unwrap();
-    let e = c.apply(&cm, &obj("shared", &ns), ApplyOptions::default()).await.unwrap_err();
+    c.request(
+        http::Method::PATCH,
+        &path,
+        Some("application/apply-patch+yaml"),
+        body,
+    )
+    .await
+    .unwrap();
+    let e = c
+        .apply(&cm, &obj("shared", &ns), ApplyOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.code, Some(409), "{e:?}");
     assert_eq!(classify(&e), Verdict::Fail(FatalClass::FieldConflict));
-    assert!(e.message.contains("someone-else"), "the message names the owner: {}", e.message);
-    let taken = c.apply(&cm, &obj("shared", &ns), ApplyOptions { force: true, dry_run: false }).await.unwrap();
+    assert!(
+        e.message.contains("someone-else"),
+        "the message names the owner: {}",
+        e.message
+    );
+    let taken = c
+        .apply(
+            &cm,
+            &obj("shared", &ns),
+            ApplyOptions {
+                force: true,
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(taken["data"]["k"], "v");
 
     // Forbidden: the same apply as a user without rights (impersonated by our admin certificate).
     let kc = kube::config::Kubeconfig::read_from(kubeconfig()).unwrap();
-    let mut cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.unwrap();
+    let mut cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
     cfg.auth_info.impersonate = Some("nobody".into());
-    let nobody = kyma::cluster::Cluster { client: kube::Client::try_from(cfg).unwrap(), ..c.clone() };
-    let e = nobody.apply(&cm, &obj("x", &ns), ApplyOptions::default()).await.unwrap_err();
+    let nobody = kyma::cluster::Cluster {
+        client: kube::Client::try_from(cfg).unwrap(),
+        ..c.clone()
+    };
+    let e = nobody
+        .apply(&cm, &obj("x", &ns), ApplyOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.code, Some(403), "{e:?}");
     assert_eq!(classify(&e), Verdict::Fail(FatalClass::Forbidden));
 }

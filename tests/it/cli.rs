@@ -5,7 +5,12 @@ use std::path::Path;
 
 use crate::support::*;
 
-const SHELLS: &[(&str, &str)] = &[("bash", "kyma.bash"), ("zsh", "_kyma"), ("fish", "kyma.fish"), ("powershell", "_kyma.ps1")];
+const SHELLS: &[(&str, &str)] = &[
+    ("bash", "kyma.bash"),
+    ("zsh", "_kyma"),
+    ("fish", "kyma.fish"),
+    ("powershell", "_kyma.ps1"),
+];
 
 /// `completions/` holds what `kyma completion SHELL` prints. Regenerate with
 /// `KYMA_UPDATE_COMPLETIONS=1 cargo test --test it completions`.
@@ -25,7 +30,10 @@ fn shipped_completions_are_current() {
             stale.push(file.to_string());
         }
     }
-    assert!(stale.is_empty(), "stale completions {stale:?}: run KYMA_UPDATE_COMPLETIONS=1 cargo test --test it completions");
+    assert!(
+        stale.is_empty(),
+        "stale completions {stale:?}: run KYMA_UPDATE_COMPLETIONS=1 cargo test --test it completions"
+    );
 }
 
 #[test]
@@ -38,13 +46,27 @@ fn completions_offer_builtin_module_names() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for cmd in ["deploy", "render", "modules list", "modules show", "undeploy", "diff", "status", "unlock", "completion", "version"] {
+    for cmd in [
+        "deploy",
+        "render",
+        "modules list",
+        "modules show",
+        "undeploy",
+        "diff",
+        "status",
+        "unlock",
+        "completion",
+        "version",
+    ] {
         let mut args: Vec<&str> = cmd.split(' ').collect();
         args.push("--help");
         let out = kyma(&args);
         let (stdout, _) = text(&out);
         assert_eq!(code(&out), 0, "{cmd}");
-        assert!(stdout.contains("Examples:") && stdout.contains("kyma "), "{cmd} --help has no example:\n{stdout}");
+        assert!(
+            stdout.contains("Examples:") && stdout.contains("kyma "),
+            "{cmd} --help has no example:\n{stdout}"
+        );
     }
     let deploy = text(&kyma(&["deploy", "--help"])).0;
     for code in ["0 ", "1 ", "2 ", "3 ", "4 ", "130"] {
@@ -59,9 +81,18 @@ fn version_reports_commit_target_and_catalog() {
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert!(v["target"].as_str().unwrap().contains("linux"));
     assert!(!v["commit"].as_str().unwrap().is_empty());
-    assert!(v["builtinModules"].as_array().unwrap().iter().any(|m| m["name"] == "istio"));
+    assert!(
+        v["builtinModules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "istio")
+    );
     let short = text(&kyma(&["--version"])).0;
-    assert!(short.starts_with(&format!("kyma {}", env!("CARGO_PKG_VERSION"))), "{short}");
+    assert!(
+        short.starts_with(&format!("kyma {}", env!("CARGO_PKG_VERSION"))),
+        "{short}"
+    );
 }
 
 #[test]

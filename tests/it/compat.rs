@@ -10,16 +10,32 @@ use crate::deploy::{MODULE, module, module_yaml};
 use crate::support::*;
 
 /// Server-side apply of `obj` on the cluster `c`: Ok, or the server's (code, message).
-async fn apply(c: &kyma::cluster::Cluster, api_version: &str, kind: &str, obj: &Value) -> Result<(), (Option<u16>, String)> {
+async fn apply(
+    c: &kyma::cluster::Cluster,
+    api_version: &str,
+    kind: &str,
+    obj: &Value,
+) -> Result<(), (Option<u16>, String)> {
     let r = resource(c, api_version, kind);
-    c.apply(&r, obj, ApplyOptions::default()).await.map(|_| ()).map_err(|e| (e.code, e.message))
+    c.apply(&r, obj, ApplyOptions::default())
+        .await
+        .map(|_| ())
+        .map_err(|e| (e.code, e.message))
 }
 
 async fn beds() -> (kyma::cluster::Cluster, kyma::cluster::Cluster) {
     let old = cluster_at(&compat_kubeconfig()).await;
     let new = cluster().await;
-    assert!(old.server_version.starts_with("v1.20."), "the compatibility bed runs {}", old.server_version);
-    assert!(!new.server_version.starts_with("v1.20."), "the main bed runs {}", new.server_version);
+    assert!(
+        old.server_version.starts_with("v1.20."),
+        "the compatibility bed runs {}",
+        old.server_version
+    );
+    assert!(
+        !new.server_version.starts_with("v1.20."),
+        "the main bed runs {}",
+        new.server_version
+    );
     (old, new)
 }
 
@@ -38,7 +54,9 @@ async fn old_server_quirks_against_today() {
     let (code, msg) = apply(&old, "v1", "Service", &svc).await.unwrap_err();
     assert_eq!(code, Some(500), "{msg}");
     assert!(msg.contains("protocol"), "{msg}");
-    apply(&new, "v1", "Service", &svc).await.expect("1.37 defaults the protocol");
+    apply(&new, "v1", "Service", &svc)
+        .await
+        .expect("1.37 defaults the protocol");
 
     // An integer quantity (`cpu: 1`): 1.20's SSA type-checks it against `string`.
     let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "intcpu", "namespace": ns},
@@ -47,7 +65,9 @@ async fn old_server_quirks_against_today() {
     let (code, msg) = apply(&old, "apps/v1", "Deployment", &deploy).await.unwrap_err();
     assert_eq!(code, Some(500), "{msg}");
     assert!(msg.contains("expected string"), "{msg}");
-    apply(&new, "apps/v1", "Deployment", &deploy).await.expect("1.37 takes an integer quantity");
+    apply(&new, "apps/v1", "Deployment", &deploy)
+        .await
+        .expect("1.37 takes an integer quantity");
 
     // A field the server does not know: webhook `matchConditions` (GA in 1.30).
     let name = format!("{ns}.kyma.test");
@@ -58,14 +78,34 @@ async fn old_server_quirks_against_today() {
             "scope": "Namespaced"}],
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
         "matchConditions": [{"name": "never", "expression": "false"}]}]});
-    let (code, msg) = apply(&old, "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", &hook).await.unwrap_err();
+    let (code, msg) = apply(
+        &old,
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        &hook,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(code, Some(500), "{msg}");
     assert!(msg.contains("field not declared in schema"), "{msg}");
-    apply(&new, "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", &hook).await.expect("1.37 knows matchConditions");
-    let hooks = resource(&new, "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration");
+    apply(
+        &new,
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        &hook,
+    )
+    .await
+    .expect("1.37 knows matchConditions");
+    let hooks = resource(
+        &new,
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+    );
     new.delete(&hooks, None, &name).await.unwrap();
     for c in [&old, &new] {
-        c.delete(&resource(c, "v1", "Namespace"), None, &ns).await.unwrap();
+        c.delete(&resource(c, "v1", "Namespace"), None, &ns)
+            .await
+            .unwrap();
     }
 }
 
@@ -88,7 +128,17 @@ async fn old_server_quirks_through_kyma() {
         ("unforeseen/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: linux-only\nspec:\n  replicas: 0\n  selector:\n    matchLabels: {app: y}\n  template:\n    metadata:\n      labels: {app: y}\n    spec:\n      os: {name: linux}\n      containers:\n      - name: c\n        image: busybox\n".into()),
     ]);
     let dir = cat.path().to_str().unwrap();
-    let (rc, doc, stderr) = deploy_at(&compat_kubeconfig(), &["--catalog", dir, "--modules", "filled,hooked,unforeseen", "--timeout", "60s"]);
+    let (rc, doc, stderr) = deploy_at(
+        &compat_kubeconfig(),
+        &[
+            "--catalog",
+            dir,
+            "--modules",
+            "filled,hooked,unforeseen",
+            "--timeout",
+            "60s",
+        ],
+    );
     assert_eq!(rc, 1, "{doc:#}\n{stderr}");
     assert_eq!(module(&doc, "filled")["state"], "Ready", "{doc:#}");
     let hooked = module(&doc, "hooked");
@@ -98,16 +148,44 @@ async fn old_server_quirks_through_kyma() {
         "hooked 1.0.0 needs Kubernetes ≥ 1.28 (webhooks[].matchConditions); this cluster runs 1.20",
         "{hooked:#}"
     );
-    assert!(old.get(&resource(&old, "v1", "ConfigMap"), Some(&format!("{ns}-h")), "never-applied").await.unwrap().is_none(), "nothing of the refused module was applied");
+    assert!(
+        old.get(
+            &resource(&old, "v1", "ConfigMap"),
+            Some(&format!("{ns}-h")),
+            "never-applied"
+        )
+        .await
+        .unwrap()
+        .is_none(),
+        "nothing of the refused module was applied"
+    );
     let unforeseen = module(&doc, "unforeseen");
     assert_eq!(unforeseen["state"], "Failed");
     let reason = unforeseen["blocking"][0]["reason"].as_str().unwrap();
-    assert!(reason.starts_with("this cluster (v1.20.2) does not know a field of this object (.spec.template.spec.os"), "{reason}");
-    assert!(reason.ends_with("the module needs a newer Kubernetes"), "{reason}");
-    assert!(unforeseen["durationMs"].as_u64().unwrap() < 10_000, "failed at once, not by rounds: {unforeseen:#}");
-    let svc = old.get(&resource(&old, "v1", "Service"), Some(&ns), "noproto").await.unwrap().unwrap();
+    assert!(
+        reason.starts_with(
+            "this cluster (v1.20.2) does not know a field of this object (.spec.template.spec.os"
+        ),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with("the module needs a newer Kubernetes"),
+        "{reason}"
+    );
+    assert!(
+        unforeseen["durationMs"].as_u64().unwrap() < 10_000,
+        "failed at once, not by rounds: {unforeseen:#}"
+    );
+    let svc = old
+        .get(&resource(&old, "v1", "Service"), Some(&ns), "noproto")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(svc["spec"]["ports"][0]["protocol"], "TCP");
-    let out = kyma_at(&compat_kubeconfig(), &["undeploy", "--modules", "filled,unforeseen"]);
+    let out = kyma_at(
+        &compat_kubeconfig(),
+        &["undeploy", "--modules", "filled,unforeseen"],
+    );
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
 
@@ -118,7 +196,17 @@ async fn real_modules_too_new_for_the_server_say_so_before_applying() {
     let _shared = CLUSTER.read().await;
     let (mirror, _) = serve_dir(real_modules_mirror()).await;
     let (rc, doc, stderr) = tokio::task::spawn_blocking(move || {
-        deploy_at(&compat_kubeconfig(), &["--mirror", &mirror, "--modules", "api-gateway,istio", "--timeout", "60s"])
+        deploy_at(
+            &compat_kubeconfig(),
+            &[
+                "--mirror",
+                &mirror,
+                "--modules",
+                "api-gateway,istio",
+                "--timeout",
+                "60s",
+            ],
+        )
     })
     .await
     .unwrap();
@@ -133,5 +221,11 @@ async fn real_modules_too_new_for_the_server_say_so_before_applying() {
     );
     let old = cluster_at(&compat_kubeconfig()).await;
     let crds = resource(&old, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-    assert!(old.get(&crds, None, "istios.operator.kyma-project.io").await.unwrap().is_none(), "nothing applied");
+    assert!(
+        old.get(&crds, None, "istios.operator.kyma-project.io")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing applied"
+    );
 }

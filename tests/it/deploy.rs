@@ -13,7 +13,10 @@ fn deploy(args: &[&str]) -> (i32, Value, String) {
 }
 
 pub(crate) fn module<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["modules"].as_array().and_then(|m| m.iter().find(|m| m["name"] == name)).unwrap_or_else(|| panic!("no module {name} in {doc}"))
+    doc["modules"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["name"] == name))
+        .unwrap_or_else(|| panic!("no module {name} in {doc}"))
 }
 
 pub(crate) const MODULE: &str = "apiVersion: kyma.module/v1\nversion: 1.0.0\n";
@@ -30,7 +33,16 @@ pub(crate) fn module_yaml(name: &str, ns: &str) -> String {
 async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_nothing() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
-    let (code1, doc, stderr) = deploy(&["--catalog", FIXTURES, "--modules", "api-gateway,eventing,nats,istio", "--timeout", "120s", "--events", "ndjson"]);
+    let (code1, doc, stderr) = deploy(&[
+        "--catalog",
+        FIXTURES,
+        "--modules",
+        "api-gateway,eventing,nats,istio",
+        "--timeout",
+        "120s",
+        "--events",
+        "ndjson",
+    ]);
     assert_eq!(code1, 0, "{doc:#}\n{stderr}");
     for m in ["istio", "api-gateway", "eventing", "nats"] {
         assert_eq!(module(&doc, m)["state"], "Ready", "{m}: {doc:#}");
@@ -39,36 +51,87 @@ async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_
     let gw = match gw {
         Some(r) => r,
         None => {
-            c.discovery.refresh(&c, "networking.istio.io/v1beta1").await.unwrap();
+            c.discovery
+                .refresh(&c, "networking.istio.io/v1beta1")
+                .await
+                .unwrap();
             resource(&c, "networking.istio.io/v1beta1", "Gateway")
         }
     };
-    let live = c.get(&gw, Some("istio-system"), "kyma-gateway").await.unwrap().expect("the Gateway exists");
+    let live = c
+        .get(&gw, Some("istio-system"), "kyma-gateway")
+        .await
+        .unwrap()
+        .expect("the Gateway exists");
     assert_eq!(live["spec"]["servers"][0]["hosts"][0], "*.local.kyma.dev");
-    c.discovery.refresh(&c, "operator.kyma-project.io/v1alpha1").await.unwrap();
+    c.discovery
+        .refresh(&c, "operator.kyma-project.io/v1alpha1")
+        .await
+        .unwrap();
     let ev = resource(&c, "operator.kyma-project.io/v1alpha1", "Eventing");
-    let ev = c.get(&ev, Some("kyma-system"), "default").await.unwrap().expect("the Eventing CR exists");
+    let ev = c
+        .get(&ev, Some("kyma-system"), "default")
+        .await
+        .unwrap()
+        .expect("the Eventing CR exists");
     assert_eq!(ev["spec"]["backend"]["type"], "NATS");
 
     // Idempotence: the same deploy again leaves every object's resourceVersion as it was.
-    let rendered = text(&kyma(&["render", "--catalog", FIXTURES, "--modules", "api-gateway,eventing,nats,istio"])).0;
+    let rendered = text(&kyma(&[
+        "render",
+        "--catalog",
+        FIXTURES,
+        "--modules",
+        "api-gateway,eventing,nats,istio",
+    ]))
+    .0;
     let objects = kyma::yaml::parse_all(&rendered).unwrap();
     let versions = |c: kyma::cluster::Cluster, objects: Vec<(usize, Value)>| async move {
         let mut out = Vec::new();
         for (_, o) in objects {
-            let r = c.discovery.resolve(o["apiVersion"].as_str().unwrap(), o["kind"].as_str().unwrap()).unwrap();
-            let live = c.get(&r, o["metadata"]["namespace"].as_str(), o["metadata"]["name"].as_str().unwrap()).await.unwrap().unwrap();
-            out.push((o["kind"].to_string(), o["metadata"]["name"].to_string(), live["metadata"]["resourceVersion"].clone()));
+            let r = c
+                .discovery
+                .resolve(o["apiVersion"].as_str().unwrap(), o["kind"].as_str().unwrap())
+                .unwrap();
+            let live = c
+                .get(
+                    &r,
+                    o["metadata"]["namespace"].as_str(),
+                    o["metadata"]["name"].as_str().unwrap(),
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            out.push((
+                o["kind"].to_string(),
+                o["metadata"]["name"].to_string(),
+                live["metadata"]["resourceVersion"].clone(),
+            ));
         }
         out
     };
     let before = versions(c.clone(), objects.clone()).await;
     // --reapply sends every object again: server-side apply of unchanged objects must be a no-op.
-    let (code2, doc2, stderr2) = deploy(&["--catalog", FIXTURES, "--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s", "--reapply"]);
+    let (code2, doc2, stderr2) = deploy(&[
+        "--catalog",
+        FIXTURES,
+        "--modules",
+        "api-gateway,eventing,nats,istio",
+        "--timeout",
+        "60s",
+        "--reapply",
+    ]);
     assert_eq!(code2, 0, "{doc2:#}\n{stderr2}");
     assert_eq!(module(&doc2, "istio")["state"], "Ready", "{doc2:#}");
     // A plain re-run recognises the unchanged modules from their inventories and skips them.
-    let (code3, doc3, stderr3) = deploy(&["--catalog", FIXTURES, "--modules", "api-gateway,eventing,nats,istio", "--timeout", "60s"]);
+    let (code3, doc3, stderr3) = deploy(&[
+        "--catalog",
+        FIXTURES,
+        "--modules",
+        "api-gateway,eventing,nats,istio",
+        "--timeout",
+        "60s",
+    ]);
     assert_eq!(code3, 0, "{doc3:#}\n{stderr3}");
     for m in ["istio", "api-gateway", "eventing", "nats"] {
         assert_eq!(module(&doc3, m)["state"], "Skipped", "{m}: {doc3:#}");
@@ -92,7 +155,11 @@ async fn a_webhook_that_starts_late_delays_objects_by_rounds_then_deploy_succeed
     let (open, opened) = tokio::sync::oneshot::channel();
     let (port, ca_pem) = crate::webhook::serve_when(opened).await;
     let hook_name = format!("{ns}.kyma.test");
-    let vwc = resource(&c, "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration");
+    let vwc = resource(
+        &c,
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+    );
     let config = json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
@@ -117,14 +184,33 @@ async fn a_webhook_that_starts_late_delays_objects_by_rounds_then_deploy_succeed
     let run = {
         let dir = cat.path().to_str().unwrap().to_string();
         tokio::task::spawn_blocking(move || {
-            let out = kyma(&["deploy", "--catalog", &dir, "--modules", "hooked", "--timeout", "90s", "--events", "ndjson", "-o", "json"]);
+            let out = kyma(&[
+                "deploy",
+                "--catalog",
+                &dir,
+                "--modules",
+                "hooked",
+                "--timeout",
+                "90s",
+                "--events",
+                "ndjson",
+                "-o",
+                "json",
+            ]);
             (out, Instant::now())
         })
     };
     // The deploy may first queue for the cluster lock: the webhook stays down for 10 s from the moment
     // the deploy has really started (its namespace exists).
     let nsr = resource(&c, "v1", "Namespace");
-    assert!(eventually(Duration::from_secs(240), || async { c.get(&nsr, None, &ns).await.ok().flatten() }).await.is_some(), "the deploy never started");
+    assert!(
+        eventually(Duration::from_secs(240), || async {
+            c.get(&nsr, None, &ns).await.ok().flatten()
+        })
+        .await
+        .is_some(),
+        "the deploy never started"
+    );
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(10)).await;
     let _ = open.send(());
@@ -138,14 +224,31 @@ async fn a_webhook_that_starts_late_delays_objects_by_rounds_then_deploy_succeed
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|e| e["event"] == "objectRetry")
         .collect();
-    assert!(!retries.is_empty(), "expected retries while the webhook was down:\n{stdout}");
-    assert!(retries.iter().all(|r| r["class"] == "webhook-unavailable"), "{retries:#?}");
-    assert!(retries.iter().all(|r| r["object"].as_str().unwrap().starts_with("ConfigMap/")), "only the guarded objects wait: {retries:#?}");
-    assert!(elapsed >= Duration::from_secs(8), "the webhook was down for 10 s, deploy took {elapsed:?}");
+    assert!(
+        !retries.is_empty(),
+        "expected retries while the webhook was down:\n{stdout}"
+    );
+    assert!(
+        retries.iter().all(|r| r["class"] == "webhook-unavailable"),
+        "{retries:#?}"
+    );
+    assert!(
+        retries
+            .iter()
+            .all(|r| r["object"].as_str().unwrap().starts_with("ConfigMap/")),
+        "only the guarded objects wait: {retries:#?}"
+    );
+    assert!(
+        elapsed >= Duration::from_secs(8),
+        "the webhook was down for 10 s, deploy took {elapsed:?}"
+    );
     let cm = resource(&c, "v1", "ConfigMap");
     assert!(c.get(&cm, Some(&ns), "guarded-2").await.unwrap().is_some());
     let summary: Value = serde_json::from_str(&stdout[stdout.find("{\n").unwrap()..]).unwrap();
-    assert!(module(&summary, "hooked")["rounds"].as_u64().unwrap() >= 2, "{summary:#}");
+    assert!(
+        module(&summary, "hooked")["rounds"].as_u64().unwrap() >= 2,
+        "{summary:#}"
+    );
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -167,22 +270,55 @@ async fn an_invalid_object_fails_its_module_at_once_and_others_still_succeed() {
         ("healthy/module.yaml", module_yaml("healthy", &ns_good)),
         ("healthy/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n".into()),
     ]);
-    let (code, doc, stderr) = deploy(&["--catalog", cat.path().to_str().unwrap(), "--modules", "broken,healthy", "--timeout", "60s"]);
+    let (code, doc, stderr) = deploy(&[
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--modules",
+        "broken,healthy",
+        "--timeout",
+        "60s",
+    ]);
     assert_eq!(code, 1, "{doc:#}\n{stderr}");
     let broken = module(&doc, "broken");
     // The module's own time (the run may first have queued for the cluster lock).
-    assert!(broken["durationMs"].as_u64().unwrap() < 5_000, "failed at once, not after retries: {broken:#}");
+    assert!(
+        broken["durationMs"].as_u64().unwrap() < 5_000,
+        "failed at once, not after retries: {broken:#}"
+    );
     assert_eq!(broken["state"], "Failed");
     assert_eq!(broken["rounds"], 1, "invalid is not retried: {broken:#}");
     let b = &broken["blocking"][0];
     assert_eq!(b["object"], format!("Deployment/{ns_bad}/negative"));
-    assert!(b["reason"].as_str().unwrap().contains("must be greater than or equal to 0"), "{b:#}");
-    assert!(b["origin"].as_str().unwrap().ends_with("broken/templates/workload.yaml (document 1)"), "{b:#}");
+    assert!(
+        b["reason"]
+            .as_str()
+            .unwrap()
+            .contains("must be greater than or equal to 0"),
+        "{b:#}"
+    );
+    assert!(
+        b["origin"]
+            .as_str()
+            .unwrap()
+            .ends_with("broken/templates/workload.yaml (document 1)"),
+        "{b:#}"
+    );
     assert_eq!(module(&doc, "healthy")["state"], "Ready");
     // The human table names the object, the reason and the template.
-    let out = kyma(&["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "broken,healthy", "--timeout", "60s"]);
+    let out = kyma(&[
+        "deploy",
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--modules",
+        "broken,healthy",
+        "--timeout",
+        "60s",
+    ]);
     let table = text(&out).0;
-    assert!(table.contains("broken") && table.contains("Failed") && table.contains("workload.yaml"), "{table}");
+    assert!(
+        table.contains("broken") && table.contains("Failed") && table.contains("workload.yaml"),
+        "{table}"
+    );
 }
 
 /// Readiness is computed from a real rollout: Deployment -> ReplicaSet -> Pods -> scheduled by
@@ -197,19 +333,43 @@ async fn deployment_is_ready_only_when_its_pods_are_and_times_out_while_they_can
     let pool = NodePool::new(&c, &ns);
     let cat = catalog(&[
         ("app/module.yaml", module_yaml("app", &ns)),
-        ("app/templates/deploy.yaml", format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      nodeSelector: {}\n      containers:\n      - name: web\n        image: nginx:1.27\n", pool.selector())),
+        (
+            "app/templates/deploy.yaml",
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      nodeSelector: {}\n      containers:\n      - name: web\n        image: nginx:1.27\n",
+                pool.selector()
+            ),
+        ),
     ]);
     // No Node matches: the Pods stay Pending and the deploy times out naming the Deployment.
-    let (code, doc, stderr) = deploy(&["--catalog", cat.path().to_str().unwrap(), "--modules", "app", "--timeout", "6s"]);
+    let (code, doc, stderr) = deploy(&[
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--modules",
+        "app",
+        "--timeout",
+        "6s",
+    ]);
     assert_eq!(code, 3, "{doc:#}\n{stderr}");
     let app = module(&doc, "app");
     assert_eq!(app["state"], "TimedOut");
     assert_eq!(app["blocking"][0]["object"], format!("Deployment/{ns}/web"));
-    assert!(app["blocking"][0]["reason"].as_str().unwrap().contains("0/2 replicas ready"), "{app:#}");
+    assert!(
+        app["blocking"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("0/2 replicas ready"),
+        "{app:#}"
+    );
     let pods = resource(&c, "v1", "Pod");
     let pending = c.list(&pods, Some(&ns), None).await.unwrap();
     assert_eq!(pending.len(), 2, "the ReplicaSet created both Pods");
-    assert!(pending.iter().all(|p| p["status"]["phase"] == "Pending" && p["spec"]["nodeName"].is_null()), "unscheduled: {pending:#?}");
+    assert!(
+        pending
+            .iter()
+            .all(|p| p["status"]["phase"] == "Pending" && p["spec"]["nodeName"].is_null()),
+        "unscheduled: {pending:#?}"
+    );
 
     // Nodes open 3 s in: scheduled, Running, Ready, Available; the deploy is Ready, and not before.
     let opener = {
@@ -230,14 +390,24 @@ async fn deployment_is_ready_only_when_its_pods_are_and_times_out_while_they_can
     pool.close().await;
     assert_eq!(code, 0, "{doc:#}\n{stderr}");
     assert_eq!(module(&doc, "app")["state"], "Ready");
-    assert!(start.elapsed() >= Duration::from_secs(3), "Ready before any pod was: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(3),
+        "Ready before any pod was: {:?}",
+        start.elapsed()
+    );
     let deployments = resource(&c, "apps/v1", "Deployment");
     let live = c.get(&deployments, Some(&ns), "web").await.unwrap().unwrap();
     assert_eq!(live["status"]["availableReplicas"], 2, "{:#}", live["status"]);
     let running = c.list(&pods, Some(&ns), None).await.unwrap();
     for p in &running {
         assert_eq!(p["status"]["phase"], "Running", "{p:#}");
-        assert!(p["spec"]["nodeName"].as_str().unwrap().starts_with("kyma-bed-node-"), "bound by the scheduler: {p:#}");
+        assert!(
+            p["spec"]["nodeName"]
+                .as_str()
+                .unwrap()
+                .starts_with("kyma-bed-node-"),
+            "bound by the scheduler: {p:#}"
+        );
     }
 }
 
@@ -254,18 +424,39 @@ async fn dry_run_persists_nothing() {
     );
     let cat = catalog(&[
         ("dry/module.yaml", module_yaml("dry", &ns)),
-        ("dry/templates/a-cr.yaml", format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w\n")),
+        (
+            "dry/templates/a-cr.yaml",
+            format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w\n"),
+        ),
         ("dry/templates/b-crd.yaml", crd),
-        ("dry/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n".into()),
+        (
+            "dry/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n".into(),
+        ),
     ]);
-    let (code, doc, stderr) = deploy(&["--catalog", cat.path().to_str().unwrap(), "--modules", "dry", "--dry-run"]);
+    let (code, doc, stderr) = deploy(&[
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--modules",
+        "dry",
+        "--dry-run",
+    ]);
     assert_eq!(code, 0, "{doc:#}\n{stderr}");
     assert_eq!(doc["dryRun"], true);
     assert_eq!(module(&doc, "dry")["state"], "Applied");
     let nsr = resource(&c, "v1", "Namespace");
-    assert!(c.get(&nsr, None, &ns).await.unwrap().is_none(), "dry run created the namespace");
+    assert!(
+        c.get(&nsr, None, &ns).await.unwrap().is_none(),
+        "dry run created the namespace"
+    );
     let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-    assert!(c.get(&crds, None, &format!("widgets.{group}")).await.unwrap().is_none(), "dry run created the CRD");
+    assert!(
+        c.get(&crds, None, &format!("widgets.{group}"))
+            .await
+            .unwrap()
+            .is_none(),
+        "dry run created the CRD"
+    );
 }
 
 /// A custom resource before its CRD in template order, and objects in a namespace created by another
@@ -280,18 +471,51 @@ async fn custom_resource_waits_for_its_crd_across_modules_without_a_failed_attem
     );
     let cat = catalog(&[
         ("provider/module.yaml", module_yaml("provider", &ns)),
-        ("provider/templates/ns.yaml", format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")),
+        (
+            "provider/templates/ns.yaml",
+            format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+        ),
         ("provider/templates/crd.yaml", crd),
         ("consumer/module.yaml", format!("{MODULE}name: consumer\n")),
-        ("consumer/templates/a.yaml", format!("apiVersion: {group}/v1\nkind: Gizmo\nmetadata:\n  name: g\n  namespace: {ns}\nspec:\n  size: 3\n")),
+        (
+            "consumer/templates/a.yaml",
+            format!(
+                "apiVersion: {group}/v1\nkind: Gizmo\nmetadata:\n  name: g\n  namespace: {ns}\nspec:\n  size: 3\n"
+            ),
+        ),
     ]);
-    let out = kyma(&["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "consumer,provider", "--events", "ndjson", "-o", "json", "--timeout", "60s"]);
+    let out = kyma(&[
+        "deploy",
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--modules",
+        "consumer,provider",
+        "--events",
+        "ndjson",
+        "-o",
+        "json",
+        "--timeout",
+        "60s",
+    ]);
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 0, "{stdout}\n{stderr}");
-    let events: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let gizmo_retries = events.iter().filter(|e| e["event"] == "objectRetry" && e["object"].as_str().unwrap_or("").starts_with("Gizmo/")).count();
-    assert_eq!(gizmo_retries, 0, "the Gizmo was sent before its CRD was established: {events:#?}");
-    assert!(events.iter().any(|e| e["event"] == "objectApplied" && e["object"] == format!("Gizmo/{ns}/g")));
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let gizmo_retries = events
+        .iter()
+        .filter(|e| e["event"] == "objectRetry" && e["object"].as_str().unwrap_or("").starts_with("Gizmo/"))
+        .count();
+    assert_eq!(
+        gizmo_retries, 0,
+        "the Gizmo was sent before its CRD was established: {events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "objectApplied" && e["object"] == format!("Gizmo/{ns}/g"))
+    );
 }
 
 /// Ctrl-C: in-flight requests finish, the report says what was applied, exit code 130.
@@ -305,7 +529,18 @@ async fn interrupt_stops_cleanly_with_exit_130() {
         ("slow/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: never-ready\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      nodeSelector: {\"pool.kyma.test/never\": \"yes\"}\n      containers:\n      - name: x\n        image: busybox\n".into()),
     ]);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
-        .args(["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "slow", "--timeout", "60s", "-o", "json", "--wait-for-lock"])
+        .args([
+            "deploy",
+            "--catalog",
+            cat.path().to_str().unwrap(),
+            "--modules",
+            "slow",
+            "--timeout",
+            "60s",
+            "-o",
+            "json",
+            "--wait-for-lock",
+        ])
         .env("KUBECONFIG", kubeconfig())
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
@@ -315,10 +550,16 @@ async fn interrupt_stops_cleanly_with_exit_130() {
     // Interrupt once the run is really applying (it may first queue for the cluster lock).
     let c = cluster().await;
     let deployments = resource(&c, "apps/v1", "Deployment");
-    let applied = eventually(Duration::from_secs(240), || async { c.get(&deployments, Some(&ns), "never-ready").await.ok().flatten() }).await;
+    let applied = eventually(Duration::from_secs(240), || async {
+        c.get(&deployments, Some(&ns), "never-ready").await.ok().flatten()
+    })
+    .await;
     assert!(applied.is_some(), "the deploy never applied its Deployment");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = text(&out);
@@ -326,7 +567,10 @@ async fn interrupt_stops_cleanly_with_exit_130() {
     let doc: Value = serde_json::from_str(&stdout).unwrap();
     let slow = module(&doc, "slow");
     assert_eq!(slow["state"], "Interrupted");
-    assert_eq!(slow["applied"], 2, "both objects were applied before the interrupt: {slow:#}");
+    assert_eq!(
+        slow["applied"], 2,
+        "both objects were applied before the interrupt: {slow:#}"
+    );
     assert_eq!(doc["interrupted"], true);
 }
 
@@ -335,22 +579,46 @@ async fn interrupt_stops_cleanly_with_exit_130() {
 async fn unauthorized_and_untrusted_servers_exit_4() {
     let _shared = CLUSTER.read().await;
     let kc = std::fs::read_to_string(kubeconfig()).unwrap();
-    let server = kc.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap().to_string();
-    let ca = kc.lines().find_map(|l| l.trim().strip_prefix("certificate-authority: ")).unwrap().to_string();
+    let server = kc
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap()
+        .to_string();
+    let ca = kc
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificate-authority: "))
+        .unwrap()
+        .to_string();
     let dir = tempfile::tempdir().unwrap();
     let token_kc = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: bed\n  cluster: {{server: '{server}', certificate-authority: '{ca}'}}\nusers:\n- name: u\n  user: {{token: not-a-real-token-1234}}\ncontexts:\n- name: intruder\n  context: {{cluster: bed, user: u}}\ncurrent-context: intruder\n"
     );
     let p = dir.path().join("token");
     std::fs::write(&p, token_kc).unwrap();
-    let out = kyma(&["deploy", "--catalog", FIXTURES, "--modules", "keda", "--kubeconfig", p.to_str().unwrap()]);
+    let out = kyma(&[
+        "deploy",
+        "--catalog",
+        FIXTURES,
+        "--modules",
+        "keda",
+        "--kubeconfig",
+        p.to_str().unwrap(),
+    ]);
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 4, "{stdout}\n{stderr}");
-    assert!(stderr.contains("context 'intruder'") && stderr.contains("refused our credentials") && stderr.contains("401"), "{stderr}");
+    assert!(
+        stderr.contains("context 'intruder'")
+            && stderr.contains("refused our credentials")
+            && stderr.contains("401"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("not-a-real-token-1234") && !stdout.contains("not-a-real-token-1234"));
 
     // A CA that did not sign the server's certificate.
-    let other_ca = rcgen::generate_simple_self_signed(vec!["elsewhere".into()]).unwrap().cert.pem();
+    let other_ca = rcgen::generate_simple_self_signed(vec!["elsewhere".into()])
+        .unwrap()
+        .cert
+        .pem();
     let ca_path = dir.path().join("other-ca.crt");
     std::fs::write(&ca_path, other_ca).unwrap();
     let untrusted = format!(
@@ -359,8 +627,20 @@ async fn unauthorized_and_untrusted_servers_exit_4() {
     );
     let p = dir.path().join("untrusted");
     std::fs::write(&p, untrusted).unwrap();
-    let out = kyma(&["deploy", "--catalog", FIXTURES, "--modules", "keda", "--kubeconfig", p.to_str().unwrap()]);
+    let out = kyma(&[
+        "deploy",
+        "--catalog",
+        FIXTURES,
+        "--modules",
+        "keda",
+        "--kubeconfig",
+        p.to_str().unwrap(),
+    ]);
     let (_, stderr) = text(&out);
     assert_eq!(code(&out), 4, "{stderr}");
-    assert!(stderr.contains("cannot reach the cluster of context 'wrong-ca'") && stderr.to_lowercase().contains("certificate"), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the cluster of context 'wrong-ca'")
+            && stderr.to_lowercase().contains("certificate"),
+        "{stderr}"
+    );
 }

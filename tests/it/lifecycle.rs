@@ -13,15 +13,25 @@ fn json_out(args: &[&str]) -> (i32, Value, String) {
     all.extend_from_slice(&["-o", "json"]);
     let out = kyma(&all);
     let (stdout, stderr) = text(&out);
-    (code(&out), serde_json::from_str(&stdout).unwrap_or_else(|_| json!({"unparsed": stdout})), stderr)
+    (
+        code(&out),
+        serde_json::from_str(&stdout).unwrap_or_else(|_| json!({"unparsed": stdout})),
+        stderr,
+    )
 }
 
 fn state(doc: &Value, module: &str) -> String {
-    doc["modules"].as_array().and_then(|a| a.iter().find(|m| m["name"] == module)).map(|m| m["state"].as_str().unwrap_or("").to_string()).unwrap_or_default()
+    doc["modules"]
+        .as_array()
+        .and_then(|a| a.iter().find(|m| m["name"] == module))
+        .map(|m| m["state"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
 }
 
 fn cm(name: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  v: \"{{{{ values.v | default(value='1') }}}}\"\n")
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  v: \"{{{{ values.v | default(value='1') }}}}\"\n"
+    )
 }
 
 /// A module `life` in two versions: v1 has ConfigMaps keep+old, v2 has keep+new.
@@ -35,12 +45,18 @@ fn two_versions(ns: &str) -> tempfile::TempDir {
         ("life/2.0.0/templates/a.yaml", cm("keep")),
         ("life/2.0.0/templates/c.yaml", cm("new")),
         ("life/3.0.0/module.yaml", m("3.0.0")),
-        ("life/3.0.0/templates/none.yaml", "{% if false %}\napiVersion: v1\n{% endif %}\n".into()),
+        (
+            "life/3.0.0/templates/none.yaml",
+            "{% if false %}\napiVersion: v1\n{% endif %}\n".into(),
+        ),
     ])
 }
 
 async fn exists(c: &kyma::cluster::Cluster, ns: &str, name: &str) -> bool {
-    c.get(&resource(c, "v1", "ConfigMap"), Some(ns), name).await.unwrap().is_some()
+    c.get(&resource(c, "v1", "ConfigMap"), Some(ns), name)
+        .await
+        .unwrap()
+        .is_some()
 }
 
 /// v1 → v2 drops one object and adds another: the dropped one is deleted, the new one exists, a user's
@@ -62,33 +78,82 @@ async fn upgrade_prunes_only_what_was_dropped_and_empty_renders_prune_nothing() 
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("life 1.0.0 → 2.0.0"), "{stderr}");
-    assert!(stderr.contains(&format!("life: pruned ConfigMap/{ns}/old")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("life: pruned ConfigMap/{ns}/old")),
+        "{stderr}"
+    );
     assert!(!exists(&c, &ns, "old").await, "the dropped object is deleted");
     assert!(exists(&c, &ns, "new").await && exists(&c, &ns, "keep").await);
-    assert!(exists(&c, &ns, "users-own").await, "an unrelated object in the same namespace survives");
+    assert!(
+        exists(&c, &ns, "users-own").await,
+        "an unrelated object in the same namespace survives"
+    );
 
     // The ApplySet as KEP-3659 (and kubectl's --applyset) expects it.
     let id = kyma::inventory::applyset_id("life");
     let secrets = resource(&c, "v1", "Secret");
-    let parent = c.get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-life").await.unwrap().expect("parent Secret");
-    assert_eq!(parent["metadata"]["labels"]["applyset.kubernetes.io/id"], id.as_str());
-    assert!(parent["metadata"]["annotations"]["applyset.kubernetes.io/tooling"].as_str().unwrap().starts_with("kyma/"));
-    assert_eq!(parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"], "ConfigMap,Namespace");
-    assert_eq!(parent["metadata"]["annotations"]["applyset.kubernetes.io/additional-namespaces"], ns.as_str());
-    let members = c.list(&cms, Some(&ns), Some(&format!("applyset.kubernetes.io/part-of={id}"))).await.unwrap();
-    let names: BTreeSet<&str> = members.iter().filter_map(|m| m["metadata"]["name"].as_str()).collect();
+    let parent = c
+        .get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-life")
+        .await
+        .unwrap()
+        .expect("parent Secret");
+    assert_eq!(
+        parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
+        id.as_str()
+    );
+    assert!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/tooling"]
+            .as_str()
+            .unwrap()
+            .starts_with("kyma/")
+    );
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap,Namespace"
+    );
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/additional-namespaces"],
+        ns.as_str()
+    );
+    let members = c
+        .list(
+            &cms,
+            Some(&ns),
+            Some(&format!("applyset.kubernetes.io/part-of={id}")),
+        )
+        .await
+        .unwrap();
+    let names: BTreeSet<&str> = members
+        .iter()
+        .filter_map(|m| m["metadata"]["name"].as_str())
+        .collect();
     assert_eq!(names, BTreeSet::from(["keep", "new"]));
     let inv = kyma::inventory::Inventory::from_secret(&parent).unwrap();
-    assert!(inv.complete && inv.version == "2.0.0" && inv.manifest_hash.len() == 64 && inv.values_hash.len() == 64);
+    assert!(
+        inv.complete
+            && inv.version == "2.0.0"
+            && inv.manifest_hash.len() == 64
+            && inv.values_hash.len() == 64
+    );
 
     // v3 renders nothing: refused, nothing pruned.
     let (rc, doc, stderr) = json_out(&["deploy", "--catalog", dir, "--modules", "life@3.0.0"]);
     assert_eq!(rc, 1, "{doc:#}\n{stderr}");
     assert_eq!(state(&doc, "life"), "Failed");
     assert!(doc.to_string().contains("--allow-empty"), "{doc:#}");
-    assert!(exists(&c, &ns, "keep").await && exists(&c, &ns, "new").await, "an empty render pruned objects");
+    assert!(
+        exists(&c, &ns, "keep").await && exists(&c, &ns, "new").await,
+        "an empty render pruned objects"
+    );
     // With --allow-empty it is what the user asked for.
-    let (rc, doc, stderr) = json_out(&["deploy", "--catalog", dir, "--modules", "life@3.0.0", "--allow-empty"]);
+    let (rc, doc, stderr) = json_out(&[
+        "deploy",
+        "--catalog",
+        dir,
+        "--modules",
+        "life@3.0.0",
+        "--allow-empty",
+    ]);
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     assert!(!exists(&c, &ns, "keep").await && !exists(&c, &ns, "new").await);
     assert!(exists(&c, &ns, "users-own").await);
@@ -109,23 +174,44 @@ async fn another_tools_object_is_not_adopted_without_adopt() {
         "annotations": {"meta.helm.sh/release-name": "their-release", "meta.helm.sh/release-namespace": ns}}, "data": {"owner": "helm"}});
     c.apply(&cms, &helm, Default::default()).await.unwrap();
     let cat = catalog(&[
-        ("grab/module.yaml", format!("apiVersion: kyma.module/v1\nname: grab\nversion: 1.0.0\nnamespace: {ns}\n")),
-        ("grab/templates/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n".into()),
-        ("grab/templates/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  owner: kyma\n".into()),
+        (
+            "grab/module.yaml",
+            format!("apiVersion: kyma.module/v1\nname: grab\nversion: 1.0.0\nnamespace: {ns}\n"),
+        ),
+        (
+            "grab/templates/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n".into(),
+        ),
+        (
+            "grab/templates/b.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  owner: kyma\n".into(),
+        ),
     ]);
     let dir = cat.path().to_str().unwrap();
     let (rc, doc, stderr) = json_out(&["deploy", "--catalog", dir, "--modules", "grab"]);
     assert_eq!(rc, 1, "{doc:#}\n{stderr}");
     let blocking = &doc["modules"][0]["blocking"][0];
     assert_eq!(blocking["object"], format!("ConfigMap/{ns}/shared"));
-    assert!(blocking["reason"].as_str().unwrap().contains(&format!("Helm release {ns}/their-release")), "{blocking:#}");
+    assert!(
+        blocking["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Helm release {ns}/their-release")),
+        "{blocking:#}"
+    );
     let live = c.get(&cms, Some(&ns), "shared").await.unwrap().unwrap();
     assert_eq!(live["data"]["owner"], "helm", "untouched");
-    assert!(!exists(&c, &ns, "mine").await, "nothing of the module was applied");
+    assert!(
+        !exists(&c, &ns, "mine").await,
+        "nothing of the module was applied"
+    );
 
     let (rc, doc, stderr) = json_out(&["deploy", "--catalog", dir, "--modules", "grab", "--adopt"]);
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
-    assert_eq!(c.get(&cms, Some(&ns), "shared").await.unwrap().unwrap()["data"]["owner"], "kyma");
+    assert_eq!(
+        c.get(&cms, Some(&ns), "shared").await.unwrap().unwrap()["data"]["owner"],
+        "kyma"
+    );
     let out = kyma(&["undeploy", "--modules", "grab"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
@@ -141,7 +227,10 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
     // `slow` cannot be scheduled until the test opens its node pool, so the first 2.0.0 run is still
     // waiting for it when it is interrupted.
     let pool = NodePool::new(&c, &ns);
-    let deploy = format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: slow\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: slow}}\n  template:\n    metadata:\n      labels: {{app: slow}}\n    spec:\n      nodeSelector: {}\n      containers:\n      - name: c\n        image: busybox\n", pool.selector());
+    let deploy = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: slow\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: slow}}\n  template:\n    metadata:\n      labels: {{app: slow}}\n    spec:\n      nodeSelector: {}\n      containers:\n      - name: c\n        image: busybox\n",
+        pool.selector()
+    );
     let cat = catalog(&[
         ("conv/1.0.0/module.yaml", m("1.0.0")),
         ("conv/1.0.0/templates/a.yaml", cm("dropped-later")),
@@ -153,37 +242,80 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
     let out = kyma(&["deploy", "--catalog", &dir, "--modules", "conv@1.0.0"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
-        .args(["deploy", "--catalog", &dir, "--modules", "conv@2.0.0", "--timeout", "60s", "--wait-for-lock"])
+        .args([
+            "deploy",
+            "--catalog",
+            &dir,
+            "--modules",
+            "conv@2.0.0",
+            "--timeout",
+            "60s",
+            "--wait-for-lock",
+        ])
         .env("KUBECONFIG", kubeconfig())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deployments = resource(&c, "apps/v1", "Deployment");
-    assert!(eventually(Duration::from_secs(240), || async { c.get(&deployments, Some(&ns), "slow").await.ok().flatten() }).await.is_some());
-    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(
+        eventually(Duration::from_secs(240), || async {
+            c.get(&deployments, Some(&ns), "slow").await.ok().flatten()
+        })
+        .await
+        .is_some()
+    );
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 130, "{:?}", text(&out));
     // The interrupted run left the union recorded, marked incomplete.
     let secrets = resource(&c, "v1", "Secret");
-    let parent = c.get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-conv").await.unwrap().unwrap();
+    let parent = c
+        .get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-conv")
+        .await
+        .unwrap()
+        .unwrap();
     let inv = kyma::inventory::Inventory::from_secret(&parent).unwrap();
     assert!(!inv.complete);
     let names: BTreeSet<String> = inv.members.iter().map(|m| m.name.clone()).collect();
-    assert!(names.contains("dropped-later") && names.contains("added") && names.contains("slow"), "{names:?}");
-    assert!(exists(&c, &ns, "dropped-later").await, "nothing pruned by an interrupted run");
+    assert!(
+        names.contains("dropped-later") && names.contains("added") && names.contains("slow"),
+        "{names:?}"
+    );
+    assert!(
+        exists(&c, &ns, "dropped-later").await,
+        "nothing pruned by an interrupted run"
+    );
 
     // The re-run (with room for `slow` now) converges: the dropped object goes, the inventory is exact.
     pool.open().await;
-    let (rc, doc, stderr) = json_out(&["deploy", "--catalog", &dir, "--modules", "conv@2.0.0", "--timeout", "60s"]);
+    let (rc, doc, stderr) = json_out(&[
+        "deploy",
+        "--catalog",
+        &dir,
+        "--modules",
+        "conv@2.0.0",
+        "--timeout",
+        "60s",
+    ]);
     pool.close().await;
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     assert!(!exists(&c, &ns, "dropped-later").await, "orphan left behind");
-    let parent = c.get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-conv").await.unwrap().unwrap();
+    let parent = c
+        .get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-conv")
+        .await
+        .unwrap()
+        .unwrap();
     let inv = kyma::inventory::Inventory::from_secret(&parent).unwrap();
     let names: BTreeSet<String> = inv.members.iter().map(|m| m.name.clone()).collect();
     assert!(inv.complete);
-    assert_eq!(names, BTreeSet::from(["added".to_string(), "slow".to_string(), ns.clone()]));
+    assert_eq!(
+        names,
+        BTreeSet::from(["added".to_string(), "slow".to_string(), ns.clone()])
+    );
     let out = kyma(&["undeploy", "--modules", "conv"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
@@ -196,7 +328,10 @@ async fn diff_and_status_drift() {
     let c = cluster().await;
     let ns = unique("drift");
     let renamed = catalog(&[
-        ("life/module.yaml", format!("apiVersion: kyma.module/v1\nname: driftmod\nversion: 1.0.0\nnamespace: {ns}\n")),
+        (
+            "life/module.yaml",
+            format!("apiVersion: kyma.module/v1\nname: driftmod\nversion: 1.0.0\nnamespace: {ns}\n"),
+        ),
         ("life/templates/a.yaml", cm("keep")),
         ("life/templates/b.yaml", cm("old")),
     ]);
@@ -207,25 +342,54 @@ async fn diff_and_status_drift() {
     assert_eq!(code(&out), 0, "no changes right after a deploy: {:?}", text(&out));
 
     let changed = catalog(&[
-        ("life/module.yaml", format!("apiVersion: kyma.module/v1\nname: driftmod\nversion: 1.0.0\nnamespace: {ns}\n")),
+        (
+            "life/module.yaml",
+            format!("apiVersion: kyma.module/v1\nname: driftmod\nversion: 1.0.0\nnamespace: {ns}\n"),
+        ),
         ("life/templates/a.yaml", cm("keep")),
     ]);
-    let out = kyma(&["diff", "--catalog", changed.path().to_str().unwrap(), "--modules", "driftmod", "--set", "driftmod.v=2"]);
+    let out = kyma(&[
+        "diff",
+        "--catalog",
+        changed.path().to_str().unwrap(),
+        "--modules",
+        "driftmod",
+        "--set",
+        "driftmod.v=2",
+    ]);
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 1, "{stdout}\n{stderr}");
-    assert!(stdout.contains("-  v: \"1\"") && stdout.contains("+  v: \"2\""), "{stdout}");
-    assert!(stdout.contains(&format!("ConfigMap/{ns}/old would be pruned")), "{stdout}");
+    assert!(
+        stdout.contains("-  v: \"1\"") && stdout.contains("+  v: \"2\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("ConfigMap/{ns}/old would be pruned")),
+        "{stdout}"
+    );
     assert!(exists(&c, &ns, "old").await, "diff changed nothing");
 
     // Someone edits a field kyma manages.
     let path = format!("/api/v1/namespaces/{ns}/configmaps/keep?fieldManager=kubectl-edit");
     let body = serde_json::to_vec(&json!({"data": {"v": "hand-edited"}})).unwrap();
-    c.request(http::Method::PATCH, &path, Some("application/merge-patch+json"), body).await.unwrap();
+    c.request(
+        http::Method::PATCH,
+        &path,
+        Some("application/merge-patch+json"),
+        body,
+    )
+    .await
+    .unwrap();
     let (rc, doc, stderr) = json_out(&["status", "--modules", "driftmod"]);
     assert_eq!(rc, 0, "{stderr}");
     let m = &doc["modules"][0];
     assert_eq!(m["drifted"], 1, "{m:#}");
-    let d = m["details"].as_array().unwrap().iter().find(|d| d["object"] == format!("ConfigMap/{ns}/keep")).unwrap();
+    let d = m["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["object"] == format!("ConfigMap/{ns}/keep"))
+        .unwrap();
     assert!(d["drift"].as_str().unwrap().contains("kubectl-edit"), "{d:#}");
     let out = kyma(&["undeploy", "--modules", "driftmod"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
@@ -238,15 +402,30 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
     let c = cluster().await;
     let ns = unique("lock");
     let cat = catalog(&[
-        ("locked/module.yaml", format!("apiVersion: kyma.module/v1\nname: locked\nversion: 1.0.0\nnamespace: {ns}\n")),
+        (
+            "locked/module.yaml",
+            format!("apiVersion: kyma.module/v1\nname: locked\nversion: 1.0.0\nnamespace: {ns}\n"),
+        ),
         ("locked/templates/a.yaml", cm("a")),
     ]);
     let dir = cat.path().to_str().unwrap();
     let held = kyma::lock::Lock::acquire(&c, true).await.expect("take the lock");
-    let out = kyma(&["deploy", "--catalog", dir, "--modules", "locked", "--no-lock-wait"]);
+    let out = kyma(&[
+        "deploy",
+        "--catalog",
+        dir,
+        "--modules",
+        "locked",
+        "--no-lock-wait",
+    ]);
     let (_, stderr) = text(&out);
     assert_eq!(code(&out), 5, "{stderr}");
-    assert!(stderr.contains("the cluster is locked by") && stderr.contains(&format!("pid {}", std::process::id())) && stderr.contains("since"), "{stderr}");
+    assert!(
+        stderr.contains("the cluster is locked by")
+            && stderr.contains(&format!("pid {}", std::process::id()))
+            && stderr.contains("since"),
+        "{stderr}"
+    );
     assert!(!exists(&c, &ns, "a").await, "nothing applied while locked");
 
     let waiter = {
@@ -254,7 +433,10 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
         tokio::task::spawn_blocking(move || kyma(&["deploy", "--catalog", &dir, "--modules", "locked"]))
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!exists(&c, &ns, "a").await, "the waiting run must not proceed while the lock is held");
+    assert!(
+        !exists(&c, &ns, "a").await,
+        "the waiting run must not proceed while the lock is held"
+    );
     held.release().await;
     let out = waiter.await.unwrap();
     assert_eq!(code(&out), 0, "{:?}", text(&out));
@@ -264,7 +446,11 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
     let stale = kyma::lock::Lock::acquire(&c, true).await.unwrap();
     let out = kyma(&["unlock"]);
     assert_eq!(code(&out), 0);
-    assert!(text(&out).1.contains("broke the cluster lock held by"), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("broke the cluster lock held by"),
+        "{:?}",
+        text(&out)
+    );
     drop(stale);
     let out = kyma(&["undeploy", "--modules", "locked"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
@@ -284,15 +470,26 @@ async fn snapshot(c: &kyma::cluster::Cluster) -> BTreeSet<String> {
     }
     let mut seen = BTreeSet::new();
     for r in kinds {
-        if !seen.insert((r.group.clone(), r.kind.clone())) || matches!(r.kind.as_str(), "Event" | "Endpoints" | "EndpointSlice" | "Lease") {
+        if !seen.insert((r.group.clone(), r.kind.clone()))
+            || matches!(r.kind.as_str(), "Event" | "Endpoints" | "EndpointSlice" | "Lease")
+        {
             continue;
         }
         for o in c.list(&r, None, None).await.unwrap_or_default() {
-            if o.pointer("/metadata/ownerReferences").is_some() || o.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token") {
+            if o.pointer("/metadata/ownerReferences").is_some()
+                || o.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
+            {
                 continue;
             }
-            let ns = o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
-            out.insert(format!("{}/{ns}/{}", r.kind, o["metadata"]["name"].as_str().unwrap_or("")));
+            let ns = o
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            out.insert(format!(
+                "{}/{ns}/{}",
+                r.kind,
+                o["metadata"]["name"].as_str().unwrap_or("")
+            ));
         }
     }
     out
@@ -310,7 +507,9 @@ async fn undeploy_one_then_all_leaves_the_cluster_as_before() {
     let nsr = resource(&c, "v1", "Namespace");
     eventually(Duration::from_secs(120), || async {
         let list = c.list(&nsr, None, None).await.unwrap();
-        list.iter().all(|n| n.pointer("/status/phase").and_then(Value::as_str) != Some("Terminating")).then_some(())
+        list.iter()
+            .all(|n| n.pointer("/status/phase").and_then(Value::as_str) != Some("Terminating"))
+            .then_some(())
     })
     .await
     .expect("namespaces still terminating");
@@ -323,46 +522,91 @@ async fn undeploy_one_then_all_leaves_the_cluster_as_before() {
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: things.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{kind: Thing, plural: things, singular: thing, listKind: ThingList}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
     );
     let cat = catalog(&[
-        ("alpha/module.yaml", format!("apiVersion: kyma.module/v1\nname: alpha\nversion: 1.0.0\nnamespace: {ns_a}\n")),
+        (
+            "alpha/module.yaml",
+            format!("apiVersion: kyma.module/v1\nname: alpha\nversion: 1.0.0\nnamespace: {ns_a}\n"),
+        ),
         ("alpha/templates/crd.yaml", crd),
-        ("alpha/templates/cr.yaml", format!("apiVersion: {group}/v1\nkind: Thing\nmetadata:\n  name: t\n")),
-        ("alpha/templates/rbac.yaml", format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {ns_a}-reader\nrules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  verbs: [get]\n")),
+        (
+            "alpha/templates/cr.yaml",
+            format!("apiVersion: {group}/v1\nkind: Thing\nmetadata:\n  name: t\n"),
+        ),
+        (
+            "alpha/templates/rbac.yaml",
+            format!(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {ns_a}-reader\nrules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  verbs: [get]\n"
+            ),
+        ),
         ("alpha/templates/cm.yaml", cm("a")),
-        ("beta/module.yaml", format!("apiVersion: kyma.module/v1\nname: beta\nversion: 1.0.0\nnamespace: {ns_b}\ndependsOn: alpha\n")),
+        (
+            "beta/module.yaml",
+            format!(
+                "apiVersion: kyma.module/v1\nname: beta\nversion: 1.0.0\nnamespace: {ns_b}\ndependsOn: alpha\n"
+            ),
+        ),
         ("beta/templates/cm.yaml", cm("b")),
     ]);
     let dir = cat.path().to_str().unwrap();
-    let (rc1, doc, stderr) = json_out(&["deploy", "--catalog", dir, "--modules", "alpha,beta", "--timeout", "60s"]);
+    let (rc1, doc, stderr) = json_out(&[
+        "deploy",
+        "--catalog",
+        dir,
+        "--modules",
+        "alpha,beta",
+        "--timeout",
+        "60s",
+    ]);
     assert_eq!(rc1, 0, "{doc:#}\n{stderr}");
 
     // beta lists alpha in dependsOn: removing alpha alone needs --force, and nothing happens without it.
     let out = kyma(&["undeploy", "--modules", "alpha"]);
     assert_eq!(code(&out), 2, "{:?}", text(&out));
-    assert!(text(&out).1.contains("beta (installed) lists alpha in dependsOn") && text(&out).1.contains("--force"), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("beta (installed) lists alpha in dependsOn")
+            && text(&out).1.contains("--force"),
+        "{:?}",
+        text(&out)
+    );
     assert!(exists(&c, &ns_a, "a").await, "nothing removed without --force");
     // One module out: the other stays Ready.
     let out = kyma(&["undeploy", "--modules", "alpha", "--force"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
     assert!(!exists(&c, &ns_a, "a").await);
     let (_, status, _) = json_out(&["status"]);
-    let modules: Vec<&str> = status["modules"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let modules: Vec<&str> = status["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
     assert_eq!(modules, vec!["beta"], "{status:#}");
     assert_eq!(status["modules"][0]["health"], "Ready");
     let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-    assert!(c.get(&crds, None, &format!("things.{group}")).await.unwrap().is_none(), "alpha owned its CRD exclusively: removed");
+    assert!(
+        c.get(&crds, None, &format!("things.{group}"))
+            .await
+            .unwrap()
+            .is_none(),
+        "alpha owned its CRD exclusively: removed"
+    );
 
     let out = kyma(&["undeploy", "--all"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
     eventually(Duration::from_secs(120), || async {
         let list = c.list(&nsr, None, None).await.unwrap();
-        list.iter().all(|n| n.pointer("/status/phase").and_then(Value::as_str) != Some("Terminating")).then_some(())
+        list.iter()
+            .all(|n| n.pointer("/status/phase").and_then(Value::as_str) != Some("Terminating"))
+            .then_some(())
     })
     .await
     .expect("namespaces still terminating");
     let after = snapshot(&c).await;
     let added: Vec<&String> = after.difference(&before).collect();
     let removed: Vec<&String> = before.difference(&after).collect();
-    assert!(added.is_empty() && removed.is_empty(), "added {added:#?}\nremoved {removed:#?}");
+    assert!(
+        added.is_empty() && removed.is_empty(),
+        "added {added:#?}\nremoved {removed:#?}"
+    );
 }
 
 /// Undeploy waits for deletion and, on timeout, names what is stuck and why; it never strips finalizers
@@ -373,20 +617,44 @@ async fn undeploy_names_stuck_objects_and_strips_finalizers_only_when_asked() {
     let c = cluster().await;
     let ns = unique("stuck");
     let cat = catalog(&[
-        ("sticky/module.yaml", format!("apiVersion: kyma.module/v1\nname: sticky\nversion: 1.0.0\nnamespace: {ns}\n")),
-        ("sticky/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [kyma.test/hold]\n".into()),
+        (
+            "sticky/module.yaml",
+            format!("apiVersion: kyma.module/v1\nname: sticky\nversion: 1.0.0\nnamespace: {ns}\n"),
+        ),
+        (
+            "sticky/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [kyma.test/hold]\n"
+                .into(),
+        ),
     ]);
-    let out = kyma(&["deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", "sticky"]);
+    let out = kyma(&[
+        "deploy",
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--modules",
+        "sticky",
+    ]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
     let out = kyma(&["undeploy", "--modules", "sticky", "--timeout", "3s"]);
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 3, "{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!("stuck ConfigMap/{ns}/held: finalizers kyma.test/hold")) && stdout.contains("--remove-finalizers"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("stuck ConfigMap/{ns}/held: finalizers kyma.test/hold"))
+            && stdout.contains("--remove-finalizers"),
+        "{stdout}"
+    );
     assert!(exists(&c, &ns, "held").await, "still there, finalizer intact");
     let cms = resource(&c, "v1", "ConfigMap");
     let live = c.get(&cms, Some(&ns), "held").await.unwrap().unwrap();
     assert_eq!(live["metadata"]["finalizers"], json!(["kyma.test/hold"]));
-    let out = kyma(&["undeploy", "--modules", "sticky", "--timeout", "10s", "--remove-finalizers"]);
+    let out = kyma(&[
+        "undeploy",
+        "--modules",
+        "sticky",
+        "--timeout",
+        "10s",
+        "--remove-finalizers",
+    ]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
     assert!(!exists(&c, &ns, "held").await);
 }

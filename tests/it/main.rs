@@ -7,8 +7,8 @@ mod webhook;
 
 mod bad_input;
 mod bed;
-mod cli;
 mod classes;
+mod cli;
 mod compat;
 mod deploy;
 mod lifecycle;

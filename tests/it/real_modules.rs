@@ -15,12 +15,42 @@ const SIX: &str = "istio,api-gateway,eventing,nats,keda,serverless";
 
 /// Each module's CR kind and its manager Deployment (the built-in catalog's facts).
 const MODULES: &[(&str, &str, &str, &str)] = &[
-    ("istio", "operator.kyma-project.io/v1alpha2", "Istio", "istio-controller-manager"),
-    ("api-gateway", "operator.kyma-project.io/v1alpha1", "APIGateway", "api-gateway-controller-manager"),
-    ("eventing", "operator.kyma-project.io/v1alpha1", "Eventing", "eventing-manager"),
-    ("nats", "operator.kyma-project.io/v1alpha1", "NATS", "nats-manager"),
-    ("keda", "operator.kyma-project.io/v1alpha1", "Keda", "keda-manager"),
-    ("serverless", "operator.kyma-project.io/v1alpha1", "Serverless", "serverless-operator"),
+    (
+        "istio",
+        "operator.kyma-project.io/v1alpha2",
+        "Istio",
+        "istio-controller-manager",
+    ),
+    (
+        "api-gateway",
+        "operator.kyma-project.io/v1alpha1",
+        "APIGateway",
+        "api-gateway-controller-manager",
+    ),
+    (
+        "eventing",
+        "operator.kyma-project.io/v1alpha1",
+        "Eventing",
+        "eventing-manager",
+    ),
+    (
+        "nats",
+        "operator.kyma-project.io/v1alpha1",
+        "NATS",
+        "nats-manager",
+    ),
+    (
+        "keda",
+        "operator.kyma-project.io/v1alpha1",
+        "Keda",
+        "keda-manager",
+    ),
+    (
+        "serverless",
+        "operator.kyma-project.io/v1alpha1",
+        "Serverless",
+        "serverless-operator",
+    ),
 ];
 
 /// Play every module's manager for `status.state` only: set it on each module CR that exists, with
@@ -41,20 +71,33 @@ pub fn play_managers(c: kyma::cluster::Cluster, state: &'static str) -> tokio::t
                         }
                     }
                 };
-                let Ok(list) = c.list(&r, None, None).await else { continue };
+                let Ok(list) = c.list(&r, None, None).await else {
+                    continue;
+                };
                 let (group, version) = gv.split_once('/').unwrap();
-                let Ok(Some(crd)) = c.get(&crds, None, &format!("{}.{group}", r.plural)).await else { continue };
+                let Ok(Some(crd)) = c.get(&crds, None, &format!("{}.{group}", r.plural)).await else {
+                    continue;
+                };
                 let mut status = required_status(&crd, version);
                 status["state"] = json!(state);
                 for o in list {
                     if o.pointer("/status/state").and_then(Value::as_str) == Some(state) {
                         continue;
                     }
-                    let path = kyma::cluster::Cluster::object_path(&r, o["metadata"]["namespace"].as_str(), o["metadata"]["name"].as_str().unwrap());
+                    let path = kyma::cluster::Cluster::object_path(
+                        &r,
+                        o["metadata"]["namespace"].as_str(),
+                        o["metadata"]["name"].as_str().unwrap(),
+                    );
                     let body = serde_json::to_vec(&json!({"status": status})).unwrap();
-                    c.request(http::Method::PATCH, &format!("{path}/status"), Some("application/merge-patch+json"), body)
-                        .await
-                        .unwrap_or_else(|e| panic!("playing the manager of {kind}: {e}"));
+                    c.request(
+                        http::Method::PATCH,
+                        &format!("{path}/status"),
+                        Some("application/merge-patch+json"),
+                        body,
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("playing the manager of {kind}: {e}"));
                 }
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -64,17 +107,31 @@ pub fn play_managers(c: kyma::cluster::Cluster, state: &'static str) -> tokio::t
 
 /// A placeholder for each status field the CRD requires: the first enum value (or "True"), 0, false, {}.
 fn required_status(crd: &Value, version: &str) -> Value {
-    let v = crd["spec"]["versions"].as_array().unwrap().iter().find(|v| v["name"] == version).unwrap();
+    let v = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == version)
+        .unwrap();
     let st = &v["schema"]["openAPIV3Schema"]["properties"]["status"];
     let mut out = json!({});
-    for name in st["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for name in st["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         let p = &st["properties"][name];
         out[name] = match p["type"].as_str() {
             Some("integer") | Some("number") => json!(0),
             Some("boolean") => json!(false),
             Some("object") => json!({}),
             Some("array") => json!([]),
-            _ => p["enum"].as_array().and_then(|e| e.iter().find(|x| *x == "True").or(e.first())).cloned().unwrap_or(json!("True")),
+            _ => p["enum"]
+                .as_array()
+                .and_then(|e| e.iter().find(|x| *x == "True").or(e.first()))
+                .cloned()
+                .unwrap_or(json!("True")),
         };
     }
     out
@@ -111,10 +168,21 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
     let (rc, doc, stderr) = tokio::task::spawn_blocking({
         let (mirror, cache) = (mirror.clone(), cache.path().to_path_buf());
         move || {
-            deploy_with_cache(&cache, &[
-                "--mirror", &mirror, "--modules", SIX, "--timeout", "240s",
-                "--set", "nats.spec.cluster.size=1", "--set", "eventing.spec.backend.type=NATS",
-            ])
+            deploy_with_cache(
+                &cache,
+                &[
+                    "--mirror",
+                    &mirror,
+                    "--modules",
+                    SIX,
+                    "--timeout",
+                    "240s",
+                    "--set",
+                    "nats.spec.cluster.size=1",
+                    "--set",
+                    "eventing.spec.backend.type=NATS",
+                ],
+            )
         }
     })
     .await
@@ -124,33 +192,88 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
         assert_eq!(module(&doc, name)["state"], "Ready", "{name}: {doc:#}");
     }
     let fetched = requests.lock().unwrap().clone();
-    assert_eq!(fetched.len(), 12, "each module's manager manifest and default CR, once: {fetched:?}");
+    assert_eq!(
+        fetched.len(),
+        12,
+        "each module's manager manifest and default CR, once: {fetched:?}"
+    );
 
     // Every manager applied as published (same image) and Available through a real rollout.
     let deployments = resource(&c, "apps/v1", "Deployment");
     for (name, _, _, manager) in MODULES {
-        let live = c.get(&deployments, Some("kyma-system"), manager).await.unwrap().unwrap_or_else(|| panic!("{name}: no {manager}"));
-        assert!(live["status"]["availableReplicas"].as_i64().unwrap_or(0) >= 1, "{manager}: {:#}", live["status"]);
+        let live = c
+            .get(&deployments, Some("kyma-system"), manager)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name}: no {manager}"));
+        assert!(
+            live["status"]["availableReplicas"].as_i64().unwrap_or(0) >= 1,
+            "{manager}: {:#}",
+            live["status"]
+        );
         let published = published_object(&root, &doc, name, "Deployment", manager);
-        assert_eq!(live["spec"]["template"]["spec"]["containers"][0]["image"], published["spec"]["template"]["spec"]["containers"][0]["image"], "{manager}");
+        assert_eq!(
+            live["spec"]["template"]["spec"]["containers"][0]["image"],
+            published["spec"]["template"]["spec"]["containers"][0]["image"],
+            "{manager}"
+        );
     }
     // The module CRs carry the configured values, in kyma-system (the default CRs name it or not).
-    let nats = get_cr(&c, "operator.kyma-project.io/v1alpha1", "NATS", Some("kyma-system"), "eventing-nats").await;
+    let nats = get_cr(
+        &c,
+        "operator.kyma-project.io/v1alpha1",
+        "NATS",
+        Some("kyma-system"),
+        "eventing-nats",
+    )
+    .await;
     assert_eq!(nats["spec"]["cluster"]["size"], 1);
-    let eventing = get_cr(&c, "operator.kyma-project.io/v1alpha1", "Eventing", Some("kyma-system"), "eventing").await;
+    let eventing = get_cr(
+        &c,
+        "operator.kyma-project.io/v1alpha1",
+        "Eventing",
+        Some("kyma-system"),
+        "eventing",
+    )
+    .await;
     assert_eq!(eventing["spec"]["backend"]["type"], "NATS");
-    let keda = get_cr(&c, "operator.kyma-project.io/v1alpha1", "Keda", Some("kyma-system"), "default").await;
+    let keda = get_cr(
+        &c,
+        "operator.kyma-project.io/v1alpha1",
+        "Keda",
+        Some("kyma-system"),
+        "default",
+    )
+    .await;
     assert_eq!(keda["status"]["state"], "Ready");
-    get_cr(&c, "operator.kyma-project.io/v1alpha1", "APIGateway", None, "default").await;
+    get_cr(
+        &c,
+        "operator.kyma-project.io/v1alpha1",
+        "APIGateway",
+        None,
+        "default",
+    )
+    .await;
 
     // A second run: nothing changed, every module Skipped, nothing fetched again (the cache).
     let (rc, doc2, stderr) = tokio::task::spawn_blocking({
         let (mirror, cache) = (mirror.clone(), cache.path().to_path_buf());
         move || {
-            deploy_with_cache(&cache, &[
-                "--mirror", &mirror, "--modules", SIX, "--timeout", "60s",
-                "--set", "nats.spec.cluster.size=1", "--set", "eventing.spec.backend.type=NATS",
-            ])
+            deploy_with_cache(
+                &cache,
+                &[
+                    "--mirror",
+                    &mirror,
+                    "--modules",
+                    SIX,
+                    "--timeout",
+                    "60s",
+                    "--set",
+                    "nats.spec.cluster.size=1",
+                    "--set",
+                    "eventing.spec.backend.type=NATS",
+                ],
+            )
         }
     })
     .await
@@ -159,7 +282,11 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
     for (name, ..) in MODULES {
         assert_eq!(module(&doc2, name)["state"], "Skipped", "{name}: {doc2:#}");
     }
-    assert_eq!(requests.lock().unwrap().len(), 12, "the second run was served from the cache");
+    assert_eq!(
+        requests.lock().unwrap().len(),
+        12,
+        "the second run was served from the cache"
+    );
     player.abort();
 
     // The user's own object in the module namespace is not ours: undeploy keeps it (and its namespace).
@@ -169,19 +296,52 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
         .unwrap();
     let out = kyma(&["undeploy", "--all", "--timeout", "120s"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
-    assert_eq!(c.get(&cms, Some("kyma-system"), "users-own").await.unwrap().unwrap()["data"]["a"], "b", "the user's object is untouched");
+    assert_eq!(
+        c.get(&cms, Some("kyma-system"), "users-own")
+            .await
+            .unwrap()
+            .unwrap()["data"]["a"],
+        "b",
+        "the user's object is untouched"
+    );
     let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
     for (_, gv, kind, manager) in MODULES {
-        assert!(c.get(&deployments, Some("kyma-system"), manager).await.unwrap().is_none(), "{manager} left behind");
+        assert!(
+            c.get(&deployments, Some("kyma-system"), manager)
+                .await
+                .unwrap()
+                .is_none(),
+            "{manager} left behind"
+        );
         let plural = format!("{}s.{}", kind.to_lowercase(), gv.split('/').next().unwrap());
-        let gone = eventually(Duration::from_secs(30), || async { c.get(&crds, None, &plural).await.unwrap().is_none().then_some(()) }).await;
+        let gone = eventually(Duration::from_secs(30), || async {
+            c.get(&crds, None, &plural).await.unwrap().is_none().then_some(())
+        })
+        .await;
         assert!(gone.is_some(), "CRD {plural} left behind");
     }
     let nss = resource(&c, "v1", "Namespace");
-    assert!(c.get(&nss, None, "istio-system").await.unwrap().is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string()));
-    assert!(c.get(&nss, None, kyma::inventory::NAMESPACE).await.unwrap().is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string()), "kyma-installer left behind");
-    let labelled = c.list(&cms, Some("kyma-system"), Some(kyma::inventory::PART_OF_LABEL)).await.unwrap();
-    assert!(labelled.is_empty(), "objects still labelled as kyma's: {labelled:#?}");
+    assert!(
+        c.get(&nss, None, "istio-system")
+            .await
+            .unwrap()
+            .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string())
+    );
+    assert!(
+        c.get(&nss, None, kyma::inventory::NAMESPACE)
+            .await
+            .unwrap()
+            .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string()),
+        "kyma-installer left behind"
+    );
+    let labelled = c
+        .list(&cms, Some("kyma-system"), Some(kyma::inventory::PART_OF_LABEL))
+        .await
+        .unwrap();
+    assert!(
+        labelled.is_empty(),
+        "objects still labelled as kyma's: {labelled:#?}"
+    );
     c.delete(&cms, Some("kyma-system"), "users-own").await.unwrap();
     c.delete(&nss, None, "kyma-system").await.unwrap();
 }
@@ -189,7 +349,10 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
 async fn get_cr(c: &kyma::cluster::Cluster, gv: &str, kind: &str, ns: Option<&str>, name: &str) -> Value {
     c.discovery.refresh(c, gv).await.unwrap();
     let r = resource(c, gv, kind);
-    c.get(&r, ns, name).await.unwrap().unwrap_or_else(|| panic!("no {kind} {ns:?}/{name}"))
+    c.get(&r, ns, name)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {kind} {ns:?}/{name}"))
 }
 
 /// The object as published in the module's release asset (the mirror's file).
@@ -200,7 +363,10 @@ fn published_object(root: &std::path::Path, doc: &Value, name: &str, kind: &str,
     let url = &m.release.as_ref().unwrap().manager_manifest;
     let path = root.join(url.strip_prefix(kyma::catalog::release::GITHUB).unwrap());
     let docs = kyma::yaml::parse_all(&std::fs::read_to_string(path).unwrap()).unwrap();
-    docs.into_iter().map(|(_, d)| d).find(|d| d["kind"] == kind && d["metadata"]["name"] == object).unwrap()
+    docs.into_iter()
+        .map(|(_, d)| d)
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == object)
+        .unwrap()
 }
 
 /// A ModuleTemplate as lifecycle-manager and the community index carry it, for the real keda release.
@@ -234,19 +400,52 @@ async fn module_templates_as_catalogs() {
     let mirror_dir = real_modules_mirror();
     let mirror = mirror_dir.to_str().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("keda-1.12.1.yaml"), kyma::yaml::to_string(&keda_template("1.12.1", true))).unwrap();
-    let out = kyma(&["render", "--catalog", dir.path().to_str().unwrap(), "--mirror", &mirror, "--modules", "keda"]);
+    std::fs::write(
+        dir.path().join("keda-1.12.1.yaml"),
+        kyma::yaml::to_string(&keda_template("1.12.1", true)),
+    )
+    .unwrap();
+    let out = kyma(&[
+        "render",
+        "--catalog",
+        dir.path().to_str().unwrap(),
+        "--mirror",
+        &mirror,
+        "--modules",
+        "keda",
+    ]);
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 0, "{stderr}");
-    assert!(stdout.contains("name: keda-manager") && stdout.contains("name: from-template") && stdout.contains("level: debug"), "{stdout}");
+    assert!(
+        stdout.contains("name: keda-manager")
+            && stdout.contains("name: from-template")
+            && stdout.contains("level: debug"),
+        "{stdout}"
+    );
 
     // The community index: a JSON array, fetched like any catalog URL; no spec.data here.
     let index = tempfile::tempdir().unwrap();
-    std::fs::write(index.path().join("all-modules.json"), serde_json::to_string(&vec![keda_template("1.12.1", false)]).unwrap()).unwrap();
+    std::fs::write(
+        index.path().join("all-modules.json"),
+        serde_json::to_string(&vec![keda_template("1.12.1", false)]).unwrap(),
+    )
+    .unwrap();
     let (base, _) = serve_dir(index.path().to_path_buf()).await;
     let out = tokio::task::spawn_blocking({
         let mirror = mirror.clone();
-        move || kyma(&["modules", "show", "keda", "-o", "json", "--catalog", &format!("{base}/all-modules.json"), "--mirror", &mirror])
+        move || {
+            kyma(&[
+                "modules",
+                "show",
+                "keda",
+                "-o",
+                "json",
+                "--catalog",
+                &format!("{base}/all-modules.json"),
+                "--mirror",
+                &mirror,
+            ])
+        }
     })
     .await
     .unwrap();
@@ -254,21 +453,45 @@ async fn module_templates_as_catalogs() {
     assert_eq!(code(&out), 0, "{stderr}");
     let shown: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(shown["location"], "ModuleTemplate keda-1.12.1");
-    assert_eq!(shown["values"]["kind"], "Keda", "the defaultResource link: {shown:#}");
+    assert_eq!(
+        shown["values"]["kind"], "Keda",
+        "the defaultResource link: {shown:#}"
+    );
     assert_eq!(shown["release"]["manager"]["name"], "keda-manager");
 
     let c = cluster().await;
     let player = play_managers(c.clone(), "Ready");
     let (rc, doc, stderr) = tokio::task::spawn_blocking({
         let (d, mirror) = (dir.path().to_str().unwrap().to_string(), mirror.clone());
-        move || deploy_at(&kubeconfig(), &["--catalog", &d, "--mirror", &mirror, "--modules", "keda", "--timeout", "120s"])
+        move || {
+            deploy_at(
+                &kubeconfig(),
+                &[
+                    "--catalog",
+                    &d,
+                    "--mirror",
+                    &mirror,
+                    "--modules",
+                    "keda",
+                    "--timeout",
+                    "120s",
+                ],
+            )
+        }
     })
     .await
     .unwrap();
     player.abort();
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     assert_eq!(module(&doc, "keda")["state"], "Ready");
-    let keda = get_cr(&c, "operator.kyma-project.io/v1alpha1", "Keda", Some("kyma-system"), "from-template").await;
+    let keda = get_cr(
+        &c,
+        "operator.kyma-project.io/v1alpha1",
+        "Keda",
+        Some("kyma-system"),
+        "from-template",
+    )
+    .await;
     assert_eq!(keda["spec"]["logging"]["operator"]["level"], "debug");
     let out = kyma(&["undeploy", "--modules", "keda"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));

@@ -16,7 +16,10 @@ pub const DEFAULT_COMPAT_KUBECONFIG: &str = "/tmp/kyma-test-bed-1.20/kubeconfig"
 pub const FIXTURES: &str = "tests/fixtures/catalog";
 
 pub fn fixture_catalog() -> kyma::catalog::Catalog {
-    kyma::catalog::Catalog::from_files(kyma::catalog::source::from_dir(std::path::Path::new(FIXTURES)).unwrap()).unwrap()
+    kyma::catalog::Catalog::from_files(
+        kyma::catalog::source::from_dir(std::path::Path::new(FIXTURES)).unwrap(),
+    )
+    .unwrap()
 }
 
 /// The kubeconfig of the cluster under test. Cluster tests never skip: without a cluster they fail and
@@ -57,7 +60,9 @@ pub async fn cluster() -> kyma::cluster::Cluster {
 
 pub async fn cluster_at(kubeconfig: &std::path::Path) -> kyma::cluster::Cluster {
     kyma::tls::install_crypto_provider();
-    let c = kyma::cluster::connect(Some(&kubeconfig.to_path_buf()), None).await.expect("connect to the test cluster");
+    let c = kyma::cluster::connect(Some(&kubeconfig.to_path_buf()), None)
+        .await
+        .expect("connect to the test cluster");
     c.discovery.ensure_all(&c).await;
     c
 }
@@ -68,14 +73,20 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub fn resource(c: &kyma::cluster::Cluster, api_version: &str, kind: &str) -> kyma::cluster::Resource {
-    c.discovery.resolve(api_version, kind).unwrap_or_else(|| panic!("{kind} in {api_version} is not served"))
+    c.discovery
+        .resolve(api_version, kind)
+        .unwrap_or_else(|| panic!("{kind} in {api_version} is not served"))
 }
 
 pub async fn create_namespace(c: &kyma::cluster::Cluster, name: &str) {
     let r = resource(c, "v1", "Namespace");
-    c.apply(&r, &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}), Default::default())
-        .await
-        .expect("create namespace");
+    c.apply(
+        &r,
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+        Default::default(),
+    )
+    .await
+    .expect("create namespace");
 }
 
 /// Cluster tests share one cluster. Most may run side by side (each in its own namespaces); a test
@@ -95,14 +106,14 @@ pub fn kyma_at(kubeconfig: &std::path::Path, args: &[&str]) -> Output {
         args.push("--wait-for-lock");
     }
     args.retain(|a| *a != "--no-lock-wait");
-    let out = Command::new(env!("CARGO_BIN_EXE_kyma"))
+
+    Command::new(env!("CARGO_BIN_EXE_kyma"))
         .args(&args)
         .env("KUBECONFIG", kubeconfig)
         .env("NO_COLOR", "1")
         .env("KYMA_CACHE_DIR", std::env::temp_dir().join("kyma-test-cache"))
         .output()
-        .expect("run kyma");
-    out
+        .expect("run kyma")
 }
 
 /// Run `kyma deploy … -o json` against `kubeconfig`: exit code, the JSON document and stderr.
@@ -112,13 +123,20 @@ pub fn deploy_at(kubeconfig: &std::path::Path, args: &[&str]) -> (i32, Value, St
     let out = kyma_at(kubeconfig, &all);
     let (stdout, stderr) = text(&out);
     // With --events ndjson the final document follows the event lines.
-    let start = if stdout.starts_with("{\n") { 0 } else { stdout.rfind("\n{\n").map(|p| p + 1).unwrap_or(0) };
+    let start = if stdout.starts_with("{\n") {
+        0
+    } else {
+        stdout.rfind("\n{\n").map(|p| p + 1).unwrap_or(0)
+    };
     let doc = serde_json::from_str(&stdout[start..]).unwrap_or_else(|_| json!({"unparsed": stdout}));
     (code(&out), doc, stderr)
 }
 
 pub fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).to_string(), String::from_utf8_lossy(&o.stderr).to_string())
+    (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
 }
 
 pub fn code(o: &Output) -> i32 {
@@ -164,7 +182,10 @@ pub struct NodePool {
 
 impl NodePool {
     pub fn new(c: &kyma::cluster::Cluster, name: &str) -> Self {
-        NodePool { c: c.clone(), key: format!("pool.kyma.test/{name}") }
+        NodePool {
+            c: c.clone(),
+            key: format!("pool.kyma.test/{name}"),
+        }
     }
 
     /// The pod template's `nodeSelector`, as YAML flow.
@@ -175,12 +196,24 @@ impl NodePool {
     async fn label(&self, value: Value) {
         let nodes = resource(&self.c, "v1", "Node");
         let list = self.c.list(&nodes, None, None).await.expect("list nodes");
-        assert!(!list.is_empty(), "the test bed has no Nodes: is kwok running (scripts/test-bed.sh up)?");
+        assert!(
+            !list.is_empty(),
+            "the test bed has no Nodes: is kwok running (scripts/test-bed.sh up)?"
+        );
         for n in list {
             let name = n["metadata"]["name"].as_str().unwrap().to_string();
             let path = kyma::cluster::Cluster::object_path(&nodes, None, &name);
-            let body = serde_json::to_vec(&json!({"metadata": {"labels": {self.key.as_str(): value}}})).unwrap();
-            self.c.request(http::Method::PATCH, &path, Some("application/merge-patch+json"), body).await.expect("label node");
+            let body =
+                serde_json::to_vec(&json!({"metadata": {"labels": {self.key.as_str(): value}}})).unwrap();
+            self.c
+                .request(
+                    http::Method::PATCH,
+                    &path,
+                    Some("application/merge-patch+json"),
+                    body,
+                )
+                .await
+                .expect("label node");
         }
     }
 
@@ -197,7 +230,11 @@ impl NodePool {
 /// (`../shared/real-modules/mirror`, beside the repository; see its README).
 pub fn real_modules_mirror() -> PathBuf {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-modules/mirror");
-    assert!(dir.is_dir(), "{} is missing: the real-module test data lives in shared/ beside the repository", dir.display());
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the real-module test data lives in shared/ beside the repository",
+        dir.display()
+    );
     dir
 }
 
@@ -211,7 +248,9 @@ pub async fn serve_dir(root: PathBuf) -> (String, std::sync::Arc<std::sync::Mute
     let log = seen.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let root = root.clone();
             let log = log.clone();
             tokio::spawn(async move {
@@ -226,7 +265,10 @@ pub async fn serve_dir(root: PathBuf) -> (String, std::sync::Arc<std::sync::Mute
                     Ok(b) if ok => ("200 OK", b),
                     _ => ("404 Not Found", b"not found".to_vec()),
                 };
-                let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
                 let _ = sock.write_all(head.as_bytes()).await;
                 let _ = sock.write_all(&body).await;
             });

@@ -8,7 +8,9 @@ use crate::deploy::{MODULE, module};
 use crate::support::*;
 
 fn deployment(selector: &str) -> String {
-    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: manager\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app.kubernetes.io/name: {selector}}}\n  template:\n    metadata:\n      labels: {{app.kubernetes.io/name: {selector}}}\n    spec:\n      containers:\n      - name: m\n        image: manager:1\n")
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: manager\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app.kubernetes.io/name: {selector}}}\n  template:\n    metadata:\n      labels: {{app.kubernetes.io/name: {selector}}}\n    spec:\n      containers:\n      - name: m\n        image: manager:1\n"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,29 +27,73 @@ async fn a_changed_selector_fails_clearly_and_force_replace_recreates_it() {
     ]);
     let dir = cat.path().to_str().unwrap();
     let name = format!("sel-{ns}");
-    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@1.0.0"), "--timeout", "60s"]);
+    let (rc, doc, stderr) = deploy_at(
+        &kubeconfig(),
+        &[
+            "--catalog",
+            dir,
+            "--modules",
+            &format!("{name}@1.0.0"),
+            "--timeout",
+            "60s",
+        ],
+    );
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
 
-    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@2.0.0"), "--timeout", "60s"]);
+    let (rc, doc, stderr) = deploy_at(
+        &kubeconfig(),
+        &[
+            "--catalog",
+            dir,
+            "--modules",
+            &format!("{name}@2.0.0"),
+            "--timeout",
+            "60s",
+        ],
+    );
     assert_eq!(rc, 1, "{doc:#}\n{stderr}");
     let b = &module(&doc, &name)["blocking"][0];
     assert_eq!(b["object"], format!("Deployment/{ns}/manager"));
     let reason = b["reason"].as_str().unwrap();
     assert!(reason.starts_with("spec.selector changed (new value {\"matchLabels\":{\"app.kubernetes.io/name\":\"controller-manager\"}})"), "{reason}");
-    assert!(reason.contains("--force-replace") && reason.contains("kyma-project.io/replace"), "{reason}");
+    assert!(
+        reason.contains("--force-replace") && reason.contains("kyma-project.io/replace"),
+        "{reason}"
+    );
     let deployments = resource(&c, "apps/v1", "Deployment");
     let live = c.get(&deployments, Some(&ns), "manager").await.unwrap().unwrap();
     let uid = live["metadata"]["uid"].clone();
-    assert_eq!(live["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"], "manager", "unchanged after the failure");
+    assert_eq!(
+        live["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"], "manager",
+        "unchanged after the failure"
+    );
 
-    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@2.0.0"), "--timeout", "60s", "--force-replace"]);
+    let (rc, doc, stderr) = deploy_at(
+        &kubeconfig(),
+        &[
+            "--catalog",
+            dir,
+            "--modules",
+            &format!("{name}@2.0.0"),
+            "--timeout",
+            "60s",
+            "--force-replace",
+        ],
+    );
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     let m = module(&doc, &name);
     assert_eq!(m["state"], "Ready");
-    assert_eq!(m["replaced"], serde_json::json!([format!("Deployment/{ns}/manager")]), "reported, never silent: {m:#}");
+    assert_eq!(
+        m["replaced"],
+        serde_json::json!([format!("Deployment/{ns}/manager")]),
+        "reported, never silent: {m:#}"
+    );
     let live = c.get(&deployments, Some(&ns), "manager").await.unwrap().unwrap();
     assert_ne!(live["metadata"]["uid"], uid, "a new object");
-    assert_eq!(live["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"], "controller-manager");
+    assert_eq!(
+        live["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"],
+        "controller-manager"
+    );
     assert_eq!(live["status"]["availableReplicas"], 1, "and it rolled out");
     let out = kyma(&["undeploy", "--modules", &name]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
@@ -58,7 +104,9 @@ fn crd(group: &str, versions: &[(&str, bool)]) -> String {
     for (name, storage) in versions {
         v.push_str(&format!("  - name: {name}\n    served: true\n    storage: {storage}\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"));
     }
-    format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}}\n  versions:\n{v}")
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}}\n  versions:\n{v}"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,7 +117,9 @@ async fn a_crd_upgrade_that_drops_a_stored_version_stops_its_module_and_explains
     let group = format!("{ns}.kyma.test");
     let name = format!("gadgets-{ns}");
     let m = |v: &str| format!("{}name: {name}\nnamespace: {ns}\n", MODULE.replace("1.0.0", v));
-    let cr = |v: &str| format!("apiVersion: {group}/{v}\nkind: Gadget\nmetadata:\n  name: one\nspec: {{size: 1}}\n");
+    let cr = |v: &str| {
+        format!("apiVersion: {group}/{v}\nkind: Gadget\nmetadata:\n  name: one\nspec: {{size: 1}}\n")
+    };
     let cat = catalog(&[
         ("g/1.0.0/module.yaml", m("1.0.0")),
         ("g/1.0.0/templates/crd.yaml", crd(&group, &[("v1alpha1", true)])),
@@ -77,25 +127,72 @@ async fn a_crd_upgrade_that_drops_a_stored_version_stops_its_module_and_explains
         ("g/2.0.0/module.yaml", m("2.0.0")),
         ("g/2.0.0/templates/crd.yaml", crd(&group, &[("v1", true)])),
         ("g/2.0.0/templates/cr.yaml", cr("v1")),
-        ("g/2.0.0/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: new-in-2\n".into()),
+        (
+            "g/2.0.0/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: new-in-2\n".into(),
+        ),
     ]);
     let dir = cat.path().to_str().unwrap();
-    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@1.0.0"), "--timeout", "60s"]);
+    let (rc, doc, stderr) = deploy_at(
+        &kubeconfig(),
+        &[
+            "--catalog",
+            dir,
+            "--modules",
+            &format!("{name}@1.0.0"),
+            "--timeout",
+            "60s",
+        ],
+    );
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
-    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", dir, "--modules", &format!("{name}@2.0.0"), "--timeout", "60s"]);
+    let (rc, doc, stderr) = deploy_at(
+        &kubeconfig(),
+        &[
+            "--catalog",
+            dir,
+            "--modules",
+            &format!("{name}@2.0.0"),
+            "--timeout",
+            "60s",
+        ],
+    );
     assert_eq!(rc, 1, "{doc:#}\n{stderr}");
     let b = &module(&doc, &name)["blocking"][0];
     assert_eq!(b["object"], format!("CustomResourceDefinition/gadgets.{group}"));
     let reason = b["reason"].as_str().unwrap();
-    assert!(reason.contains("drops v1alpha1") && reason.contains("status.storedVersions") && reason.contains("Migrate"), "{reason}");
+    assert!(
+        reason.contains("drops v1alpha1")
+            && reason.contains("status.storedVersions")
+            && reason.contains("Migrate"),
+        "{reason}"
+    );
     // Stopped before anything of 2.0.0 was applied.
-    assert!(c.get(&resource(&c, "v1", "ConfigMap"), Some(&ns), "new-in-2").await.unwrap().is_none());
+    assert!(
+        c.get(&resource(&c, "v1", "ConfigMap"), Some(&ns), "new-in-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-    let live = c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().unwrap();
-    assert_eq!(live["spec"]["versions"][0]["name"], "v1alpha1", "the CRD is as it was");
+    let live = c
+        .get(&crds, None, &format!("gadgets.{group}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        live["spec"]["versions"][0]["name"], "v1alpha1",
+        "the CRD is as it was"
+    );
     let out = kyma(&["undeploy", "--modules", &name, "--prune-crds"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
-    let gone = eventually(Duration::from_secs(30), || async { c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().is_none().then_some(()) }).await;
+    let gone = eventually(Duration::from_secs(30), || async {
+        c.get(&crds, None, &format!("gadgets.{group}"))
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
     assert!(gone.is_some());
 }
 
@@ -109,12 +206,31 @@ async fn undeploy_refuses_while_the_users_custom_resources_exist() {
     let group = format!("{ns}.kyma.test");
     let name = format!("gadgets-{ns}");
     let cat = catalog(&[
-        ("g/module.yaml", format!("{MODULE}name: {name}\nnamespace: {ns}\n")),
+        (
+            "g/module.yaml",
+            format!("{MODULE}name: {name}\nnamespace: {ns}\n"),
+        ),
         ("g/templates/crd.yaml", crd(&group, &[("v1", true)])),
-        ("g/templates/cr.yaml", format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: module-cr\nspec: {{}}\n")),
-        ("g/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: manager-config\n".into()),
+        (
+            "g/templates/cr.yaml",
+            format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: module-cr\nspec: {{}}\n"),
+        ),
+        (
+            "g/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: manager-config\n".into(),
+        ),
     ]);
-    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", cat.path().to_str().unwrap(), "--modules", &name, "--timeout", "60s"]);
+    let (rc, doc, stderr) = deploy_at(
+        &kubeconfig(),
+        &[
+            "--catalog",
+            cat.path().to_str().unwrap(),
+            "--modules",
+            &name,
+            "--timeout",
+            "60s",
+        ],
+    );
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     c.discovery.refresh(&c, &format!("{group}/v1")).await.unwrap();
     let gadgets = resource(&c, &format!("{group}/v1"), "Gadget");
@@ -124,18 +240,41 @@ async fn undeploy_refuses_while_the_users_custom_resources_exist() {
     let out = kyma(&["undeploy", "--modules", &name]);
     let (_, stderr) = text(&out);
     assert_eq!(code(&out), 2, "{stderr}");
-    assert!(stderr.contains(&format!("Gadget {ns}/users-own")) && stderr.contains("nothing was removed") && stderr.contains("--force"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Gadget {ns}/users-own"))
+            && stderr.contains("nothing was removed")
+            && stderr.contains("--force"),
+        "{stderr}"
+    );
     let cms = resource(&c, "v1", "ConfigMap");
-    assert!(c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_some(), "nothing removed");
-    assert!(c.get(&gadgets, Some(&ns), "module-cr").await.unwrap().is_some(), "nothing removed");
+    assert!(
+        c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_some(),
+        "nothing removed"
+    );
+    assert!(
+        c.get(&gadgets, Some(&ns), "module-cr").await.unwrap().is_some(),
+        "nothing removed"
+    );
 
     let out = kyma(&["undeploy", "--modules", &name, "--force"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
     assert!(c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_none());
-    assert!(c.get(&gadgets, Some(&ns), "module-cr").await.unwrap().is_none(), "the module's own CR went first");
-    assert!(c.get(&gadgets, Some(&ns), "users-own").await.unwrap().is_some(), "the user's resource is untouched");
+    assert!(
+        c.get(&gadgets, Some(&ns), "module-cr").await.unwrap().is_none(),
+        "the module's own CR went first"
+    );
+    assert!(
+        c.get(&gadgets, Some(&ns), "users-own").await.unwrap().is_some(),
+        "the user's resource is untouched"
+    );
     let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-    assert!(c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().is_some(), "the CRD stays for it");
+    assert!(
+        c.get(&crds, None, &format!("gadgets.{group}"))
+            .await
+            .unwrap()
+            .is_some(),
+        "the CRD stays for it"
+    );
     c.delete(&crds, None, &format!("gadgets.{group}")).await.unwrap();
 }
 
@@ -150,11 +289,27 @@ async fn a_check_that_cannot_be_made_keeps_the_crd() {
     let group = format!("{ns}.kyma.test");
     let name = format!("gadgets-{ns}");
     let cat = catalog(&[
-        ("g/module.yaml", format!("{MODULE}name: {name}\nnamespace: {ns}\n")),
+        (
+            "g/module.yaml",
+            format!("{MODULE}name: {name}\nnamespace: {ns}\n"),
+        ),
         ("g/templates/crd.yaml", crd(&group, &[("v1", true)])),
-        ("g/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: manager-config\n".into()),
+        (
+            "g/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: manager-config\n".into(),
+        ),
     ]);
-    let (rc, doc, stderr) = deploy_at(&kubeconfig(), &["--catalog", cat.path().to_str().unwrap(), "--modules", &name, "--timeout", "60s"]);
+    let (rc, doc, stderr) = deploy_at(
+        &kubeconfig(),
+        &[
+            "--catalog",
+            cat.path().to_str().unwrap(),
+            "--modules",
+            &name,
+            "--timeout",
+            "60s",
+        ],
+    );
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     c.discovery.refresh(&c, &format!("{group}/v1")).await.unwrap();
     let gadgets = resource(&c, &format!("{group}/v1"), "Gadget");
@@ -165,7 +320,14 @@ async fn a_check_that_cannot_be_made_keeps_the_crd() {
     let user = format!("limited-{ns}");
     let roles = resource(&c, "rbac.authorization.k8s.io/v1", "ClusterRole");
     let bindings = resource(&c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding");
-    let all = ["", "apps", "apiextensions.k8s.io", "coordination.k8s.io", "rbac.authorization.k8s.io", "admissionregistration.k8s.io"];
+    let all = [
+        "",
+        "apps",
+        "apiextensions.k8s.io",
+        "coordination.k8s.io",
+        "rbac.authorization.k8s.io",
+        "admissionregistration.k8s.io",
+    ];
     c.apply(&roles, &serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": user},
         "rules": [{"apiGroups": all, "resources": ["*"], "verbs": ["*"]},
                   {"apiGroups": [group], "resources": ["gadgets"], "verbs": ["get", "create", "patch", "update", "delete", "watch"]}]}), Default::default())
@@ -180,22 +342,50 @@ async fn a_check_that_cannot_be_made_keeps_the_crd() {
     let limited = dir.path().join("kubeconfig");
     let admin = std::fs::read_to_string(kubeconfig()).unwrap();
     assert!(admin.contains("  user:\n"), "a kubeconfig with a user entry");
-    std::fs::write(&limited, admin.replacen("  user:\n", &format!("  user:\n    as: {user}\n"), 1)).unwrap();
+    std::fs::write(
+        &limited,
+        admin.replacen("  user:\n", &format!("  user:\n    as: {user}\n"), 1),
+    )
+    .unwrap();
 
     let out = kyma_at(&limited, &["undeploy", "--modules", &name]);
     let (_, stderr) = text(&out);
     assert_eq!(code(&out), 2, "{stderr}");
-    assert!(stderr.contains("cannot check CRD") && stderr.contains("nothing was removed"), "{stderr}");
+    assert!(
+        stderr.contains("cannot check CRD") && stderr.contains("nothing was removed"),
+        "{stderr}"
+    );
     let cms = resource(&c, "v1", "ConfigMap");
-    assert!(c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_some(), "nothing removed");
+    assert!(
+        c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_some(),
+        "nothing removed"
+    );
 
-    let out = kyma_at(&limited, &["undeploy", "--modules", &name, "--force", "-o", "json"]);
+    let out = kyma_at(
+        &limited,
+        &["undeploy", "--modules", &name, "--force", "-o", "json"],
+    );
     let (stdout, stderr) = text(&out);
-    assert!(c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_none(), "the module went: {stdout}\n{stderr}");
+    assert!(
+        c.get(&cms, Some(&ns), "manager-config").await.unwrap().is_none(),
+        "the module went: {stdout}\n{stderr}"
+    );
     let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-    assert!(c.get(&crds, None, &format!("gadgets.{group}")).await.unwrap().is_some(), "the CRD was kept: {stdout}\n{stderr}");
-    assert!(c.get(&gadgets, Some(&ns), "users-own").await.unwrap().is_some(), "and with it the user's resource");
-    assert!(stdout.contains("cannot check for resources of its kind") && stdout.contains("keeping it"), "said why: {stdout}");
+    assert!(
+        c.get(&crds, None, &format!("gadgets.{group}"))
+            .await
+            .unwrap()
+            .is_some(),
+        "the CRD was kept: {stdout}\n{stderr}"
+    );
+    assert!(
+        c.get(&gadgets, Some(&ns), "users-own").await.unwrap().is_some(),
+        "and with it the user's resource"
+    );
+    assert!(
+        stdout.contains("cannot check for resources of its kind") && stdout.contains("keeping it"),
+        "said why: {stdout}"
+    );
 
     c.delete(&crds, None, &format!("gadgets.{group}")).await.unwrap();
     c.delete(&bindings, None, &user).await.unwrap();

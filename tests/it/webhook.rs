@@ -13,7 +13,9 @@ pub async fn serve_when(open: tokio::sync::oneshot::Receiver<()>) -> (u16, Vec<u
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "kyma-test-webhook-ca");
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "kyma-test-webhook-ca");
     let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
     let leaf_key = rcgen::KeyPair::generate().unwrap();
     let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
@@ -23,22 +25,35 @@ pub async fn serve_when(open: tokio::sync::oneshot::Receiver<()>) -> (u16, Vec<u
     let ca_pem = ca.pem().into_bytes();
     let certs = vec![leaf.der().clone()];
     let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
 
     // Reserve a free port, release it, and bind it again only after the delay: until then the API
     // server gets "connection refused", exactly like a webhook whose pod is not up yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     tokio::spawn(async move {
         let _ = open.await;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(sock).await else { return };
+                let Ok(mut tls) = acceptor.accept(sock).await else {
+                    return;
+                };
                 loop {
-                    let Some(body) = read_request(&mut tls).await else { return };
+                    let Some(body) = read_request(&mut tls).await else {
+                        return;
+                    };
                     let review: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
                     let resp = serde_json::json!({
                         "apiVersion": "admission.k8s.io/v1",
@@ -46,8 +61,13 @@ pub async fn serve_when(open: tokio::sync::oneshot::Receiver<()>) -> (u16, Vec<u
                         "response": {"uid": review["request"]["uid"], "allowed": true}
                     })
                     .to_string();
-                    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", resp.len());
-                    if tls.write_all(head.as_bytes()).await.is_err() || tls.write_all(resp.as_bytes()).await.is_err() {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        resp.len()
+                    );
+                    if tls.write_all(head.as_bytes()).await.is_err()
+                        || tls.write_all(resp.as_bytes()).await.is_err()
+                    {
                         return;
                     }
                 }
@@ -71,7 +91,11 @@ async fn read_request<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Option<Vec<
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
-    let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
     while buf.len() < header_end + len {
         let n = s.read(&mut chunk).await.ok()?;
         if n == 0 {
