@@ -7,6 +7,13 @@ use std::time::Duration;
 use crate::deploy::{MODULE, module};
 use crate::support::*;
 
+/// `kyma deploy` of one module version from a test catalog.
+fn deploy_catalog(dir: &str, module: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut args = vec!["--catalog", dir, "--modules", module, "--timeout", "60s"];
+    args.extend_from_slice(extra);
+    deploy_at(&kubeconfig(), &args)
+}
+
 fn deployment(selector: &str) -> String {
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: manager\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app.kubernetes.io/name: {selector}}}\n  template:\n    metadata:\n      labels: {{app.kubernetes.io/name: {selector}}}\n    spec:\n      containers:\n      - name: m\n        image: manager:1\n"
@@ -27,30 +34,10 @@ async fn a_changed_selector_fails_clearly_and_force_replace_recreates_it() {
     ]);
     let dir = cat.path().to_str().unwrap();
     let name = format!("sel-{ns}");
-    let (rc, doc, stderr) = deploy_at(
-        &kubeconfig(),
-        &[
-            "--catalog",
-            dir,
-            "--modules",
-            &format!("{name}@1.0.0"),
-            "--timeout",
-            "60s",
-        ],
-    );
+    let (rc, doc, stderr) = deploy_catalog(dir, &format!("{name}@1.0.0"), &[]);
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
 
-    let (rc, doc, stderr) = deploy_at(
-        &kubeconfig(),
-        &[
-            "--catalog",
-            dir,
-            "--modules",
-            &format!("{name}@2.0.0"),
-            "--timeout",
-            "60s",
-        ],
-    );
+    let (rc, doc, stderr) = deploy_catalog(dir, &format!("{name}@2.0.0"), &[]);
     assert_eq!(rc, 1, "{doc:#}\n{stderr}");
     let b = &module(&doc, &name)["blocking"][0];
     assert_eq!(b["object"], format!("Deployment/{ns}/manager"));
@@ -68,18 +55,7 @@ async fn a_changed_selector_fails_clearly_and_force_replace_recreates_it() {
         "unchanged after the failure"
     );
 
-    let (rc, doc, stderr) = deploy_at(
-        &kubeconfig(),
-        &[
-            "--catalog",
-            dir,
-            "--modules",
-            &format!("{name}@2.0.0"),
-            "--timeout",
-            "60s",
-            "--force-replace",
-        ],
-    );
+    let (rc, doc, stderr) = deploy_catalog(dir, &format!("{name}@2.0.0"), &["--force-replace"]);
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     let m = module(&doc, &name);
     assert_eq!(m["state"], "Ready");
@@ -133,29 +109,9 @@ async fn a_crd_upgrade_that_drops_a_stored_version_stops_its_module_and_explains
         ),
     ]);
     let dir = cat.path().to_str().unwrap();
-    let (rc, doc, stderr) = deploy_at(
-        &kubeconfig(),
-        &[
-            "--catalog",
-            dir,
-            "--modules",
-            &format!("{name}@1.0.0"),
-            "--timeout",
-            "60s",
-        ],
-    );
+    let (rc, doc, stderr) = deploy_catalog(dir, &format!("{name}@1.0.0"), &[]);
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
-    let (rc, doc, stderr) = deploy_at(
-        &kubeconfig(),
-        &[
-            "--catalog",
-            dir,
-            "--modules",
-            &format!("{name}@2.0.0"),
-            "--timeout",
-            "60s",
-        ],
-    );
+    let (rc, doc, stderr) = deploy_catalog(dir, &format!("{name}@2.0.0"), &[]);
     assert_eq!(rc, 1, "{doc:#}\n{stderr}");
     let b = &module(&doc, &name)["blocking"][0];
     assert_eq!(b["object"], format!("CustomResourceDefinition/gadgets.{group}"));
@@ -196,6 +152,38 @@ async fn a_crd_upgrade_that_drops_a_stored_version_stops_its_module_and_explains
     assert!(gone.is_some());
 }
 
+const MANAGER_CONFIG: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: manager-config\n";
+
+/// A one-version module owning the Gadget CRD of its own group, plus `files`; returns the catalog, the
+/// group and the module name.
+fn gadget_module(ns: &str, mut files: Vec<(&str, String)>) -> (tempfile::TempDir, String, String) {
+    let group = format!("{ns}.kyma.test");
+    let name = format!("gadgets-{ns}");
+    files.push((
+        "g/module.yaml",
+        format!("{MODULE}name: {name}\nnamespace: {ns}\n"),
+    ));
+    files.push(("g/templates/crd.yaml", crd(&group, &[("v1", true)])));
+    (catalog(&files), group, name)
+}
+
+/// Deploy the module, then create a Gadget of its kind as the user would (not kyma's).
+async fn install_beside_a_users_gadget(
+    c: &kyma::cluster::Cluster,
+    dir: &str,
+    name: &str,
+    group: &str,
+    ns: &str,
+) -> kyma::cluster::Resource {
+    let (rc, doc, stderr) = deploy_catalog(dir, name, &[]);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    c.discovery.refresh(c, &format!("{group}/v1")).await.unwrap();
+    let gadgets = resource(c, &format!("{group}/v1"), "Gadget");
+    let users = serde_json::json!({"apiVersion": format!("{group}/v1"), "kind": "Gadget", "metadata": {"name": "users-own", "namespace": ns}, "spec": {}});
+    c.apply(&gadgets, &users, Default::default()).await.unwrap();
+    gadgets
+}
+
 /// Undeploy the Kyma way: while a custom resource of the module's kinds exists that kyma did not create,
 /// nothing is removed (exit 2); with --force the module goes and the CRD stays for the user's resource.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,39 +191,16 @@ async fn undeploy_refuses_while_the_users_custom_resources_exist() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let ns = unique("users");
-    let group = format!("{ns}.kyma.test");
-    let name = format!("gadgets-{ns}");
-    let cat = catalog(&[
-        (
-            "g/module.yaml",
-            format!("{MODULE}name: {name}\nnamespace: {ns}\n"),
-        ),
-        ("g/templates/crd.yaml", crd(&group, &[("v1", true)])),
-        (
-            "g/templates/cr.yaml",
-            format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: module-cr\nspec: {{}}\n"),
-        ),
-        (
-            "g/templates/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: manager-config\n".into(),
-        ),
-    ]);
-    let (rc, doc, stderr) = deploy_at(
-        &kubeconfig(),
-        &[
-            "--catalog",
-            cat.path().to_str().unwrap(),
-            "--modules",
-            &name,
-            "--timeout",
-            "60s",
+    let cr =
+        format!("apiVersion: {ns}.kyma.test/v1\nkind: Gadget\nmetadata:\n  name: module-cr\nspec: {{}}\n");
+    let (cat, group, name) = gadget_module(
+        &ns,
+        vec![
+            ("g/templates/cr.yaml", cr),
+            ("g/templates/cm.yaml", MANAGER_CONFIG.into()),
         ],
     );
-    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
-    c.discovery.refresh(&c, &format!("{group}/v1")).await.unwrap();
-    let gadgets = resource(&c, &format!("{group}/v1"), "Gadget");
-    let users = serde_json::json!({"apiVersion": format!("{group}/v1"), "kind": "Gadget", "metadata": {"name": "users-own", "namespace": ns}, "spec": {}});
-    c.apply(&gadgets, &users, Default::default()).await.unwrap();
+    let gadgets = install_beside_a_users_gadget(&c, cat.path().to_str().unwrap(), &name, &group, &ns).await;
 
     let out = kyma(&["undeploy", "--modules", &name]);
     let (_, stderr) = text(&out);
@@ -286,35 +251,8 @@ async fn a_check_that_cannot_be_made_keeps_the_crd() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let ns = unique("nolist");
-    let group = format!("{ns}.kyma.test");
-    let name = format!("gadgets-{ns}");
-    let cat = catalog(&[
-        (
-            "g/module.yaml",
-            format!("{MODULE}name: {name}\nnamespace: {ns}\n"),
-        ),
-        ("g/templates/crd.yaml", crd(&group, &[("v1", true)])),
-        (
-            "g/templates/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: manager-config\n".into(),
-        ),
-    ]);
-    let (rc, doc, stderr) = deploy_at(
-        &kubeconfig(),
-        &[
-            "--catalog",
-            cat.path().to_str().unwrap(),
-            "--modules",
-            &name,
-            "--timeout",
-            "60s",
-        ],
-    );
-    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
-    c.discovery.refresh(&c, &format!("{group}/v1")).await.unwrap();
-    let gadgets = resource(&c, &format!("{group}/v1"), "Gadget");
-    let users = serde_json::json!({"apiVersion": format!("{group}/v1"), "kind": "Gadget", "metadata": {"name": "users-own", "namespace": ns}, "spec": {}});
-    c.apply(&gadgets, &users, Default::default()).await.unwrap();
+    let (cat, group, name) = gadget_module(&ns, vec![("g/templates/cm.yaml", MANAGER_CONFIG.into())]);
+    let gadgets = install_beside_a_users_gadget(&c, cat.path().to_str().unwrap(), &name, &group, &ns).await;
 
     // Everything kyma needs, but Gadgets may be read, written and deleted, never listed.
     let user = format!("limited-{ns}");
