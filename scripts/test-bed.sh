@@ -136,7 +136,7 @@ install() {
 modern_go() {
   local g
   for g in /usr/local/go/bin/go "$(command -v go 2>/dev/null || true)"; do
-    [ -n "$g" ] && [ -x "$g" ] || continue
+    if [ -z "$g" ] || [ ! -x "$g" ]; then continue; fi
     local v; v=$("$g" env GOVERSION 2>/dev/null | sed 's/^go//')
     case "$v" in 1.2[6-9]*|1.[3-9][0-9]*) echo "$g"; return 0 ;; esac
   done

@@ -23,21 +23,21 @@ else
 fi
 
 COMPAT_DIR=/tmp/kyma-test-bed-1.20
-stop=()
+stop=()   # state directories of the beds this run started
 cleanup() {
-  local a
-  for a in "${stop[@]}"; do bash scripts/test-bed.sh down $a || true; done
+  local d
+  for d in "${stop[@]}"; do bash scripts/test-bed.sh down --dir "$d" || true; done
 }
 trap cleanup EXIT
 
 if [ -z "${KYMA_TEST_KUBECONFIG:-}" ]; then
   bash scripts/test-bed.sh up --version 1.37
-  [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("--dir ${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}")
+  [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}")
   export KYMA_TEST_KUBECONFIG=${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}/kubeconfig
 fi
 if [ -z "${KYMA_TEST_KUBECONFIG_COMPAT:-}" ]; then
   bash scripts/test-bed.sh up --version 1.20 --dir "$COMPAT_DIR" --port 16444 --etcd-port 12381
-  [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("--dir $COMPAT_DIR")
+  [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("$COMPAT_DIR")
   export KYMA_TEST_KUBECONFIG_COMPAT=$COMPAT_DIR/kubeconfig
 fi
 echo "[test] clusters: $KYMA_TEST_KUBECONFIG (main), $KYMA_TEST_KUBECONFIG_COMPAT (1.20 compatibility)"
