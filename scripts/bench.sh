@@ -30,6 +30,14 @@ now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc -l; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+# The comparison uses a kubectl of the bed's own version (the bed builds one), not whatever is on PATH:
+# an old client against a new server is outside the supported skew and not a fair rival.
+use_bed_kubectl() {
+  KUBECTL=$(bash scripts/test-bed.sh kubectl)
+  echo "kubectl: $KUBECTL ($("$KUBECTL" version --client 2>/dev/null | head -1))"
+}
+kubectl() { "${KUBECTL:-$(command -v kubectl)}" "$@"; }
+
 # A synthetic catalog: each module renders a Namespace plus objects of core kinds (ConfigMap, Secret,
 # ServiceAccount, Service, Role, RoleBinding) from templates with loops and value lookups, so the
 # benchmark exercises Tera, YAML parsing and planning, not just I/O.
@@ -143,6 +151,7 @@ bench_render() {
 
 bench_deploy() {
   bash scripts/test-bed.sh up >/dev/null
+  use_bed_kubectl
   local state=${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}
   local kc="$state/kubeconfig" certs="$state/certs" server
   server=$(awk '/server:/ {print $2; exit}' "$kc")
@@ -269,6 +278,7 @@ PY
 
 bench_real() {
   bash scripts/test-bed.sh up >/dev/null
+  use_bed_kubectl
   local state=${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}
   export KUBECONFIG=$state/kubeconfig KYMA_CACHE_DIR=$WORK/cache
   local mirror_dir; mirror_dir=$(cd .. && pwd)/shared/real-modules/mirror

@@ -14,6 +14,7 @@
 #   scripts/test-bed.sh down [OPTIONS]     stop the bed in the state directory and remove its state
 #   scripts/test-bed.sh env [OPTIONS]      print `export KUBECONFIG=…` lines for a running bed
 #   scripts/test-bed.sh status [OPTIONS]   exit 0 when the bed answers /readyz
+#   scripts/test-bed.sh kubectl [OPTIONS]  print the path of a kubectl matching the bed's version
 #
 # Options (each also has an environment variable; the option wins):
 #   --version 1.37|1.20   KYMA_TEST_BED_VERSION    lane (default 1.37)
@@ -27,7 +28,7 @@
 #
 # Other environment:
 #   KYMA_TEST_ASSETS     directory with ready binaries (skips the build, like envtest's KUBEBUILDER_ASSETS):
-#                        1.37: kube-apiserver kube-controller-manager kube-scheduler etcd kwok
+#                        1.37: kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok
 #                        1.20: kube-apiserver kube-controller-manager (etcd from Debian)
 #   KYMA_TEST_BED_CACHE  cache root (default ~/.cache/kyma-test-bed): binaries in <root>/<version>/bin.
 #                        Go's module and build caches stay where `go env` puts them (outside the repo).
@@ -86,7 +87,7 @@ CACHE_ROOT=${KYMA_TEST_BED_CACHE:-$HOME/.cache/kyma-test-bed}
 CACHE=$CACHE_ROOT/$K8S_VERSION
 
 if [ "$MINOR" = 1.37 ]; then
-  BINARIES="kube-apiserver kube-controller-manager kube-scheduler etcd kwok"
+  BINARIES="kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok"
 else
   BINARIES="kube-apiserver kube-controller-manager"
 fi
@@ -154,10 +155,11 @@ build_137() {
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=37 -X $p.gitTreeState=clean"
   done
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler $v with $("$go" env GOVERSION) (~10 min on 2 cores, once)"
+  # kubectl too: benchmarks compare against a client of the same version as the server.
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $v with $("$go" env GOVERSION) (~6 min on 2 cores, once)"
   (cd "$ROOT/testbed/kubernetes" && "$go" build -trimpath -ldflags "$ld" -o "$tmp/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler) >"$CACHE/build.log" 2>&1 \
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl) >"$CACHE/build.log" 2>&1 \
     || { tail -n 40 "$CACHE/build.log" >&2; die "kubernetes build failed, full log: $CACHE/build.log"; }
   log "building etcd"
   (cd "$ROOT/testbed/etcd" && "$go" build -trimpath -ldflags "-s -w" -o "$tmp/etcd" .) >>"$CACHE/build.log" 2>&1 \
@@ -437,6 +439,8 @@ case "$cmd" in
   down) down ;;
   env) readyz || die "no bed answers at $SERVER (run: scripts/test-bed.sh up)"
        echo "export KUBECONFIG=$STATE/kubeconfig"; echo "export KYMA_TEST_KUBECONFIG=$STATE/kubeconfig" ;;
+  kubectl) # the kubectl of the bed's version, if it has one: `$(scripts/test-bed.sh kubectl) get nodes`
+       if [ -x "$(assets_dir)/kubectl" ]; then echo "$(assets_dir)/kubectl"; else command -v kubectl; fi ;;
   status) readyz ;;
-  *) echo "usage: $0 install|up|down|env|status [--version 1.37|1.20] [--ipv6|--dual-stack] [--dir DIR] [--port N] [--etcd-port N]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|up|down|env|status|kubectl [--version 1.37|1.20] [--ipv6|--dual-stack] [--dir DIR] [--port N] [--etcd-port N]" >&2; exit 2 ;;
 esac
