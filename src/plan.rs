@@ -81,6 +81,11 @@ impl Plan {
     pub fn priority(&self, i: usize) -> (u8, usize, usize) {
         (self.nodes[i].rank, self.nodes[i].module, i)
     }
+    /// The group/versions the plan's objects use: what discovery must know before anything is sent.
+    pub fn api_versions(&self) -> impl Iterator<Item = String> + '_ {
+        self.nodes.iter().map(|n| n.object.api_version().to_string())
+    }
+
     pub fn nodes_of(&self, module: usize) -> impl Iterator<Item = (usize, &Node)> {
         self.nodes
             .iter()

@@ -305,11 +305,7 @@ async fn check_ownership(
     existing: &HashMap<String, Inventory>,
     presets: &mut [Option<Preset>],
 ) {
-    let gvs = plan
-        .nodes
-        .iter()
-        .map(|n| n.object.api_version().to_string())
-        .chain(["v1".to_string()]);
+    let gvs = plan.api_versions().chain(["v1".to_string()]);
     cluster.discovery.ensure(cluster, gvs).await;
     let ns_resource = cluster.discovery.resolve("v1", "Namespace");
     // Namespaces that exist; `None` when they cannot be listed, and then every object is checked.

@@ -244,13 +244,7 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
         .map(|i| (i.module.clone(), i))
         .collect();
     inventory::label_plan(plan);
-    cluster
-        .discovery
-        .ensure(
-            cluster,
-            plan.nodes.iter().map(|n| n.object.api_version().to_string()),
-        )
-        .await;
+    cluster.discovery.ensure(cluster, plan.api_versions()).await;
     let mut order: Vec<usize> = (0..plan.nodes.len()).collect();
     order.sort_by_key(|&i| plan.priority(i));
     let module_ns: Vec<Option<String>> = plan.modules.iter().map(|m| m.namespace.clone()).collect();

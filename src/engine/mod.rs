@@ -174,13 +174,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Outcome {
     // Learn exactly the kinds this plan uses, in parallel, before the first apply.
-    cluster
-        .discovery
-        .ensure(
-            cluster,
-            plan.nodes.iter().map(|n| n.object.api_version().to_string()),
-        )
-        .await;
+    cluster.discovery.ensure(cluster, plan.api_versions()).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let n = plan.nodes.len();
     let mut nodes: Vec<NodeState> = (0..n)
