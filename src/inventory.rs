@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::cluster::{ApplyOptions, Cluster, RequestError, Resource};
-use crate::object::Object;
+use crate::object::{Object, ObjectKey};
 
 /// Where inventories and the cluster lock live.
 pub const NAMESPACE: &str = "kyma-installer";
@@ -83,10 +83,12 @@ impl Member {
             && self.namespace == other.namespace
             && self.name == other.name
     }
-    pub fn display(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{}/{ns}/{}", self.kind, self.name),
-            None => format!("{}/{}", self.kind, self.name),
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey {
+            group: self.group.clone(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
         }
     }
     fn group_kind(&self) -> String {

@@ -39,8 +39,9 @@ pub struct Object {
     pub module_cr: bool,
 }
 
-/// Identity of an object on a cluster: group, kind, namespace, name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+/// Identity of an object on a cluster: group, kind, namespace, name. The group is part of it: `Gateway`
+/// exists in `networking.istio.io` and in `gateway.networking.k8s.io`, and two modules may carry one each.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey {
     pub group: String,
     pub kind: String,
@@ -48,12 +49,25 @@ pub struct ObjectKey {
     pub name: String,
 }
 
+/// `Kind.group/namespace/name`, as kubectl spells a resource (`deployment.apps/web`) but with the kind as
+/// written in manifests; the core group has no suffix.
 impl fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
-            None => write!(f, "{}/{}", self.kind, self.name),
+        f.write_str(&self.kind)?;
+        if !self.group.is_empty() {
+            write!(f, ".{}", self.group)?;
         }
+        if let Some(ns) = &self.namespace {
+            write!(f, "/{ns}")?;
+        }
+        write!(f, "/{}", self.name)
+    }
+}
+
+/// Reports carry objects as their display string: one field a script can match and a person can read.
+impl serde::Serialize for ObjectKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, Resource};
 use crate::inventory::{self, Member};
+use crate::object::ObjectKey;
 use crate::plan::kind_rank;
 
 /// What happens to CRDs.
@@ -34,11 +35,11 @@ pub struct DeleteOptions {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeleteReport {
-    pub deleted: Vec<String>,
+    pub deleted: Vec<ObjectKey>,
     /// Objects left in place on purpose, with the reason.
-    pub kept: Vec<(String, String)>,
+    pub kept: Vec<(ObjectKey, String)>,
     /// Objects still there when the time was up, with what holds them.
-    pub stuck: Vec<(String, String)>,
+    pub stuck: Vec<(ObjectKey, String)>,
 }
 
 struct Target {
@@ -69,10 +70,7 @@ pub async fn delete_members(
         .discovery
         .ensure(cluster, members.iter().map(Member::api_version))
         .await;
-    let deleting: HashSet<(String, Option<String>, String)> = members
-        .iter()
-        .map(|m| (m.kind.clone(), m.namespace.clone(), m.name.clone()))
-        .collect();
+    let deleting: HashSet<ObjectKey> = members.iter().map(Member::key).collect();
     let mut phases: BTreeMap<u8, Vec<Target>> = BTreeMap::new();
     for m in members {
         let resource = cluster
@@ -81,7 +79,7 @@ pub async fn delete_members(
             .or_else(|| cluster.discovery.resolve_group_kind(&m.group, &m.kind));
         match resource {
             // The kind is gone (its CRD was deleted): so is the object.
-            None => report.deleted.push(m.display()),
+            None => report.deleted.push(m.key()),
             Some(resource) => phases.entry(phase(m)).or_default().push(Target {
                 member: m.clone(),
                 resource,
@@ -96,19 +94,18 @@ pub async fn delete_members(
             let live = match cluster.get(&t.resource, m.namespace.as_deref(), &m.name).await {
                 Ok(Some(v)) => v,
                 Ok(None) => {
-                    report.deleted.push(m.display());
+                    report.deleted.push(m.key());
                     continue;
                 }
                 Err(e) => {
-                    report.kept.push((m.display(), format!("cannot read it: {e}")));
+                    report.kept.push((m.key(), format!("cannot read it: {e}")));
                     continue;
                 }
             };
             if inventory::is_kept(&live) {
-                report.kept.push((
-                    m.display(),
-                    format!("annotated {}=true", inventory::KEEP_ANNOTATION),
-                ));
+                report
+                    .kept
+                    .push((m.key(), format!("annotated {}=true", inventory::KEEP_ANNOTATION)));
                 continue;
             }
             if !m.shared {
@@ -120,7 +117,7 @@ pub async fn delete_members(
                     .and_then(Value::as_str);
                 if !label.is_some_and(|l| ours.iter().any(|o| o == l)) {
                     report.kept.push((
-                        m.display(),
+                        m.key(),
                         "no longer labelled as kyma's (another owner took it over)".into(),
                     ));
                     continue;
@@ -129,20 +126,20 @@ pub async fn delete_members(
             if phase == 3
                 && let Some(why) = namespace_holds_foreign(cluster, &m.name, &deleting).await
             {
-                report.kept.push((m.display(), why));
+                report.kept.push((m.key(), why));
                 continue;
             }
             if phase == 4 && opts.crds != CrdPolicy::Always {
                 if opts.crds == CrdPolicy::Keep {
                     report.kept.push((
-                        m.display(),
+                        m.key(),
                         "CRDs are kept on prune; --prune-crds deletes it and every resource of its kind"
                             .into(),
                     ));
                     continue;
                 }
                 if let Some(why) = crd_in_use(cluster, &live, &deleting).await {
-                    report.kept.push((m.display(), why));
+                    report.kept.push((m.key(), why));
                     continue;
                 }
             }
@@ -156,7 +153,7 @@ pub async fn delete_members(
         .await;
         let mut remaining = wait_gone(cluster, &doomed, deadline).await;
         if !remaining.is_empty() && opts.remove_finalizers {
-            for t in doomed.iter().filter(|t| remaining.contains(&t.member.display())) {
+            for t in doomed.iter().filter(|t| remaining.contains(&t.member.key())) {
                 let path = Cluster::object_path(&t.resource, t.member.namespace.as_deref(), &t.member.name);
                 let body =
                     serde_json::to_vec(&serde_json::json!({"metadata": {"finalizers": null}})).unwrap();
@@ -172,7 +169,7 @@ pub async fn delete_members(
             remaining = wait_gone(cluster, &doomed, deadline + Duration::from_secs(30)).await;
         }
         for t in &doomed {
-            let name = t.member.display();
+            let name = t.member.key();
             if remaining.contains(&name) {
                 let why = stuck_reason(cluster, t).await;
                 report.stuck.push((name, why));
@@ -234,7 +231,7 @@ async fn stuck_reason(cluster: &Cluster, t: &Target) -> String {
 async fn namespace_holds_foreign(
     cluster: &Cluster,
     ns: &str,
-    deleting: &HashSet<(String, Option<String>, String)>,
+    deleting: &HashSet<ObjectKey>,
 ) -> Option<String> {
     cluster.discovery.ensure_all(cluster).await;
     let resources = cluster.discovery.namespaced_resources();
@@ -267,14 +264,21 @@ async fn namespace_holds_foreign(
         };
         for o in list {
             let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-            let auto = (r.kind == "ServiceAccount" && name == "default")
-                || (r.kind == "ConfigMap" && name == "kube-root-ca.crt")
+            let core = r.group.is_empty();
+            let auto = (core && r.kind == "ServiceAccount" && name == "default")
+                || (core && r.kind == "ConfigMap" && name == "kube-root-ca.crt")
                 || o.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
                 || o.pointer("/metadata/ownerReferences")
                     .and_then(Value::as_array)
                     .is_some_and(|a| !a.is_empty())
                 || o.pointer("/metadata/deletionTimestamp").is_some();
-            if auto || deleting.contains(&(r.kind.clone(), Some(ns.to_string()), name.to_string())) {
+            let key = ObjectKey {
+                group: r.group.clone(),
+                kind: r.kind.clone(),
+                namespace: Some(ns.to_string()),
+                name: name.to_string(),
+            };
+            if auto || deleting.contains(&key) {
                 continue;
             }
             foreign.push(format!("{}/{name}", r.kind));
@@ -298,11 +302,7 @@ async fn namespace_holds_foreign(
 
 /// A CRD is in use while custom resources of it exist that this operation does not delete. A check that
 /// cannot be made keeps the CRD: deleting it would take every resource of its kind along.
-async fn crd_in_use(
-    cluster: &Cluster,
-    crd: &Value,
-    deleting: &HashSet<(String, Option<String>, String)>,
-) -> Option<String> {
+async fn crd_in_use(cluster: &Cluster, crd: &Value, deleting: &HashSet<ObjectKey>) -> Option<String> {
     match foreign_resources(cluster, crd, deleting).await {
         Ok(others) if others.is_empty() => None,
         Ok(others) => Some(format!(
@@ -323,7 +323,7 @@ async fn crd_in_use(
 pub async fn foreign_resources(
     cluster: &Cluster,
     crd: &Value,
-    deleting: &HashSet<(String, Option<String>, String)>,
+    deleting: &HashSet<ObjectKey>,
 ) -> Result<Vec<String>, String> {
     let group = crd
         .pointer("/spec/group")
@@ -388,13 +388,23 @@ pub async fn foreign_resources(
                 Some(n) => format!("{kind} {n}/{name}"),
                 None => format!("{kind} {name}"),
             };
-            (!deleting.contains(&(kind.to_string(), ns, name))).then_some(shown)
+            let key = ObjectKey {
+                group: group.to_string(),
+                kind: kind.to_string(),
+                namespace: ns,
+                name,
+            };
+            (!deleting.contains(&key)).then_some(shown)
         })
         .collect())
 }
 
 /// Wait, from watches, until every target is gone or the deadline passes; returns what remains.
-async fn wait_gone(cluster: &Cluster, targets: &[Target], deadline: tokio::time::Instant) -> HashSet<String> {
+async fn wait_gone(
+    cluster: &Cluster,
+    targets: &[Target],
+    deadline: tokio::time::Instant,
+) -> HashSet<ObjectKey> {
     let mut groups: BTreeMap<(String, String, String, Option<String>), Vec<&Target>> = BTreeMap::new();
     for t in targets {
         let key = (
@@ -405,22 +415,22 @@ async fn wait_gone(cluster: &Cluster, targets: &[Target], deadline: tokio::time:
         );
         groups.entry(key).or_default().push(t);
     }
-    let remaining: Arc<Mutex<HashSet<String>>> =
-        Arc::new(Mutex::new(targets.iter().map(|t| t.member.display()).collect()));
+    let remaining: Arc<Mutex<HashSet<ObjectKey>>> =
+        Arc::new(Mutex::new(targets.iter().map(|t| t.member.key()).collect()));
     let waits = groups.into_values().map(|ts| {
         let remaining = remaining.clone();
         let api = cluster.dynamic_api(&ts[0].resource, ts[0].member.namespace.as_deref());
         let mut pending: HashSet<String> = ts.iter().map(|t| t.member.name.clone()).collect();
-        let display: BTreeMap<String, String> = ts
+        let keys: BTreeMap<String, ObjectKey> = ts
             .iter()
-            .map(|t| (t.member.name.clone(), t.member.display()))
+            .map(|t| (t.member.name.clone(), t.member.key()))
             .collect();
         async move {
             let mut stream = kube::runtime::watcher(api, kube::runtime::watcher::Config::default()).boxed();
             let mut listed: HashSet<String> = HashSet::new();
             let gone = |name: &str, pending: &mut HashSet<String>| {
                 if pending.remove(name) {
-                    remaining.lock().unwrap().remove(&display[name]);
+                    remaining.lock().unwrap().remove(&keys[name]);
                 }
             };
             while !pending.is_empty() {

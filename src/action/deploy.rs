@@ -13,6 +13,7 @@ use crate::engine::{self, Event, ModuleState, Outcome, Preset, Settings};
 use crate::exit::{Exit, Failure};
 use crate::inventory::{self, Inventory, Member};
 use crate::lock::{Lock, LockError};
+use crate::object::ObjectKey;
 use crate::plan::Plan;
 use crate::values::ModuleValues;
 
@@ -251,11 +252,11 @@ async fn deploy_locked(
                         },
                     )
                     .await;
-                    let deleted: HashSet<&String> = report.deleted.iter().collect();
+                    let deleted: HashSet<&ObjectKey> = report.deleted.iter().collect();
                     // What could not or should not be deleted stays recorded, so nothing is orphaned.
                     exact
                         .members
-                        .extend(stale.iter().filter(|m| !deleted.contains(&m.display())).cloned());
+                        .extend(stale.iter().filter(|m| !deleted.contains(&m.key())).cloned());
                     pruned.insert(inv.module.clone(), report);
                 }
             }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::engine::readiness::{self, Health};
 use crate::inventory::{self, Inventory, Member};
+use crate::object::ObjectKey;
 use crate::plan::Plan;
 
 /// Strip what the server owns or that changes on every write, and mask Secret values.
@@ -100,27 +101,22 @@ pub async fn status(
 }
 
 async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
-    let manifest: HashMap<(String, Option<String>, String), &Value> = inv
+    let manifest: HashMap<ObjectKey, &Value> = inv
         .manifest
         .iter()
         .map(|o| {
-            let key = (
-                o["kind"].as_str().unwrap_or("").to_string(),
-                o.pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                o.pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            );
+            let str_at = |p: &str| o.pointer(p).and_then(Value::as_str);
+            let key = ObjectKey {
+                group: crate::object::group_of(str_at("/apiVersion").unwrap_or("")).to_string(),
+                kind: str_at("/kind").unwrap_or("").to_string(),
+                namespace: str_at("/metadata/namespace").map(str::to_string),
+                name: str_at("/metadata/name").unwrap_or("").to_string(),
+            };
             (key, o)
         })
         .collect();
     let details = futures::future::join_all(inv.members.iter().map(|m| {
-        let desired = manifest
-            .get(&(m.kind.clone(), m.namespace.clone(), m.name.clone()))
-            .copied();
+        let desired = manifest.get(&m.key()).copied();
         object_status(cluster, m, desired)
     }))
     .await;
@@ -147,7 +143,7 @@ async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
 }
 
 async fn object_status(cluster: &Cluster, m: &Member, desired: Option<&Value>) -> ObjectStatus {
-    let object = m.display();
+    let object = m.key().to_string();
     let Some(r) = cluster.discovery.resolve(&m.api_version(), &m.kind) else {
         return ObjectStatus {
             object,
@@ -195,7 +191,9 @@ async fn object_status(cluster: &Cluster, m: &Member, desired: Option<&Value>) -
             Ok(after) if normalize(&after) != normalize(&live) => {
                 Some(format!("changed by {}", other_managers(&live).join(", ")))
             }
-            _ => None,
+            Ok(_) => None,
+            // A check that could not be made is not "no drift": say so.
+            Err(e) => Some(format!("cannot check (dry-run apply failed: {e})")),
         },
         None => None,
     };
@@ -230,9 +228,19 @@ fn other_managers(live: &Value) -> Vec<String> {
 pub struct ObjectDiff {
     pub module: String,
     pub object: String,
-    /// "create", "update" or "prune".
-    pub action: String,
+    pub action: DiffAction,
     pub diff: String,
+}
+
+/// What a deploy would do to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiffAction {
+    Create,
+    Update,
+    Prune,
+    /// The object could not be compared (read or dry run failed): the diff is incomplete.
+    Error,
 }
 
 /// What a deploy of `plan` would change: server-side dry-run apply per object against the live one,
@@ -259,7 +267,7 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
                 return Some(ObjectDiff {
                     module,
                     object: object.key().to_string(),
-                    action: "create".into(),
+                    action: DiffAction::Create,
                     diff: added(&text),
                 });
             };
@@ -276,7 +284,7 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
                 Some(ObjectDiff {
                     module: module.clone(),
                     object: object.key().to_string(),
-                    action: "error".into(),
+                    action: DiffAction::Error,
                     diff: format!("{what}: {e}\n"),
                 })
             };
@@ -303,7 +311,7 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
                 None => Some(ObjectDiff {
                     module,
                     object: object.key().to_string(),
-                    action: "create".into(),
+                    action: DiffAction::Create,
                     diff: added(&after),
                 }),
                 Some(l) => {
@@ -311,7 +319,7 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
                     (before != after).then(|| ObjectDiff {
                         module,
                         object: object.key().to_string(),
-                        action: "update".into(),
+                        action: DiffAction::Update,
                         diff: unified(&before, &after, &object.key().to_string()),
                     })
                 }
@@ -340,8 +348,8 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
         {
             out.push(ObjectDiff {
                 module: m.name.clone(),
-                object: old.display(),
-                action: "prune".into(),
+                object: old.key().to_string(),
+                action: DiffAction::Prune,
                 diff: String::new(),
             });
         }

@@ -8,6 +8,7 @@ use crate::cluster::Cluster;
 use crate::exit::{Exit, Failure};
 use crate::inventory::{self, Inventory, Member};
 use crate::lock::Lock;
+use crate::object::ObjectKey;
 
 #[derive(Debug, Clone)]
 pub struct UndeployOptions {
@@ -135,7 +136,7 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
     let mut out = Vec::new();
     for t in &targets {
         let inv = &all[t];
-        let mine = |x: &String| inv.members.iter().any(|m| &m.display() == x);
+        let mine = |x: &ObjectKey| inv.members.iter().any(|m| &m.key() == x);
         let r = DeleteReport {
             deleted: report.deleted.iter().filter(|x| mine(x)).cloned().collect(),
             kept: report.kept.iter().filter(|(x, _)| mine(x)).cloned().collect(),
@@ -159,13 +160,10 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
 /// the operator that owns their finalizers). Found before anything is removed; a check that cannot be
 /// made refuses too.
 async fn refuse_foreign_resources(cluster: &Cluster, members: &[Member]) -> Result<(), Failure> {
-    let deleting: std::collections::HashSet<(String, Option<String>, String)> = members
-        .iter()
-        .map(|m| (m.kind.clone(), m.namespace.clone(), m.name.clone()))
-        .collect();
+    let deleting: std::collections::HashSet<ObjectKey> = members.iter().map(Member::key).collect();
     let crds: Vec<&Member> = members
         .iter()
-        .filter(|m| m.kind == "CustomResourceDefinition")
+        .filter(|m| m.kind == "CustomResourceDefinition" && m.group == "apiextensions.k8s.io")
         .collect();
     if crds.is_empty() {
         return Ok(());

@@ -1,5 +1,6 @@
 //! `kyma diff`: exit 0 no changes, 1 changes, 2 error, as diff(1) does.
 
+use crate::action::inspect::DiffAction;
 use crate::cli::{DiffArgs, GlobalArgs, OutputFormat};
 use crate::exit::{Exit, Failure};
 use crate::render::ClusterFacts;
@@ -26,11 +27,15 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
         ),
         OutputFormat::Table => {
             for d in &diffs {
-                match d.action.as_str() {
-                    "prune" => println!("--- {}: {} would be pruned", d.module, d.object),
-                    "error" => print!("!!! {}: {} cannot be compared: {}", d.module, d.object, d.diff),
-                    "create" => print!("+++ {}: {} would be created\n{}", d.module, d.object, d.diff),
-                    _ => print!("~~~ {}: {} would change\n{}", d.module, d.object, d.diff),
+                match d.action {
+                    DiffAction::Prune => println!("--- {}: {} would be pruned", d.module, d.object),
+                    DiffAction::Error => {
+                        print!("!!! {}: {} cannot be compared: {}", d.module, d.object, d.diff)
+                    }
+                    DiffAction::Create => {
+                        print!("+++ {}: {} would be created\n{}", d.module, d.object, d.diff)
+                    }
+                    DiffAction::Update => print!("~~~ {}: {} would change\n{}", d.module, d.object, d.diff),
                 }
             }
             if diffs.is_empty() {
@@ -38,7 +43,7 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
             }
         }
     }
-    if diffs.iter().any(|d| d.action == "error") {
+    if diffs.iter().any(|d| d.action == DiffAction::Error) {
         return Err(Failure::new(
             Exit::BadInput,
             anyhow::anyhow!("some objects could not be compared (see above); the diff is incomplete"),

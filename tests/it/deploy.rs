@@ -288,7 +288,7 @@ async fn an_invalid_object_fails_its_module_at_once_and_others_still_succeed() {
     assert_eq!(broken["state"], "Failed");
     assert_eq!(broken["rounds"], 1, "invalid is not retried: {broken:#}");
     let b = &broken["blocking"][0];
-    assert_eq!(b["object"], format!("Deployment/{ns_bad}/negative"));
+    assert_eq!(b["object"], format!("Deployment.apps/{ns_bad}/negative"));
     assert!(
         b["reason"]
             .as_str()
@@ -353,7 +353,7 @@ async fn deployment_is_ready_only_when_its_pods_are_and_times_out_while_they_can
     assert_eq!(code, 3, "{doc:#}\n{stderr}");
     let app = module(&doc, "app");
     assert_eq!(app["state"], "TimedOut");
-    assert_eq!(app["blocking"][0]["object"], format!("Deployment/{ns}/web"));
+    assert_eq!(app["blocking"][0]["object"], format!("Deployment.apps/{ns}/web"));
     assert!(
         app["blocking"][0]["reason"]
             .as_str()
@@ -505,7 +505,7 @@ async fn custom_resource_waits_for_its_crd_across_modules_without_a_failed_attem
         .collect();
     let gizmo_retries = events
         .iter()
-        .filter(|e| e["event"] == "objectRetry" && e["object"].as_str().unwrap_or("").starts_with("Gizmo/"))
+        .filter(|e| e["event"] == "objectRetry" && e["object"].as_str().unwrap_or("").starts_with("Gizmo."))
         .count();
     assert_eq!(
         gizmo_retries, 0,
@@ -514,7 +514,7 @@ async fn custom_resource_waits_for_its_crd_across_modules_without_a_failed_attem
     assert!(
         events
             .iter()
-            .any(|e| e["event"] == "objectApplied" && e["object"] == format!("Gizmo/{ns}/g"))
+            .any(|e| e["event"] == "objectApplied" && e["object"] == format!("Gizmo.{group}/{ns}/g"))
     );
 }
 

@@ -11,6 +11,7 @@ mod classes;
 mod cli;
 mod compat;
 mod deploy;
+mod identity;
 mod lifecycle;
 mod real_modules;
 mod render;

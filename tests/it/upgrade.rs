@@ -40,7 +40,7 @@ async fn a_changed_selector_fails_clearly_and_force_replace_recreates_it() {
     let (rc, doc, stderr) = deploy_catalog(dir, &format!("{name}@2.0.0"), &[]);
     assert_eq!(rc, 1, "{doc:#}\n{stderr}");
     let b = &module(&doc, &name)["blocking"][0];
-    assert_eq!(b["object"], format!("Deployment/{ns}/manager"));
+    assert_eq!(b["object"], format!("Deployment.apps/{ns}/manager"));
     let reason = b["reason"].as_str().unwrap();
     assert!(reason.starts_with("spec.selector changed (new value {\"matchLabels\":{\"app.kubernetes.io/name\":\"controller-manager\"}})"), "{reason}");
     assert!(
@@ -61,7 +61,7 @@ async fn a_changed_selector_fails_clearly_and_force_replace_recreates_it() {
     assert_eq!(m["state"], "Ready");
     assert_eq!(
         m["replaced"],
-        serde_json::json!([format!("Deployment/{ns}/manager")]),
+        serde_json::json!([format!("Deployment.apps/{ns}/manager")]),
         "reported, never silent: {m:#}"
     );
     let live = c.get(&deployments, Some(&ns), "manager").await.unwrap().unwrap();
@@ -114,7 +114,10 @@ async fn a_crd_upgrade_that_drops_a_stored_version_stops_its_module_and_explains
     let (rc, doc, stderr) = deploy_catalog(dir, &format!("{name}@2.0.0"), &[]);
     assert_eq!(rc, 1, "{doc:#}\n{stderr}");
     let b = &module(&doc, &name)["blocking"][0];
-    assert_eq!(b["object"], format!("CustomResourceDefinition/gadgets.{group}"));
+    assert_eq!(
+        b["object"],
+        format!("CustomResourceDefinition.apiextensions.k8s.io/gadgets.{group}")
+    );
     let reason = b["reason"].as_str().unwrap();
     assert!(
         reason.contains("drops v1alpha1")
