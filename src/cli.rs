@@ -170,6 +170,11 @@ pub struct ClusterArgs {
     /// Kubeconfig context to use (default: the current context).
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+    /// How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while
+    /// it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential
+    /// errors fail at once. 0 fails at once on anything.
+    #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
+    pub wait_for_cluster: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -122,7 +122,7 @@ pub struct Inventory {
 pub enum InventoryError {
     #[error("inventory {NAMESPACE}/{name}: {message}")]
     Corrupt { name: String, message: String },
-    #[error("inventory: {0}")]
+    #[error("cannot read or write the inventory in {NAMESPACE}")]
     Request(#[from] RequestError),
 }
 

@@ -24,7 +24,7 @@ pub enum LockError {
         since: String,
         expires: String,
     },
-    #[error("cluster lock: {0}")]
+    #[error("cannot take or release the cluster lock")]
     Request(#[from] RequestError),
 }
 

@@ -258,7 +258,7 @@ async fn namespace_holds_foreign(
         let list = match list {
             Ok(l) => l,
             Err(e) => {
-                unchecked.push(format!("{} ({e})", r.kind));
+                unchecked.push((r.kind.clone(), e));
                 continue;
             }
         };
@@ -291,9 +291,13 @@ async fn namespace_holds_foreign(
             foreign[..foreign.len().min(3)].join(", ")
         ))
     } else if !unchecked.is_empty() {
+        let kinds: Vec<&str> = unchecked.iter().take(3).map(|(k, _)| k.as_str()).collect();
         Some(format!(
-            "cannot check what the namespace holds: listing {} failed; kept",
-            unchecked[..unchecked.len().min(3)].join(", ")
+            "cannot check what the namespace holds: listing {} kind(s) failed ({}{}: {}); kept",
+            unchecked.len(),
+            kinds.join(", "),
+            if unchecked.len() > 3 { ", …" } else { "" },
+            unchecked[0].1
         ))
     } else {
         None

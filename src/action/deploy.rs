@@ -152,7 +152,13 @@ async fn deploy_locked(
             });
         }
         if let Some(p) = prev {
-            if p.complete && p.manifest_hash == manifest_hash && !opts.reapply && !dry_run {
+            // A member a prune had to keep (it could not be read, say) is still recorded: the run goes
+            // ahead so the prune is tried again. CRDs kept by policy do not count.
+            let leftovers = p.members.iter().any(|pm| {
+                !members.iter().any(|m| m.same_object(pm))
+                    && (opts.prune_crds || pm.kind != "CustomResourceDefinition")
+            });
+            if p.complete && p.manifest_hash == manifest_hash && !leftovers && !opts.reapply && !dry_run {
                 presets[mi] = Some(Preset::Skip);
                 continue;
             }

@@ -20,11 +20,15 @@ pub enum ConnectError {
         "no kubeconfig: pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a cluster"
     )]
     NoConfig,
-    #[error("cannot reach the cluster of context '{context}' at {server}: {message}")]
+    /// `message` names the server and context already.
+    #[error("{message}")]
     Unreachable {
         context: String,
         server: String,
         message: String,
+        /// Nothing answered yet, or the server said it is not ready (5xx/429): a cluster still coming up
+        /// looks like this, so start-up may wait. TLS and credential problems are never transient.
+        transient: bool,
     },
     #[error(
         "the cluster of context '{context}' at {server} refused our credentials (HTTP {code}): {message}; check the user of this context"
@@ -133,11 +137,17 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
     };
     // The engine classifies 429/5xx itself and honours Retry-After; a hidden retry layer would blur that.
     config.default_retry = false;
-    let server = redact_url(&config.cluster_url.to_string());
+    let server = redact_url(&config.cluster_url.to_string())
+        .trim_end_matches('/')
+        .to_string();
     let client = kube::Client::try_from(config).map_err(|e| ConnectError::Unreachable {
+        message: format!(
+            "cannot set up a client for {server} (context {context_name}): {}",
+            super::transport_message(&e)
+        ),
         context: context_name.clone(),
         server: server.clone(),
-        message: super::transport_message(&e),
+        transient: false,
     })?;
     let probe = Cluster {
         client: client.clone(),
@@ -162,13 +172,7 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
         }
         // kcp workspaces and some proxies do not serve /version; discovery below proves reachability.
         Err(e) if e.code == Some(404) => "unknown".to_string(),
-        Err(e) => {
-            return Err(ConnectError::Unreachable {
-                context: context_name,
-                server,
-                message: e.to_string(),
-            });
-        }
+        Err(e) => return Err(unreachable(&context_name, &server, &e)),
     };
     let discovery = Discovery::new();
     discovery.load(&probe).await.map_err(|e| match e.code {
@@ -178,11 +182,7 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
             code: c,
             message: e.message.clone(),
         },
-        _ => ConnectError::Unreachable {
-            context: context_name.clone(),
-            server: server.clone(),
-            message: e.to_string(),
-        },
+        _ => unreachable(&context_name, &server, &e),
     })?;
     Ok(Cluster {
         client,
@@ -191,6 +191,33 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
         server_version: version,
         discovery,
     })
+}
+
+fn unreachable(context: &str, server: &str, e: &super::RequestError) -> ConnectError {
+    use super::Transport;
+    let (message, transient) = match (e.transport, e.code) {
+        (Some(t), _) => (
+            e.to_string(),
+            matches!(t, Transport::Refused | Transport::TimedOut),
+        ),
+        (None, Some(c)) => (
+            format!("the cluster of context {context} at {server} is not ready: {e}"),
+            c == 429 || c >= 500,
+        ),
+        (None, None) => (e.to_string(), false),
+    };
+    ConnectError::Unreachable {
+        context: context.to_string(),
+        server: server.to_string(),
+        message,
+        transient,
+    }
+}
+
+impl ConnectError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ConnectError::Unreachable { transient: true, .. })
+    }
 }
 
 #[cfg(test)]

@@ -29,8 +29,19 @@ pub struct Cluster {
     pub discovery: Discovery,
 }
 
+/// Why a request got no answer. Start-up waits out `Refused` and `TimedOut` (a cluster still coming
+/// up); `Tls` is a configuration problem no wait fixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Refused, reset or aborted: nothing listens (yet), or it went away.
+    Refused,
+    TimedOut,
+    Tls,
+    Other,
+}
+
 /// A failed request: what the server said, or that it could not be asked.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, Default, thiserror::Error)]
 #[error("{}", self.describe())]
 pub struct RequestError {
     /// HTTP status, `None` for transport failures.
@@ -41,6 +52,8 @@ pub struct RequestError {
     /// `Status.details.kind` (e.g. `namespaces` on a missing namespace).
     pub details_kind: String,
     pub retry_after: Option<Duration>,
+    /// For a request that got no answer: why.
+    pub transport: Option<Transport>,
 }
 
 impl RequestError {
@@ -52,12 +65,13 @@ impl RequestError {
     }
     pub fn transport(message: impl Into<String>) -> Self {
         RequestError {
-            code: None,
-            reason: String::new(),
             message: message.into(),
-            details_kind: String::new(),
-            retry_after: None,
+            transport: Some(Transport::Other),
+            ..Default::default()
         }
+    }
+    pub fn is_not_found(&self) -> bool {
+        self.code == Some(404)
     }
 }
 
@@ -104,11 +118,7 @@ impl Cluster {
         let req = req
             .body(Body::from(body))
             .map_err(|e| RequestError::transport(e.to_string()))?;
-        let resp = self
-            .client
-            .send(req)
-            .await
-            .map_err(|e| RequestError::transport(transport_message(&e)))?;
+        let resp = self.client.send(req).await.map_err(|e| self.unanswered(&e))?;
         let status = resp.status();
         let retry_after = resp
             .headers()
@@ -147,7 +157,25 @@ impl Cluster {
             message,
             details_kind: field("/details/kind"),
             retry_after,
+            transport: None,
         })
+    }
+
+    /// A request that got no answer, said once, with the server and context it was for.
+    fn unanswered(&self, e: &kube::Error) -> RequestError {
+        let (kind, cause) = transport_cause(e);
+        let message = match kind {
+            Transport::Tls => format!(
+                "TLS with {} (context {}) failed: {cause}",
+                self.server, self.context
+            ),
+            _ => format!("cannot reach {} (context {}): {cause}", self.server, self.context),
+        };
+        RequestError {
+            message,
+            transport: Some(kind),
+            ..Default::default()
+        }
     }
 
     /// Server-side apply one object with field manager `kyma`.
@@ -286,6 +314,79 @@ fn urlencode(s: &str) -> String {
 }
 
 /// The innermost cause of a transport error is the useful part ("connection refused").
+/// The most telling cause in a transport error's chain, and its class. Hyper and kube wrap the socket's
+/// error several times ("client error (Connect): tcp connect error: Connection refused (os error 111)");
+/// the innermost one says what happened.
+fn transport_cause(e: &kube::Error) -> (Transport, String) {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut kind = Transport::Other;
+    let mut last = e.to_string();
+    while let Some(x) = current {
+        if let Some(io) = x.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            match io.kind() {
+                K::ConnectionRefused => return (Transport::Refused, "connection refused".into()),
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    return (Transport::Refused, format!("connection lost ({io})"));
+                }
+                K::TimedOut => return (Transport::TimedOut, "timed out".into()),
+                _ => {}
+            }
+            // An io::Error's `source()` skips the error it wraps (rustls's, or another io::Error):
+            // walk into it instead.
+            if let Some(inner) = io.get_ref() {
+                current = Some(inner as &(dyn std::error::Error + 'static));
+                continue;
+            }
+        }
+        if let Some(tls) = x.downcast_ref::<rustls::Error>() {
+            return (Transport::Tls, tls_in_words(tls));
+        }
+        let text = x.to_string();
+        let lower = text.to_ascii_lowercase();
+        if lower.contains("elapsed") || lower.contains("timed out") {
+            kind = Transport::TimedOut;
+        } else if lower.contains("tls") || lower.contains("certificate") {
+            kind = Transport::Tls;
+        }
+        last = text;
+        current = x.source();
+    }
+    (kind, last)
+}
+
+/// What rustls refused, said for the person who has to fix the kubeconfig or the certificate.
+fn tls_in_words(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => format!(
+            "the server does not answer with TLS ({e}); is the server URL's port the API server's HTTPS port?"
+        ),
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::Expired | C::ExpiredContext { .. } => {
+                format!("the server's certificate has expired ({e}); renew it, or check this machine's clock")
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                format!("the server's certificate is not valid yet ({e}); check this machine's clock")
+            }
+            C::UnknownIssuer => format!(
+                "the server's certificate is not signed by the CA the kubeconfig names (certificate-authority or \
+                 certificate-authority-data of the cluster entry) ({e})"
+            ),
+            C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+                "the server's certificate does not list this address in its subject alternative names ({e}); use \
+                 a server URL the certificate names, or re-issue it with this address as a SAN"
+            ),
+            C::BadEncoding | C::Other(_) => format!(
+                "the server's certificate cannot be used ({e}); rustls accepts X.509 v3 certificates only: \
+                 re-issue it with v3 extensions (subjectAltName, keyUsage, basicConstraints)"
+            ),
+            _ => format!("the server's certificate is refused: {e}"),
+        },
+        _ => e.to_string(),
+    }
+}
+
 pub fn transport_message(e: &kube::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = std::error::Error::source(e);

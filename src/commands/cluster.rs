@@ -1,5 +1,7 @@
 //! Connecting for commands: kubeconfig errors and unreachable servers become the right exit codes.
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use crate::cli::ClusterArgs;
@@ -8,9 +10,57 @@ use crate::exit::Failure;
 use crate::render::ClusterFacts;
 
 pub async fn connect(args: &ClusterArgs) -> Result<Cluster, Failure> {
-    crate::cluster::connect(args.kubeconfig.as_ref(), args.context.as_deref())
-        .await
-        .map_err(|e| Failure::new(e.exit(), e))
+    connect_within(args, args.wait_for_cluster).await
+}
+
+/// Connect, waiting up to `window` for a cluster that does not answer yet (a CI job that just created
+/// it): refused connections, timeouts and "not ready" 5xx are retried with backoff and said on stderr
+/// once, then every few seconds. Everything else fails at once.
+pub async fn connect_within(args: &ClusterArgs, window: Duration) -> Result<Cluster, Failure> {
+    let start = Instant::now();
+    let mut attempt = 0;
+    let mut last_said: Option<Instant> = None;
+    loop {
+        match crate::cluster::connect(args.kubeconfig.as_ref(), args.context.as_deref()).await {
+            Ok(c) => {
+                if last_said.is_some() {
+                    eprintln!(
+                        "the cluster answered after {:.1} s",
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+                return Ok(c);
+            }
+            Err(e) if e.is_transient() && start.elapsed() < window => {
+                attempt += 1;
+                if last_said.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+                    let left = window.saturating_sub(start.elapsed()).as_secs_f64().ceil();
+                    eprintln!(
+                        "waiting for the cluster: {e}; retrying for up to {left} s more (--wait-for-cluster)"
+                    );
+                    last_said = Some(Instant::now());
+                }
+                let wait = crate::engine::classify::backoff(attempt).min(Duration::from_secs(2));
+                tokio::time::sleep(wait.min(window.saturating_sub(start.elapsed()))).await;
+            }
+            Err(e) => {
+                let waited = start.elapsed();
+                let e = if last_said.is_some() {
+                    anyhow::Error::new(e).context(format!(
+                        "gave up waiting for the cluster after {:.0} s",
+                        waited.as_secs_f64()
+                    ))
+                } else {
+                    anyhow::Error::new(e)
+                };
+                let exit = e
+                    .downcast_ref::<crate::cluster::ConnectError>()
+                    .map(|c| c.exit())
+                    .unwrap_or(crate::exit::Exit::Unreachable);
+                return Err(Failure::new(exit, e));
+            }
+        }
+    }
 }
 
 /// Facts templates may use, read from the cluster.

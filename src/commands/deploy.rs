@@ -13,7 +13,9 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     // cluster is contacted.
     let loaded = super::pipeline::load(&global, &args.selection)?;
     super::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
-    let cluster = super::cluster::connect(&args.cluster).await?;
+    let cluster =
+        super::cluster::connect_within(&args.cluster, args.cluster.wait_for_cluster.min(args.timeout))
+            .await?;
     let facts = super::cluster::facts(&cluster).await;
     let mut prepared = super::pipeline::render(&global, &loaded, &facts)?;
     super::pipeline::print_warnings(&prepared);

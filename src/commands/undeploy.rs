@@ -5,7 +5,9 @@ use crate::cli::{GlobalArgs, OutputFormat, UndeployArgs};
 use crate::exit::Exit;
 
 pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit> {
-    let cluster = super::cluster::connect(&args.cluster).await?;
+    let cluster =
+        super::cluster::connect_within(&args.cluster, args.cluster.wait_for_cluster.min(args.timeout))
+            .await?;
     let opts = UndeployOptions {
         modules: args.modules.clone(),
         all: args.all,

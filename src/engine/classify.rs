@@ -130,7 +130,7 @@ mod tests {
             reason: reason.into(),
             message: message.into(),
             details_kind: details_kind.into(),
-            retry_after: None,
+            ..Default::default()
         }
     }
 

@@ -347,8 +347,7 @@ impl Engine<'_> {
                                 code: Some(404),
                                 reason: "NotFound".into(),
                                 message: format!("the server does not serve {kind} in {api_version} (is its CRD installed and established?)"),
-                                details_kind: String::new(),
-                                retry_after: None,
+                                ..Default::default()
                             }),
                         }
                     }

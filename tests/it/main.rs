@@ -11,6 +11,8 @@ mod classes;
 mod cli;
 mod compat;
 mod deploy;
+mod faults;
+mod guards;
 mod identity;
 mod lifecycle;
 mod real_modules;

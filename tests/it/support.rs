@@ -276,3 +276,147 @@ pub async fn serve_dir(root: PathBuf) -> (String, std::sync::Arc<std::sync::Mute
     });
     (format!("http://{addr}"), seen)
 }
+
+/// A user with exactly the rights `rules` grant, reached through impersonation (`as:` in a copy of the
+/// admin kubeconfig): the real server's RBAC refuses what they may not do. `remove` deletes the role.
+pub struct Impersonated {
+    pub kubeconfig: PathBuf,
+    user: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Impersonated {
+    pub async fn new(c: &kyma::cluster::Cluster, user: &str, rules: Value) -> Impersonated {
+        let roles = resource(c, "rbac.authorization.k8s.io/v1", "ClusterRole");
+        let bindings = resource(c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding");
+        c.apply(
+            &roles,
+            &json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": user}, "rules": rules}),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        c.apply(&bindings, &json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": user},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": user},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}), Default::default())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let admin = std::fs::read_to_string(self::kubeconfig()).unwrap();
+        assert!(admin.contains("  user:\n"), "a kubeconfig with a user entry");
+        std::fs::write(
+            &kubeconfig,
+            admin.replacen("  user:\n", &format!("  user:\n    as: {user}\n"), 1),
+        )
+        .unwrap();
+        Impersonated {
+            kubeconfig,
+            user: user.to_string(),
+            _dir: dir,
+        }
+    }
+
+    pub async fn remove(self, c: &kyma::cluster::Cluster) {
+        let roles = resource(c, "rbac.authorization.k8s.io/v1", "ClusterRole");
+        let bindings = resource(c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding");
+        c.delete(&bindings, None, &self.user).await.unwrap();
+        c.delete(&roles, None, &self.user).await.unwrap();
+    }
+}
+
+/// RBAC rules for what kyma itself needs (its inventory Secrets, its lock) and the non-core groups test
+/// modules use; `core` adds the rules for the core group's other resources (namespaces among them).
+pub fn rules_with_core(core: Value) -> Value {
+    let mut rules = vec![
+        json!({"apiGroups": ["apps", "apiextensions.k8s.io", "coordination.k8s.io", "rbac.authorization.k8s.io", "admissionregistration.k8s.io"], "resources": ["*"], "verbs": ["*"]}),
+        json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["*"]}),
+    ];
+    rules.extend(core.as_array().cloned().unwrap_or_default());
+    Value::Array(rules)
+}
+
+/// A TCP forwarder on loopback in front of the test bed's API server: every byte reaches the real
+/// server. Tests use it to make the server unreachable (nothing listening, connections cut) and
+/// reachable again, without touching the bed other tests share.
+pub struct Forwarder {
+    pub port: u16,
+    target: std::net::SocketAddr,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Forwarder {
+    /// A free port, with nothing listening on it yet.
+    pub fn new(kubeconfig: &std::path::Path) -> Forwarder {
+        let text = std::fs::read_to_string(kubeconfig).unwrap();
+        let server = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server: "))
+            .expect("server in kubeconfig");
+        let target = server
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Forwarder {
+            port,
+            target,
+            task: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// A copy of `kubeconfig` whose server is this forwarder (the bed's certificate is for 127.0.0.1).
+    pub fn kubeconfig(&self, kubeconfig: &std::path::Path, dir: &std::path::Path) -> PathBuf {
+        let text = std::fs::read_to_string(kubeconfig).unwrap();
+        let path = dir.join("kubeconfig-forwarded");
+        std::fs::write(
+            &path,
+            text.replace(
+                &format!("https://{}", self.target),
+                &format!("https://127.0.0.1:{}", self.port),
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    /// Start listening and forwarding.
+    pub async fn open(&self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let target = self.target;
+        let task = tokio::spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    break;
+                };
+                conns.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        *self.task.lock().unwrap() = Some(task);
+    }
+
+    /// Stop listening and cut every open connection (the JoinSet of connections goes with the task).
+    pub fn cut(&self) {
+        if let Some(t) = self.task.lock().unwrap().take() {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}

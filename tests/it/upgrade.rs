@@ -258,37 +258,14 @@ async fn a_check_that_cannot_be_made_keeps_the_crd() {
     let gadgets = install_beside_a_users_gadget(&c, cat.path().to_str().unwrap(), &name, &group, &ns).await;
 
     // Everything kyma needs, but Gadgets may be read, written and deleted, never listed.
-    let user = format!("limited-{ns}");
-    let roles = resource(&c, "rbac.authorization.k8s.io/v1", "ClusterRole");
-    let bindings = resource(&c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding");
-    let all = [
-        "",
-        "apps",
-        "apiextensions.k8s.io",
-        "coordination.k8s.io",
-        "rbac.authorization.k8s.io",
-        "admissionregistration.k8s.io",
-    ];
-    c.apply(&roles, &serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": user},
-        "rules": [{"apiGroups": all, "resources": ["*"], "verbs": ["*"]},
-                  {"apiGroups": [group], "resources": ["gadgets"], "verbs": ["get", "create", "patch", "update", "delete", "watch"]}]}), Default::default())
-        .await
-        .unwrap();
-    c.apply(&bindings, &serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": user},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": user},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}), Default::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let limited = dir.path().join("kubeconfig");
-    let admin = std::fs::read_to_string(kubeconfig()).unwrap();
-    assert!(admin.contains("  user:\n"), "a kubeconfig with a user entry");
-    std::fs::write(
-        &limited,
-        admin.replacen("  user:\n", &format!("  user:\n    as: {user}\n"), 1),
+    let user = Impersonated::new(
+        &c,
+        &format!("limited-{ns}"),
+        serde_json::json!([{"apiGroups": ["", "apps", "apiextensions.k8s.io", "coordination.k8s.io", "rbac.authorization.k8s.io", "admissionregistration.k8s.io"], "resources": ["*"], "verbs": ["*"]},
+                  {"apiGroups": [group], "resources": ["gadgets"], "verbs": ["get", "create", "patch", "update", "delete", "watch"]}]),
     )
-    .unwrap();
-
+    .await;
+    let limited = user.kubeconfig.clone();
     let out = kyma_at(&limited, &["undeploy", "--modules", &name]);
     let (_, stderr) = text(&out);
     assert_eq!(code(&out), 2, "{stderr}");
@@ -329,6 +306,5 @@ async fn a_check_that_cannot_be_made_keeps_the_crd() {
     );
 
     c.delete(&crds, None, &format!("gadgets.{group}")).await.unwrap();
-    c.delete(&bindings, None, &user).await.unwrap();
-    c.delete(&roles, None, &user).await.unwrap();
+    user.remove(&c).await;
 }
