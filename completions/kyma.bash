@@ -176,7 +176,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__deploy)
-            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --wait-for-cluster --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,6 +215,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for-cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -262,7 +266,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__diff)
-            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -301,6 +305,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for-cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -774,7 +782,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__status)
-            opts="-m -o -h -V --modules --kubeconfig --context --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -o -h -V --modules --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -793,6 +801,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for-cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -820,7 +832,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__undeploy)
-            opts="-m -o -h -V --modules --all --force --prune-crds --remove-finalizers --timeout --wait-for-lock --kubeconfig --context --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -o -h -V --modules --all --force --prune-crds --remove-finalizers --timeout --wait-for-lock --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -843,6 +855,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for-cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -870,7 +886,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__unlock)
-            opts="-o -h -V --kubeconfig --context --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-o -h -V --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -881,6 +897,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for-cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,6 +64,7 @@ production\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l overrides -d 'Central overrides from a platform team: they win over everything the user gives' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l timeout -d 'Give up after this long (e.g. 90s, 10m)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l concurrency -d 'Requests in flight at once' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l events -d 'Stream events to stdout as they happen' -r -f -a "ndjson\t''"
@@ -208,6 +209,7 @@ telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l timeout -d 'Give up waiting for deletion after this long' -r
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
@@ -241,6 +243,7 @@ production\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l overrides -d 'Central overrides from a platform team: they win over everything the user gives' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
@@ -264,6 +267,7 @@ serverless\t''
 telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
@@ -274,6 +278,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand status" -s h -l help -d 'Print
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r

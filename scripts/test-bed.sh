@@ -15,6 +15,8 @@
 #   scripts/test-bed.sh env [OPTIONS]      print `export KUBECONFIG=…` lines for a running bed
 #   scripts/test-bed.sh status [OPTIONS]   exit 0 when the bed answers /readyz
 #   scripts/test-bed.sh kubectl [OPTIONS]  print the path of a kubectl matching the bed's version
+#   scripts/test-bed.sh stop|start C       stop or start one component C (kube-apiserver, etcd) of a
+#                                          running bed; pause|resume C freezes and thaws it (fault tests)
 #
 # Options (each also has an environment variable; the option wins):
 #   --version 1.37|1.20   KYMA_TEST_BED_VERSION    lane (default 1.37)
@@ -23,6 +25,8 @@
 #   --dir DIR             KYMA_TEST_BED_DIR        state: certs, etcd data, logs, kubeconfig (/tmp/kyma-test-bed)
 #   --port N              KYMA_TEST_BED_PORT       kube-apiserver secure port (16443)
 #   --etcd-port N         KYMA_TEST_BED_ETCD_PORT  etcd client port (12379; the peer port is N+1)
+#   --inflight N          KYMA_TEST_BED_INFLIGHT   API server --max-(mutating-)requests-inflight (1000);
+#                                                  small values make the server itself answer 429
 # Several beds run side by side when each has its own --dir, --port and --etcd-port. `down`, `env` and
 # `status` read the version and ports of the bed from its state directory.
 #
@@ -39,11 +43,14 @@ log() { printf '[test-bed] %s\n' "$*" >&2; }
 die() { printf '[test-bed] error: %s\n' "$*" >&2; exit 1; }
 
 cmd=${1:-}; [ $# -gt 0 ] && shift
+COMPONENT=
+case "$cmd" in stop|start|pause|resume) COMPONENT=${1:-}; [ $# -gt 0 ] && shift ;; esac
 VERSION=${KYMA_TEST_BED_VERSION:-}
 FAMILY=${KYMA_TEST_BED_FAMILY:-}
 STATE=${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}
 PORT=${KYMA_TEST_BED_PORT:-}
 ETCD_PORT=${KYMA_TEST_BED_ETCD_PORT:-}
+INFLIGHT=${KYMA_TEST_BED_INFLIGHT:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     --version) VERSION=${2:?--version needs 1.37 or 1.20}; shift 2 ;;
@@ -53,6 +60,7 @@ while [ $# -gt 0 ]; do
     --dir) STATE=${2:?--dir needs a directory}; shift 2 ;;
     --port) PORT=${2:?--port needs a number}; shift 2 ;;
     --etcd-port) ETCD_PORT=${2:?--etcd-port needs a number}; shift 2 ;;
+    --inflight) INFLIGHT=${2:?--inflight needs a number}; shift 2 ;;
     *) die "unknown option $1 (see the header of $0)" ;;
   esac
 done
@@ -62,8 +70,9 @@ if [ -f "$STATE/bed.env" ] && [ "$cmd" != install ]; then
   # shellcheck disable=SC1091
   . "$STATE/bed.env"
   VERSION=${VERSION:-$BED_VERSION}; FAMILY=${FAMILY:-$BED_FAMILY}
-  PORT=${PORT:-$BED_PORT}; ETCD_PORT=${ETCD_PORT:-$BED_ETCD_PORT}
+  PORT=${PORT:-$BED_PORT}; ETCD_PORT=${ETCD_PORT:-$BED_ETCD_PORT}; INFLIGHT=${INFLIGHT:-${BED_INFLIGHT:-}}
 fi
+INFLIGHT=${INFLIGHT:-1000}
 VERSION=${VERSION:-1.37}; FAMILY=${FAMILY:-ipv4}; PORT=${PORT:-16443}; ETCD_PORT=${ETCD_PORT:-12379}
 ETCD_PEER_PORT=$((ETCD_PORT + 1))
 
@@ -286,6 +295,7 @@ BED_VERSION=$MINOR
 BED_FAMILY=$FAMILY
 BED_PORT=$PORT
 BED_ETCD_PORT=$ETCD_PORT
+BED_INFLIGHT=$INFLIGHT
 EOF
 }
 
@@ -297,7 +307,12 @@ api() { # METHOD PATH [JSON]
 
 readyz() { api GET /readyz >/dev/null 2>&1; }
 
-running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+# A killed process can linger as a zombie until someone reaps it: that is not running.
+running() {
+  [ -f "$STATE/$1.pid" ] || return 1
+  local pid; pid=$(cat "$STATE/$1.pid")
+  kill -0 "$pid" 2>/dev/null && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$pid/stat" 2>/dev/null
+}
 
 start() {
   local name=$1; shift
@@ -331,7 +346,7 @@ start_apiserver() {
     --service-account-key-file "$c/sa.pub" --service-account-signing-key-file "$c/sa.key"
     --service-account-issuer https://kubernetes.default.svc --api-audiences https://kubernetes.default.svc
     --service-cluster-ip-range "$SERVICE_RANGE" --allow-privileged=true
-    --max-requests-inflight 1000 --max-mutating-requests-inflight 1000
+    --max-requests-inflight "$INFLIGHT" --max-mutating-requests-inflight "$INFLIGHT"
   )
   if [ "$MINOR" = 1.20 ]; then
     # 1.20 still has an insecure port (0 turns it off); its token controller races pods the tests never
@@ -433,8 +448,35 @@ down() {
   log "down ($STATE)"
 }
 
+# Fault tests: stop and start one component of a running bed (the others keep running), or freeze
+# and thaw it (SIGSTOP/SIGCONT: a process that hangs instead of refusing).
+component() {
+  case "$COMPONENT" in
+    kube-apiserver|etcd) ;;
+    *) die "$cmd needs kube-apiserver or etcd" ;;
+  esac
+  [ -f "$STATE/bed.env" ] || die "no bed in $STATE"
+}
+stop_component() {
+  component
+  running "$COMPONENT" || { log "$COMPONENT not running"; return 0; }
+  # Abruptly, as a crash or a node loss would: no graceful shutdown.
+  kill -9 "$(cat "$STATE/$COMPONENT.pid")"
+  for _ in $(seq 1 100); do running "$COMPONENT" || break; sleep 0.1; done
+  running "$COMPONENT" && die "$COMPONENT did not stop"
+  log "$COMPONENT stopped"
+}
+start_component() {
+  component
+  case "$COMPONENT" in kube-apiserver) start_apiserver ;; etcd) start_etcd; log "etcd started" ;; esac
+}
+
 case "$cmd" in
   install) install ;;
+  stop) stop_component ;;
+  start) start_component ;;
+  pause) component; kill -STOP "$(cat "$STATE/$COMPONENT.pid")"; log "$COMPONENT paused" ;;
+  resume) component; kill -CONT "$(cat "$STATE/$COMPONENT.pid")"; log "$COMPONENT resumed" ;;
   up) up ;;
   down) down ;;
   env) readyz || die "no bed answers at $SERVER (run: scripts/test-bed.sh up)"
@@ -442,5 +484,5 @@ case "$cmd" in
   kubectl) # the kubectl of the bed's version, if it has one: `$(scripts/test-bed.sh kubectl) get nodes`
        if [ -x "$(assets_dir)/kubectl" ]; then echo "$(assets_dir)/kubectl"; else command -v kubectl; fi ;;
   status) readyz ;;
-  *) echo "usage: $0 install|up|down|env|status|kubectl [--version 1.37|1.20] [--ipv6|--dual-stack] [--dir DIR] [--port N] [--etcd-port N]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|up|down|env|status|kubectl|stop C|start C|pause C|resume C [--version 1.37|1.20] [--ipv6|--dual-stack] [--dir DIR] [--port N] [--etcd-port N]" >&2; exit 2 ;;
 esac

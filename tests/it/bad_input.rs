@@ -29,12 +29,14 @@ fn every_bad_input_case_gives_its_message_and_exit_code() {
             .iter()
             .map(|a| a.as_str().unwrap())
             .collect();
+        let cache = tempfile::tempdir().unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_kyma"))
             .args(&args)
             .current_dir(dir)
             .env("NO_COLOR", "1")
             .env("KUBECONFIG", dir.join("no-kubeconfig-here"))
-            .env("KYMA_CACHE_DIR", dir.join(".cache-never-created"))
+            // Fetching before the error is fine; the cache must not land in the repository.
+            .env("KYMA_CACHE_DIR", cache.path())
             .env_remove("KYMA_OVERRIDES")
             .output()
             .unwrap();

@@ -639,8 +639,10 @@ async fn unauthorized_and_untrusted_servers_exit_4() {
     let (_, stderr) = text(&out);
     assert_eq!(code(&out), 4, "{stderr}");
     assert!(
-        stderr.contains("cannot reach the cluster of context 'wrong-ca'")
-            && stderr.to_lowercase().contains("certificate"),
+        stderr.contains("TLS with https://127.0.0.1:")
+            && stderr.contains("(context wrong-ca)")
+            && stderr.contains("not signed by the CA the kubeconfig names")
+            && !stderr.contains("waiting for the cluster"),
         "{stderr}"
     );
 }
