@@ -5,10 +5,13 @@
 # The version matrix, in one `cargo test` run:
 #   Kubernetes 1.37 (scheduler + kwok nodes)  every cluster test      KYMA_TEST_KUBECONFIG
 #   Kubernetes 1.20                           the compatibility tests KYMA_TEST_KUBECONFIG_COMPAT
+#   Kubernetes 1.37, a third bed               the fault suite         KYMA_TEST_FAULT_BED
 #
 #   scripts/test.sh                     everything
 #   KYMA_TEST_KUBECONFIG=FILE           run the cluster tests against an existing (1.37-like) cluster
 #   KYMA_TEST_KUBECONFIG_COMPAT=FILE    ... and the compatibility tests against an existing 1.20 cluster
+#   KYMA_TEST_FAULT_BED=DIR             the fault suite's bed (a test-bed.sh state directory: the suite
+#                                       stops and starts its components)
 #   KYMA_KEEP_BED=1                     leave the beds running afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +43,15 @@ if [ -z "${KYMA_TEST_KUBECONFIG_COMPAT:-}" ]; then
   [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("$COMPAT_DIR")
   export KYMA_TEST_KUBECONFIG_COMPAT=$COMPAT_DIR/kubeconfig
 fi
-echo "[test] clusters: $KYMA_TEST_KUBECONFIG (main), $KYMA_TEST_KUBECONFIG_COMPAT (1.20 compatibility)"
+# The fault suite stops, freezes and throttles parts of a control plane: it gets a bed of its own, so
+# the other tests never see its outages.
+if [ -z "${KYMA_TEST_FAULT_BED:-}" ]; then
+  KYMA_TEST_FAULT_BED=/tmp/kyma-test-bed-faults
+  bash scripts/test-bed.sh up --version 1.37 --dir "$KYMA_TEST_FAULT_BED" --port 16445 --etcd-port 12385
+  [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("$KYMA_TEST_FAULT_BED")
+fi
+export KYMA_TEST_FAULT_BED
+echo "[test] clusters: $KYMA_TEST_KUBECONFIG (main), $KYMA_TEST_KUBECONFIG_COMPAT (1.20 compatibility), $KYMA_TEST_FAULT_BED (faults)"
 
 echo "[test] cargo test (unit + cluster)"
 cargo test --locked --all-targets -- --test-threads "${KYMA_TEST_THREADS:-8}"

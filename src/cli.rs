@@ -45,6 +45,9 @@ pub struct GlobalArgs {
     /// new digests). Without it such a change is an error.
     #[arg(long, global = true)]
     pub accept_new_digests: bool,
+    /// More detail in progress output: every object's retry on its own line.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -42,7 +42,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let live = crate::report::live::LiveOptions {
         tty: crate::report::style::stderr_is_tty(),
         ndjson: args.events.is_some(),
-        quiet: false,
+        verbose: global.verbose,
     };
     let consumer = tokio::spawn(crate::report::live::consume(rx, live));
     let cancel = CancellationToken::new();
@@ -96,7 +96,10 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
             if args.dry_run {
                 eprintln!("dry run: nothing was persisted");
             }
-            print!("{}", crate::report::summary::table(&result.outcome));
+            print!(
+                "{}",
+                crate::report::summary::table(&result.outcome, crate::report::style::stdout_width())
+            );
         }
     }
     if exit == Exit::Interrupted {

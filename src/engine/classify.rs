@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cluster::RequestError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RetryClass {
     /// The kind is not served (yet): its CRD is missing or not established.

@@ -51,6 +51,12 @@ pub enum Event {
     },
     #[serde(rename_all = "camelCase")]
     ObjectReady { module: String, object: String },
+    /// A request got no answer (refused, reset, timed out): the cluster is unreachable until
+    /// `ClusterReachable`. Objects keep being retried meanwhile.
+    #[serde(rename_all = "camelCase")]
+    ClusterUnreachable { message: String },
+    #[serde(rename_all = "camelCase")]
+    ClusterReachable { after_ms: u64 },
     #[serde(rename_all = "camelCase")]
     ModuleFinished {
         module: String,

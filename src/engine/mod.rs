@@ -109,6 +109,23 @@ pub struct Outcome {
     pub modules: Vec<ModuleResult>,
     pub timed_out: bool,
     pub interrupted: bool,
+    /// Time during which the cluster did not answer at all (from the first request that got no answer
+    /// to the next one that did), summed over `outages`.
+    #[serde(skip_serializing_if = "Outage::is_none")]
+    pub unreachable: Outage,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outage {
+    pub outages: u32,
+    pub seconds: f64,
+}
+
+impl Outage {
+    pub fn is_none(&self) -> bool {
+        self.outages == 0
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +144,8 @@ struct NodeState {
     pending: usize,
     attempts: u32,
     same_message: u32,
+    /// When the current run of identical answers began.
+    same_since: Option<Instant>,
     last_message: String,
     reason: String,
     warning: Option<String>,
@@ -162,6 +181,9 @@ struct Engine<'a> {
     start: Instant,
     module_done: Vec<Option<Duration>>,
     presets: Vec<Option<Preset>>,
+    /// Since when no request got an answer, while that lasts.
+    down_since: Option<Instant>,
+    unreachable: Outage,
 }
 
 /// Run the plan against the cluster.
@@ -183,6 +205,7 @@ pub async fn run(
             pending: 0,
             attempts: 0,
             same_message: 0,
+            same_since: None,
             last_message: String::new(),
             reason: "waiting to be applied".into(),
             warning: None,
@@ -216,6 +239,8 @@ pub async fn run(
         start: Instant::now(),
         module_done: vec![None; module_count],
         presets,
+        down_since: None,
+        unreachable: Outage::default(),
     };
     for m in 0..module_count {
         let module = &e.plan.modules[m];
@@ -392,6 +417,7 @@ impl Engine<'_> {
     }
 
     fn on_applied(&mut self, i: usize, r: Resource, live: Value) {
+        self.answered();
         let attempt = self.nodes[i].attempts;
         self.nodes[i].st = St::Applied;
         self.nodes[i].resource = Some(r.clone());
@@ -494,11 +520,28 @@ impl Engine<'_> {
             self.nodes[i].same_message += 1;
         } else {
             self.nodes[i].same_message = 1;
+            self.nodes[i].same_since = Some(Instant::now());
             self.nodes[i].last_message = message.clone();
+        }
+        if matches!(
+            verdict,
+            Verdict::Retry {
+                class: RetryClass::Transport,
+                ..
+            }
+        ) {
+            self.unanswered(&message);
+        } else {
+            self.answered();
         }
         match verdict {
             Verdict::Retry { class, after } => {
-                if repeat_limit(class).is_some_and(|limit| self.nodes[i].same_message >= limit) {
+                // The same answer again and again is a verdict only once it has also lasted: a server
+                // whose etcd is away answers 5xx for as long as that takes.
+                let lasted = self.nodes[i]
+                    .same_since
+                    .is_some_and(|t| t.elapsed() >= self.s.error_grace.min(self.s.timeout / 2));
+                if lasted && repeat_limit(class).is_some_and(|limit| self.nodes[i].same_message >= limit) {
                     let text = format!(
                         "{} (the same answer {} times in a row; not transient)",
                         err, self.nodes[i].same_message
@@ -548,6 +591,28 @@ impl Engine<'_> {
                 };
                 self.fail(i, text);
             }
+        }
+    }
+
+    /// A request got no answer: the cluster is unreachable from now, unless it already was.
+    fn unanswered(&mut self, message: &str) {
+        if self.down_since.is_none() {
+            self.down_since = Some(Instant::now());
+            self.emit(Event::ClusterUnreachable {
+                message: message.to_string(),
+            });
+        }
+    }
+
+    /// The server answered (success or a refusal): an outage, if any, is over.
+    fn answered(&mut self) {
+        if let Some(t) = self.down_since.take() {
+            let d = t.elapsed();
+            self.unreachable.outages += 1;
+            self.unreachable.seconds += d.as_secs_f64();
+            self.emit(Event::ClusterReachable {
+                after_ms: d.as_millis() as u64,
+            });
         }
     }
 
@@ -856,13 +921,31 @@ impl Engine<'_> {
         if timed_out {
             self.explain_workloads().await;
         }
-        let modules = (0..self.plan.modules.len())
+        let modules: Vec<ModuleResult> = (0..self.plan.modules.len())
             .map(|m| self.module_result(m, timed_out, interrupted))
             .collect();
+        // Every module ends with its final state in the stream (TimedOut, Interrupted), so no bar or
+        // log is left saying "waiting".
+        for (m, r) in modules.iter().enumerate() {
+            if self.module_done[m].is_none() {
+                self.emit(Event::ModuleFinished {
+                    module: r.name.clone(),
+                    state: r.state,
+                    ready: r.ready,
+                    total: r.total,
+                    rounds: r.rounds,
+                });
+            }
+        }
+        if let Some(t) = self.down_since.take() {
+            self.unreachable.outages += 1;
+            self.unreachable.seconds += t.elapsed().as_secs_f64();
+        }
         Outcome {
             modules,
             timed_out,
             interrupted,
+            unreachable: self.unreachable,
         }
     }
 
@@ -919,7 +1002,7 @@ impl Engine<'_> {
     }
 }
 
-fn retry_label(c: RetryClass) -> &'static str {
+pub(crate) fn retry_label(c: RetryClass) -> &'static str {
     match c {
         RetryClass::KindNotServed => "kind not served yet",
         RetryClass::NamespaceMissing => "namespace missing",

@@ -1,13 +1,19 @@
-//! Live progress from the engine's event stream: indicatif bars on a TTY, one plain line per state
-//! change elsewhere, ndjson on request. Runs as its own task until the stream closes.
+//! Live progress from the engine's event stream: indicatif bars on a TTY, plain lines elsewhere, ndjson
+//! on request. Runs as its own task until the stream closes.
+//!
+//! Retries are many and alike (an outage makes every object retry): off a TTY they are gathered per
+//! module and retry class and said once a second ("api-gateway: 812 objects waiting: no answer: …"),
+//! each on its own line only with `-v`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::engine::Event;
+use crate::engine::classify::RetryClass;
 
 #[derive(Debug, Clone, Copy)]
 pub struct LiveOptions {
@@ -15,107 +21,208 @@ pub struct LiveOptions {
     pub tty: bool,
     /// Also stream every event as one JSON line on stdout.
     pub ndjson: bool,
-    /// Suppress human progress entirely (e.g. `-o json` off a TTY keeps stderr quiet but for problems).
-    pub quiet: bool,
+    /// One line per object retry instead of one per module and class.
+    pub verbose: bool,
+}
+
+/// Counts a bar shows for its module.
+#[derive(Default)]
+struct Progress {
+    applied: usize,
+    ready: usize,
+    total: usize,
+    status: String,
+}
+
+impl Progress {
+    fn message(&self) -> String {
+        format!(
+            "applied {}/{} · ready {}/{} · {}",
+            self.applied, self.total, self.ready, self.total, self.status
+        )
+    }
+}
+
+/// Retries gathered since the last flush: per (module, class), the objects and one message.
+#[derive(Default)]
+struct Retries {
+    pending: BTreeMap<(String, RetryClass), (BTreeSet<String>, String, u64)>,
+}
+
+impl Retries {
+    fn add(&mut self, module: &str, class: RetryClass, object: &str, message: &str, delay_ms: u64) {
+        let e = self
+            .pending
+            .entry((module.to_string(), class))
+            .or_insert_with(|| (BTreeSet::new(), message.to_string(), delay_ms));
+        e.0.insert(object.to_string());
+        e.2 = e.2.min(delay_ms);
+    }
+
+    fn flush(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|((module, class), (objects, message, delay))| {
+                let what = if objects.len() == 1 {
+                    objects.into_iter().next().unwrap_or_default()
+                } else {
+                    format!("{} objects", objects.len())
+                };
+                format!(
+                    "{module}: {what} waiting: {}: {message}; retrying in {:.1} s",
+                    crate::engine::retry_label(class),
+                    delay as f64 / 1000.0
+                )
+            })
+            .collect()
+    }
 }
 
 /// Consume events until the sender is dropped.
 pub async fn consume(mut rx: mpsc::UnboundedReceiver<Event>, opts: LiveOptions) {
-    let multi = MultiProgress::with_draw_target(if opts.tty && !opts.quiet {
+    let multi = MultiProgress::with_draw_target(if opts.tty {
         ProgressDrawTarget::stderr()
     } else {
         ProgressDrawTarget::hidden()
     });
-    let style = ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {msg}")
+    // `wide_msg` fills what the terminal has left and truncates: a bar never wraps onto a second line.
+    let style = ProgressStyle::with_template("{prefix:>14.bold} {elapsed:>4} [{bar:20}] {wide_msg}")
         .expect("static template")
         .progress_chars("=> ");
-    let mut bars: HashMap<String, ProgressBar> = HashMap::new();
-    while let Some(ev) = rx.recv().await {
+    let mut bars: HashMap<String, (ProgressBar, Progress)> = HashMap::new();
+    let mut retries = Retries::default();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let started = Instant::now();
+    loop {
+        let ev = tokio::select! {
+            ev = rx.recv() => match ev { Some(ev) => ev, None => break },
+            _ = tick.tick() => {
+                for line in retries.flush() {
+                    eprintln!("{line}");
+                }
+                continue;
+            }
+        };
         if opts.ndjson {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", serde_json::to_string(&ev).unwrap_or_default());
         }
-        if opts.quiet {
-            continue;
-        }
         if opts.tty {
             draw(&multi, &style, &mut bars, &ev);
-        } else if let Some(line) = plain_line(&ev) {
-            eprintln!("{line}");
+            continue;
+        }
+        match &ev {
+            Event::ObjectRetry {
+                module,
+                object,
+                class,
+                message,
+                delay_ms,
+                ..
+            } if !opts.verbose => retries.add(module, *class, object, message, *delay_ms),
+            // A module's own news follows what was gathered for it.
+            _ => {
+                for line in retries.flush() {
+                    eprintln!("{line}");
+                }
+                if let Some(line) = plain_line(&ev, started) {
+                    eprintln!("{line}");
+                }
+            }
         }
     }
-    for b in bars.values() {
+    for line in retries.flush() {
+        eprintln!("{line}");
+    }
+    for (b, _) in bars.values() {
         if !b.is_finished() {
             b.abandon();
         }
     }
 }
 
-fn draw(multi: &MultiProgress, style: &ProgressStyle, bars: &mut HashMap<String, ProgressBar>, ev: &Event) {
+fn draw(
+    multi: &MultiProgress,
+    style: &ProgressStyle,
+    bars: &mut HashMap<String, (ProgressBar, Progress)>,
+    ev: &Event,
+) {
+    let mut update = |module: &str, f: &mut dyn FnMut(&mut Progress)| {
+        if let Some((b, p)) = bars.get_mut(module) {
+            f(p);
+            b.set_position(p.applied as u64);
+            b.set_message(p.message());
+        }
+    };
     match ev {
         Event::ModuleStarted { module, objects, .. } => {
             let b = multi.add(ProgressBar::new(*objects as u64));
             b.set_style(style.clone());
             b.set_prefix(module.clone());
-            b.set_message("applying");
-            bars.insert(module.clone(), b);
+            b.enable_steady_tick(Duration::from_millis(500));
+            let p = Progress {
+                total: *objects,
+                status: "applying".into(),
+                ..Default::default()
+            };
+            b.set_message(p.message());
+            bars.insert(module.clone(), (b, p));
         }
-        Event::ObjectApplied { module, attempt, .. } => {
-            if let Some(b) = bars.get(module) {
-                b.inc(1);
-                b.set_message(format!("applying (round {attempt})"));
-            }
-        }
+        Event::ObjectApplied { module, .. } => update(module, &mut |p| p.applied += 1),
+        Event::ObjectReady { module, .. } => update(module, &mut |p| p.ready += 1),
         Event::ObjectRetry {
             module,
             object,
             class,
-            attempt,
+            message,
             ..
-        } => {
-            if let Some(b) = bars.get(module) {
-                b.set_message(format!(
-                    "round {}: {object} {}",
-                    attempt + 1,
-                    serde_json::to_string(class).unwrap_or_default().trim_matches('"')
-                ));
-            }
-        }
+        } => update(module, &mut |p| {
+            p.status = format!("{object}: {}: {message}", crate::engine::retry_label(*class))
+        }),
         Event::ObjectWaiting {
             module,
             object,
             reason,
-        } => {
-            if let Some(b) = bars.get(module) {
-                b.set_message(format!("waiting: {object}: {reason}"));
-            }
-        }
+        } => update(module, &mut |p| p.status = format!("waiting: {object}: {reason}")),
         Event::ObjectFailed {
             module,
             object,
             message,
             ..
-        } => {
-            if let Some(b) = bars.get(module) {
-                b.set_message(format!("failed: {object}: {message}"));
-            }
-        }
+        } => update(module, &mut |p| p.status = format!("failed: {object}: {message}")),
         Event::ObjectReplacing { module, object, .. } => {
-            if let Some(b) = bars.get(module) {
-                b.set_message(format!("replacing {object}"));
-            }
+            update(module, &mut |p| p.status = format!("replacing {object}"))
         }
-        Event::ObjectReady { .. } => {}
-        Event::ModuleFinished { module, state, .. } => {
-            if let Some(b) = bars.get(module) {
-                b.finish_with_message(crate::report::style::state(state.as_str()));
+        Event::ClusterUnreachable { message } => {
+            let _ = multi.println(format!("cluster unreachable: {message}; retrying"));
+        }
+        Event::ClusterReachable { after_ms } => {
+            let _ = multi.println(format!(
+                "cluster reachable again after {:.1} s",
+                *after_ms as f64 / 1000.0
+            ));
+        }
+        Event::ModuleFinished {
+            module,
+            state,
+            ready,
+            total,
+            rounds,
+        } => {
+            if let Some((b, p)) = bars.get_mut(module) {
+                p.ready = *ready;
+                b.finish_with_message(format!(
+                    "{} · ready {ready}/{total} · {rounds} round(s)",
+                    crate::report::style::state(state.as_str())
+                ));
             }
         }
     }
 }
 
 /// Off a TTY: one line per state change, none per object applied (a CI log is read, not watched).
-fn plain_line(ev: &Event) -> Option<String> {
+fn plain_line(ev: &Event, started: Instant) -> Option<String> {
     match ev {
         Event::ModuleStarted {
             module,
@@ -131,7 +238,7 @@ fn plain_line(ev: &Event) -> Option<String> {
             delay_ms,
         } => Some(format!(
             "{module}: {object}: retry {attempt} in {delay_ms} ms ({}): {message}",
-            serde_json::to_string(class).unwrap_or_default().trim_matches('"')
+            crate::engine::retry_label(*class)
         )),
         Event::ObjectFailed {
             module,
@@ -151,6 +258,13 @@ fn plain_line(ev: &Event) -> Option<String> {
         } => Some(format!(
             "{module}: {object}: deleting and recreating it: {reason}"
         )),
+        Event::ClusterUnreachable { message } => Some(format!(
+            "cluster unreachable: {message}; every object is retried until it answers (--timeout)"
+        )),
+        Event::ClusterReachable { after_ms } => Some(format!(
+            "cluster reachable again after {:.1} s",
+            *after_ms as f64 / 1000.0
+        )),
         Event::ModuleFinished {
             module,
             state,
@@ -158,9 +272,45 @@ fn plain_line(ev: &Event) -> Option<String> {
             total,
             rounds,
         } => Some(format!(
-            "{module}: {} ({ready}/{total} ready, {rounds} round(s))",
-            state.as_str()
+            "{module}: {} ({ready}/{total} ready, {rounds} round(s), {:.1} s)",
+            state.as_str(),
+            started.elapsed().as_secs_f64()
         )),
         Event::ObjectApplied { .. } | Event::ObjectReady { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_are_gathered_per_module_and_class() {
+        let mut r = Retries::default();
+        for i in 0..812 {
+            r.add(
+                "api-gateway",
+                RetryClass::Transport,
+                &format!("ConfigMap/ns/c{i}"),
+                "cannot reach https://127.0.0.1:6443 (context c): connection refused",
+                1200 + i,
+            );
+        }
+        r.add(
+            "istio",
+            RetryClass::KindNotServed,
+            "Istio.operator.kyma-project.io/default",
+            "not served",
+            500,
+        );
+        let lines = r.flush();
+        assert_eq!(
+            lines,
+            vec![
+                "api-gateway: 812 objects waiting: no answer: cannot reach https://127.0.0.1:6443 (context c): connection refused; retrying in 1.2 s",
+                "istio: Istio.operator.kyma-project.io/default waiting: kind not served yet: not served; retrying in 0.5 s",
+            ]
+        );
+        assert!(r.flush().is_empty(), "a flush empties the gathering");
     }
 }

@@ -6,6 +6,14 @@ pub fn stderr_is_tty() -> bool {
     std::io::stderr().is_terminal()
 }
 
+/// The terminal's width when stdout is one; `None` for pipes and files, which get full text.
+pub fn stdout_width() -> Option<usize> {
+    let term = console::Term::stdout();
+    term.is_term()
+        .then(|| term.size_checked().map(|(_, w)| w as usize))
+        .flatten()
+}
+
 pub fn color_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stderr_is_tty()
 }

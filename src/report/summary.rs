@@ -19,16 +19,22 @@ pub fn exit_code(o: &Outcome) -> Exit {
     }
 }
 
-pub fn table(o: &Outcome) -> String {
+/// The final table. `width` is the terminal's when stdout is one: the table then fits it, and what
+/// holds each module back is listed below it, wrapped under the module. Without a width (a pipe, a CI
+/// log) every cell keeps its full text.
+pub fn table(o: &Outcome, width: Option<usize>) -> String {
     let mut t = Table::new(&[
         "MODULE", "VERSION", "STATE", "OBJECTS", "ROUNDS", "DURATION", "BLOCKING",
     ]);
     for m in &o.modules {
-        let blocking = m
-            .blocking
-            .first()
-            .map(|b| format!("{}: {} [{}]", b.object, b.reason, b.origin))
-            .unwrap_or_default();
+        let blocking = match (m.blocking.first(), width) {
+            (None, _) => String::new(),
+            (Some(b), Some(_)) if m.blocking.len() > 1 => {
+                format!("{} (+{} more, below)", b.object, m.blocking.len() - 1)
+            }
+            (Some(b), Some(_)) => format!("{} (below)", b.object),
+            (Some(b), None) => format!("{}: {} [{}]", b.object, b.reason, b.origin),
+        };
         t.row(vec![
             m.name.clone(),
             m.version.clone(),
@@ -47,7 +53,10 @@ pub fn table(o: &Outcome) -> String {
             blocking,
         ]);
     }
-    let mut out = t.render();
+    let mut out = match width {
+        Some(w) => t.render_within(w),
+        None => t.render(),
+    };
     for m in &o.modules {
         for r in &m.replaced {
             out.push_str(&format!(
@@ -64,11 +73,33 @@ pub fn table(o: &Outcome) -> String {
             ));
         }
     }
-    for m in o.modules.iter().filter(|m| m.blocking.len() > 1) {
+    let listed = |m: &&crate::engine::ModuleResult| match width {
+        Some(_) => !m.blocking.is_empty(),
+        None => m.blocking.len() > 1,
+    };
+    for m in o.modules.iter().filter(listed) {
         out.push_str(&format!("\n{} is held back by:\n", m.name));
         for b in &m.blocking {
-            out.push_str(&format!("  {}: {} [{}]\n", b.object, b.reason, b.origin));
+            let line = format!("{}: {} [{}]", b.object, b.reason, b.origin);
+            match width {
+                Some(w) => {
+                    let opts = textwrap::Options::new(w.max(20))
+                        .initial_indent("  ")
+                        .subsequent_indent("      ");
+                    for l in textwrap::wrap(&line, opts) {
+                        out.push_str(&l);
+                        out.push('\n');
+                    }
+                }
+                None => out.push_str(&format!("  {line}\n")),
+            }
         }
+    }
+    if !o.unreachable.is_none() {
+        out.push_str(&format!(
+            "\nthe cluster was unreachable for {:.1} s ({} outage(s)); every object was retried until it answered\n",
+            o.unreachable.seconds, o.unreachable.outages
+        ));
     }
     out
 }
@@ -80,6 +111,9 @@ pub fn json_doc(o: &Outcome, extra: serde_json::Value) -> serde_json::Value {
         "interrupted": o.interrupted,
         "modules": o.modules,
     });
+    if !o.unreachable.is_none() {
+        doc["unreachable"] = json!(o.unreachable);
+    }
     if let (Some(d), Some(e)) = (doc.as_object_mut(), extra.as_object()) {
         d.extend(e.clone());
     }

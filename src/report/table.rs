@@ -17,6 +17,14 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// Render with every line cut to `width` columns (a terminal's): the last column gives way first.
+    pub fn render_within(&self, width: usize) -> String {
+        self.render()
+            .lines()
+            .map(|l| format!("{}\n", console::truncate_str(l, width, "…")))
+            .collect()
+    }
+
     pub fn render(&self) -> String {
         let width = |s: &str| console::measure_text_width(s);
         let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();

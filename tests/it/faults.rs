@@ -116,3 +116,212 @@ async fn unreachable_and_tls_failures_are_told_apart() {
     );
     server.abort();
 }
+
+/// A module of `n` ConfigMaps in its own namespace.
+fn many_configmaps(ns: &str, name: &str, n: usize) -> tempfile::TempDir {
+    catalog(&[
+        (
+            "m/module.yaml",
+            format!("apiVersion: kyma.module/v1\nname: {name}\nversion: 1.0.0\nnamespace: {ns}\n"),
+        ),
+        (
+            "m/templates/cms.yaml",
+            format!(
+                "{{% for i in range(end={n}) %}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{{{{ i }}}}\ndata:\n  k: v{{{{ i }}}}\n{{% endfor %}}\n"
+            ),
+        ),
+    ])
+}
+
+/// A running `kyma … --events ndjson`: its stdout lines arrive on `lines` as they are printed.
+struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(kubeconfig: &std::path::Path, args: &[&str]) -> Running {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
+            .args(args)
+            .env("KUBECONFIG", kubeconfig)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            seen: vec![],
+        }
+    }
+
+    /// Block until `n` objects were applied (or the process ended).
+    fn until_applied(&mut self, n: usize) -> usize {
+        let count = |seen: &[String]| seen.iter().filter(|l| l.contains("\"objectApplied\"")).count();
+        while count(&self.seen) < n {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => break,
+            }
+        }
+        count(&self.seen)
+    }
+
+    /// Wait for the end: exit code, every stdout line, stderr.
+    fn finish(mut self) -> (i32, Vec<String>, String) {
+        let status = self.child.wait().unwrap();
+        self.seen.extend(self.lines.iter());
+        let mut stderr = String::new();
+        use std::io::Read;
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status.code().unwrap_or(-1), self.seen, stderr)
+    }
+}
+
+fn events(lines: &[String]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .filter(|l| l.starts_with("{\"event\""))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The final JSON document after the event lines.
+fn final_doc(lines: &[String]) -> serde_json::Value {
+    let start = lines
+        .iter()
+        .position(|l| l == "{")
+        .expect("a final JSON document");
+    serde_json::from_str(&lines[start..].join("\n")).unwrap()
+}
+
+/// After a fault: every one of `n` ConfigMaps exists, carries kyma's ApplySet label, and is a member of
+/// the module's inventory; nothing else in the namespace is labelled as kyma's.
+async fn all_there_and_recorded(c: &kyma::cluster::Cluster, ns: &str, module: &str, n: usize) {
+    let cms = resource(c, "v1", "ConfigMap");
+    let id = kyma::inventory::applyset_id(module);
+    let live = c.list(&cms, Some(ns), None).await.unwrap();
+    let labelled: std::collections::BTreeSet<String> = live
+        .iter()
+        .filter(|o| {
+            o.pointer("/metadata/labels/applyset.kubernetes.io~1part-of")
+                .and_then(|v| v.as_str())
+                == Some(id.as_str())
+        })
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    let want: std::collections::BTreeSet<String> = (0..n).map(|i| format!("c{i}")).collect();
+    assert_eq!(labelled, want, "exactly the module's objects, all labelled");
+    let inv = kyma::inventory::read_all(c)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.module == module)
+        .expect("inventory");
+    assert!(inv.complete, "the inventory is complete");
+    let members: std::collections::BTreeSet<String> = inv
+        .members
+        .iter()
+        .filter(|m| m.kind == "ConfigMap")
+        .map(|m| m.name.clone())
+        .collect();
+    assert_eq!(members, want, "every object is recorded, nothing else");
+}
+
+/// The API server is killed in the middle of a 1,000-object deploy and started again 3 s later: the
+/// deploy converges, each object is reported applied exactly once, and the report says how long the
+/// cluster was unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_server_restart_in_the_middle_of_a_deploy() {
+    let _bed = FAULT_BED.lock().await;
+    let bed = fault_bed();
+    let kc = bed.join("kubeconfig");
+    let ns = unique("restart");
+    let name = format!("restart-{ns}");
+    let cat = many_configmaps(&ns, &name, 1000);
+    let started = Instant::now();
+    let mut run = Running::start(
+        &kc,
+        &[
+            "deploy",
+            "--catalog",
+            cat.path().to_str().unwrap(),
+            "--modules",
+            &name,
+            "--concurrency",
+            "4",
+            "--timeout",
+            "180s",
+            "--events",
+            "ndjson",
+            "-o",
+            "json",
+        ],
+    );
+    let before = run.until_applied(150);
+    assert!(before >= 150, "the deploy got going: {:?}", run.seen);
+    bed_ctl("stop", "kube-apiserver", &[]);
+    let stopped = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    bed_ctl("start", "kube-apiserver", &[]);
+    let down = stopped.elapsed();
+    let (rc, lines, stderr) = run.finish();
+    let doc = final_doc(&lines);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    assert_eq!(doc["modules"][0]["state"], "Ready", "{doc:#}");
+
+    // Each object reported applied exactly once.
+    let evs = events(&lines);
+    let mut applied: std::collections::BTreeMap<String, usize> = Default::default();
+    for e in evs.iter().filter(|e| e["event"] == "objectApplied") {
+        *applied
+            .entry(e["object"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let cms = applied.keys().filter(|k| k.starts_with("ConfigMap/")).count();
+    assert_eq!(cms, 1000, "every ConfigMap applied");
+    assert!(applied.values().all(|&n| n == 1), "applied once each");
+    let unreachable = &doc["unreachable"];
+    let secs = unreachable["seconds"].as_f64().unwrap_or(0.0);
+    assert!(
+        secs > 0.5 && unreachable["outages"].as_u64() >= Some(1),
+        "the report says it: {doc:#}"
+    );
+    assert!(stderr.contains("cluster unreachable: cannot reach"), "{stderr}");
+    assert!(stderr.contains("cluster reachable again after"), "{stderr}");
+    let retries = evs.iter().filter(|e| e["event"] == "objectRetry").count();
+    let lines_err = stderr.lines().count();
+    assert!(
+        lines_err < 60,
+        "the outage is said in a few lines, not one per object: {lines_err}\n{stderr}"
+    );
+
+    let c = cluster_at(&kc).await;
+    all_there_and_recorded(&c, &ns, &name, 1000).await;
+    eprintln!(
+        "figure: API server down {:.1} s (killed after {before} objects applied); kyma reported unreachable {secs:.1} s, \
+         {retries} object retries, {} round(s), {lines_err} stderr lines; converged {:.1} s after start",
+        down.as_secs_f64(),
+        doc["modules"][0]["rounds"],
+        started.elapsed().as_secs_f64()
+    );
+    let out = kyma_at(&kc, &["undeploy", "--modules", &name]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}

@@ -54,6 +54,41 @@ pub fn compat_kubeconfig() -> PathBuf {
     );
 }
 
+/// The fault suite's own bed (a `scripts/test-bed.sh` state directory): its tests stop, freeze and
+/// throttle its components, one test at a time (`FAULT_BED`). Never skips, like `kubeconfig()`.
+pub fn fault_bed() -> PathBuf {
+    let dir = std::env::var_os("KYMA_TEST_FAULT_BED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/kyma-test-bed-faults"));
+    assert!(
+        dir.join("kubeconfig").exists() && dir.join("bed.env").exists(),
+        "no fault bed in {}: start it with `scripts/test-bed.sh up --dir {} --port 16445 --etcd-port 12385` \
+         (or set KYMA_TEST_FAULT_BED to a test-bed.sh state directory), then run the tests again",
+        dir.display(),
+        dir.display()
+    );
+    dir
+}
+
+pub static FAULT_BED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// `scripts/test-bed.sh ACTION COMPONENT --dir BED [extra env]`: stop, start, pause or resume one
+/// component of the fault bed.
+pub fn bed_ctl(action: &str, component: &str, env: &[(&str, &str)]) {
+    let out = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test-bed.sh"))
+        .args([action, component, "--dir"])
+        .arg(fault_bed())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run test-bed.sh");
+    assert!(
+        out.status.success(),
+        "test-bed.sh {action} {component}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub async fn cluster() -> kyma::cluster::Cluster {
     cluster_at(&kubeconfig()).await
 }
