@@ -325,3 +325,175 @@ async fn api_server_restart_in_the_middle_of_a_deploy() {
     let out = kyma_at(&kc, &["undeploy", "--modules", &name]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
+
+/// etcd is killed for 10 s in the middle of a deploy: the API server answers 5xx and times out
+/// meanwhile; the deploy converges once etcd is back, with nothing lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_away_for_ten_seconds_in_the_middle_of_a_deploy() {
+    let _bed = FAULT_BED.lock().await;
+    let bed = fault_bed();
+    let kc = bed.join("kubeconfig");
+    let ns = unique("etcd");
+    let name = format!("etcd-{ns}");
+    let cat = many_configmaps(&ns, &name, 500);
+    let started = Instant::now();
+    let mut run = Running::start(
+        &kc,
+        &[
+            "deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", &name, "--concurrency", "4",
+            "--timeout", "240s", "--events", "ndjson", "-o", "json",
+        ],
+    );
+    let before = run.until_applied(100);
+    assert!(before >= 100, "the deploy got going: {:?}", run.seen);
+    bed_ctl("stop", "etcd", &[]);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    bed_ctl("start", "etcd", &[]);
+    let back = started.elapsed();
+    let (rc, lines, stderr) = run.finish();
+    let doc = final_doc(&lines);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    assert_eq!(doc["modules"][0]["state"], "Ready", "{doc:#}");
+    let evs = events(&lines);
+    let classes: std::collections::BTreeMap<String, usize> =
+        evs.iter().filter(|e| e["event"] == "objectRetry").fold(Default::default(), |mut m, e| {
+            *m.entry(e["class"].as_str().unwrap_or("").to_string()).or_default() += 1;
+            m
+        });
+    let c = cluster_at(&kc).await;
+    all_there_and_recorded(&c, &ns, &name, 500).await;
+    eprintln!(
+        "figure: etcd away 10 s (after {before} of 500 objects); retries by class {classes:?}; {} round(s); \
+         converged {:.1} s after start, {:.1} s after etcd was back",
+        doc["modules"][0]["rounds"],
+        started.elapsed().as_secs_f64(),
+        (started.elapsed() - back).as_secs_f64()
+    );
+    let out = kyma_at(&kc, &["undeploy", "--modules", &name]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}
+
+/// Watch the cluster lock's Lease and record each holder in turn ("" when released).
+async fn watch_lock_holders(
+    c: &kyma::cluster::Cluster,
+) -> (tokio::task::JoinHandle<()>, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use futures::StreamExt;
+    let leases = resource(c, "coordination.k8s.io/v1", "Lease");
+    let api = c.dynamic_api(&leases, Some(kyma::inventory::NAMESPACE));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let task = tokio::spawn(async move {
+        let cfg = kube::runtime::watcher::Config::default().fields("metadata.name=kyma-lock");
+        let mut stream = kube::runtime::watcher(api, cfg).boxed();
+        while let Some(ev) = stream.next().await {
+            let holder = |o: &kube::api::DynamicObject| {
+                o.data.pointer("/spec/holderIdentity").and_then(|v| v.as_str()).unwrap_or("").to_string()
+            };
+            let next = match ev {
+                Ok(kube::runtime::watcher::Event::Apply(o)) | Ok(kube::runtime::watcher::Event::InitApply(o)) => holder(&o),
+                Ok(kube::runtime::watcher::Event::Delete(_)) => String::new(),
+                _ => continue,
+            };
+            let mut seen = record.lock().unwrap();
+            if seen.last() != Some(&next) {
+                seen.push(next);
+            }
+        }
+    });
+    (task, seen)
+}
+
+/// Five deploys of overlapping modules start at once. Without --wait-for-lock exactly one works at a
+/// time and the others exit 5; with it all five succeed, one after another. The Lease never passes
+/// from one holder to another without being released in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_concurrent_deploys_take_turns() {
+    let _bed = FAULT_BED.lock().await;
+    let kc = fault_bed().join("kubeconfig");
+    let c = cluster_at(&kc).await;
+    let ns = unique("five");
+    let names: Vec<String> = (0..3).map(|i| format!("five{i}-{ns}")).collect();
+    let mut files = vec![];
+    for n in &names {
+        files.push((
+            format!("{n}/module.yaml"),
+            format!("apiVersion: kyma.module/v1\nname: {n}\nversion: 1.0.0\nnamespace: {ns}\n"),
+        ));
+        files.push((
+            format!("{n}/templates/cms.yaml"),
+            format!(
+                "{{% for i in range(end=150) %}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}-{{{{ i }}}}\n{{% endfor %}}\n"
+            ),
+        ));
+    }
+    let files: Vec<(&str, String)> = files.iter().map(|(p, c)| (p.as_str(), c.clone())).collect();
+    let cat = catalog(&files);
+    let dir = cat.path().to_str().unwrap().to_string();
+    // Overlapping selections: 0+1, 1+2, 0+2, 0+1+2, 1.
+    let selections = [
+        format!("{},{}", names[0], names[1]),
+        format!("{},{}", names[1], names[2]),
+        format!("{},{}", names[0], names[2]),
+        names.join(","),
+        names[1].clone(),
+    ];
+    let (watch, holders) = watch_lock_holders(&c).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for wait in [false, true] {
+        let children: Vec<_> = selections
+            .iter()
+            .map(|sel| {
+                let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"));
+                cmd.args(["deploy", "--catalog", &dir, "--modules", sel, "--reapply", "-o", "json"])
+                    .env("KUBECONFIG", &kc)
+                    .env("NO_COLOR", "1")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                if wait {
+                    cmd.arg("--wait-for-lock");
+                }
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        let codes: Vec<i32> = children
+            .into_iter()
+            .map(|ch| {
+                let out = ch.wait_with_output().unwrap();
+                let (o, e) = text(&out);
+                let rc = code(&out);
+                if rc == 5 {
+                    assert!(e.contains("the cluster is locked by"), "{e}");
+                } else {
+                    assert_eq!(rc, 0, "{o}\n{e}");
+                }
+                rc
+            })
+            .collect();
+        let ok = codes.iter().filter(|&&c| c == 0).count();
+        if wait {
+            assert_eq!(ok, 5, "with --wait-for-lock every deploy succeeds: {codes:?}");
+        } else {
+            assert!(ok >= 1 && codes.contains(&5), "one works, the others are told the cluster is locked: {codes:?}");
+        }
+        eprintln!("figure: five concurrent deploys, --wait-for-lock {wait}: exit codes {codes:?}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    watch.abort();
+    let holders = holders.lock().unwrap().clone();
+    let takes = holders.iter().filter(|h| !h.is_empty()).count();
+    for pair in holders.windows(2) {
+        assert!(
+            pair[0].is_empty() || pair[1].is_empty(),
+            "the lock passed from {} to {} without a release: {holders:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+    assert!(takes >= 6, "at least one take per successful run: {holders:?}");
+    assert_eq!(holders.last().map(String::as_str), Some(""), "released at the end: {holders:?}");
+    eprintln!("figure: the lock was taken {takes} times, never by two runs at once");
+    for n in &names {
+        let out = kyma_at(&kc, &["undeploy", "--modules", n]);
+        assert_eq!(code(&out), 0, "{:?}", text(&out));
+    }
+}
