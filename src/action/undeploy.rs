@@ -34,11 +34,23 @@ impl UndeployResult {
     }
 }
 
-pub async fn run(cluster: &Cluster, opts: &UndeployOptions) -> Result<UndeployResult, Failure> {
+pub async fn run(
+    cluster: &Cluster,
+    opts: &UndeployOptions,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<UndeployResult, Failure> {
     let lock = Lock::acquire(cluster, opts.wait_for_lock)
         .await
         .map_err(super::deploy::lock_failure)?;
-    let result = undeploy_locked(cluster, opts).await;
+    // Interrupted: stop where we are. Inventories go only after their members are gone, so a re-run
+    // finds everything not yet deleted still recorded; the lock is released for it.
+    let result = tokio::select! {
+        r = undeploy_locked(cluster, opts) => r,
+        _ = cancel.cancelled() => Err(Failure::new(
+            Exit::Interrupted,
+            anyhow::anyhow!("interrupted; what is not deleted yet is still recorded: re-run `kyma undeploy` to finish"),
+        )),
+    };
     let cleanup = matches!(&result, Ok(r) if r.complete());
     lock.release().await;
     if cleanup {

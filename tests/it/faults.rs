@@ -340,8 +340,19 @@ async fn etcd_away_for_ten_seconds_in_the_middle_of_a_deploy() {
     let mut run = Running::start(
         &kc,
         &[
-            "deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", &name, "--concurrency", "4",
-            "--timeout", "240s", "--events", "ndjson", "-o", "json",
+            "deploy",
+            "--catalog",
+            cat.path().to_str().unwrap(),
+            "--modules",
+            &name,
+            "--concurrency",
+            "4",
+            "--timeout",
+            "240s",
+            "--events",
+            "ndjson",
+            "-o",
+            "json",
         ],
     );
     let before = run.until_applied(100);
@@ -355,9 +366,12 @@ async fn etcd_away_for_ten_seconds_in_the_middle_of_a_deploy() {
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     assert_eq!(doc["modules"][0]["state"], "Ready", "{doc:#}");
     let evs = events(&lines);
-    let classes: std::collections::BTreeMap<String, usize> =
-        evs.iter().filter(|e| e["event"] == "objectRetry").fold(Default::default(), |mut m, e| {
-            *m.entry(e["class"].as_str().unwrap_or("").to_string()).or_default() += 1;
+    let classes: std::collections::BTreeMap<String, usize> = evs
+        .iter()
+        .filter(|e| e["event"] == "objectRetry")
+        .fold(Default::default(), |mut m, e| {
+            *m.entry(e["class"].as_str().unwrap_or("").to_string())
+                .or_default() += 1;
             m
         });
     let c = cluster_at(&kc).await;
@@ -376,7 +390,10 @@ async fn etcd_away_for_ten_seconds_in_the_middle_of_a_deploy() {
 /// Watch the cluster lock's Lease and record each holder in turn ("" when released).
 async fn watch_lock_holders(
     c: &kyma::cluster::Cluster,
-) -> (tokio::task::JoinHandle<()>, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+) -> (
+    tokio::task::JoinHandle<()>,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
     use futures::StreamExt;
     let leases = resource(c, "coordination.k8s.io/v1", "Lease");
     let api = c.dynamic_api(&leases, Some(kyma::inventory::NAMESPACE));
@@ -387,10 +404,15 @@ async fn watch_lock_holders(
         let mut stream = kube::runtime::watcher(api, cfg).boxed();
         while let Some(ev) = stream.next().await {
             let holder = |o: &kube::api::DynamicObject| {
-                o.data.pointer("/spec/holderIdentity").and_then(|v| v.as_str()).unwrap_or("").to_string()
+                o.data
+                    .pointer("/spec/holderIdentity")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
             };
             let next = match ev {
-                Ok(kube::runtime::watcher::Event::Apply(o)) | Ok(kube::runtime::watcher::Event::InitApply(o)) => holder(&o),
+                Ok(kube::runtime::watcher::Event::Apply(o))
+                | Ok(kube::runtime::watcher::Event::InitApply(o)) => holder(&o),
                 Ok(kube::runtime::watcher::Event::Delete(_)) => String::new(),
                 _ => continue,
             };
@@ -444,11 +466,20 @@ async fn five_concurrent_deploys_take_turns() {
             .iter()
             .map(|sel| {
                 let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"));
-                cmd.args(["deploy", "--catalog", &dir, "--modules", sel, "--reapply", "-o", "json"])
-                    .env("KUBECONFIG", &kc)
-                    .env("NO_COLOR", "1")
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped());
+                cmd.args([
+                    "deploy",
+                    "--catalog",
+                    &dir,
+                    "--modules",
+                    sel,
+                    "--reapply",
+                    "-o",
+                    "json",
+                ])
+                .env("KUBECONFIG", &kc)
+                .env("NO_COLOR", "1")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
                 if wait {
                     cmd.arg("--wait-for-lock");
                 }
@@ -473,7 +504,10 @@ async fn five_concurrent_deploys_take_turns() {
         if wait {
             assert_eq!(ok, 5, "with --wait-for-lock every deploy succeeds: {codes:?}");
         } else {
-            assert!(ok >= 1 && codes.contains(&5), "one works, the others are told the cluster is locked: {codes:?}");
+            assert!(
+                ok >= 1 && codes.contains(&5),
+                "one works, the others are told the cluster is locked: {codes:?}"
+            );
         }
         eprintln!("figure: five concurrent deploys, --wait-for-lock {wait}: exit codes {codes:?}");
     }
@@ -490,10 +524,179 @@ async fn five_concurrent_deploys_take_turns() {
         );
     }
     assert!(takes >= 6, "at least one take per successful run: {holders:?}");
-    assert_eq!(holders.last().map(String::as_str), Some(""), "released at the end: {holders:?}");
+    assert_eq!(
+        holders.last().map(String::as_str),
+        Some(""),
+        "released at the end: {holders:?}"
+    );
     eprintln!("figure: the lock was taken {takes} times, never by two runs at once");
     for n in &names {
         let out = kyma_at(&kc, &["undeploy", "--modules", n]);
         assert_eq!(code(&out), 0, "{:?}", text(&out));
     }
+}
+
+/// What kyma's labels and inventory say about one module after a run ended however it ended: every
+/// object carrying the module's ApplySet label is recorded in its inventory (nothing orphaned), and
+/// nobody holds the cluster lock. Returns (labelled objects, recorded members).
+async fn consistent(c: &kyma::cluster::Cluster, ns: &str, module: &str, group: &str) -> (usize, usize) {
+    let id = kyma::inventory::applyset_id(module);
+    let part_of = |o: &serde_json::Value| {
+        o.pointer("/metadata/labels/applyset.kubernetes.io~1part-of")
+            .and_then(|v| v.as_str())
+            == Some(id.as_str())
+    };
+    let mut labelled = std::collections::BTreeSet::new();
+    let cms = resource(c, "v1", "ConfigMap");
+    for o in c
+        .list(&cms, Some(ns), None)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|o| part_of(o))
+    {
+        labelled.insert(format!("ConfigMap/{}", o["metadata"]["name"].as_str().unwrap()));
+    }
+    let crds = resource(c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    if let Some(crd) = c.get(&crds, None, &format!("sprockets.{group}")).await.unwrap()
+        && part_of(&crd)
+    {
+        labelled.insert(format!("CustomResourceDefinition/sprockets.{group}"));
+    }
+    let invs = kyma::inventory::read_all(c).await.unwrap();
+    let members: std::collections::BTreeSet<String> = invs
+        .iter()
+        .filter(|i| i.module == module)
+        .flat_map(|i| i.members.iter().map(|m| format!("{}/{}", m.kind, m.name)))
+        .collect();
+    let orphans: Vec<&String> = labelled.difference(&members).collect();
+    assert!(
+        orphans.is_empty(),
+        "labelled as kyma's but not recorded: {orphans:?}"
+    );
+    let leases = resource(c, "coordination.k8s.io/v1", "Lease");
+    let lease = c
+        .get(&leases, Some(kyma::inventory::NAMESPACE), "kyma-lock")
+        .await
+        .unwrap();
+    let holder = lease
+        .as_ref()
+        .and_then(|l| l.pointer("/spec/holderIdentity"))
+        .and_then(|h| h.as_str())
+        .unwrap_or("");
+    assert!(holder.is_empty(), "the lock is released after the run: {lease:?}");
+    (labelled.len(), members.len())
+}
+
+fn interrupt_after(kc: &std::path::Path, args: &[&str], after: Duration) -> (i32, String) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
+        .args(args)
+        .env("KUBECONFIG", kc)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    (code(&out), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+/// Ctrl-C at 20 random moments of a deploy and 20 of an undeploy, each followed by a re-run: the
+/// re-run always converges, nothing labelled as kyma's is ever missing from the inventory, and the
+/// lock is free after every run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_at_random_moments_then_rerun_converges() {
+    let _bed = FAULT_BED.lock().await;
+    let kc = fault_bed().join("kubeconfig");
+    let ns = unique("ctrlc");
+    let name = format!("ctrlc-{ns}");
+    let group = format!("{ns}.kyma.test");
+    let cat = catalog(&[
+        (
+            "m/module.yaml",
+            format!("apiVersion: kyma.module/v1\nname: {name}\nversion: 1.0.0\nnamespace: {ns}\n"),
+        ),
+        (
+            "m/templates/crd.yaml",
+            format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: sprockets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{kind: Sprocket, plural: sprockets, singular: sprocket, listKind: SprocketList}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"),
+        ),
+        (
+            "m/templates/cr.yaml",
+            format!("apiVersion: {group}/v1\nkind: Sprocket\nmetadata:\n  name: main\nspec: {{teeth: 12}}\n"),
+        ),
+        (
+            "m/templates/cms.yaml",
+            "{% for i in range(end=100) %}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{{ i }}\n{% endfor %}\n".into(),
+        ),
+    ]);
+    let dir = cat.path().to_str().unwrap().to_string();
+    let deploy = [
+        "deploy",
+        "--catalog",
+        &dir,
+        "--modules",
+        &name,
+        "--timeout",
+        "120s",
+    ];
+    let undeploy = ["undeploy", "--modules", &name, "--timeout", "120s"];
+    let c = cluster_at(&kc).await;
+    let mut codes: std::collections::BTreeMap<(&str, i32), usize> = Default::default();
+    let started = Instant::now();
+    for round in 0..20 {
+        // -1: the signal came before kyma had set up its handler (still reading the catalog or
+        // connecting) and ended it, as it should at that point: nothing had been touched.
+        let at = Duration::from_millis(fastrand::u64(20..700));
+        let (rc, stderr) = interrupt_after(&kc, &deploy, at);
+        assert!(
+            matches!(rc, 0 | 130 | -1),
+            "deploy interrupted at {at:?}: exit {rc}\n{stderr}"
+        );
+        *codes.entry(("deploy", rc)).or_default() += 1;
+        consistent(&c, &ns, &name, &group).await;
+        let out = kyma_at(&kc, &deploy);
+        assert_eq!(
+            code(&out),
+            0,
+            "round {round}: re-run after Ctrl-C at {at:?}: {:?}",
+            text(&out)
+        );
+        let (labelled, members) = consistent(&c, &ns, &name, &group).await;
+        assert_eq!(labelled, 101, "everything deployed (100 ConfigMaps and the CRD)");
+        assert!(
+            members >= 102,
+            "recorded: the namespace, the CRD, the CR and 100 ConfigMaps"
+        );
+
+        let at = Duration::from_millis(fastrand::u64(50..2500));
+        let (rc, stderr) = interrupt_after(&kc, &undeploy, at);
+        assert!(
+            matches!(rc, 0 | 130 | -1),
+            "undeploy interrupted at {at:?}: exit {rc}\n{stderr}"
+        );
+        *codes.entry(("undeploy", rc)).or_default() += 1;
+        consistent(&c, &ns, &name, &group).await;
+        let out = kyma_at(&kc, &undeploy);
+        let (o, e) = text(&out);
+        // Already finished by the interrupted run: the module is simply not installed any more.
+        let finished_before = code(&out) == 2 && e.contains("is not installed by kyma");
+        assert!(
+            code(&out) == 0 || finished_before,
+            "round {round}: re-run of undeploy: {o}\n{e}"
+        );
+        assert_eq!(
+            consistent(&c, &ns, &name, &group).await,
+            (0, 0),
+            "nothing of the module is left"
+        );
+    }
+    eprintln!(
+        "figure: 20 deploys and 20 undeploys interrupted at random moments (exit codes {codes:?}); every re-run \
+         converged; {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
 }
