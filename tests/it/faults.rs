@@ -700,3 +700,71 @@ async fn ctrl_c_at_random_moments_then_rerun_converges() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// A validating webhook that accepts connections but does not answer for 20 s (each call times out
+/// in the API server): the guarded objects are retried as "webhook unavailable" and the deploy
+/// converges once it answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_times_out_for_twenty_seconds_is_waited_out() {
+    use serde_json::json;
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let ns = unique("slowhook");
+    let (port, ca_pem) = crate::webhook::serve_hanging(Duration::from_secs(20)).await;
+    let hook = format!("{ns}.kyma.test");
+    let vwc = resource(&c, "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration");
+    use base64::Engine as _;
+    c.apply(&vwc, &json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": hook},
+        "webhooks": [{
+            "name": hook,
+            "clientConfig": {"url": format!("https://127.0.0.1:{port}/validate"), "caBundle": base64::engine::general_purpose::STANDARD.encode(&ca_pem)},
+            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["configmaps"]}],
+            "namespaceSelector": {"matchLabels": {"kyma-test-slow-hook": ns}},
+            "failurePolicy": "Fail", "sideEffects": "None", "admissionReviewVersions": ["v1"], "timeoutSeconds": 3
+        }]
+    }), Default::default()).await.unwrap();
+    let name = format!("slowhook-{ns}");
+    let cat = catalog(&[
+        ("m/module.yaml", format!("apiVersion: kyma.module/v1\nname: {name}\nversion: 1.0.0\n")),
+        ("m/templates/ns.yaml", format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    kyma-test-slow-hook: {ns}\n")),
+        ("m/templates/cm.yaml", format!("{{% for i in range(end=5) %}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guarded-{{{{ i }}}}\n  namespace: {ns}\n{{% endfor %}}\n")),
+    ]);
+    let started = Instant::now();
+    let mut run = Running::start(
+        &kubeconfig(),
+        &[
+            "deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", &name, "--timeout", "120s",
+            "--wait-for-lock", "--events", "ndjson", "-o", "json",
+        ],
+    );
+    run.until_applied(usize::MAX);
+    let (rc, lines, stderr) = run.finish();
+    c.delete(&vwc, None, &hook).await.unwrap();
+    let doc = final_doc(&lines);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    let retries: Vec<serde_json::Value> =
+        events(&lines).into_iter().filter(|e| e["event"] == "objectRetry").collect();
+    assert!(!retries.is_empty(), "the calls timed out: {lines:#?}");
+    assert!(retries.iter().all(|r| r["class"] == "webhook-unavailable"), "{retries:#?}");
+    assert!(
+        retries.iter().any(|r| {
+            let m = r["message"].as_str().unwrap_or("").to_ascii_lowercase();
+            m.contains("deadline") || m.contains("timeout") || m.contains("timed out")
+        }),
+        "timeouts, not refusals: {retries:#?}"
+    );
+    let cms = resource(&c, "v1", "ConfigMap");
+    for i in 0..5 {
+        assert!(c.get(&cms, Some(&ns), &format!("guarded-{i}")).await.unwrap().is_some());
+    }
+    eprintln!(
+        "figure: webhook silent for 20 s (3 s call timeout): {} retries, {} round(s), Ready after {:.1} s",
+        retries.len(),
+        doc["modules"][0]["rounds"],
+        started.elapsed().as_secs_f64()
+    );
+    let out = kyma(&["undeploy", "--modules", &name]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}

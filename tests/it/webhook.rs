@@ -9,6 +9,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// Returns the port and the CA certificate (PEM) to put into the webhook's caBundle. The server starts
 /// listening when `open` fires.
 pub async fn serve_when(open: tokio::sync::oneshot::Receiver<()>) -> (u16, Vec<u8>) {
+    serve(open, None).await
+}
+
+/// Like `serve_when`, but for `hang` after its first request the webhook reads each request and never
+/// answers (the API server's call times out, as with a webhook whose pod is wedged); then it answers.
+pub async fn serve_hanging(hang: std::time::Duration) -> (u16, Vec<u8>) {
+    let (open, opened) = tokio::sync::oneshot::channel();
+    let _ = open.send(());
+    serve(opened, Some(hang)).await
+}
+
+async fn serve(open: tokio::sync::oneshot::Receiver<()>, hang: Option<std::time::Duration>) -> (u16, Vec<u8>) {
     kyma::tls::install_crypto_provider();
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -38,6 +50,7 @@ pub async fn serve_when(open: tokio::sync::oneshot::Receiver<()>) -> (u16, Vec<u
         .local_addr()
         .unwrap()
         .port();
+    let hang_until: Arc<std::sync::Mutex<Option<tokio::time::Instant>>> = Arc::default();
     tokio::spawn(async move {
         let _ = open.await;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
@@ -46,6 +59,7 @@ pub async fn serve_when(open: tokio::sync::oneshot::Receiver<()>) -> (u16, Vec<u
                 return;
             };
             let acceptor = acceptor.clone();
+            let hang_until = hang_until.clone();
             tokio::spawn(async move {
                 let Ok(mut tls) = acceptor.accept(sock).await else {
                     return;
@@ -54,6 +68,16 @@ pub async fn serve_when(open: tokio::sync::oneshot::Receiver<()>) -> (u16, Vec<u
                     let Some(body) = read_request(&mut tls).await else {
                         return;
                     };
+                    if let Some(hang) = hang {
+                        let until = *hang_until
+                            .lock()
+                            .unwrap()
+                            .get_or_insert_with(|| tokio::time::Instant::now() + hang);
+                        if tokio::time::Instant::now() < until {
+                            tokio::time::sleep_until(until).await;
+                            return; // the API server gave up on this call long ago
+                        }
+                    }
                     let review: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
                     let resp = serde_json::json!({
                         "apiVersion": "admission.k8s.io/v1",
