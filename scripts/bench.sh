@@ -11,6 +11,9 @@
 #                             the test bed: from `kyma deploy` to all six Ready, versus `kubectl apply
 #                             --server-side` of the same manifests (retried until the CRDs are served)
 #                             followed by `kubectl wait`. A script plays each manager for status.state.
+#   scripts/bench.sh throttled  1,000 objects against a bed whose API server answers 429 (smallest inflight
+#                             limits, a one-seat APF priority level that rejects): kyma vs kubectl apply
+#                             --server-side under the same limits, as the same throttled user
 #   scripts/bench.sh all
 #
 # Environment: BENCH_OBJECTS (per module, default 100), BENCH_MODULES (default 10), BENCH_RUNS (3).
@@ -326,10 +329,83 @@ bench_real() {
   printf '  kubectl / kyma = %.2fx\n' "$(echo "$c / $k" | bc -l)"
 }
 
+# Real throttling: a bed of its own whose API server has the smallest inflight limits, and API Priority
+# and Fairness (on, as everywhere) putting the deploying user into a priority level of one seat that
+# rejects (429 with Retry-After) instead of queueing. kyma and kubectl deploy the same 1,000 objects as
+# that user, in alternating order, with a pause between so the server's Retry-After cools down.
+bench_throttled() {
+  local dir=/tmp/kyma-bench-throttled started=0
+  if ! bash scripts/test-bed.sh status --dir "$dir" 2>/dev/null; then
+    bash scripts/test-bed.sh up --dir "$dir" --port 16447 --etcd-port 12387 --inflight 1 >/dev/null
+    started=1
+  fi
+  KUBECTL=$(bash scripts/test-bed.sh kubectl --dir "$dir")
+  export KUBECONFIG=$dir/kubeconfig
+  kubectl apply -f - >/dev/null <<'EOF2'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kyma-bench-throttled}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: kyma-bench-throttled}]
+---
+apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: PriorityLevelConfiguration
+metadata: {name: kyma-bench-throttled}
+spec: {type: Limited, limited: {nominalConcurrencyShares: 1, lendablePercent: 0, limitResponse: {type: Reject}}}
+---
+apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: FlowSchema
+metadata: {name: kyma-bench-throttled}
+spec:
+  priorityLevelConfiguration: {name: kyma-bench-throttled}
+  matchingPrecedence: 100
+  distinguisherMethod: {type: ByUser}
+  rules:
+  - subjects: [{kind: User, user: {name: kyma-bench-throttled}}]
+    resourceRules: [{verbs: ["*"], apiGroups: ["*"], resources: ["*"], namespaces: ["*"], clusterScope: true}]
+    nonResourceRules: [{verbs: ["*"], nonResourceURLs: ["*"]}]
+EOF2
+  sed 's/^  user:$/  user:\n    as: kyma-bench-throttled/' "$dir/kubeconfig" >"$WORK/throttled-kubeconfig"
+  sleep 3
+  local cat="$WORK/throttled-catalog" mods kyma_t=() kubectl_t=() drops=()
+  gen_catalog "$cat" "$MODULES" "$PER_MODULE"
+  mods=$(modules_csv)
+  for run in $(seq 1 "$RUNS"); do
+    local id; id=$(printf 't%s%02d' "$(date +%H%M%S)" "$run")
+    "$KYMA" render --catalog "$cat" --modules "$mods" --set "global.prefix=$id-c" >"$WORK/throttled.yaml"
+    local order="kyma kubectl"; [ $((run % 2)) = 0 ] && order="kubectl kyma"
+    for tool in $order; do
+      sleep 10
+      local t0; t0=$(now)
+      if [ "$tool" = kyma ]; then
+        "$KYMA" deploy --kubeconfig "$WORK/throttled-kubeconfig" --catalog "$cat" --modules "$mods" \
+          --set "global.prefix=$id-k" --no-wait --events ndjson -o json >"$WORK/kyma.out" 2>"$WORK/kyma.err" \
+          || { cat "$WORK/kyma.err" >&2; exit 1; }
+        kyma_t+=("$(elapsed "$t0")")
+        drops+=("$(grep -c '"class":"throttled"' "$WORK/kyma.out" || true)")
+      else
+        KUBECONFIG=$WORK/throttled-kubeconfig kubectl apply --server-side --field-manager kyma-bench -f "$WORK/throttled.yaml" >/dev/null
+        kubectl_t+=("$(elapsed "$t0")")
+      fi
+    done
+    "$KYMA" undeploy --modules "$mods" --timeout 5m >/dev/null 2>&1 || true
+    for m in $(seq -f 'm%02g' 1 "$MODULES"); do kubectl delete ns "$id-c-$m" --wait=false >/dev/null 2>&1 || true; done
+  done
+  local k c
+  k=$(printf '%s\n' "${kyma_t[@]}" | median); c=$(printf '%s\n' "${kubectl_t[@]}" | median)
+  echo "throttled (one APF seat, reject on overload): $((MODULES * PER_MODULE)) objects, median of $RUNS runs"
+  printf '  kyma deploy --no-wait       %.3f s  (%s; 429 answers: %s)\n' "$k" "$(printf '%.2f ' "${kyma_t[@]}")" "${drops[*]}"
+  printf '  kubectl apply --server-side %.3f s  (%s)\n' "$c" "$(printf '%.2f ' "${kubectl_t[@]}")"
+  printf '  kubectl / kyma = %.2fx\n' "$(echo "$c / $k" | bc -l)"
+  [ "$started" = 1 ] && bash scripts/test-bed.sh down --dir "$dir" >/dev/null
+  return 0
+}
+
 case "${1:-all}" in
   render) bench_render ;;
   deploy) bench_deploy ;;
   real) bench_real ;;
-  all) bench_render; bench_deploy; bench_real ;;
-  *) echo "usage: $0 render|deploy|real|all" >&2; exit 2 ;;
+  throttled) bench_throttled ;;
+  all) bench_render; bench_deploy; bench_real; bench_throttled ;;
+  *) echo "usage: $0 render|deploy|real|throttled|all" >&2; exit 2 ;;
 esac

@@ -317,8 +317,12 @@ running() {
 start() {
   local name=$1; shift
   running "$name" && return 0
-  setsid "$@" >"$STATE/$name.log" 2>&1 < /dev/null &
-  echo $! >"$STATE/$name.pid"
+  rm -f "$STATE/$name.pid"
+  # The process writes its own pid (then execs): `$!` would be setsid's, which forks whenever it is
+  # started as a process-group leader (a shell with job control) and exits at once.
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$STATE/$name.pid" "$@" >"$STATE/$name.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 50); do [ -s "$STATE/$name.pid" ] && return 0; sleep 0.05; done
+  die "$name did not start"
 }
 
 expect_running() {

@@ -283,6 +283,7 @@ pub async fn ensure_namespace(cluster: &Cluster) -> Result<(), RequestError> {
             ApplyOptions {
                 force: true,
                 dry_run: false,
+                ..Default::default()
             },
         )
         .await
@@ -298,6 +299,7 @@ pub async fn write(cluster: &Cluster, inv: &Inventory) -> Result<(), RequestErro
             ApplyOptions {
                 force: true,
                 dry_run: false,
+                ..Default::default()
             },
         )
         .await

@@ -184,6 +184,7 @@ async fn object_status(cluster: &Cluster, m: &Member, desired: Option<&Value>) -
                 ApplyOptions {
                     force: true,
                     dry_run: true,
+                    ..Default::default()
                 },
             )
             .await
@@ -299,6 +300,7 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
                     ApplyOptions {
                         force: true,
                         dry_run: true,
+                        ..Default::default()
                     },
                 )
                 .await

@@ -102,8 +102,10 @@ pub fn redact_url(url: &str) -> String {
 /// Connect as kubectl would and check that the server answers and accepts us.
 pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Result<Cluster, ConnectError> {
     crate::tls::install_crypto_provider();
+    let mut kubeconfig_file = "in-cluster configuration".to_string();
     let (mut config, context_name) = match load_kubeconfig(kubeconfig)? {
         Some((file, kc)) => {
+            kubeconfig_file = file.clone();
             if let Some(name) = context
                 && !kc.contexts.iter().any(|c| c.name == name)
             {
@@ -117,6 +119,27 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
                 .map(str::to_string)
                 .or_else(|| kc.current_context.clone())
                 .unwrap_or_default();
+            let ctx = kc
+                .contexts
+                .iter()
+                .find(|c| c.name == chosen)
+                .and_then(|c| c.context.clone());
+            let user = ctx.as_ref().and_then(|c| c.user.clone()).unwrap_or_default();
+            // kube-rs falls back to an anonymous user for a name the file does not define; kubectl's
+            // users rarely mean that: say so instead of connecting as nobody.
+            if !user.is_empty() && !kc.auth_infos.iter().any(|a| a.name == user) {
+                return Err(ConnectError::BadKubeconfig {
+                    file,
+                    message: format!(
+                        "context '{chosen}' names user '{user}', which the file does not define (users: {})",
+                        kc.auth_infos
+                            .iter()
+                            .map(|a| a.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
             let opts = KubeConfigOptions {
                 context: context.map(str::to_string),
                 ..Default::default()
@@ -128,6 +151,7 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
                         file: file.clone(),
                         message: format!("{e}"),
                     })?;
+            check_client_certificate(&file, &user, &config)?;
             (config, chosen)
         }
         None => match Config::incluster() {
@@ -140,14 +164,14 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
     let server = redact_url(&config.cluster_url.to_string())
         .trim_end_matches('/')
         .to_string();
-    let client = kube::Client::try_from(config).map_err(|e| ConnectError::Unreachable {
+    // A client that cannot be built is the kubeconfig's fault (a key without its certificate, a PEM
+    // that is not one): bad input, found before any connection.
+    let client = kube::Client::try_from(config).map_err(|e| ConnectError::BadKubeconfig {
+        file: kubeconfig_file.clone(),
         message: format!(
-            "cannot set up a client for {server} (context {context_name}): {}",
+            "context {context_name}: cannot set up a client from it: {}",
             super::transport_message(&e)
         ),
-        context: context_name.clone(),
-        server: server.clone(),
-        transient: false,
     })?;
     let probe = Cluster {
         client: client.clone(),
@@ -155,6 +179,7 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
         server: server.clone(),
         server_version: String::new(),
         discovery: Discovery::new(),
+        throttle: Default::default(),
     };
     let version = match probe.request(http::Method::GET, "/version", None, vec![]).await {
         Ok(v) => v
@@ -190,7 +215,76 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
         server,
         server_version: version,
         discovery,
+        throttle: probe.throttle.clone(),
     })
+}
+
+/// The client certificate, read before any connection: what rustls refuses (an X.509 v1 certificate,
+/// which kubectl's Go TLS accepts) and what any server refuses (an expired one) is said here, with the
+/// kubeconfig field and the fix, instead of as a TLS error from deep inside the client.
+fn check_client_certificate(file: &str, user: &str, config: &Config) -> Result<(), ConnectError> {
+    use base64::Engine as _;
+    let auth = &config.auth_info;
+    let (field, pem) = if let Some(data) = &auth.client_certificate_data {
+        let field = format!("users[{user}].client-certificate-data");
+        match base64::engine::general_purpose::STANDARD.decode(data.trim()) {
+            Ok(pem) => (field, pem),
+            Err(e) => {
+                return Err(ConnectError::BadKubeconfig {
+                    file: file.to_string(),
+                    message: format!("{field} is not base64 ({e})"),
+                });
+            }
+        }
+    } else if let Some(path) = &auth.client_certificate {
+        let field = format!("users[{user}].client-certificate ({path})");
+        match std::fs::read(path) {
+            Ok(pem) => (field, pem),
+            Err(e) => {
+                return Err(ConnectError::BadKubeconfig {
+                    file: file.to_string(),
+                    message: format!("{field}: cannot read it ({e})"),
+                });
+            }
+        }
+    } else {
+        return Ok(());
+    };
+    let bad = |message: String| ConnectError::BadKubeconfig {
+        file: file.to_string(),
+        message: format!("{field}: {message}"),
+    };
+    let der = match x509_parser::pem::parse_x509_pem(&pem) {
+        Ok((_, p)) if p.label == "CERTIFICATE" => p.contents,
+        Ok((_, p)) => return Err(bad(format!("holds a PEM '{}' block, not a CERTIFICATE", p.label))),
+        Err(_) => return Err(bad("is not a PEM certificate".into())),
+    };
+    let cert = match x509_parser::parse_x509_certificate(&der) {
+        Ok((_, c)) => c,
+        Err(e) => return Err(bad(format!("is not a valid X.509 certificate ({e})"))),
+    };
+    if cert.version() != x509_parser::x509::X509Version::V3 {
+        return Err(bad(format!(
+            "is an X.509 v{} certificate; kyma's TLS (rustls) accepts X.509 v3 only (kubectl's Go TLS is laxer). \
+             Re-issue it as v3, e.g. `openssl x509 -req … -extfile <(printf 'keyUsage=digitalSignature,keyEncipherment\\nextendedKeyUsage=clientAuth')`",
+            cert.version().0 + 1
+        )));
+    }
+    let validity = cert.validity();
+    let now = x509_parser::time::ASN1Time::now();
+    if validity.not_after < now {
+        return Err(bad(format!(
+            "expired on {}; get a new client certificate for this user (or a new kubeconfig)",
+            validity.not_after
+        )));
+    }
+    if validity.not_before > now {
+        return Err(bad(format!(
+            "is not valid before {}; check this machine's clock",
+            validity.not_before
+        )));
+    }
+    Ok(())
 }
 
 fn unreachable(context: &str, server: &str, e: &super::RequestError) -> ConnectError {

@@ -27,6 +27,16 @@ pub struct Cluster {
     pub server: String,
     pub server_version: String,
     pub discovery: Discovery,
+    pub throttle: Throttle,
+}
+
+/// Shared by every clone of a `Cluster`: once the server has answered 429, requests outside the engine
+/// (discovery, guards, inventory, lock) go one at a time for the rest of the run. Their bursts (a LIST
+/// per kind and namespace at once) are what makes API Priority and Fairness raise its Retry-After.
+#[derive(Clone, Default)]
+pub struct Throttle {
+    serial: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Why a request got no answer. Start-up waits out `Refused` and `TimedOut` (a cluster still coming
@@ -80,6 +90,9 @@ impl RequestError {
 pub struct ApplyOptions {
     pub force: bool,
     pub dry_run: bool,
+    /// Hand a 429 straight back instead of waiting it out: the engine paces itself (AIMD) and needs to
+    /// see every one.
+    pub raw: bool,
 }
 
 impl Cluster {
@@ -100,8 +113,45 @@ impl Cluster {
         format!("{}/{}", Self::collection_path(r, namespace), name)
     }
 
-    /// One HTTP round trip. Non-2xx answers become `RequestError` with code, reason and headers.
+    /// An HTTP request that waits out the server's 429s (its Retry-After, else a backoff) for up to a
+    /// minute: every read and write outside the engine (discovery, lock, inventory, guards) goes through
+    /// here, so a throttling server slows kyma down instead of failing it.
     pub async fn request(
+        &self,
+        method: http::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Value, RequestError> {
+        use std::sync::atomic::Ordering;
+        let start = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            let gate = match self.throttle.serial.load(Ordering::Relaxed) {
+                true => Some(self.throttle.gate.lock().await),
+                false => None,
+            };
+            let result = self
+                .request_once(method.clone(), path, content_type, body.clone())
+                .await;
+            drop(gate);
+            match result {
+                Err(e) if e.code == Some(429) && start.elapsed() < Duration::from_secs(60) => {
+                    self.throttle.serial.store(true, Ordering::Relaxed);
+                    attempt += 1;
+                    let wait = e
+                        .retry_after
+                        .unwrap_or_else(|| crate::engine::classify::backoff(attempt))
+                        .min(Duration::from_secs(60).saturating_sub(start.elapsed()));
+                    tokio::time::sleep(wait).await;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// One HTTP round trip. Non-2xx answers become `RequestError` with code, reason and headers.
+    pub async fn request_once(
         &self,
         method: http::Method,
         path: &str,
@@ -199,13 +249,12 @@ impl Cluster {
         }
         let body = serde_json::to_vec(object).expect("a JSON value serialises");
         // JSON is YAML, and the apply content type takes YAML.
-        self.request(
-            http::Method::PATCH,
-            &path,
-            Some("application/apply-patch+yaml"),
-            body,
-        )
-        .await
+        let content = Some("application/apply-patch+yaml");
+        if opts.raw {
+            self.request_once(http::Method::PATCH, &path, content, body).await
+        } else {
+            self.request(http::Method::PATCH, &path, content, body).await
+        }
     }
 
     pub async fn get(
@@ -383,6 +432,10 @@ fn tls_in_words(e: &rustls::Error) -> String {
             ),
             _ => format!("the server's certificate is refused: {e}"),
         },
+        _ if e.to_string().contains("CaUsedAsEndEntity") => format!(
+            "the server presents a CA certificate as its own serving certificate ({e}); issue it a separate \
+             serving certificate signed by that CA"
+        ),
         _ => e.to_string(),
     }
 }

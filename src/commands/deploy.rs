@@ -1,7 +1,6 @@
 //! `kyma deploy`: render offline (all bad input is found here), connect, deploy, report.
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::action::deploy::{DeployOptions, run};
 use crate::cli::{DeployArgs, GlobalArgs, OutputFormat};
@@ -45,13 +44,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         verbose: global.verbose,
     };
     let consumer = tokio::spawn(crate::report::live::consume(rx, live));
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.cancel();
-        }
-    });
+    let cancel = super::signals::cancel_on_signal();
     let result = run(&cluster, &mut prepared.plan, &prepared.values, &opts, tx, cancel).await;
     let _ = consumer.await;
     let result = result?;

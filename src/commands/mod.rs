@@ -8,6 +8,7 @@ mod mirror;
 mod modules;
 mod pipeline;
 mod render;
+mod signals;
 mod status;
 mod undeploy;
 mod unlock;

@@ -17,13 +17,7 @@ pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit
         timeout: args.timeout,
         wait_for_lock: args.wait_for_lock,
     };
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.cancel();
-        }
-    });
+    let cancel = super::signals::cancel_on_signal();
     let result = run(&cluster, &opts, cancel).await?;
     for w in &result.warnings {
         crate::report::style::warn(w);

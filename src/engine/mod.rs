@@ -146,6 +146,8 @@ struct NodeState {
     same_message: u32,
     /// When the current run of identical answers began.
     same_since: Option<Instant>,
+    /// When the last request for this object was sent.
+    sent_at: Option<Instant>,
     last_message: String,
     reason: String,
     warning: Option<String>,
@@ -184,7 +186,15 @@ struct Engine<'a> {
     /// Since when no request got an answer, while that lasts.
     down_since: Option<Instant>,
     unreachable: Outage,
+    /// Requests allowed in flight now, as TCP paces packets: a slow start up to `--concurrency`, halved
+    /// when the server answers 429, grown back by one per window of successes (AIMD). A throttled server
+    /// gets fewer requests instead of the same number again after each Retry-After.
+    limit: f64,
+    last_cut: Option<Instant>,
 }
+
+/// Requests in flight at first; the window doubles per round trip up to `--concurrency`.
+const SLOW_START: usize = 1;
 
 /// Run the plan against the cluster.
 pub async fn run(
@@ -206,6 +216,7 @@ pub async fn run(
             attempts: 0,
             same_message: 0,
             same_since: None,
+            sent_at: None,
             last_message: String::new(),
             reason: "waiting to be applied".into(),
             warning: None,
@@ -226,6 +237,7 @@ pub async fn run(
         }
     }
     let module_count = plan.modules.len();
+    let s_concurrency = s.concurrency.max(1);
     let mut e = Engine {
         cluster,
         plan,
@@ -241,6 +253,8 @@ pub async fn run(
         presets,
         down_since: None,
         unreachable: Outage::default(),
+        limit: s_concurrency.min(SLOW_START) as f64,
+        last_cut: None,
     };
     for m in 0..module_count {
         let module = &e.plan.modules[m];
@@ -323,7 +337,7 @@ impl Engine<'_> {
     }
 
     fn dispatch(&mut self) {
-        while self.in_flight < self.s.concurrency {
+        while (self.in_flight as f64) < self.limit.floor().max(1.0) {
             let Some(Reverse((_, i))) = self.ready_q.pop() else {
                 break;
             };
@@ -332,6 +346,7 @@ impl Engine<'_> {
             }
             self.nodes[i].st = St::InFlight;
             self.nodes[i].attempts += 1;
+            self.nodes[i].sent_at = Some(Instant::now());
             self.in_flight += 1;
             let node = &mut self.plan.nodes[i];
             let module_ns = self.plan.modules[node.module].namespace.clone();
@@ -340,6 +355,7 @@ impl Engine<'_> {
             let opts = ApplyOptions {
                 force: self.s.force_conflicts,
                 dry_run: self.s.dry_run,
+                raw: true,
             };
             let attempts = self.nodes[i].attempts;
             let api_version = node.object.api_version().to_string();
@@ -418,6 +434,19 @@ impl Engine<'_> {
 
     fn on_applied(&mut self, i: usize, r: Resource, live: Value) {
         self.answered();
+        let max = self.s.concurrency.max(1) as f64;
+        match self.last_cut {
+            // Slow start: one more per success doubles the window each round trip, so a server that
+            // throttles sees a handful of requests before the first 429, not a burst of --concurrency.
+            None => self.limit = (self.limit + 1.0).min(max),
+            // After a cut, grow back by one per window, and only after a long quiet spell: each 429 costs
+            // its object the server's Retry-After (APF raises it while drops go on), so probing for more
+            // room too early costs more than it gains.
+            Some(t) if t.elapsed() >= Duration::from_secs(10) => {
+                self.limit = (self.limit + 1.0 / self.limit).min(max)
+            }
+            Some(_) => {}
+        }
         let attempt = self.nodes[i].attempts;
         self.nodes[i].st = St::Applied;
         self.nodes[i].resource = Some(r.clone());
@@ -533,6 +562,20 @@ impl Engine<'_> {
             self.unanswered(&message);
         } else {
             self.answered();
+        }
+        if matches!(
+            verdict,
+            Verdict::Retry {
+                class: RetryClass::Throttled,
+                ..
+            }
+        ) && self
+            .last_cut
+            .is_none_or(|cut| self.nodes[i].sent_at.is_some_and(|sent| sent > cut))
+        {
+            // One cut per window: a 429 for a request sent before the last cut says nothing new.
+            self.limit = (self.limit / 2.0).max(1.0);
+            self.last_cut = Some(Instant::now());
         }
         match verdict {
             Verdict::Retry { class, after } => {

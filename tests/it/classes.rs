@@ -86,7 +86,7 @@ async fn error_classes_against_the_real_server() {
             &obj("shared", &ns),
             ApplyOptions {
                 force: true,
-                dry_run: false,
+                ..Default::default()
             },
         )
         .await

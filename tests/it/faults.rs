@@ -712,7 +712,11 @@ async fn a_webhook_that_times_out_for_twenty_seconds_is_waited_out() {
     let ns = unique("slowhook");
     let (port, ca_pem) = crate::webhook::serve_hanging(Duration::from_secs(20)).await;
     let hook = format!("{ns}.kyma.test");
-    let vwc = resource(&c, "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration");
+    let vwc = resource(
+        &c,
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+    );
     use base64::Engine as _;
     c.apply(&vwc, &json!({
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
@@ -727,16 +731,39 @@ async fn a_webhook_that_times_out_for_twenty_seconds_is_waited_out() {
     }), Default::default()).await.unwrap();
     let name = format!("slowhook-{ns}");
     let cat = catalog(&[
-        ("m/module.yaml", format!("apiVersion: kyma.module/v1\nname: {name}\nversion: 1.0.0\n")),
-        ("m/templates/ns.yaml", format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    kyma-test-slow-hook: {ns}\n")),
-        ("m/templates/cm.yaml", format!("{{% for i in range(end=5) %}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guarded-{{{{ i }}}}\n  namespace: {ns}\n{{% endfor %}}\n")),
+        (
+            "m/module.yaml",
+            format!("apiVersion: kyma.module/v1\nname: {name}\nversion: 1.0.0\n"),
+        ),
+        (
+            "m/templates/ns.yaml",
+            format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    kyma-test-slow-hook: {ns}\n"
+            ),
+        ),
+        (
+            "m/templates/cm.yaml",
+            format!(
+                "{{% for i in range(end=5) %}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guarded-{{{{ i }}}}\n  namespace: {ns}\n{{% endfor %}}\n"
+            ),
+        ),
     ]);
     let started = Instant::now();
     let mut run = Running::start(
         &kubeconfig(),
         &[
-            "deploy", "--catalog", cat.path().to_str().unwrap(), "--modules", &name, "--timeout", "120s",
-            "--wait-for-lock", "--events", "ndjson", "-o", "json",
+            "deploy",
+            "--catalog",
+            cat.path().to_str().unwrap(),
+            "--modules",
+            &name,
+            "--timeout",
+            "120s",
+            "--wait-for-lock",
+            "--events",
+            "ndjson",
+            "-o",
+            "json",
         ],
     );
     run.until_applied(usize::MAX);
@@ -744,10 +771,15 @@ async fn a_webhook_that_times_out_for_twenty_seconds_is_waited_out() {
     c.delete(&vwc, None, &hook).await.unwrap();
     let doc = final_doc(&lines);
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
-    let retries: Vec<serde_json::Value> =
-        events(&lines).into_iter().filter(|e| e["event"] == "objectRetry").collect();
+    let retries: Vec<serde_json::Value> = events(&lines)
+        .into_iter()
+        .filter(|e| e["event"] == "objectRetry")
+        .collect();
     assert!(!retries.is_empty(), "the calls timed out: {lines:#?}");
-    assert!(retries.iter().all(|r| r["class"] == "webhook-unavailable"), "{retries:#?}");
+    assert!(
+        retries.iter().all(|r| r["class"] == "webhook-unavailable"),
+        "{retries:#?}"
+    );
     assert!(
         retries.iter().any(|r| {
             let m = r["message"].as_str().unwrap_or("").to_ascii_lowercase();
@@ -757,7 +789,12 @@ async fn a_webhook_that_times_out_for_twenty_seconds_is_waited_out() {
     );
     let cms = resource(&c, "v1", "ConfigMap");
     for i in 0..5 {
-        assert!(c.get(&cms, Some(&ns), &format!("guarded-{i}")).await.unwrap().is_some());
+        assert!(
+            c.get(&cms, Some(&ns), &format!("guarded-{i}"))
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
     eprintln!(
         "figure: webhook silent for 20 s (3 s call timeout): {} retries, {} round(s), Ready after {:.1} s",
@@ -767,4 +804,122 @@ async fn a_webhook_that_times_out_for_twenty_seconds_is_waited_out() {
     );
     let out = kyma(&["undeploy", "--modules", &name]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
+}
+
+/// Puts the fault bed's API server back to its normal limits when the throttling test ends, passed
+/// or not.
+struct NormalLimits;
+
+impl Drop for NormalLimits {
+    fn drop(&mut self) {
+        bed_ctl("stop", "kube-apiserver", &[]);
+        bed_ctl("start", "kube-apiserver", &[("KYMA_TEST_BED_INFLIGHT", "1000")]);
+    }
+}
+
+/// Real throttling: the fault bed's API server restarted with the smallest inflight limits, and API
+/// Priority and Fairness (on, as on every cluster) putting the deploying user into a priority level of
+/// one seat that rejects instead of queueing. The server itself answers 429; kyma honours Retry-After,
+/// backs off its concurrency and converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_server_is_waited_on_not_hammered() {
+    use serde_json::json;
+    let _bed = FAULT_BED.lock().await;
+    let admin = fault_bed().join("kubeconfig");
+    bed_ctl("stop", "kube-apiserver", &[]);
+    bed_ctl("start", "kube-apiserver", &[("KYMA_TEST_BED_INFLIGHT", "1")]);
+    let _restore = NormalLimits;
+    let c = cluster_at(&admin).await;
+    let user = format!("throttled-{:08x}", fastrand::u32(..));
+    let who = Impersonated::at(
+        &c,
+        &admin,
+        &user,
+        json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
+    )
+    .await;
+    let plc = resource(
+        &c,
+        "flowcontrol.apiserver.k8s.io/v1",
+        "PriorityLevelConfiguration",
+    );
+    let fs = resource(&c, "flowcontrol.apiserver.k8s.io/v1", "FlowSchema");
+    c.apply(&plc, &json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "PriorityLevelConfiguration", "metadata": {"name": user},
+        "spec": {"type": "Limited", "limited": {"nominalConcurrencyShares": 1, "lendablePercent": 0, "limitResponse": {"type": "Reject"}}}}), Default::default()).await.unwrap();
+    c.apply(&fs, &json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema", "metadata": {"name": user},
+        "spec": {"priorityLevelConfiguration": {"name": user}, "matchingPrecedence": 100, "distinguisherMethod": {"type": "ByUser"},
+          "rules": [{"subjects": [{"kind": "User", "user": {"name": user}}],
+                     "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "namespaces": ["*"], "clusterScope": true}],
+                     "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}]}]}}), Default::default()).await.unwrap();
+    // The API server picks up new flow-control objects on its own schedule. Then prove the bed really
+    // throttles this user: a burst of 20 parallel reads must draw 429s.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let kc = kube::config::Kubeconfig::read_from(&who.kubeconfig).unwrap();
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(cfg).unwrap();
+    let burst = futures::future::join_all((0..20).map(|_| {
+        let client = client.clone();
+        async move {
+            let req = http::Request::get("/api/v1/namespaces/default/configmaps")
+                .body(Vec::new())
+                .unwrap();
+            client.request_text(req).await
+        }
+    }))
+    .await;
+    let rejected = burst
+        .iter()
+        .filter(|r| matches!(r, Err(kube::Error::Api(s)) if s.code == 429))
+        .count();
+    assert!(rejected > 0, "the bed throttles: {burst:?}");
+
+    let ns = unique("throttle");
+    let name = format!("throttle-{ns}");
+    let cat = many_configmaps(&ns, &name, 500);
+    let started = Instant::now();
+    let run = Running::start(
+        &who.kubeconfig,
+        &[
+            "deploy",
+            "--catalog",
+            cat.path().to_str().unwrap(),
+            "--modules",
+            &name,
+            "--timeout",
+            "300s",
+            "--events",
+            "ndjson",
+            "-o",
+            "json",
+        ],
+    );
+    let (rc, lines, stderr) = run.finish();
+    let took = started.elapsed();
+    let doc = final_doc(&lines);
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    let throttled: Vec<serde_json::Value> = events(&lines)
+        .into_iter()
+        .filter(|e| e["event"] == "objectRetry" && e["class"] == "throttled")
+        .collect();
+    // Every 429 kyma drew was waited out for at least the server's Retry-After (APF sends ≥ 1 s).
+    let honoured = throttled
+        .iter()
+        .filter(|e| e["delayMs"].as_u64() >= Some(1000))
+        .count();
+    assert_eq!(honoured, throttled.len(), "{throttled:#?}");
+    all_there_and_recorded(&c, &ns, &name, 500).await;
+    eprintln!(
+        "figure: one APF seat, reject on overload ({rejected} of a 20-read burst refused): 500 objects Ready in \
+         {:.1} s; kyma drew {} 429 answers, each waited out for the server's Retry-After; {} round(s)",
+        took.as_secs_f64(),
+        throttled.len(),
+        doc["modules"][0]["rounds"]
+    );
+    let out = kyma_at(&admin, &["undeploy", "--modules", &name]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    c.delete(&fs, None, &user).await.unwrap();
+    c.delete(&plc, None, &user).await.unwrap();
+    who.remove(&c).await;
 }

@@ -6,6 +6,7 @@ mod support;
 mod webhook;
 
 mod bad_input;
+mod bad_input_generated;
 mod bed;
 mod classes;
 mod cli;

@@ -322,6 +322,16 @@ pub struct Impersonated {
 
 impl Impersonated {
     pub async fn new(c: &kyma::cluster::Cluster, user: &str, rules: Value) -> Impersonated {
+        Self::at(c, &self::kubeconfig(), user, rules).await
+    }
+
+    /// The same on the cluster of `admin` (a kubeconfig with a client certificate).
+    pub async fn at(
+        c: &kyma::cluster::Cluster,
+        admin: &std::path::Path,
+        user: &str,
+        rules: Value,
+    ) -> Impersonated {
         let roles = resource(c, "rbac.authorization.k8s.io/v1", "ClusterRole");
         let bindings = resource(c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding");
         c.apply(
@@ -338,7 +348,7 @@ impl Impersonated {
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
-        let admin = std::fs::read_to_string(self::kubeconfig()).unwrap();
+        let admin = std::fs::read_to_string(admin).unwrap();
         assert!(admin.contains("  user:\n"), "a kubeconfig with a user entry");
         std::fs::write(
             &kubeconfig,

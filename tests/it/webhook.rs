@@ -20,7 +20,10 @@ pub async fn serve_hanging(hang: std::time::Duration) -> (u16, Vec<u8>) {
     serve(opened, Some(hang)).await
 }
 
-async fn serve(open: tokio::sync::oneshot::Receiver<()>, hang: Option<std::time::Duration>) -> (u16, Vec<u8>) {
+async fn serve(
+    open: tokio::sync::oneshot::Receiver<()>,
+    hang: Option<std::time::Duration>,
+) -> (u16, Vec<u8>) {
     kyma::tls::install_crypto_provider();
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
