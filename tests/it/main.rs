@@ -18,4 +18,5 @@ mod identity;
 mod lifecycle;
 mod real_modules;
 mod render;
+mod secrets;
 mod upgrade;

@@ -142,13 +142,43 @@ pub fn kyma_at(kubeconfig: &std::path::Path, args: &[&str]) -> Output {
     }
     args.retain(|a| *a != "--no-lock-wait");
 
-    Command::new(env!("CARGO_BIN_EXE_kyma"))
+    let out = Command::new(env!("CARGO_BIN_EXE_kyma"))
         .args(&args)
         .env("KUBECONFIG", kubeconfig)
         .env("NO_COLOR", "1")
         .env("KYMA_CACHE_DIR", std::env::temp_dir().join("kyma-test-cache"))
         .output()
-        .expect("run kyma")
+        .expect("run kyma");
+    assert_no_secrets(&args.join(" "), &out.stdout, &out.stderr);
+    out
+}
+
+/// Secret values and credentials tests use. No output of kyma, in any format, may contain one.
+pub const SECRET_VALUES: &[&str] = &[
+    "s3cr3t-kyma-test-value",
+    "czNjcjN0LWt5bWEtdGVzdC12YWx1ZQ", // its base64, as in a Secret's `data`
+    "not-a-real-token-1234",
+    "secret-token-value",
+    "PRIVATE KEY",
+];
+
+/// Fail if any of `SECRET_VALUES` or the bed's admin key is in the output of `what`.
+pub fn assert_no_secrets(what: &str, stdout: &[u8], stderr: &[u8]) {
+    static ADMIN_KEY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let admin_key = ADMIN_KEY.get_or_init(|| {
+        let kc = std::env::var_os("KYMA_TEST_KUBECONFIG").map(PathBuf::from)?;
+        let key = std::fs::read_to_string(kc.parent()?.join("certs/admin.key")).ok()?;
+        key.lines().nth(1).map(str::to_string)
+    });
+    for stream in [stdout, stderr] {
+        let text = String::from_utf8_lossy(stream);
+        for s in SECRET_VALUES.iter().copied().chain(admin_key.as_deref()) {
+            assert!(
+                !text.contains(s),
+                "`kyma {what}` printed a secret ({s:.12}…):\n{text}"
+            );
+        }
+    }
 }
 
 /// Run `kyma deploy … -o json` against `kubeconfig`: exit code, the JSON document and stderr.

@@ -1,0 +1,10 @@
+//! Values files and rendered manifests are YAML a user controls: parsing may fail, never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let _ = kyma::yaml::parse(text);
+    let _ = kyma::yaml::parse_all(text);
+});
