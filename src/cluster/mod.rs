@@ -39,6 +39,13 @@ pub struct Throttle {
     gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
+impl Throttle {
+    /// The server has throttled us (the engine saw a 429 of its own): go one at a time from now on.
+    pub fn throttled(&self) {
+        self.serial.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Why a request got no answer. Start-up waits out `Refused` and `TimedOut` (a cluster still coming
 /// up); `Tls` is a configuration problem no wait fixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -574,6 +574,7 @@ impl Engine<'_> {
             .is_none_or(|cut| self.nodes[i].sent_at.is_some_and(|sent| sent > cut))
         {
             // One cut per window: a 429 for a request sent before the last cut says nothing new.
+            self.cluster.throttle.throttled();
             self.limit = (self.limit / 2.0).max(1.0);
             self.last_cut = Some(Instant::now());
         }

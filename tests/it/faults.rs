@@ -191,6 +191,7 @@ impl Running {
             .unwrap()
             .read_to_string(&mut stderr)
             .unwrap();
+        assert_no_secrets("(a fault run)", self.seen.join("\n").as_bytes(), stderr.as_bytes());
         (status.code().unwrap_or(-1), self.seen, stderr)
     }
 }
