@@ -56,6 +56,11 @@ echo "[test] clusters: $KYMA_TEST_KUBECONFIG (main), $KYMA_TEST_KUBECONFIG_COMPA
 echo "[test] cargo test (unit + cluster)"
 cargo test --locked --all-targets -- --test-threads "${KYMA_TEST_THREADS:-8}"
 
+# Fuzz the input parsers for a bounded time (20 s per target; KYMA_FUZZ_SECONDS=0 skips).
+if [ "${KYMA_FUZZ_SECONDS:-20}" != 0 ]; then
+  bash scripts/fuzz.sh "${KYMA_FUZZ_SECONDS:-20}"
+fi
+
 if [ -f scripts/check-static.sh ]; then
   bash scripts/check-static.sh
 fi

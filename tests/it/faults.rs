@@ -191,7 +191,11 @@ impl Running {
             .unwrap()
             .read_to_string(&mut stderr)
             .unwrap();
-        assert_no_secrets("(a fault run)", self.seen.join("\n").as_bytes(), stderr.as_bytes());
+        assert_no_secrets(
+            "(a fault run)",
+            self.seen.join("\n").as_bytes(),
+            stderr.as_bytes(),
+        );
         (status.code().unwrap_or(-1), self.seen, stderr)
     }
 }
@@ -860,21 +864,30 @@ async fn a_throttling_server_is_waited_on_not_hammered() {
         .await
         .unwrap();
     let client = kube::Client::try_from(cfg).unwrap();
-    let burst = futures::future::join_all((0..20).map(|_| {
-        let client = client.clone();
-        async move {
-            let req = http::Request::get("/api/v1/namespaces/default/configmaps")
-                .body(Vec::new())
-                .unwrap();
-            client.request_text(req).await
+    // The API server's flow-control config controller takes the new objects up on its own schedule:
+    // burst until one is refused, for at most 30 s.
+    let mut rejected = 0;
+    for _ in 0..60 {
+        let burst = futures::future::join_all((0..20).map(|_| {
+            let client = client.clone();
+            async move {
+                let req = http::Request::get("/api/v1/configmaps").body(Vec::new()).unwrap();
+                client.request_text(req).await
+            }
+        }))
+        .await;
+        rejected = burst
+            .iter()
+            .filter(|r| matches!(r, Err(kube::Error::Api(s)) if s.code == 429))
+            .count();
+        if rejected > 0 {
+            break;
         }
-    }))
-    .await;
-    let rejected = burst
-        .iter()
-        .filter(|r| matches!(r, Err(kube::Error::Api(s)) if s.code == 429))
-        .count();
-    assert!(rejected > 0, "the bed throttles: {burst:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // The refusals raised the server's Retry-After for this level; let it settle back.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(rejected > 0, "the bed never throttled this user");
 
     let ns = unique("throttle");
     let name = format!("throttle-{ns}");
@@ -918,9 +931,12 @@ async fn a_throttling_server_is_waited_on_not_hammered() {
         throttled.len(),
         doc["modules"][0]["rounds"]
     );
-    let out = kyma_at(&admin, &["undeploy", "--modules", &name]);
-    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    // Normal limits first: the namespace controller's own requests crawl through a one-seat server.
+    drop(_restore);
+    let c = cluster_at(&admin).await;
     c.delete(&fs, None, &user).await.unwrap();
     c.delete(&plc, None, &user).await.unwrap();
     who.remove(&c).await;
+    let out = kyma_at(&admin, &["undeploy", "--modules", &name]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
