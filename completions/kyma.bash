@@ -116,7 +116,7 @@ _kyma() {
 
     case "${cmd}" in
         kyma)
-            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version deploy render template modules mirror undeploy diff status unlock completion version help"
+            opts="-o -v -h -V --output --catalog --offline --mirror --accept-new-digests --verbose --help --version deploy render template modules mirror undeploy diff status unlock completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,7 +146,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__completion)
-            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version bash elvish fish powershell zsh"
+            opts="-o -v -h -V --output --catalog --offline --mirror --accept-new-digests --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -176,7 +176,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__deploy)
-            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --wait-for-cluster --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --wait-for-cluster --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,7 +266,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__diff)
-            opts="-m -f -o -h -V --modules --values --set --profile --overrides --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -532,7 +532,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__mirror)
-            opts="-m -o -h -V --modules --to --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -o -v -h -V --modules --to --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -574,7 +574,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__modules)
-            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version list show help"
+            opts="-o -v -h -V --output --catalog --offline --mirror --accept-new-digests --verbose --help --version list show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -660,7 +660,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__modules__subcmd__list)
-            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-o -v -h -V --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -690,7 +690,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__modules__subcmd__show)
-            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry"
+            opts="-o -v -h -V --output --catalog --offline --mirror --accept-new-digests --verbose --help --version api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -720,7 +720,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__render)
-            opts="-m -f -o -h -V --modules --values --set --profile --overrides --output-dir --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --output-dir --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -782,7 +782,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__status)
-            opts="-m -o -h -V --modules --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -o -v -h -V --modules --check --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -832,7 +832,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__undeploy)
-            opts="-m -o -h -V --modules --all --force --prune-crds --remove-finalizers --timeout --wait-for-lock --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-m -o -v -h -V --modules --all --force --prune-crds --remove-finalizers --timeout --wait-for-lock --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -886,7 +886,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__unlock)
-            opts="-o -h -V --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-o -v -h -V --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -928,7 +928,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__version)
-            opts="-o -h -V --output --catalog --offline --mirror --accept-new-digests --help --version"
+            opts="-o -v -h -V --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kyma_global_optspecs
-    string join \n o/output= catalog= offline mirror= accept-new-digests h/help V/version
+    string join \n o/output= catalog= offline mirror= accept-new-digests v/verbose h/help V/version
 end
 
 function __fish_kyma_needs_command
@@ -30,6 +30,7 @@ complete -c kyma -n "__fish_kyma_needs_command" -l catalog -d 'Add or override m
 complete -c kyma -n "__fish_kyma_needs_command" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_needs_command" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_needs_command" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_needs_command" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kyma -n "__fish_kyma_needs_command" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "deploy" -d 'Render, apply and wait for modules on the cluster your kubeconfig selects'
@@ -85,6 +86,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l wait-for-lock -d 'W
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l force-replace -d 'When an upgrade changes a field the server cannot change in place (a Deployment\'s spec.selector), delete and recreate that object. Per object: annotate it kyma-project.io/replace: "true"'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
@@ -112,6 +114,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand render" -l catalog -d 'Add or 
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand render" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
@@ -139,6 +142,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand template" -l catalog -d 'Add o
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand template" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
@@ -147,6 +151,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_s
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -f -a "list" -d 'List modules: name, versions, default version, dependsOn, source'
@@ -158,6 +163,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subco
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
@@ -166,6 +172,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subco
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from help" -f -a "list" -d 'List modules: name, versions, default version, dependsOn, source'
@@ -191,6 +198,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l catalog -d 'Add or 
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s m -l modules -d 'Modules to remove, comma-separated' -r -f -a "api-gateway\t''
@@ -221,6 +229,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l remove-finalizers
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l wait-for-lock -d 'Wait for another run\'s cluster lock instead of failing'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
@@ -250,6 +259,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand diff" -l catalog -d 'Add or ov
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s m -l modules -d 'Only these modules (default: every installed module)' -r -f -a "api-gateway\t''
@@ -272,8 +282,10 @@ complete -c kyma -n "__fish_kyma_using_subcommand status" -s o -l output -d 'Out
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l check -d 'Exit 1 when any module is not Ready or any object drifted or is missing (a CI gate); without it status exits 0 whenever it could read the cluster'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand status" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
@@ -285,6 +297,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l catalog -d 'Add or 
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
@@ -293,6 +306,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand completion" -l catalog -d 'Add
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand completion" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand version" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
@@ -301,6 +315,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand version" -l catalog -d 'Add or
 complete -c kyma -n "__fish_kyma_using_subcommand version" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand version" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand version" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
+complete -c kyma -n "__fish_kyma_using_subcommand version" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand version" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand help; and not __fish_seen_subcommand_from deploy render modules mirror undeploy diff status unlock completion version help" -f -a "deploy" -d 'Render, apply and wait for modules on the cluster your kubeconfig selects'

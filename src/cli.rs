@@ -64,7 +64,7 @@ pub enum Command {
         "  kyma deploy --modules serverless -o json --timeout 5m\n\n",
         "Exit codes:\n  0    success (every module Ready)\n  1    a module failed\n  2    bad input or configuration: nothing was applied\n",
         "  3    timed out (--timeout)\n  4    cluster unreachable or credentials refused\n  5    another kyma run holds the cluster lock\n",
-        "  6    a catalog or release asset could not be had (network, --mirror, --offline, digest): nothing was applied\n  130  interrupted (Ctrl-C)"
+        "  6    a catalog or release asset could not be had: nothing was applied\n  130  interrupted (Ctrl-C or SIGTERM): applied objects recorded, lock released"
     ))]
     Deploy(DeployArgs),
     /// Render modules to YAML locally; no cluster needed.
@@ -279,6 +279,10 @@ pub struct StatusArgs {
     /// Only these modules (default: every installed module).
     #[arg(short = 'm', long, value_delimiter = ',', value_parser = ModuleNameParser, hide_possible_values = true)]
     pub modules: Vec<String>,
+    /// Exit 1 when any module is not Ready or any object drifted or is missing (a CI gate); without it
+    /// status exits 0 whenever it could read the cluster.
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }

@@ -1,8 +1,17 @@
-//! `kyma status`.
+//! `kyma status`: one line per module, then per module a summary of what is wrong — counted by problem,
+//! the first three objects named — so 30 modules whose namespaces vanished say 30 short paragraphs, not
+//! thousands of lines. Every object with `-v`; everything in `-o json`. `--check` makes it a CI gate.
 
+use std::collections::BTreeMap;
+
+use crate::action::inspect::ModuleStatus;
 use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
+use crate::engine::readiness::Health;
 use crate::exit::{Exit, Failure};
 use crate::report::table::Table;
+
+/// How many objects a summary names per problem.
+const NAMED: usize = 3;
 
 pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> {
     let cluster = super::cluster::connect(&args.cluster).await?;
@@ -39,31 +48,112 @@ pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> 
                     drift,
                 ]);
             }
-            print!("{}", t.render());
+            match crate::report::style::stdout_width() {
+                Some(w) => print!("{}", t.render_within(w)),
+                None => print!("{}", t.render()),
+            }
             for m in &modules {
-                for d in m.details.iter().filter(|d| {
-                    d.drift.is_some()
-                        || !d.health.is_ready()
-                        || matches!(d.health, crate::engine::readiness::Health::Warning(_))
-                }) {
-                    let health = match &d.health {
-                        crate::engine::readiness::Health::Ready => "ready".to_string(),
-                        crate::engine::readiness::Health::Warning(w) => format!("ready, {w}"),
-                        crate::engine::readiness::Health::InProgress(r) => format!("not ready: {r}"),
-                        crate::engine::readiness::Health::Failed(r) => format!("failed: {r}"),
-                    };
-                    println!(
-                        "  {}: {}: {health}{}",
-                        m.name,
-                        d.object,
-                        d.drift
-                            .as_ref()
-                            .map(|x| format!("; drift: {x}"))
-                            .unwrap_or_default()
-                    );
+                for line in problems(m, global.verbose) {
+                    println!("{line}");
                 }
             }
         }
     }
-    Ok(Exit::Success)
+    let healthy = modules.iter().all(|m| m.health == "Ready" && m.drifted == 0);
+    Ok(if args.check && !healthy {
+        Exit::ModuleFailed
+    } else {
+        Exit::Success
+    })
+}
+
+/// What is wrong with a module's objects: one line per kind of problem with a count and the first
+/// objects, or (verbose) one line per object.
+fn problems(m: &ModuleStatus, verbose: bool) -> Vec<String> {
+    let mut by_problem: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for d in &m.details {
+        let health = match &d.health {
+            Health::Ready => None,
+            Health::Warning(w) => Some(format!("ready, {w}")),
+            Health::InProgress(r) => Some(format!("not ready: {r}")),
+            Health::Failed(r) => Some(format!("failed: {r}")),
+        };
+        let drift = d.drift.as_ref().map(|x| format!("drift: {x}"));
+        let problem = match (health, drift) {
+            (None, None) => continue,
+            // A missing object is both "failed: missing" and "drift: missing": say it once.
+            (Some(h), Some(d)) if h.ends_with(": missing") && d.ends_with(": missing") => {
+                "missing".to_string()
+            }
+            (Some(h), Some(d)) => format!("{h}; {d}"),
+            (Some(x), None) | (None, Some(x)) => x,
+        };
+        by_problem.entry(problem).or_default().push(&d.object);
+    }
+    let mut out = Vec::new();
+    for (problem, objects) in by_problem {
+        if verbose {
+            out.extend(objects.iter().map(|o| format!("  {}: {o}: {problem}", m.name)));
+            continue;
+        }
+        let named = objects[..objects.len().min(NAMED)].join(", ");
+        let more = match objects.len().saturating_sub(NAMED) {
+            0 => String::new(),
+            n => format!(" and {n} more (-v lists them)"),
+        };
+        out.push(format!(
+            "  {}: {} object(s) {problem}: {named}{more}",
+            m.name,
+            objects.len()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::inspect::ObjectStatus;
+
+    fn object(name: &str, health: Health, drift: Option<&str>) -> ObjectStatus {
+        ObjectStatus {
+            object: format!("ConfigMap/ns/{name}"),
+            health,
+            drift: drift.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn problems_are_counted_and_the_first_three_named() {
+        let mut details: Vec<ObjectStatus> = (0..95)
+            .map(|i| {
+                object(
+                    &format!("c{i:02}"),
+                    Health::Failed("missing".into()),
+                    Some("missing"),
+                )
+            })
+            .collect();
+        details.push(object("edited", Health::Ready, Some("changed by kubectl-edit")));
+        details.push(object("fine", Health::Ready, None));
+        let m = ModuleStatus {
+            name: "eventing".into(),
+            version: "1.0.0".into(),
+            deployed_at: String::new(),
+            complete: true,
+            objects: details.len(),
+            ready: 2,
+            health: "Failed".into(),
+            drifted: 96,
+            details,
+        };
+        assert_eq!(
+            problems(&m, false),
+            vec![
+                "  eventing: 1 object(s) drift: changed by kubectl-edit: ConfigMap/ns/edited",
+                "  eventing: 95 object(s) missing: ConfigMap/ns/c00, ConfigMap/ns/c01, ConfigMap/ns/c02 and 92 more (-v lists them)",
+            ]
+        );
+        assert_eq!(problems(&m, true).len(), 96, "verbose: one line per object");
+    }
 }

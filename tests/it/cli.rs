@@ -68,9 +68,51 @@ fn every_command_has_help_with_an_example() {
             "{cmd} --help has no example:\n{stdout}"
         );
     }
+}
+
+/// `deploy --help` lists every exit code on its own line with its meaning, exactly the codes kyma uses,
+/// and the README's table says the same codes.
+#[test]
+fn exit_codes_are_documented_one_per_line() {
     let deploy = text(&kyma(&["deploy", "--help"])).0;
-    for code in ["0 ", "1 ", "2 ", "3 ", "4 ", "130"] {
-        assert!(deploy.contains(code), "deploy --help documents exit code {code}");
+    let section = deploy
+        .split("Exit codes:\n")
+        .nth(1)
+        .expect("an 'Exit codes:' section in deploy --help");
+    let documented: Vec<(i32, String)> = section
+        .lines()
+        .map_while(|l| {
+            let (code, meaning) = l.trim().split_once(char::is_whitespace)?;
+            Some((code.parse().ok()?, meaning.trim().to_string()))
+        })
+        .collect();
+    let want: &[(i32, &str)] = &[
+        (0, "success"),
+        (1, "a module failed"),
+        (2, "bad input"),
+        (3, "timed out"),
+        (4, "unreachable"),
+        (5, "lock"),
+        (6, "could not be had"),
+        (130, "interrupted"),
+    ];
+    assert_eq!(
+        documented.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        want.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        "{section}"
+    );
+    for ((code, meaning), (_, word)) in documented.iter().zip(want) {
+        assert!(
+            meaning.contains(word),
+            "exit {code}: {meaning:?} should say {word:?}"
+        );
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (code, _) in want {
+        assert!(
+            readme.contains(&format!("\n| {code} | ")),
+            "README's exit-code table lacks {code}"
+        );
     }
 }
 
