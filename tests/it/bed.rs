@@ -8,6 +8,10 @@ use serde_json::json;
 use crate::support::*;
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn namespace_configmap_apply_read_delete() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -53,6 +57,10 @@ async fn namespace_configmap_apply_read_delete() {
 /// Ready and untainted, a 2-replica Deployment rolls out through the scheduler and kwok to Available,
 /// and a CRD's CEL rule (`x-kubernetes-validations`, which real Kyma CRDs use) is enforced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn modern_server_schedules_pods_and_enforces_cel() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;

@@ -8,6 +8,10 @@ use kyma::engine::classify::{FatalClass, RetryClass, Verdict, classify};
 use crate::support::*;
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn error_classes_against_the_real_server() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;

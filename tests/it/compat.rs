@@ -41,6 +41,10 @@ async fn beds() -> (kyma::cluster::Cluster, kyma::cluster::Cluster) {
 
 /// Three manifests from real Kyma modules that 1.20 refuses with a 500 and 1.37 takes as they are.
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn old_server_quirks_against_today() {
     let _shared = CLUSTER.read().await;
     let (old, new) = beds().await;
@@ -113,6 +117,10 @@ async fn old_server_quirks_against_today() {
 /// (`protocol: TCP`, quantities as strings); what 1.20 cannot know stops its module before anything is
 /// applied, in one sentence; a field no check foresaw fails at the server with the same kind of sentence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn old_server_quirks_through_kyma() {
     let _shared = CLUSTER.read().await;
     let old = cluster_at(&compat_kubeconfig()).await;
@@ -192,6 +200,10 @@ async fn old_server_quirks_through_kyma() {
 /// Real modules on 1.20: each one that needs more than 1.20 is stopped before it is applied, saying
 /// what it needs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn real_modules_too_new_for_the_server_say_so_before_applying() {
     let _shared = CLUSTER.read().await;
     let (mirror, _) = serve_dir(real_modules_mirror()).await;

@@ -30,6 +30,10 @@ pub(crate) fn module_yaml(name: &str, ns: &str) -> String {
 /// nats. A re-run changes nothing on the server. This is the only test that uses the built-in
 /// namespaces (istio-system, kyma-system).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_nothing() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -147,6 +151,10 @@ async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_
 /// A validating webhook that refuses connections for its first ~10 s holds the matching objects back
 /// by rounds; then the deploy succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn a_webhook_that_starts_late_delays_objects_by_rounds_then_deploy_succeeds() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -259,6 +267,10 @@ fn base64(bytes: &[u8]) -> String {
 /// An invalid object fails its module at once, with the server's message and the template it came
 /// from; the other module still becomes Ready; exit code 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn an_invalid_object_fails_its_module_at_once_and_others_still_succeed() {
     let _shared = CLUSTER.read().await;
     let ns_bad = unique("bad");
@@ -326,6 +338,10 @@ async fn an_invalid_object_fails_its_module_at_once_and_others_still_succeed() {
 /// and the deploy times out naming the Deployment; once Nodes open up (3 s into the second run) it
 /// becomes Ready, and not before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn deployment_is_ready_only_when_its_pods_are_and_times_out_while_they_cannot_run() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -414,6 +430,10 @@ async fn deployment_is_ready_only_when_its_pods_are_and_times_out_while_they_can
 /// --dry-run goes through the server (validation, admission) but persists nothing, custom resources
 /// of a CRD that does not exist yet included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn dry_run_persists_nothing() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -462,6 +482,10 @@ async fn dry_run_persists_nothing() {
 /// A custom resource before its CRD in template order, and objects in a namespace created by another
 /// module: both resolved by the engine, the CR only attempted once the CRD is Established.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn custom_resource_waits_for_its_crd_across_modules_without_a_failed_attempt() {
     let _shared = CLUSTER.read().await;
     let ns = unique("crd");
@@ -520,6 +544,10 @@ async fn custom_resource_waits_for_its_crd_across_modules_without_a_failed_attem
 
 /// Ctrl-C: in-flight requests finish, the report says what was applied, exit code 130.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn interrupt_stops_cleanly_with_exit_130() {
     let _shared = CLUSTER.read().await;
     let ns = unique("intr");
@@ -576,6 +604,10 @@ async fn interrupt_stops_cleanly_with_exit_130() {
 
 /// Bad credentials and a wrong CA: one clear error before any work, exit 4, no secret in the output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn unauthorized_and_untrusted_servers_exit_4() {
     let _shared = CLUSTER.read().await;
     let kc = std::fs::read_to_string(kubeconfig()).unwrap();

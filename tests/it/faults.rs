@@ -22,6 +22,10 @@ fn one_configmap_module(ns: &str, name: &str) -> tempfile::TempDir {
 /// A CI job starts kyma right after creating its cluster: nothing listens yet. kyma waits (and says
 /// so), then deploys once the server answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn a_cluster_that_comes_up_late_is_waited_for() {
     let _shared = CLUSTER.read().await;
     let ns = unique("late");
@@ -74,6 +78,10 @@ async fn a_cluster_that_comes_up_late_is_waited_for() {
 /// Nothing ever answers: exit 4 after the window, the cause said once with the address and context.
 /// A server that speaks no TLS is a configuration problem: exit 4 at once, no waiting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn unreachable_and_tls_failures_are_told_apart() {
     let dir = tempfile::tempdir().unwrap();
     let forwarder = Forwarder::new(&kubeconfig());
@@ -254,6 +262,10 @@ async fn all_there_and_recorded(c: &kyma::cluster::Cluster, ns: &str, module: &s
 /// deploy converges, each object is reported applied exactly once, and the report says how long the
 /// cluster was unreachable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn api_server_restart_in_the_middle_of_a_deploy() {
     let _bed = FAULT_BED.lock().await;
     let bed = fault_bed();
@@ -334,6 +346,10 @@ async fn api_server_restart_in_the_middle_of_a_deploy() {
 /// etcd is killed for 10 s in the middle of a deploy: the API server answers 5xx and times out
 /// meanwhile; the deploy converges once etcd is back, with nothing lost or doubled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn etcd_away_for_ten_seconds_in_the_middle_of_a_deploy() {
     let _bed = FAULT_BED.lock().await;
     let bed = fault_bed();
@@ -434,6 +450,10 @@ async fn watch_lock_holders(
 /// time and the others exit 5; with it all five succeed, one after another. The Lease never passes
 /// from one holder to another without being released in between.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn five_concurrent_deploys_take_turns() {
     let _bed = FAULT_BED.lock().await;
     let kc = fault_bed().join("kubeconfig");
@@ -614,6 +634,10 @@ fn interrupt_after(kc: &std::path::Path, args: &[&str], after: Duration) -> (i32
 /// re-run always converges, nothing labelled as kyma's is ever missing from the inventory, and the
 /// lock is free after every run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn ctrl_c_at_random_moments_then_rerun_converges() {
     let _bed = FAULT_BED.lock().await;
     let kc = fault_bed().join("kubeconfig");
@@ -710,6 +734,10 @@ async fn ctrl_c_at_random_moments_then_rerun_converges() {
 /// in the API server): the guarded objects are retried as "webhook unavailable" and the deploy
 /// converges once it answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn a_webhook_that_times_out_for_twenty_seconds_is_waited_out() {
     use serde_json::json;
     let _shared = CLUSTER.read().await;
@@ -827,6 +855,10 @@ impl Drop for NormalLimits {
 /// one seat that rejects instead of queueing. The server itself answers 429; kyma honours Retry-After,
 /// backs off its concurrency and converges.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn a_throttling_server_is_waited_on_not_hammered() {
     use serde_json::json;
     let _bed = FAULT_BED.lock().await;

@@ -24,6 +24,10 @@ fn json_of(out: &std::process::Output) -> Value {
 /// The module's namespace holds a user's CronJob in a group the user running undeploy may not list:
 /// whether the namespace is empty cannot be known, so it stays (with the CronJob), and the report says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn undeploy_keeps_a_namespace_it_cannot_see_into() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -90,6 +94,10 @@ async fn undeploy_keeps_a_namespace_it_cannot_see_into() {
 /// ConfigMaps but not list them (nor Namespaces) cannot learn who owns it: the module is refused before
 /// anything is applied, and the Helm object is untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn deploy_refuses_to_adopt_what_it_cannot_list() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -153,6 +161,10 @@ async fn deploy_refuses_to_adopt_what_it_cannot_list() {
 /// A user who may read ConfigMaps but not write them cannot dry-run an apply: `diff` says the
 /// object cannot be compared (exit 2, never "no changes") and `status` says drift cannot be checked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn diff_and_status_say_when_they_cannot_compare() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -207,6 +219,10 @@ async fn diff_and_status_say_when_they_cannot_compare() {
 /// An upgrade drops a ConfigMap the deploying user may not read: prune cannot check that it is still
 /// kyma's, so it stays — and stays recorded, so a later deploy with the rights prunes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn prune_keeps_and_remembers_what_it_cannot_read() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;

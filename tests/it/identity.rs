@@ -22,6 +22,10 @@ fn json_of(out: &std::process::Output) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn same_kind_and_name_in_two_groups_stay_two_objects() {
     let _shared = CLUSTER.read().await;
     let ns = unique("twins");

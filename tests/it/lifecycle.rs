@@ -63,6 +63,10 @@ async fn exists(c: &kyma::cluster::Cluster, ns: &str, name: &str) -> bool {
 /// object beside them survives, and the ApplySet labels are KEP-3659's. An empty render (v3) prunes
 /// nothing unless --allow-empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn upgrade_prunes_only_what_was_dropped_and_empty_renders_prune_nothing() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -164,6 +168,10 @@ async fn upgrade_prunes_only_what_was_dropped_and_empty_renders_prune_nothing() 
 /// An object owned by a Helm release is not adopted without --adopt; the module fails before it sends
 /// anything, and the object stays untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn another_tools_object_is_not_adopted_without_adopt() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -219,6 +227,10 @@ async fn another_tools_object_is_not_adopted_without_adopt() {
 /// Ctrl-C in the middle of an upgrade, then a re-run: it converges, and nothing is orphaned (the
 /// object the upgrade drops is pruned by the re-run, because the interrupted run recorded the union).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -323,6 +335,10 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
 /// `kyma diff` shows a changed value and a would-be-pruned object; `kyma status` reports drift after
 /// someone else edits a managed field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn diff_and_status_drift() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -397,6 +413,10 @@ async fn diff_and_status_drift() {
 
 /// Two runs at once: the second fails fast naming the lock holder; with --wait-for-lock it waits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -498,6 +518,10 @@ async fn snapshot(c: &kyma::cluster::Cluster) -> BTreeSet<String> {
 /// Undeploy of one module leaves the others Ready; undeploy --all leaves the cluster as it was before
 /// plus nothing of kyma's. Needs the cluster to itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn undeploy_one_then_all_leaves_the_cluster_as_before() {
     let _exclusive = CLUSTER.write().await;
     let c = cluster().await;
@@ -635,6 +659,10 @@ async fn undeploy_one_then_all_leaves_the_cluster_as_before() {
 /// Undeploy waits for deletion and, on timeout, names what is stuck and why; it never strips finalizers
 /// unless asked to.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn undeploy_names_stuck_objects_and_strips_finalizers_only_when_asked() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;

@@ -157,6 +157,10 @@ fn deploy_with_cache(cache: &std::path::Path, args: &[&str]) -> (i32, Value, Str
 /// manager applied as published and Available, module CRs configured by values, all Ready; a re-run
 /// skips all six; `undeploy --all` leaves nothing of kyma's and the user's object untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
     let _whole = CLUSTER.write().await;
     let c = cluster().await;
@@ -395,6 +399,10 @@ fn keda_template(version: &str, data: bool) -> Value {
 /// community index (a JSON array of ModuleTemplates) over HTTP; `spec.data` is the default CR when
 /// present, else the `defaultResource` link. Deployed from the directory, the module ends Ready.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn module_templates_as_catalogs() {
     let _whole = CLUSTER.write().await;
     let mirror_dir = real_modules_mirror();

@@ -10,6 +10,10 @@ use crate::support::*;
 const VALUE: &str = "s3cr3t-kyma-test-value";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn no_output_format_shows_secret_data() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;

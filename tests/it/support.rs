@@ -128,9 +128,13 @@ pub async fn create_namespace(c: &kyma::cluster::Cluster, name: &str) {
 /// that needs the whole cluster to itself (`undeploy --all`) takes this exclusively.
 pub static CLUSTER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
-/// Run the kyma binary against the test cluster.
+/// Run the kyma binary against the test cluster; offline commands (help, render, completion) run
+/// without one.
 pub fn kyma(args: &[&str]) -> Output {
-    kyma_at(&kubeconfig(), args)
+    let kc = std::env::var_os("KYMA_TEST_KUBECONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_BED_KUBECONFIG));
+    kyma_at(&kc, args)
 }
 
 /// Run the kyma binary against the cluster of `kubeconfig`.

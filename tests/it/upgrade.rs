@@ -21,6 +21,10 @@ fn deployment(selector: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn a_changed_selector_fails_clearly_and_force_replace_recreates_it() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -86,6 +90,10 @@ fn crd(group: &str, versions: &[(&str, bool)]) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn a_crd_upgrade_that_drops_a_stored_version_stops_its_module_and_explains() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -190,6 +198,10 @@ async fn install_beside_a_users_gadget(
 /// Undeploy the Kyma way: while a custom resource of the module's kinds exists that kyma did not create,
 /// nothing is removed (exit 2); with --force the module goes and the CRD stays for the user's resource.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn undeploy_refuses_while_the_users_custom_resources_exist() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
@@ -250,6 +262,10 @@ async fn undeploy_refuses_while_the_users_custom_resources_exist() {
 /// module that owns their CRD. Without --force nothing is removed; with --force the module goes but the
 /// CRD stays (deleting it would take the user's resources along), and the report says why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
 async fn a_check_that_cannot_be_made_keeps_the_crd() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
