@@ -43,6 +43,16 @@ impl Progress {
     }
 }
 
+#[test]
+fn bars_name_objects_without_their_group() {
+    assert_eq!(short("Deployment.apps/ns/web"), "Deployment/ns/web");
+    assert_eq!(short("ConfigMap/ns/c"), "ConfigMap/ns/c");
+    assert_eq!(
+        short("CustomResourceDefinition.apiextensions.k8s.io/x.y"),
+        "CustomResourceDefinition/x.y"
+    );
+}
+
 /// Retries gathered since the last flush: per (module, class), the objects and one message.
 #[derive(Default)]
 struct Retries {
@@ -86,7 +96,16 @@ pub async fn consume(mut rx: mpsc::UnboundedReceiver<Event>, opts: LiveOptions) 
         ProgressDrawTarget::hidden()
     });
     // `wide_msg` fills what the terminal has left and truncates: a bar never wraps onto a second line.
-    let style = ProgressStyle::with_template("{prefix:>14.bold} {elapsed:>4} [{bar:20}] {wide_msg}")
+    // Below 100 columns the bar itself goes (the counts say the same) to leave room for the object.
+    let wide = console::Term::stderr()
+        .size_checked()
+        .is_none_or(|(_, w)| w >= 100);
+    let template = if wide {
+        "{prefix:>14.bold} {elapsed:>4} [{bar:20}] {wide_msg}"
+    } else {
+        "{prefix:>14.bold} {elapsed:>4} {wide_msg}"
+    };
+    let style = ProgressStyle::with_template(template)
         .expect("static template")
         .progress_chars("=> ");
     let mut bars: HashMap<String, (ProgressBar, Progress)> = HashMap::new();
@@ -178,19 +197,27 @@ fn draw(
             message,
             ..
         } => update(module, &mut |p| {
-            p.status = format!("{object}: {}: {message}", crate::engine::retry_label(*class))
+            p.status = format!(
+                "{}: {}: {message}",
+                short(object),
+                crate::engine::retry_label(*class)
+            )
         }),
         Event::ObjectWaiting {
             module,
             object,
             reason,
-        } => update(module, &mut |p| p.status = format!("waiting: {object}: {reason}")),
+        } => update(module, &mut |p| {
+            p.status = format!("waiting: {}: {reason}", short(object))
+        }),
         Event::ObjectFailed {
             module,
             object,
             message,
             ..
-        } => update(module, &mut |p| p.status = format!("failed: {object}: {message}")),
+        } => update(module, &mut |p| {
+            p.status = format!("failed: {}: {message}", short(object))
+        }),
         Event::ObjectReplacing { module, object, .. } => {
             update(module, &mut |p| p.status = format!("replacing {object}"))
         }
@@ -218,6 +245,15 @@ fn draw(
                 ));
             }
         }
+    }
+}
+
+/// An object as a bar names it: without the API group (`Deployment/ns/name`), which leaves room for the
+/// name on a narrow terminal; reports and logs keep the full identity.
+fn short(object: &str) -> String {
+    match object.split_once('/') {
+        Some((kind, rest)) => format!("{}/{rest}", kind.split('.').next().unwrap_or(kind)),
+        None => object.to_string(),
     }
 }
 
