@@ -470,8 +470,14 @@ stop_component() {
   running "$COMPONENT" && die "$COMPONENT did not stop"
   log "$COMPONENT stopped"
 }
+port_busy() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 start_component() {
   component
+  local port=$PORT host=$HOST
+  [ "$COMPONENT" = etcd ] && { port=$ETCD_PORT; host=127.0.0.1; }
+  # A process killed a moment ago may still hold its port while the kernel tears it down.
+  for _ in $(seq 1 100); do port_busy "$host" "$port" || break; sleep 0.1; done
+  port_busy "$host" "$port" && die "port $port is still in use; cannot start $COMPONENT"
   case "$COMPONENT" in kube-apiserver) start_apiserver ;; etcd) start_etcd; log "etcd started" ;; esac
 }
 

@@ -845,8 +845,14 @@ struct NormalLimits;
 
 impl Drop for NormalLimits {
     fn drop(&mut self) {
-        bed_ctl("stop", "kube-apiserver", &[]);
-        bed_ctl("start", "kube-apiserver", &[("KYMA_TEST_BED_INFLIGHT", "1000")]);
+        // Never panic here: a panic while the test is already failing would abort every test.
+        let restart = || {
+            bed_ctl("stop", "kube-apiserver", &[]);
+            bed_ctl("start", "kube-apiserver", &[("KYMA_TEST_BED_INFLIGHT", "1000")]);
+        };
+        if std::panic::catch_unwind(restart).is_err() {
+            eprintln!("could not restore the fault bed's API server limits");
+        }
     }
 }
 
@@ -863,9 +869,6 @@ async fn a_throttling_server_is_waited_on_not_hammered() {
     use serde_json::json;
     let _bed = FAULT_BED.lock().await;
     let admin = fault_bed().join("kubeconfig");
-    bed_ctl("stop", "kube-apiserver", &[]);
-    bed_ctl("start", "kube-apiserver", &[("KYMA_TEST_BED_INFLIGHT", "1")]);
-    let _restore = NormalLimits;
     let c = cluster_at(&admin).await;
     let user = format!("throttled-{:08x}", fastrand::u32(..));
     let who = Impersonated::at(
@@ -882,45 +885,18 @@ async fn a_throttling_server_is_waited_on_not_hammered() {
     );
     let fs = resource(&c, "flowcontrol.apiserver.k8s.io/v1", "FlowSchema");
     c.apply(&plc, &json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "PriorityLevelConfiguration", "metadata": {"name": user},
-        "spec": {"type": "Limited", "limited": {"nominalConcurrencyShares": 1, "lendablePercent": 0, "limitResponse": {"type": "Reject"}}}}), Default::default()).await.unwrap();
+        "spec": {"type": "Limited", "limited": {"nominalConcurrencyShares": 1, "lendablePercent": 0, "borrowingLimitPercent": 0, "limitResponse": {"type": "Reject"}}}}), Default::default()).await.unwrap();
     c.apply(&fs, &json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema", "metadata": {"name": user},
         "spec": {"priorityLevelConfiguration": {"name": user}, "matchingPrecedence": 100, "distinguisherMethod": {"type": "ByUser"},
           "rules": [{"subjects": [{"kind": "User", "user": {"name": user}}],
                      "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "namespaces": ["*"], "clusterScope": true}],
                      "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}]}]}}), Default::default()).await.unwrap();
-    // The API server picks up new flow-control objects on its own schedule. Then prove the bed really
-    // throttles this user: a burst of 20 parallel reads must draw 429s.
+    // Flow control is set up while the server has room; the restart with the smallest limits then
+    // starts with it in force (a starved server takes new flow-control objects up slowly).
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let kc = kube::config::Kubeconfig::read_from(&who.kubeconfig).unwrap();
-    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-        .await
-        .unwrap();
-    let client = kube::Client::try_from(cfg).unwrap();
-    // The API server's flow-control config controller takes the new objects up on its own schedule:
-    // burst until one is refused, for at most 30 s.
-    let mut rejected = 0;
-    for _ in 0..60 {
-        let burst = futures::future::join_all((0..20).map(|_| {
-            let client = client.clone();
-            async move {
-                let req = http::Request::get("/api/v1/configmaps").body(Vec::new()).unwrap();
-                client.request_text(req).await
-            }
-        }))
-        .await;
-        rejected = burst
-            .iter()
-            .filter(|r| matches!(r, Err(kube::Error::Api(s)) if s.code == 429))
-            .count();
-        if rejected > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    // The refusals raised the server's Retry-After for this level; let it settle back.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(rejected > 0, "the bed never throttled this user");
-
+    bed_ctl("stop", "kube-apiserver", &[]);
+    bed_ctl("start", "kube-apiserver", &[("KYMA_TEST_BED_INFLIGHT", "1")]);
+    let _restore = NormalLimits;
     let ns = unique("throttle");
     let name = format!("throttle-{ns}");
     let cat = many_configmaps(&ns, &name, 500);
@@ -949,7 +925,13 @@ async fn a_throttling_server_is_waited_on_not_hammered() {
         .into_iter()
         .filter(|e| e["event"] == "objectRetry" && e["class"] == "throttled")
         .collect();
-    // Every 429 kyma drew was waited out for at least the server's Retry-After (APF sends ≥ 1 s).
+    // kyma's slow start probes for room (two requests in flight against one seat), so the server
+    // refuses some: that proves the bed throttles. Each 429 was waited out for at least the server's
+    // Retry-After (APF sends ≥ 1 s).
+    assert!(
+        !throttled.is_empty(),
+        "the server never answered 429: the bed does not throttle"
+    );
     let honoured = throttled
         .iter()
         .filter(|e| e["delayMs"].as_u64() >= Some(1000))
@@ -957,8 +939,8 @@ async fn a_throttling_server_is_waited_on_not_hammered() {
     assert_eq!(honoured, throttled.len(), "{throttled:#?}");
     all_there_and_recorded(&c, &ns, &name, 500).await;
     eprintln!(
-        "figure: one APF seat, reject on overload ({rejected} of a 20-read burst refused): 500 objects Ready in \
-         {:.1} s; kyma drew {} 429 answers, each waited out for the server's Retry-After; {} round(s)",
+        "figure: one APF seat, reject on overload: 500 objects Ready in {:.1} s; kyma drew {} 429 answers, each \
+         waited out for the server's Retry-After; {} round(s)",
         took.as_secs_f64(),
         throttled.len(),
         doc["modules"][0]["rounds"]
