@@ -116,6 +116,10 @@ pub struct Inventory {
     /// The applied objects, for drift detection (`kyma status`).
     #[serde(skip)]
     pub manifest: Vec<Value>,
+    /// Why the recorded manifest could not be read, if it could not: drift then cannot be checked, and
+    /// `status` says so instead of reporting none.
+    #[serde(skip)]
+    pub manifest_error: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,14 +226,16 @@ impl Inventory {
         };
         let mut inv: Inventory =
             serde_json::from_slice(&field("inventory.json")?).map_err(|e| corrupt(e.to_string()))?;
-        if let Ok(gz) = field("manifest.json.gz") {
+        let manifest = field("manifest.json.gz").and_then(|gz| {
             let mut text = Vec::new();
-            if flate2::read::GzDecoder::new(gz.as_slice())
+            flate2::read::GzDecoder::new(gz.as_slice())
                 .read_to_end(&mut text)
-                .is_ok()
-            {
-                inv.manifest = serde_json::from_slice(&text).unwrap_or_default();
-            }
+                .map_err(|e| corrupt(format!("manifest.json.gz: {e}")))?;
+            serde_json::from_slice(&text).map_err(|e| corrupt(format!("manifest.json.gz: {e}")))
+        });
+        match manifest {
+            Ok(m) => inv.manifest = m,
+            Err(e) => inv.manifest_error = Some(e.to_string()),
         }
         Ok(inv)
     }
@@ -417,8 +423,9 @@ mod tests {
                 m("apiextensions.k8s.io", "CustomResourceDefinition", None),
             ],
             manifest: vec![json!({"kind": "ConfigMap"})],
+            manifest_error: None,
         };
-        let s = inv.to_secret();
+        let mut s = inv.to_secret();
         assert_eq!(
             s["metadata"]["annotations"][GROUP_KINDS_ANNOTATION],
             "ConfigMap,CustomResourceDefinition.apiextensions.k8s.io,Deployment.apps"
@@ -431,6 +438,18 @@ mod tests {
         let back = Inventory::from_secret(&s).unwrap();
         assert_eq!(back.members, inv.members);
         assert_eq!(back.manifest, inv.manifest);
+        assert_eq!(back.manifest_error, None);
+
+        // A recorded manifest that cannot be read is said, never taken as "nothing was applied".
+        s["data"]["manifest.json.gz"] = json!("bm90IGd6aXA=");
+        let damaged = Inventory::from_secret(&s).unwrap();
+        assert!(damaged.manifest.is_empty());
+        assert!(
+            damaged
+                .manifest_error
+                .as_deref()
+                .is_some_and(|e| e.contains("manifest.json.gz"))
+        );
     }
 
     #[test]

@@ -185,6 +185,7 @@ async fn deploy_locked(
             depends_on: m.depends_on.clone(),
             members,
             manifest,
+            manifest_error: None,
         });
     }
 

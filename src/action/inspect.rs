@@ -116,7 +116,13 @@ async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
         })
         .collect();
     let details = futures::future::join_all(inv.members.iter().map(|m| {
-        let desired = manifest.get(&m.key()).copied();
+        let desired = match &inv.manifest_error {
+            Some(e) => Desired::Unknown(e),
+            None => manifest
+                .get(&m.key())
+                .copied()
+                .map_or(Desired::Unrecorded, Desired::Recorded),
+        };
         object_status(cluster, m, desired)
     }))
     .await;
@@ -142,7 +148,16 @@ async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
     }
 }
 
-async fn object_status(cluster: &Cluster, m: &Member, desired: Option<&Value>) -> ObjectStatus {
+/// What kyma applied for an object, as far as the inventory says.
+enum Desired<'a> {
+    Recorded(&'a Value),
+    /// A member without a recorded manifest (a shared namespace): nothing to compare.
+    Unrecorded,
+    /// The recorded manifest could not be read: drift cannot be checked.
+    Unknown(&'a str),
+}
+
+async fn object_status(cluster: &Cluster, m: &Member, desired: Desired<'_>) -> ObjectStatus {
     let object = m.key().to_string();
     let Some(r) = cluster.discovery.resolve(&m.api_version(), &m.kind) else {
         return ObjectStatus {
@@ -177,7 +192,7 @@ async fn object_status(cluster: &Cluster, m: &Member, desired: Option<&Value>) -
     let health = readiness::health(&live, &m.group, &m.kind, ctx);
     // Drift: would re-applying what we applied change the object? A dry-run apply answers exactly that.
     let drift = match desired {
-        Some(d) => match cluster
+        Desired::Recorded(d) => match cluster
             .apply(
                 &r,
                 d,
@@ -196,7 +211,8 @@ async fn object_status(cluster: &Cluster, m: &Member, desired: Option<&Value>) -
             // A check that could not be made is not "no drift": say so.
             Err(e) => Some(format!("cannot check (dry-run apply failed: {e})")),
         },
-        None => None,
+        Desired::Unrecorded => None,
+        Desired::Unknown(e) => Some(format!("cannot check: {e}")),
     };
     ObjectStatus {
         object,
