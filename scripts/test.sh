@@ -54,7 +54,10 @@ export KYMA_TEST_FAULT_BED
 echo "[test] clusters: $KYMA_TEST_KUBECONFIG (main), $KYMA_TEST_KUBECONFIG_COMPAT (1.20 compatibility), $KYMA_TEST_FAULT_BED (faults)"
 
 echo "[test] cargo test (unit + cluster)"
+export KYMA_TEST_FIGURES=${KYMA_TEST_FIGURES:-$PWD/target/test-figures.txt}
+mkdir -p "$(dirname "$KYMA_TEST_FIGURES")"; : >"$KYMA_TEST_FIGURES"
 cargo test --locked --all-targets --features cluster-tests -- --test-threads "${KYMA_TEST_THREADS:-8}"
+echo "[test] figures:"; sed 's/^/  /' "$KYMA_TEST_FIGURES"
 
 # Fuzz the input parsers for a bounded time (20 s per target; KYMA_FUZZ_SECONDS=0 skips).
 if [ "${KYMA_FUZZ_SECONDS:-20}" != 0 ]; then

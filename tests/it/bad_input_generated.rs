@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::figure;
+
 struct Case {
     name: String,
     args: Vec<String>,
@@ -540,11 +542,11 @@ fn generated_bad_inputs_exit_with_their_code_and_name_the_culprit() {
             failures.push(format!("{}: a credential reached the output", case.name));
         }
     }
-    eprintln!(
-        "figure: {} generated bad-input cases, {} failed",
+    figure(format!(
+        "{} generated bad-input cases, {} failed",
         cases.len(),
         failures.len()
-    );
+    ));
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n\n{}",

@@ -67,10 +67,10 @@ async fn a_cluster_that_comes_up_late_is_waited_for() {
     assert!(stderr.matches("waiting for the cluster").count() <= 2, "{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["modules"][0]["state"], "Ready", "{doc:#}");
-    eprintln!(
-        "figure: server down for the first 3 s; deploy Ready {:.1} s after start",
+    figure(format!(
+        "server down for the first 3 s; deploy Ready {:.1} s after start",
         started.elapsed().as_secs_f64()
-    );
+    ));
     let out = kyma(&["undeploy", "--modules", &name]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
@@ -332,13 +332,13 @@ async fn api_server_restart_in_the_middle_of_a_deploy() {
 
     let c = cluster_at(&kc).await;
     all_there_and_recorded(&c, &ns, &name, 1000).await;
-    eprintln!(
-        "figure: API server down {:.1} s (killed after {before} objects applied); kyma reported unreachable {secs:.1} s, \
+    figure(format!(
+        "API server down {:.1} s (killed after {before} objects applied); kyma reported unreachable {secs:.1} s, \
          {retries} object retries, {} round(s), {lines_err} stderr lines; converged {:.1} s after start",
         down.as_secs_f64(),
         doc["modules"][0]["rounds"],
         started.elapsed().as_secs_f64()
-    );
+    ));
     let out = kyma_at(&kc, &["undeploy", "--modules", &name]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
@@ -397,13 +397,13 @@ async fn etcd_away_for_ten_seconds_in_the_middle_of_a_deploy() {
         });
     let c = cluster_at(&kc).await;
     all_there_and_recorded(&c, &ns, &name, 500).await;
-    eprintln!(
-        "figure: etcd away 10 s (after {before} of 500 objects); retries by class {classes:?}; {} round(s); \
+    figure(format!(
+        "etcd away 10 s (after {before} of 500 objects); retries by class {classes:?}; {} round(s); \
          converged {:.1} s after start, {:.1} s after etcd was back",
         doc["modules"][0]["rounds"],
         started.elapsed().as_secs_f64(),
         (started.elapsed() - back).as_secs_f64()
-    );
+    ));
     let out = kyma_at(&kc, &["undeploy", "--modules", &name]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
@@ -534,7 +534,9 @@ async fn five_concurrent_deploys_take_turns() {
                 "one works, the others are told the cluster is locked: {codes:?}"
             );
         }
-        eprintln!("figure: five concurrent deploys, --wait-for-lock {wait}: exit codes {codes:?}");
+        figure(format!(
+            "five concurrent deploys, --wait-for-lock {wait}: exit codes {codes:?}"
+        ));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     watch.abort();
@@ -554,7 +556,9 @@ async fn five_concurrent_deploys_take_turns() {
         Some(""),
         "released at the end: {holders:?}"
     );
-    eprintln!("figure: the lock was taken {takes} times, never by two runs at once");
+    figure(format!(
+        "the lock was taken {takes} times, never by two runs at once"
+    ));
     for n in &names {
         let out = kyma_at(&kc, &["undeploy", "--modules", n]);
         assert_eq!(code(&out), 0, "{:?}", text(&out));
@@ -723,11 +727,11 @@ async fn ctrl_c_at_random_moments_then_rerun_converges() {
             "nothing of the module is left"
         );
     }
-    eprintln!(
-        "figure: 20 deploys and 20 undeploys interrupted at random moments (exit codes {codes:?}); every re-run \
+    figure(format!(
+        "20 deploys and 20 undeploys interrupted at random moments (exit codes {codes:?}); every re-run \
          converged; {:.1} s in all",
         started.elapsed().as_secs_f64()
-    );
+    ));
 }
 
 /// A validating webhook that accepts connections but does not answer for 20 s (each call times out
@@ -829,12 +833,12 @@ async fn a_webhook_that_times_out_for_twenty_seconds_is_waited_out() {
                 .is_some()
         );
     }
-    eprintln!(
-        "figure: webhook silent for 20 s (3 s call timeout): {} retries, {} round(s), Ready after {:.1} s",
+    figure(format!(
+        "webhook silent for 20 s (3 s call timeout): {} retries, {} round(s), Ready after {:.1} s",
         retries.len(),
         doc["modules"][0]["rounds"],
         started.elapsed().as_secs_f64()
-    );
+    ));
     let out = kyma(&["undeploy", "--modules", &name]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
@@ -938,13 +942,13 @@ async fn a_throttling_server_is_waited_on_not_hammered() {
         .count();
     assert_eq!(honoured, throttled.len(), "{throttled:#?}");
     all_there_and_recorded(&c, &ns, &name, 500).await;
-    eprintln!(
-        "figure: one APF seat, reject on overload: 500 objects Ready in {:.1} s; kyma drew {} 429 answers, each \
+    figure(format!(
+        "one APF seat, reject on overload: 500 objects Ready in {:.1} s; kyma drew {} 429 answers, each \
          waited out for the server's Retry-After; {} round(s)",
         took.as_secs_f64(),
         throttled.len(),
         doc["modules"][0]["rounds"]
-    );
+    ));
     // Normal limits first: the namespace controller's own requests crawl through a one-seat server.
     drop(_restore);
     let c = cluster_at(&admin).await;

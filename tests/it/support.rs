@@ -499,3 +499,15 @@ impl Drop for Forwarder {
         self.cut();
     }
 }
+
+/// A measured figure of a cluster test: printed, and appended to `$KYMA_TEST_FIGURES` (scripts/test.sh
+/// prints that file after the run, so CI logs carry every figure even though test output is captured).
+pub fn figure(text: String) {
+    eprintln!("figure: {text}");
+    if let Some(path) = std::env::var_os("KYMA_TEST_FIGURES") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(f, "{text}");
+        }
+    }
+}
