@@ -68,6 +68,24 @@ pub struct ObjectStatus {
     pub drift: Option<String>,
 }
 
+/// A module's health now, from its objects'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum ModuleHealth {
+    Ready,
+    NotReady,
+    Failed,
+}
+
+impl ModuleHealth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModuleHealth::Ready => "Ready",
+            ModuleHealth::NotReady => "NotReady",
+            ModuleHealth::Failed => "Failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModuleStatus {
@@ -77,7 +95,7 @@ pub struct ModuleStatus {
     pub complete: bool,
     pub objects: usize,
     pub ready: usize,
-    pub health: String,
+    pub health: ModuleHealth,
     pub drifted: usize,
     pub details: Vec<ObjectStatus>,
 }
@@ -129,11 +147,11 @@ async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
     let ready = details.iter().filter(|d| d.health.is_ready()).count();
     let drifted = details.iter().filter(|d| d.drift.is_some()).count();
     let health = if details.iter().any(|d| matches!(d.health, Health::Failed(_))) {
-        "Failed"
+        ModuleHealth::Failed
     } else if ready == details.len() {
-        "Ready"
+        ModuleHealth::Ready
     } else {
-        "NotReady"
+        ModuleHealth::NotReady
     };
     ModuleStatus {
         name: inv.module.clone(),
@@ -142,7 +160,7 @@ async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
         complete: inv.complete,
         objects: inv.members.len(),
         ready,
-        health: health.into(),
+        health,
         drifted,
         details,
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::action::inspect::ModuleStatus;
+use crate::action::inspect::{ModuleHealth, ModuleStatus};
 use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
 use crate::engine::readiness::Health;
 use crate::exit::{Exit, Failure};
@@ -44,7 +44,7 @@ pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> 
                     m.version.clone(),
                     deployed,
                     format!("{}/{}", m.ready, m.objects),
-                    crate::report::style::state(&m.health),
+                    crate::report::style::state(m.health.as_str()),
                     drift,
                 ]);
             }
@@ -59,7 +59,9 @@ pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> 
             }
         }
     }
-    let healthy = modules.iter().all(|m| m.health == "Ready" && m.drifted == 0);
+    let healthy = modules
+        .iter()
+        .all(|m| m.health == ModuleHealth::Ready && m.drifted == 0);
     Ok(if args.check && !healthy {
         Exit::ModuleFailed
     } else {
@@ -143,7 +145,7 @@ mod tests {
             complete: true,
             objects: details.len(),
             ready: 2,
-            health: "Failed".into(),
+            health: ModuleHealth::Failed,
             drifted: 96,
             details,
         };

@@ -148,6 +148,8 @@ struct NodeState {
     same_since: Option<Instant>,
     /// When the last request for this object was sent.
     sent_at: Option<Instant>,
+    /// Failed only because this object (a dependency) failed: it never got its own answer.
+    blocked_by: Option<usize>,
     last_message: String,
     reason: String,
     warning: Option<String>,
@@ -217,6 +219,7 @@ pub async fn run(
             same_message: 0,
             same_since: None,
             sent_at: None,
+            blocked_by: None,
             last_message: String::new(),
             reason: "waiting to be applied".into(),
             warning: None,
@@ -709,13 +712,14 @@ impl Engine<'_> {
 
     /// Fail a node and everything that can no longer happen because of it.
     fn fail(&mut self, i: usize, reason: String) {
-        let mut stack = vec![(i, reason)];
-        while let Some((j, why)) = stack.pop() {
+        let mut stack = vec![(i, reason, None)];
+        while let Some((j, why, cause)) = stack.pop() {
             if self.nodes[j].st == St::Failed {
                 continue;
             }
             self.nodes[j].st = St::Failed;
             self.nodes[j].reason = why.clone();
+            self.nodes[j].blocked_by = cause;
             let o = &self.plan.nodes[j].object;
             self.emit(Event::ObjectFailed {
                 module: self.module_name(j),
@@ -728,7 +732,7 @@ impl Engine<'_> {
             deps.append(&mut self.nodes[j].est_dependents);
             for d in deps {
                 if self.nodes[d].st == St::Blocked {
-                    stack.push((d, blocked.clone()));
+                    stack.push((d, blocked.clone(), Some(j)));
                 }
             }
             self.check_module_done(self.plan.nodes[j].module);
@@ -901,13 +905,13 @@ impl Engine<'_> {
         let mut blocking_idx: Vec<usize> = failed
             .iter()
             .copied()
-            .filter(|&i| !self.nodes[i].reason.starts_with("blocked:"))
+            .filter(|&i| self.nodes[i].blocked_by.is_none())
             .collect();
         blocking_idx.extend(
             failed
                 .iter()
                 .copied()
-                .filter(|&i| self.nodes[i].reason.starts_with("blocked:")),
+                .filter(|&i| self.nodes[i].blocked_by.is_some()),
         );
         blocking_idx.extend(not_done);
         let blocking: Vec<Blocking> = match preset {
