@@ -47,12 +47,22 @@ struct Target {
     resource: Resource,
 }
 
-fn phase(m: &Member) -> u8 {
+/// Deletion order, lifecycle-manager's: custom resources while their operators still run, then
+/// everything else, then namespaces, CRDs last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    CustomResources,
+    Others,
+    Namespaces,
+    Crds,
+}
+
+fn phase(m: &Member) -> Phase {
     match kind_rank(&m.group, &m.kind) {
-        0 => 4,  // CRDs last
-        1 => 3,  // then namespaces
-        13 => 1, // custom resources first
-        _ => 2,
+        0 => Phase::Crds,
+        1 => Phase::Namespaces,
+        13 => Phase::CustomResources,
+        _ => Phase::Others,
     }
 }
 
@@ -71,7 +81,7 @@ pub async fn delete_members(
         .ensure(cluster, members.iter().map(Member::api_version))
         .await;
     let deleting: HashSet<ObjectKey> = members.iter().map(Member::key).collect();
-    let mut phases: BTreeMap<u8, Vec<Target>> = BTreeMap::new();
+    let mut phases: BTreeMap<Phase, Vec<Target>> = BTreeMap::new();
     for m in members {
         let resource = cluster
             .discovery
@@ -123,13 +133,13 @@ pub async fn delete_members(
                     continue;
                 }
             }
-            if phase == 3
+            if phase == Phase::Namespaces
                 && let Some(why) = namespace_holds_foreign(cluster, &m.name, &deleting).await
             {
                 report.kept.push((m.key(), why));
                 continue;
             }
-            if phase == 4 && opts.crds != CrdPolicy::Always {
+            if phase == Phase::Crds && opts.crds != CrdPolicy::Always {
                 if opts.crds == CrdPolicy::Keep {
                     report.kept.push((
                         m.key(),
