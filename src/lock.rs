@@ -87,7 +87,17 @@ fn parse_time(v: &Value, p: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Who holds the lease, since when, and whether it has expired.
-fn holder(lease: &Value) -> (String, String, bool, String) {
+/// Who holds the lock, as the Lease says.
+struct Holder {
+    who: String,
+    since: String,
+    /// Released (no holder) or not renewed in time: free to take.
+    expired: bool,
+    /// When it expires unless renewed, for messages.
+    expires: String,
+}
+
+fn holder(lease: &Value) -> Holder {
     let who = lease
         .pointer("/spec/holderIdentity")
         .and_then(Value::as_str)
@@ -108,7 +118,12 @@ fn holder(lease: &Value) -> (String, String, bool, String) {
     let expires = expires_at
         .map(|e| format!("at {}", e.format("%H:%M:%S UTC")))
         .unwrap_or_else(|| "soon".into());
-    (who, since, expired, expires)
+    Holder {
+        who,
+        since,
+        expired,
+        expires,
+    }
 }
 
 impl Lock {
@@ -131,13 +146,13 @@ impl Lock {
                         .await
                 }
                 Some(live) => {
-                    let (who, since, expired, expires) = holder(&live);
-                    if !expired {
+                    let h = holder(&live);
+                    if !h.expired {
                         if !wait {
                             return Err(LockError::Held {
-                                holder: who,
-                                since,
-                                expires,
+                                holder: h.who,
+                                since: h.since,
+                                expires: h.expires,
                             });
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -222,7 +237,7 @@ pub async fn force_unlock(cluster: &Cluster) -> Result<Option<String>, LockError
         return Ok(None);
     };
     cluster.delete(&lease, Some(NAMESPACE), LEASE_NAME).await?;
-    Ok(Some(holder(&live).0))
+    Ok(Some(holder(&live).who))
 }
 
 #[cfg(test)]
@@ -232,10 +247,10 @@ mod tests {
     #[test]
     fn expiry() {
         let fresh = json!({"spec": {"holderIdentity": "a", "acquireTime": "x", "renewTime": now_micro(), "leaseDurationSeconds": 30}});
-        assert!(!holder(&fresh).2);
+        assert!(!holder(&fresh).expired);
         let old = json!({"spec": {"holderIdentity": "a", "renewTime": "2020-01-01T00:00:00.000000Z", "leaseDurationSeconds": 30}});
-        assert!(holder(&old).2);
+        assert!(holder(&old).expired);
         let released = json!({"spec": {"holderIdentity": "", "renewTime": now_micro()}});
-        assert!(holder(&released).2);
+        assert!(holder(&released).expired);
     }
 }
