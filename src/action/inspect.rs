@@ -63,9 +63,35 @@ pub fn mask_secret(v: &mut Value) {
 pub struct ObjectStatus {
     pub object: String,
     pub health: Health,
-    /// "missing", or "changed by <managers>" when a re-apply would change it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub drift: Option<String>,
+    pub drift: Option<Drift>,
+}
+
+/// How a live object differs from what kyma applied. Reports carry it as one readable string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// Gone from the cluster.
+    Missing,
+    /// A re-apply would change it; these field managers changed it.
+    ChangedBy(Vec<String>),
+    /// The comparison could not be made, and why: never taken as "no drift".
+    Unchecked(String),
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Drift::Missing => f.write_str("missing"),
+            Drift::ChangedBy(managers) => write!(f, "changed by {}", managers.join(", ")),
+            Drift::Unchecked(why) => write!(f, "cannot check: {why}"),
+        }
+    }
+}
+
+impl serde::Serialize for Drift {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A module's health now, from its objects'.
@@ -181,7 +207,7 @@ async fn object_status(cluster: &Cluster, m: &Member, desired: Desired<'_>) -> O
         return ObjectStatus {
             object,
             health: Health::Failed("its kind is no longer served".into()),
-            drift: Some("missing".into()),
+            drift: Some(Drift::Missing),
         };
     };
     let live = match cluster.get(&r, m.namespace.as_deref(), &m.name).await {
@@ -190,7 +216,7 @@ async fn object_status(cluster: &Cluster, m: &Member, desired: Desired<'_>) -> O
             return ObjectStatus {
                 object,
                 health: Health::Failed("missing".into()),
-                drift: Some("missing".into()),
+                drift: Some(Drift::Missing),
             };
         }
         Err(e) => {
@@ -223,14 +249,14 @@ async fn object_status(cluster: &Cluster, m: &Member, desired: Desired<'_>) -> O
             .await
         {
             Ok(after) if normalize(&after) != normalize(&live) => {
-                Some(format!("changed by {}", other_managers(&live).join(", ")))
+                Some(Drift::ChangedBy(other_managers(&live)))
             }
             Ok(_) => None,
             // A check that could not be made is not "no drift": say so.
-            Err(e) => Some(format!("cannot check (dry-run apply failed: {e})")),
+            Err(e) => Some(Drift::Unchecked(format!("dry-run apply failed: {e}"))),
         },
         Desired::Unrecorded => None,
-        Desired::Unknown(e) => Some(format!("cannot check: {e}")),
+        Desired::Unknown(e) => Some(Drift::Unchecked(e.to_string())),
     };
     ObjectStatus {
         object,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::action::inspect::{ModuleHealth, ModuleStatus};
+use crate::action::inspect::{Drift, ModuleHealth, ModuleStatus};
 use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
 use crate::engine::readiness::Health;
 use crate::exit::{Exit, Failure};
@@ -80,13 +80,17 @@ fn problems(m: &ModuleStatus, verbose: bool) -> Vec<String> {
             Health::InProgress(r) => Some(format!("not ready: {r}")),
             Health::Failed(r) => Some(format!("failed: {r}")),
         };
+        // A missing object is unhealthy and drifted at once: say it once.
+        if d.drift == Some(Drift::Missing) {
+            by_problem
+                .entry("missing".to_string())
+                .or_default()
+                .push(&d.object);
+            continue;
+        }
         let drift = d.drift.as_ref().map(|x| format!("drift: {x}"));
         let problem = match (health, drift) {
             (None, None) => continue,
-            // A missing object is both "failed: missing" and "drift: missing": say it once.
-            (Some(h), Some(d)) if h.ends_with(": missing") && d.ends_with(": missing") => {
-                "missing".to_string()
-            }
             (Some(h), Some(d)) => format!("{h}; {d}"),
             (Some(x), None) | (None, Some(x)) => x,
         };
@@ -117,11 +121,11 @@ mod tests {
     use super::*;
     use crate::action::inspect::ObjectStatus;
 
-    fn object(name: &str, health: Health, drift: Option<&str>) -> ObjectStatus {
+    fn object(name: &str, health: Health, drift: Option<Drift>) -> ObjectStatus {
         ObjectStatus {
             object: format!("ConfigMap/ns/{name}"),
             health,
-            drift: drift.map(str::to_string),
+            drift,
         }
     }
 
@@ -132,11 +136,15 @@ mod tests {
                 object(
                     &format!("c{i:02}"),
                     Health::Failed("missing".into()),
-                    Some("missing"),
+                    Some(Drift::Missing),
                 )
             })
             .collect();
-        details.push(object("edited", Health::Ready, Some("changed by kubectl-edit")));
+        details.push(object(
+            "edited",
+            Health::Ready,
+            Some(Drift::ChangedBy(vec!["kubectl-edit".into()])),
+        ));
         details.push(object("fine", Health::Ready, None));
         let m = ModuleStatus {
             name: "eventing".into(),
