@@ -141,6 +141,37 @@ fn many_configmaps(ns: &str, name: &str, n: usize) -> tempfile::TempDir {
     ])
 }
 
+/// Start a paced deploy (4 requests in flight, events on stdout) and wait until `n` objects are applied:
+/// the moment a fault test strikes.
+fn deploy_until_applied(
+    kc: &std::path::Path,
+    cat: &tempfile::TempDir,
+    name: &str,
+    timeout: &str,
+    n: usize,
+) -> (Running, usize) {
+    let dir = cat.path().to_str().unwrap();
+    let args = [
+        "deploy",
+        "--catalog",
+        dir,
+        "--modules",
+        name,
+        "--concurrency",
+        "4",
+        "--timeout",
+        timeout,
+        "--events",
+        "ndjson",
+        "-o",
+        "json",
+    ];
+    let mut run = Running::start(kc, &args);
+    let before = run.until_applied(n);
+    assert!(before >= n, "the deploy got going: {:?}", run.seen);
+    (run, before)
+}
+
 /// A running `kyma … --events ndjson`: its stdout lines arrive on `lines` as they are printed.
 struct Running {
     child: std::process::Child,
@@ -274,26 +305,7 @@ async fn api_server_restart_in_the_middle_of_a_deploy() {
     let name = format!("restart-{ns}");
     let cat = many_configmaps(&ns, &name, 1000);
     let started = Instant::now();
-    let mut run = Running::start(
-        &kc,
-        &[
-            "deploy",
-            "--catalog",
-            cat.path().to_str().unwrap(),
-            "--modules",
-            &name,
-            "--concurrency",
-            "4",
-            "--timeout",
-            "180s",
-            "--events",
-            "ndjson",
-            "-o",
-            "json",
-        ],
-    );
-    let before = run.until_applied(150);
-    assert!(before >= 150, "the deploy got going: {:?}", run.seen);
+    let (run, before) = deploy_until_applied(&kc, &cat, &name, "180s", 150);
     bed_ctl("stop", "kube-apiserver", &[]);
     let stopped = Instant::now();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -358,26 +370,7 @@ async fn etcd_away_for_ten_seconds_in_the_middle_of_a_deploy() {
     let name = format!("etcd-{ns}");
     let cat = many_configmaps(&ns, &name, 500);
     let started = Instant::now();
-    let mut run = Running::start(
-        &kc,
-        &[
-            "deploy",
-            "--catalog",
-            cat.path().to_str().unwrap(),
-            "--modules",
-            &name,
-            "--concurrency",
-            "4",
-            "--timeout",
-            "240s",
-            "--events",
-            "ndjson",
-            "-o",
-            "json",
-        ],
-    );
-    let before = run.until_applied(100);
-    assert!(before >= 100, "the deploy got going: {:?}", run.seen);
+    let (run, before) = deploy_until_applied(&kc, &cat, &name, "240s", 100);
     bed_ctl("stop", "etcd", &[]);
     tokio::time::sleep(Duration::from_secs(10)).await;
     bed_ctl("start", "etcd", &[]);

@@ -2,7 +2,7 @@
 //! the server (RBAC, on the real test bed), kyma keeps the object and says why, instead of treating the
 //! failed read as "nothing there".
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -14,11 +14,6 @@ fn module(name: &str, ns: &str, v: &str) -> String {
 
 fn cm(name: &str) -> String {
     format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n")
-}
-
-fn json_of(out: &std::process::Output) -> Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("not JSON:\n{stdout}\n{stderr}"))
 }
 
 /// The module's namespace holds a user's CronJob in a group the user running undeploy may not list:

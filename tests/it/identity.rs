@@ -2,7 +2,7 @@
 //! `networking.istio.io` and `gateway.networking.k8s.io`) never stand in for each other in deploy, status,
 //! prune or undeploy.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -14,11 +14,6 @@ fn crd(group: &str) -> String {
 
 fn gadget(group: &str, size: u32) -> String {
     format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: g\nspec: {{size: {size}}}\n")
-}
-
-fn json_of(out: &std::process::Output) -> Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("not JSON:\n{stdout}\n{stderr}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

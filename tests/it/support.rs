@@ -201,6 +201,12 @@ pub fn deploy_at(kubeconfig: &std::path::Path, args: &[&str]) -> (i32, Value, St
     (code(&out), doc, stderr)
 }
 
+/// A run's stdout as JSON; a failure shows both streams.
+pub fn json_of(out: &Output) -> Value {
+    let (stdout, stderr) = text(out);
+    serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("not JSON:\n{stdout}\n{stderr}"))
+}
+
 pub fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).to_string(),
