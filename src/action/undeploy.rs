@@ -52,16 +52,20 @@ pub async fn run(
         )),
     };
     let cleanup = matches!(&result, Ok(r) if r.complete());
-    lock.release().await;
-    if cleanup {
-        // Nothing of kyma's may stay behind once the last module is gone: not even its own namespace.
-        if let Ok(left) = inventory::read_all(cluster).await
-            && left.is_empty()
-            && let Some(ns) = cluster.discovery.resolve("v1", "Namespace")
-        {
-            let _ = cluster.delete(&ns, None, inventory::NAMESPACE).await;
-        }
+    // Nothing of kyma's may stay behind once the last module is gone: not even its own namespace. That
+    // is decided and done while the lock is still held — a deploy waiting for the lock must not find
+    // the namespace going away under its inventory writes. The Lease lives in that namespace and goes
+    // with it; a waiting deploy recreates both once the namespace is gone.
+    if cleanup
+        && let Ok(left) = inventory::read_all(cluster).await
+        && left.is_empty()
+        && let Some(ns) = cluster.discovery.resolve("v1", "Namespace")
+        && cluster.delete(&ns, None, inventory::NAMESPACE).await.is_ok()
+    {
+        lock.abandon();
+        return result;
     }
+    lock.release().await;
     result
 }
 
