@@ -217,11 +217,6 @@ impl Lock {
     }
 
     /// Give the lock back (only if it is still ours).
-    /// Stop renewing without deleting the Lease: for a run that deleted the Lease's namespace itself.
-    pub fn abandon(self) {
-        self.renewer.abort();
-    }
-
     pub async fn release(self) {
         self.renewer.abort();
         if let Ok(Some(live)) = self.cluster.get(&self.lease, Some(NAMESPACE), LEASE_NAME).await

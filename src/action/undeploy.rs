@@ -54,16 +54,15 @@ pub async fn run(
     let cleanup = matches!(&result, Ok(r) if r.complete());
     // Nothing of kyma's may stay behind once the last module is gone: not even its own namespace. That
     // is decided and done while the lock is still held — a deploy waiting for the lock must not find
-    // the namespace going away under its inventory writes. The Lease lives in that namespace and goes
-    // with it; a waiting deploy recreates both once the namespace is gone.
+    // the namespace going away under its inventory writes. The Lease is then released at once (a delete
+    // works in a terminating namespace); the waiting deploy's create is refused while the namespace
+    // terminates, and it waits for the namespace and recreates both.
     if cleanup
         && let Ok(left) = inventory::read_all(cluster).await
         && left.is_empty()
         && let Some(ns) = cluster.discovery.resolve("v1", "Namespace")
-        && cluster.delete(&ns, None, inventory::NAMESPACE).await.is_ok()
     {
-        lock.abandon();
-        return result;
+        let _ = cluster.delete(&ns, None, inventory::NAMESPACE).await;
     }
     lock.release().await;
     result
