@@ -76,6 +76,9 @@ impl Member {
             format!("{}/{}", self.group, self.version)
         }
     }
+    pub fn is_crd(&self) -> bool {
+        self.kind == "CustomResourceDefinition" && self.group == "apiextensions.k8s.io"
+    }
     /// Same object, whatever version it was recorded under.
     pub fn same_object(&self, other: &Member) -> bool {
         self.group == other.group
@@ -254,7 +257,7 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
     let r = secrets(cluster).await;
     let items = match cluster.list(&r, Some(NAMESPACE), Some(INVENTORY_LABEL)).await {
         Ok(items) => items,
-        Err(e) if e.code == Some(404) => vec![],
+        Err(e) if e.is_not_found() => vec![],
         Err(e) => return Err(e.into()),
     };
     let mut out: Vec<Inventory> = items

@@ -64,6 +64,22 @@ impl fmt::Display for ObjectKey {
     }
 }
 
+impl ObjectKey {
+    /// The identity of an object given as JSON (a rendered object, a recorded manifest).
+    pub fn of(data: &Value) -> ObjectKey {
+        ObjectKey {
+            group: group_of(str_at(data, "/apiVersion")).to_string(),
+            kind: str_at(data, "/kind").to_string(),
+            namespace: data
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            name: str_at(data, "/metadata/name").to_string(),
+        }
+    }
+}
+
 /// Reports carry objects as their display string: one field a script can match and a person can read.
 impl serde::Serialize for ObjectKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -99,12 +115,7 @@ impl Object {
         self.api_version().rsplit('/').next().unwrap_or("")
     }
     pub fn key(&self) -> ObjectKey {
-        ObjectKey {
-            group: self.group().to_string(),
-            kind: self.kind().to_string(),
-            namespace: self.namespace().map(str::to_string),
-            name: self.name().to_string(),
-        }
+        ObjectKey::of(&self.data)
     }
     pub fn set_namespace(&mut self, ns: &str) {
         if let Some(meta) = self.data.get_mut("metadata").and_then(Value::as_object_mut) {

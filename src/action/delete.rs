@@ -363,8 +363,9 @@ pub async fn foreign_resources(
         .discovery
         .resolve(&gv, kind)
         .ok_or_else(|| format!("{kind} in {gv} is not served"))?;
-    // A CRD created moments ago answers 429 "storage is (re)initializing" while its watch cache fills:
-    // transient answers get a few bounded retries before the check counts as failed.
+    // A CRD created moments ago answers 429 "storage is (re)initializing" while its watch cache fills;
+    // `list` waits such answers out itself. Other transient answers (5xx, no answer) get a few bounded
+    // retries here before the check counts as failed.
     let mut attempt = 0;
     let items = loop {
         match cluster.list(&r, None, None).await {

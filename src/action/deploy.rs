@@ -154,10 +154,10 @@ async fn deploy_locked(
         if let Some(p) = prev {
             // A member a prune had to keep (it could not be read, say) is still recorded: the run goes
             // ahead so the prune is tried again. CRDs kept by policy do not count.
-            let leftovers = p.members.iter().any(|pm| {
-                !members.iter().any(|m| m.same_object(pm))
-                    && (opts.prune_crds || pm.kind != "CustomResourceDefinition")
-            });
+            let leftovers = p
+                .members
+                .iter()
+                .any(|pm| !members.iter().any(|m| m.same_object(pm)) && (opts.prune_crds || !pm.is_crd()));
             if p.complete && p.manifest_hash == manifest_hash && !leftovers && !opts.reapply && !dry_run {
                 presets[mi] = Some(Preset::Skip);
                 continue;

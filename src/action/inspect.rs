@@ -145,20 +145,7 @@ pub async fn status(
 }
 
 async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
-    let manifest: HashMap<ObjectKey, &Value> = inv
-        .manifest
-        .iter()
-        .map(|o| {
-            let str_at = |p: &str| o.pointer(p).and_then(Value::as_str);
-            let key = ObjectKey {
-                group: crate::object::group_of(str_at("/apiVersion").unwrap_or("")).to_string(),
-                kind: str_at("/kind").unwrap_or("").to_string(),
-                namespace: str_at("/metadata/namespace").map(str::to_string),
-                name: str_at("/metadata/name").unwrap_or("").to_string(),
-            };
-            (key, o)
-        })
-        .collect();
+    let manifest: HashMap<ObjectKey, &Value> = inv.manifest.iter().map(|o| (ObjectKey::of(o), o)).collect();
     let details = futures::future::join_all(inv.members.iter().map(|m| {
         let desired = match &inv.manifest_error {
             Some(e) => Desired::Unknown(e),

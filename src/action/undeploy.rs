@@ -176,10 +176,7 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
 /// made refuses too.
 async fn refuse_foreign_resources(cluster: &Cluster, members: &[Member]) -> Result<(), Failure> {
     let deleting: std::collections::HashSet<ObjectKey> = members.iter().map(Member::key).collect();
-    let crds: Vec<&Member> = members
-        .iter()
-        .filter(|m| m.kind == "CustomResourceDefinition" && m.group == "apiextensions.k8s.io")
-        .collect();
+    let crds: Vec<&Member> = members.iter().filter(|m| m.is_crd()).collect();
     if crds.is_empty() {
         return Ok(());
     }

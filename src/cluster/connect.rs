@@ -196,7 +196,7 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
             });
         }
         // kcp workspaces and some proxies do not serve /version; discovery below proves reachability.
-        Err(e) if e.code == Some(404) => "unknown".to_string(),
+        Err(e) if e.is_not_found() => "unknown".to_string(),
         Err(e) => return Err(unreachable(&context_name, &server, &e)),
     };
     let discovery = Discovery::new();

@@ -40,9 +40,12 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    /// The server has throttled us (the engine saw a 429 of its own): go one at a time from now on.
+    /// The server has throttled us: go one at a time from now on.
     pub fn throttled(&self) {
         self.serial.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn is_serial(&self) -> bool {
+        self.serial.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -130,11 +133,10 @@ impl Cluster {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Result<Value, RequestError> {
-        use std::sync::atomic::Ordering;
         let start = std::time::Instant::now();
         let mut attempt = 0;
         loop {
-            let gate = match self.throttle.serial.load(Ordering::Relaxed) {
+            let gate = match self.throttle.is_serial() {
                 true => Some(self.throttle.gate.lock().await),
                 false => None,
             };
@@ -144,7 +146,7 @@ impl Cluster {
             drop(gate);
             match result {
                 Err(e) if e.code == Some(429) && start.elapsed() < Duration::from_secs(60) => {
-                    self.throttle.serial.store(true, Ordering::Relaxed);
+                    self.throttle.throttled();
                     attempt += 1;
                     let wait = e
                         .retry_after
@@ -280,7 +282,7 @@ impl Cluster {
             .await
         {
             Ok(v) => Ok(Some(v)),
-            Err(e) if e.code == Some(404) => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -322,7 +324,7 @@ impl Cluster {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.code == Some(404) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -369,7 +371,6 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// The innermost cause of a transport error is the useful part ("connection refused").
 /// The most telling cause in a transport error's chain, and its class. Hyper and kube wrap the socket's
 /// error several times ("client error (Connect): tcp connect error: Connection refused (os error 111)");
 /// the innermost one says what happened.
@@ -447,6 +448,7 @@ fn tls_in_words(e: &rustls::Error) -> String {
     }
 }
 
+/// A kube error with its whole chain of causes, each said once.
 pub fn transport_message(e: &kube::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = std::error::Error::source(e);

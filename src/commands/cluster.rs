@@ -44,19 +44,15 @@ pub async fn connect_within(args: &ClusterArgs, window: Duration) -> Result<Clus
                 tokio::time::sleep(wait.min(window.saturating_sub(start.elapsed()))).await;
             }
             Err(e) => {
-                let waited = start.elapsed();
-                let e = if last_said.is_some() {
-                    anyhow::Error::new(e).context(format!(
+                let exit = e.exit();
+                let e = anyhow::Error::new(e);
+                let e = match last_said {
+                    Some(_) => e.context(format!(
                         "gave up waiting for the cluster after {:.0} s",
-                        waited.as_secs_f64()
-                    ))
-                } else {
-                    anyhow::Error::new(e)
+                        start.elapsed().as_secs_f64()
+                    )),
+                    None => e,
                 };
-                let exit = e
-                    .downcast_ref::<crate::cluster::ConnectError>()
-                    .map(|c| c.exit())
-                    .unwrap_or(crate::exit::Exit::Unreachable);
                 return Err(Failure::new(exit, e));
             }
         }

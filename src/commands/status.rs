@@ -48,10 +48,7 @@ pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> 
                     drift,
                 ]);
             }
-            match crate::report::style::stdout_width() {
-                Some(w) => print!("{}", t.render_within(w)),
-                None => print!("{}", t.render()),
-            }
+            print!("{}", t.render_within(crate::report::style::stdout_width()));
             for m in &modules {
                 for line in problems(m, global.verbose) {
                     println!("{line}");

@@ -196,7 +196,7 @@ struct Engine<'a> {
 }
 
 /// Requests in flight at first; the window doubles per round trip up to `--concurrency`.
-const SLOW_START: usize = 1;
+const SLOW_START: f64 = 1.0;
 
 /// Run the plan against the cluster.
 pub async fn run(
@@ -240,7 +240,6 @@ pub async fn run(
         }
     }
     let module_count = plan.modules.len();
-    let s_concurrency = s.concurrency.max(1);
     let mut e = Engine {
         cluster,
         plan,
@@ -256,7 +255,7 @@ pub async fn run(
         presets,
         down_since: None,
         unreachable: Outage::default(),
-        limit: s_concurrency.min(SLOW_START) as f64,
+        limit: SLOW_START,
         last_cut: None,
     };
     for m in 0..module_count {
@@ -555,26 +554,19 @@ impl Engine<'_> {
             self.nodes[i].same_since = Some(Instant::now());
             self.nodes[i].last_message = message.clone();
         }
-        if matches!(
-            verdict,
-            Verdict::Retry {
-                class: RetryClass::Transport,
-                ..
-            }
-        ) {
+        let retry_class = match verdict {
+            Verdict::Retry { class, .. } => Some(class),
+            Verdict::Fail(_) => None,
+        };
+        if retry_class == Some(RetryClass::Transport) {
             self.unanswered(&message);
         } else {
             self.answered();
         }
-        if matches!(
-            verdict,
-            Verdict::Retry {
-                class: RetryClass::Throttled,
-                ..
-            }
-        ) && self
-            .last_cut
-            .is_none_or(|cut| self.nodes[i].sent_at.is_some_and(|sent| sent > cut))
+        if retry_class == Some(RetryClass::Throttled)
+            && self
+                .last_cut
+                .is_none_or(|cut| self.nodes[i].sent_at.is_some_and(|sent| sent > cut))
         {
             // One cut per window: a 429 for a request sent before the last cut says nothing new.
             self.cluster.throttle.throttled();
@@ -653,14 +645,19 @@ impl Engine<'_> {
 
     /// The server answered (success or a refusal): an outage, if any, is over.
     fn answered(&mut self) {
-        if let Some(t) = self.down_since.take() {
-            let d = t.elapsed();
-            self.unreachable.outages += 1;
-            self.unreachable.seconds += d.as_secs_f64();
+        if let Some(d) = self.end_outage() {
             self.emit(Event::ClusterReachable {
                 after_ms: d.as_millis() as u64,
             });
         }
+    }
+
+    /// Count the outage in progress, if any, into `unreachable`; how long it lasted.
+    fn end_outage(&mut self) -> Option<Duration> {
+        let d = self.down_since.take()?.elapsed();
+        self.unreachable.outages += 1;
+        self.unreachable.seconds += d.as_secs_f64();
+        Some(d)
     }
 
     fn may_replace(&self, i: usize) -> bool {
@@ -985,10 +982,8 @@ impl Engine<'_> {
                 });
             }
         }
-        if let Some(t) = self.down_since.take() {
-            self.unreachable.outages += 1;
-            self.unreachable.seconds += t.elapsed().as_secs_f64();
-        }
+        // Still unreachable at the end: that outage counts too, but the cluster never came back.
+        self.end_outage();
         Outcome {
             modules,
             timed_out,

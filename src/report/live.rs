@@ -43,16 +43,6 @@ impl Progress {
     }
 }
 
-#[test]
-fn bars_name_objects_without_their_group() {
-    assert_eq!(short("Deployment.apps/ns/web"), "Deployment/ns/web");
-    assert_eq!(short("ConfigMap/ns/c"), "ConfigMap/ns/c");
-    assert_eq!(
-        short("CustomResourceDefinition.apiextensions.k8s.io/x.y"),
-        "CustomResourceDefinition/x.y"
-    );
-}
-
 /// Retries gathered since the last flush: per (module, class), the objects and one message.
 #[derive(Default)]
 struct Retries {
@@ -221,14 +211,10 @@ fn draw(
         Event::ObjectReplacing { module, object, .. } => {
             update(module, &mut |p| p.status = format!("replacing {object}"))
         }
-        Event::ClusterUnreachable { message } => {
-            let _ = multi.println(format!("cluster unreachable: {message}; retrying"));
-        }
-        Event::ClusterReachable { after_ms } => {
-            let _ = multi.println(format!(
-                "cluster reachable again after {:.1} s",
-                *after_ms as f64 / 1000.0
-            ));
+        Event::ClusterUnreachable { .. } | Event::ClusterReachable { .. } => {
+            if let Some(line) = outage_line(ev) {
+                let _ = multi.println(line);
+            }
         }
         Event::ModuleFinished {
             module,
@@ -237,8 +223,7 @@ fn draw(
             total,
             rounds,
         } => {
-            if let Some((b, p)) = bars.get_mut(module) {
-                p.ready = *ready;
+            if let Some((b, _)) = bars.get(module) {
                 b.finish_with_message(format!(
                     "{} · ready {ready}/{total} · {rounds} round(s)",
                     crate::report::style::state(state.as_str())
@@ -254,6 +239,20 @@ fn short(object: &str) -> String {
     match object.split_once('/') {
         Some((kind, rest)) => format!("{}/{rest}", kind.split('.').next().unwrap_or(kind)),
         None => object.to_string(),
+    }
+}
+
+/// The start and end of an outage, said the same on a terminal and in a log.
+fn outage_line(ev: &Event) -> Option<String> {
+    match ev {
+        Event::ClusterUnreachable { message } => Some(format!(
+            "cluster unreachable: {message}; every object is retried until it answers (--timeout)"
+        )),
+        Event::ClusterReachable { after_ms } => Some(format!(
+            "cluster reachable again after {:.1} s",
+            *after_ms as f64 / 1000.0
+        )),
+        _ => None,
     }
 }
 
@@ -294,13 +293,7 @@ fn plain_line(ev: &Event, started: Instant) -> Option<String> {
         } => Some(format!(
             "{module}: {object}: deleting and recreating it: {reason}"
         )),
-        Event::ClusterUnreachable { message } => Some(format!(
-            "cluster unreachable: {message}; every object is retried until it answers (--timeout)"
-        )),
-        Event::ClusterReachable { after_ms } => Some(format!(
-            "cluster reachable again after {:.1} s",
-            *after_ms as f64 / 1000.0
-        )),
+        Event::ClusterUnreachable { .. } | Event::ClusterReachable { .. } => outage_line(ev),
         Event::ModuleFinished {
             module,
             state,
@@ -319,6 +312,16 @@ fn plain_line(ev: &Event, started: Instant) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bars_name_objects_without_their_group() {
+        assert_eq!(short("Deployment.apps/ns/web"), "Deployment/ns/web");
+        assert_eq!(short("ConfigMap/ns/c"), "ConfigMap/ns/c");
+        assert_eq!(
+            short("CustomResourceDefinition.apiextensions.k8s.io/x.y"),
+            "CustomResourceDefinition/x.y"
+        );
+    }
 
     #[test]
     fn retries_are_gathered_per_module_and_class() {

@@ -53,10 +53,7 @@ pub fn table(o: &Outcome, width: Option<usize>) -> String {
             blocking,
         ]);
     }
-    let mut out = match width {
-        Some(w) => t.render_within(w),
-        None => t.render(),
-    };
+    let mut out = t.render_within(width);
     for m in &o.modules {
         for r in &m.replaced {
             out.push_str(&format!(

@@ -17,12 +17,17 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// Render with every line cut to `width` columns (a terminal's): the last column gives way first.
-    pub fn render_within(&self, width: usize) -> String {
-        self.render()
-            .lines()
-            .map(|l| format!("{}\n", console::truncate_str(l, width, "…")))
-            .collect()
+    /// Render with every line cut to `width` columns when there is one (a terminal's): the last column
+    /// gives way first. Without a width (a pipe, a log) every cell keeps its full text.
+    pub fn render_within(&self, width: Option<usize>) -> String {
+        match width {
+            Some(w) => self
+                .render()
+                .lines()
+                .map(|l| format!("{}\n", console::truncate_str(l, w, "…")))
+                .collect(),
+            None => self.render(),
+        }
     }
 
     pub fn render(&self) -> String {
