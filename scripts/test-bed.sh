@@ -409,6 +409,8 @@ start_kwok() {
     --cidr "$cidr" --node-ip "$node_ip" --node-lease-duration-seconds 40 --server-address ""
   local n
   for n in $NODES; do
+    # Already there (a bed restarted on its own data) is as good as created.
+    api GET "/api/v1/nodes/$n" >/dev/null 2>&1 && continue
     api POST /api/v1/nodes "$(printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"},"labels":{"kubernetes.io/hostname":"%s","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","type":"kwok"}}}' "$n" "$n")" >/dev/null \
       || die "could not create Node $n"
   done
@@ -426,9 +428,29 @@ start_kwok() {
   tail -n 30 "$STATE/kwok.log" >&2; die "the Nodes are not Ready and untainted after 60 s"
 }
 
+# A bed's processes whose pid files are gone (a killed run) still hold its ports and serve old data;
+# they are ours when their command line names this bed's directory.
+ports_free() {
+  local hp h p pid
+  for hp in "$HOST $PORT" "127.0.0.1 $ETCD_PORT"; do
+    read -r h p <<<"$hp"
+    port_busy "$h" "$p" || continue
+    for pid in $(pgrep -f -- "$STATE/" || true); do
+      [ "$pid" = $$ ] || { log "stopping a leftover process of this bed: $(tr '\0' ' ' </proc/"$pid"/cmdline | cut -c1-80)"; kill "$pid" 2>/dev/null || true; }
+    done
+    for _ in $(seq 1 100); do port_busy "$h" "$p" || break; sleep 0.1; done
+    port_busy "$h" "$p" && die "port $p is in use by a process that is not this bed's; stop it or pick other ports (--port, --etcd-port)"
+  done
+  return 0
+}
+
 up() {
   install
   if running kube-apiserver && readyz; then log "already up: $STATE/kubeconfig"; return 0; fi
+  # Not up: whatever is left of an earlier bed (a run killed before its cleanup, processes gone but
+  # etcd's data kept) would come back with old objects and old certificates. Start from nothing.
+  if [ -d "$STATE" ]; then log "clearing a stale bed in $STATE"; down; fi
+  ports_free
   mkdir -p "$STATE"
   gen_certs
   write_kubeconfig
