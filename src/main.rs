@@ -2,8 +2,8 @@ use clap::Parser;
 
 fn main() {
     quiet_on_closed_stdout();
-    let cli = kyma::cli::Cli::parse();
-    let code = kyma::commands::run(cli);
+    let cli = kyma::Cli::parse();
+    let code = kyma::run(cli);
     std::process::exit(code);
 }
 

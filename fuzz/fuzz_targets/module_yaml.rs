@@ -11,6 +11,6 @@ fuzz_target!(|data: &[u8]| {
         "m/templates/cm.yaml".to_string(),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n".to_string(),
     );
-    let set = kyma::catalog::FileSet { source: "fuzz".into(), root: "fuzz".into(), files };
-    let _ = kyma::catalog::Catalog::from_files(set);
+    let set = kyma::testkit::catalog::FileSet { source: "fuzz".into(), root: "fuzz".into(), files };
+    let _ = kyma::testkit::catalog::Catalog::from_files(set);
 });

@@ -5,5 +5,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let _ = kyma::values::parse_set(text, &["m", "istio", "api-gateway"]);
+    let _ = kyma::testkit::values::parse_set(text, &["m", "istio", "api-gateway"]);
 });

@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let _ = kyma::yaml::parse(text);
-    let _ = kyma::yaml::parse_all(text);
+    let _ = kyma::testkit::yaml::parse(text);
+    let _ = kyma::testkit::yaml::parse_all(text);
 });

@@ -17,8 +17,6 @@ mod version;
 use crate::cli::{Cli, Command};
 use crate::exit::{Exit, exit_code_of};
 
-pub use pipeline::Prepared;
-
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     crate::tls::install_crypto_provider();

@@ -487,7 +487,7 @@ fn der_wrap(tag: u8, content: &[u8]) -> Vec<u8> {
 
 #[test]
 fn generated_bad_inputs_exit_with_their_code_and_name_the_culprit() {
-    kyma::tls::install_crypto_provider();
+    kyma::testkit::tls::install_crypto_provider();
     let root = tempfile::tempdir().unwrap();
     let bogus = root.path().join("unreachable-kubeconfig");
     write(

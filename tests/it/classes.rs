@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use kyma::cluster::{ApplyOptions, Resource};
-use kyma::engine::classify::{FatalClass, RetryClass, Verdict, classify};
+use kyma::testkit::cluster::{ApplyOptions, Resource};
+use kyma::testkit::engine::classify::{FatalClass, RetryClass, Verdict, classify};
 
 use crate::support::*;
 
@@ -103,7 +103,7 @@ async fn error_classes_against_the_real_server() {
         .await
         .unwrap();
     cfg.auth_info.impersonate = Some("nobody".into());
-    let nobody = kyma::cluster::Cluster {
+    let nobody = kyma::testkit::cluster::Cluster {
         client: kube::Client::try_from(cfg).unwrap(),
         ..c.clone()
     };

@@ -4,14 +4,14 @@
 
 use serde_json::{Value, json};
 
-use kyma::cluster::ApplyOptions;
+use kyma::testkit::cluster::ApplyOptions;
 
 use crate::deploy::{MODULE, module, module_yaml};
 use crate::support::*;
 
 /// Server-side apply of `obj` on the cluster `c`: Ok, or the server's (code, message).
 async fn apply(
-    c: &kyma::cluster::Cluster,
+    c: &kyma::testkit::cluster::Cluster,
     api_version: &str,
     kind: &str,
     obj: &Value,
@@ -23,7 +23,7 @@ async fn apply(
         .map_err(|e| (e.code, e.message))
 }
 
-async fn beds() -> (kyma::cluster::Cluster, kyma::cluster::Cluster) {
+async fn beds() -> (kyma::testkit::cluster::Cluster, kyma::testkit::cluster::Cluster) {
     let old = cluster_at(&compat_kubeconfig()).await;
     let new = cluster().await;
     assert!(

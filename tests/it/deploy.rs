@@ -89,8 +89,8 @@ async fn builtin_modules_with_relations_deploy_in_one_command_and_rerun_changes_
         "api-gateway,eventing,nats,istio",
     ]))
     .0;
-    let objects = kyma::yaml::parse_all(&rendered).unwrap();
-    let versions = |c: kyma::cluster::Cluster, objects: Vec<(usize, Value)>| async move {
+    let objects = kyma::testkit::yaml::parse_all(&rendered).unwrap();
+    let versions = |c: kyma::testkit::cluster::Cluster, objects: Vec<(usize, Value)>| async move {
         let mut out = Vec::new();
         for (_, o) in objects {
             let r = c

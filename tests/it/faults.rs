@@ -258,9 +258,9 @@ fn final_doc(lines: &[String]) -> serde_json::Value {
 
 /// After a fault: every one of `n` ConfigMaps exists, carries kyma's ApplySet label, and is a member of
 /// the module's inventory; nothing else in the namespace is labelled as kyma's.
-async fn all_there_and_recorded(c: &kyma::cluster::Cluster, ns: &str, module: &str, n: usize) {
+async fn all_there_and_recorded(c: &kyma::testkit::cluster::Cluster, ns: &str, module: &str, n: usize) {
     let cms = resource(c, "v1", "ConfigMap");
-    let id = kyma::inventory::applyset_id(module);
+    let id = kyma::testkit::inventory::applyset_id(module);
     let live = c.list(&cms, Some(ns), None).await.unwrap();
     let labelled: std::collections::BTreeSet<String> = live
         .iter()
@@ -273,7 +273,7 @@ async fn all_there_and_recorded(c: &kyma::cluster::Cluster, ns: &str, module: &s
         .collect();
     let want: std::collections::BTreeSet<String> = (0..n).map(|i| format!("c{i}")).collect();
     assert_eq!(labelled, want, "exactly the module's objects, all labelled");
-    let inv = kyma::inventory::read_all(c)
+    let inv = kyma::testkit::inventory::read_all(c)
         .await
         .unwrap()
         .into_iter()
@@ -403,14 +403,14 @@ async fn etcd_away_for_ten_seconds_in_the_middle_of_a_deploy() {
 
 /// Watch the cluster lock's Lease and record each holder in turn ("" when released).
 async fn watch_lock_holders(
-    c: &kyma::cluster::Cluster,
+    c: &kyma::testkit::cluster::Cluster,
 ) -> (
     tokio::task::JoinHandle<()>,
     std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 ) {
     use futures::StreamExt;
     let leases = resource(c, "coordination.k8s.io/v1", "Lease");
-    let api = c.dynamic_api(&leases, Some(kyma::inventory::NAMESPACE));
+    let api = c.dynamic_api(&leases, Some(kyma::testkit::inventory::NAMESPACE));
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let record = seen.clone();
     let task = tokio::spawn(async move {
@@ -561,8 +561,13 @@ async fn five_concurrent_deploys_take_turns() {
 /// What kyma's labels and inventory say about one module after a run ended however it ended: every
 /// object carrying the module's ApplySet label is recorded in its inventory (nothing orphaned), and
 /// nobody holds the cluster lock. Returns (labelled objects, recorded members).
-async fn consistent(c: &kyma::cluster::Cluster, ns: &str, module: &str, group: &str) -> (usize, usize) {
-    let id = kyma::inventory::applyset_id(module);
+async fn consistent(
+    c: &kyma::testkit::cluster::Cluster,
+    ns: &str,
+    module: &str,
+    group: &str,
+) -> (usize, usize) {
+    let id = kyma::testkit::inventory::applyset_id(module);
     let part_of = |o: &serde_json::Value| {
         o.pointer("/metadata/labels/applyset.kubernetes.io~1part-of")
             .and_then(|v| v.as_str())
@@ -585,7 +590,7 @@ async fn consistent(c: &kyma::cluster::Cluster, ns: &str, module: &str, group: &
     {
         labelled.insert(format!("CustomResourceDefinition/sprockets.{group}"));
     }
-    let invs = kyma::inventory::read_all(c).await.unwrap();
+    let invs = kyma::testkit::inventory::read_all(c).await.unwrap();
     let members: std::collections::BTreeSet<String> = invs
         .iter()
         .filter(|i| i.module == module)
@@ -598,7 +603,7 @@ async fn consistent(c: &kyma::cluster::Cluster, ns: &str, module: &str, group: &
     );
     let leases = resource(c, "coordination.k8s.io/v1", "Lease");
     let lease = c
-        .get(&leases, Some(kyma::inventory::NAMESPACE), "kyma-lock")
+        .get(&leases, Some(kyma::testkit::inventory::NAMESPACE), "kyma-lock")
         .await
         .unwrap();
     let holder = lease

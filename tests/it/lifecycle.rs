@@ -52,7 +52,7 @@ fn two_versions(ns: &str) -> tempfile::TempDir {
     ])
 }
 
-async fn exists(c: &kyma::cluster::Cluster, ns: &str, name: &str) -> bool {
+async fn exists(c: &kyma::testkit::cluster::Cluster, ns: &str, name: &str) -> bool {
     c.get(&resource(c, "v1", "ConfigMap"), Some(ns), name)
         .await
         .unwrap()
@@ -94,10 +94,10 @@ async fn upgrade_prunes_only_what_was_dropped_and_empty_renders_prune_nothing() 
     );
 
     // The ApplySet as KEP-3659 (and kubectl's --applyset) expects it.
-    let id = kyma::inventory::applyset_id("life");
+    let id = kyma::testkit::inventory::applyset_id("life");
     let secrets = resource(&c, "v1", "Secret");
     let parent = c
-        .get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-life")
+        .get(&secrets, Some(kyma::testkit::inventory::NAMESPACE), "kyma-life")
         .await
         .unwrap()
         .expect("parent Secret");
@@ -132,7 +132,7 @@ async fn upgrade_prunes_only_what_was_dropped_and_empty_renders_prune_nothing() 
         .filter_map(|m| m["metadata"]["name"].as_str())
         .collect();
     assert_eq!(names, BTreeSet::from(["keep", "new"]));
-    let inv = kyma::inventory::Inventory::from_secret(&parent).unwrap();
+    let inv = kyma::testkit::inventory::Inventory::from_secret(&parent).unwrap();
     assert!(
         inv.complete
             && inv.version == "2.0.0"
@@ -286,11 +286,11 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
     // The interrupted run left the union recorded, marked incomplete.
     let secrets = resource(&c, "v1", "Secret");
     let parent = c
-        .get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-conv")
+        .get(&secrets, Some(kyma::testkit::inventory::NAMESPACE), "kyma-conv")
         .await
         .unwrap()
         .unwrap();
-    let inv = kyma::inventory::Inventory::from_secret(&parent).unwrap();
+    let inv = kyma::testkit::inventory::Inventory::from_secret(&parent).unwrap();
     assert!(!inv.complete);
     let names: BTreeSet<String> = inv.members.iter().map(|m| m.name.clone()).collect();
     assert!(
@@ -317,11 +317,11 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     assert!(!exists(&c, &ns, "dropped-later").await, "orphan left behind");
     let parent = c
-        .get(&secrets, Some(kyma::inventory::NAMESPACE), "kyma-conv")
+        .get(&secrets, Some(kyma::testkit::inventory::NAMESPACE), "kyma-conv")
         .await
         .unwrap()
         .unwrap();
-    let inv = kyma::inventory::Inventory::from_secret(&parent).unwrap();
+    let inv = kyma::testkit::inventory::Inventory::from_secret(&parent).unwrap();
     let names: BTreeSet<String> = inv.members.iter().map(|m| m.name.clone()).collect();
     assert!(inv.complete);
     assert_eq!(
@@ -429,7 +429,9 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
         ("locked/templates/a.yaml", cm("a")),
     ]);
     let dir = cat.path().to_str().unwrap();
-    let held = kyma::lock::Lock::acquire(&c, true).await.expect("take the lock");
+    let held = kyma::testkit::lock::Lock::acquire(&c, true)
+        .await
+        .expect("take the lock");
     let out = kyma(&[
         "deploy",
         "--catalog",
@@ -463,7 +465,7 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
     assert!(exists(&c, &ns, "a").await);
 
     // `kyma unlock` breaks a lock whose holder is gone.
-    let stale = kyma::lock::Lock::acquire(&c, true).await.unwrap();
+    let stale = kyma::testkit::lock::Lock::acquire(&c, true).await.unwrap();
     let out = kyma(&["unlock"]);
     assert_eq!(code(&out), 0);
     assert!(
@@ -477,12 +479,12 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
 }
 
 /// Everything a cluster holds, by kind/namespace/name, minus what changes by itself.
-async fn snapshot(c: &kyma::cluster::Cluster) -> BTreeSet<String> {
+async fn snapshot(c: &kyma::testkit::cluster::Cluster) -> BTreeSet<String> {
     c.discovery.ensure_all(c).await;
     let mut out = BTreeSet::new();
     let nsr = resource(c, "v1", "Namespace");
     let crds = resource(c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-    let mut kinds: Vec<kyma::cluster::Resource> = c.discovery.namespaced_resources();
+    let mut kinds: Vec<kyma::testkit::cluster::Resource> = c.discovery.namespaced_resources();
     kinds.push(nsr);
     kinds.push(crds);
     for cr in ["ClusterRole", "ClusterRoleBinding"] {

@@ -56,7 +56,7 @@ const MODULES: &[(&str, &str, &str, &str)] = &[
 /// Play every module's manager for `status.state` only: set it on each module CR that exists, with
 /// placeholders for the other status fields its CRD marks required (Keda and Serverless require
 /// `served`, Eventing `activeBackend` and `specHash`), since the server refuses a status without them.
-pub fn play_managers(c: kyma::cluster::Cluster, state: &'static str) -> tokio::task::JoinHandle<()> {
+pub fn play_managers(c: kyma::testkit::cluster::Cluster, state: &'static str) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
         loop {
@@ -84,7 +84,7 @@ pub fn play_managers(c: kyma::cluster::Cluster, state: &'static str) -> tokio::t
                     if o.pointer("/status/state").and_then(Value::as_str) == Some(state) {
                         continue;
                     }
-                    let path = kyma::cluster::Cluster::object_path(
+                    let path = kyma::testkit::cluster::Cluster::object_path(
                         &r,
                         o["metadata"]["namespace"].as_str(),
                         o["metadata"]["name"].as_str().unwrap(),
@@ -332,14 +332,18 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
             .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string())
     );
     assert!(
-        c.get(&nss, None, kyma::inventory::NAMESPACE)
+        c.get(&nss, None, kyma::testkit::inventory::NAMESPACE)
             .await
             .unwrap()
             .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string()),
         "kyma-installer left behind"
     );
     let labelled = c
-        .list(&cms, Some("kyma-system"), Some(kyma::inventory::PART_OF_LABEL))
+        .list(
+            &cms,
+            Some("kyma-system"),
+            Some(kyma::testkit::inventory::PART_OF_LABEL),
+        )
         .await
         .unwrap();
     assert!(
@@ -350,7 +354,13 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
     c.delete(&nss, None, "kyma-system").await.unwrap();
 }
 
-async fn get_cr(c: &kyma::cluster::Cluster, gv: &str, kind: &str, ns: Option<&str>, name: &str) -> Value {
+async fn get_cr(
+    c: &kyma::testkit::cluster::Cluster,
+    gv: &str,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+) -> Value {
     c.discovery.refresh(c, gv).await.unwrap();
     let r = resource(c, gv, kind);
     c.get(&r, ns, name)
@@ -362,11 +372,11 @@ async fn get_cr(c: &kyma::cluster::Cluster, gv: &str, kind: &str, ns: Option<&st
 /// The object as published in the module's release asset (the mirror's file).
 fn published_object(root: &std::path::Path, doc: &Value, name: &str, kind: &str, object: &str) -> Value {
     let version = module(doc, name)["version"].as_str().unwrap().to_string();
-    let catalog = kyma::catalog::source::builtin();
+    let catalog = kyma::testkit::catalog::source::builtin();
     let m = catalog.select(&format!("{name}@{version}")).unwrap();
     let url = &m.release.as_ref().unwrap().manager_manifest;
-    let path = root.join(url.strip_prefix(kyma::catalog::release::GITHUB).unwrap());
-    let docs = kyma::yaml::parse_all(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = root.join(url.strip_prefix(kyma::testkit::catalog::release::GITHUB).unwrap());
+    let docs = kyma::testkit::yaml::parse_all(&std::fs::read_to_string(path).unwrap()).unwrap();
     docs.into_iter()
         .map(|(_, d)| d)
         .find(|d| d["kind"] == kind && d["metadata"]["name"] == object)
@@ -410,7 +420,7 @@ async fn module_templates_as_catalogs() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("keda-1.12.1.yaml"),
-        kyma::yaml::to_string(&keda_template("1.12.1", true)),
+        kyma::testkit::yaml::to_string(&keda_template("1.12.1", true)),
     )
     .unwrap();
     let out = kyma(&[

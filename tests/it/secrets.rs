@@ -62,7 +62,7 @@ async fn no_output_format_shows_secret_data() {
     );
     // Drift: someone edits the Secret; status reports it (masked).
     let secrets = resource(&c, "v1", "Secret");
-    c.apply(&secrets, &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": ns}, "stringData": {"password": format!("{VALUE}-edited")}}), kyma::cluster::ApplyOptions { force: true, ..Default::default() }).await.unwrap();
+    c.apply(&secrets, &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": ns}, "stringData": {"password": format!("{VALUE}-edited")}}), kyma::testkit::cluster::ApplyOptions { force: true, ..Default::default() }).await.unwrap();
     for fmt in ["table", "json"] {
         assert_eq!(run(&["status", "--modules", &name, "-o", fmt]), 0);
     }

@@ -15,9 +15,9 @@ pub const DEFAULT_COMPAT_KUBECONFIG: &str = "/tmp/kyma-test-bed-1.20/kubeconfig"
 /// before the built-in catalog became the real releases). Relative: tests run in the package root.
 pub const FIXTURES: &str = "tests/fixtures/catalog";
 
-pub fn fixture_catalog() -> kyma::catalog::Catalog {
-    kyma::catalog::Catalog::from_files(
-        kyma::catalog::source::from_dir(std::path::Path::new(FIXTURES)).unwrap(),
+pub fn fixture_catalog() -> kyma::testkit::catalog::Catalog {
+    kyma::testkit::catalog::Catalog::from_files(
+        kyma::testkit::catalog::source::from_dir(std::path::Path::new(FIXTURES)).unwrap(),
     )
     .unwrap()
 }
@@ -89,13 +89,13 @@ pub fn bed_ctl(action: &str, component: &str, env: &[(&str, &str)]) {
     );
 }
 
-pub async fn cluster() -> kyma::cluster::Cluster {
+pub async fn cluster() -> kyma::testkit::cluster::Cluster {
     cluster_at(&kubeconfig()).await
 }
 
-pub async fn cluster_at(kubeconfig: &std::path::Path) -> kyma::cluster::Cluster {
-    kyma::tls::install_crypto_provider();
-    let c = kyma::cluster::connect(Some(&kubeconfig.to_path_buf()), None)
+pub async fn cluster_at(kubeconfig: &std::path::Path) -> kyma::testkit::cluster::Cluster {
+    kyma::testkit::tls::install_crypto_provider();
+    let c = kyma::testkit::cluster::connect(Some(&kubeconfig.to_path_buf()), None)
         .await
         .expect("connect to the test cluster");
     c.discovery.ensure_all(&c).await;
@@ -107,13 +107,17 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:08x}", fastrand::u32(..))
 }
 
-pub fn resource(c: &kyma::cluster::Cluster, api_version: &str, kind: &str) -> kyma::cluster::Resource {
+pub fn resource(
+    c: &kyma::testkit::cluster::Cluster,
+    api_version: &str,
+    kind: &str,
+) -> kyma::testkit::cluster::Resource {
     c.discovery
         .resolve(api_version, kind)
         .unwrap_or_else(|| panic!("{kind} in {api_version} is not served"))
 }
 
-pub async fn create_namespace(c: &kyma::cluster::Cluster, name: &str) {
+pub async fn create_namespace(c: &kyma::testkit::cluster::Cluster, name: &str) {
     let r = resource(c, "v1", "Namespace");
     c.apply(
         &r,
@@ -251,12 +255,12 @@ where
 /// `nodeSelector: {<key>: "yes"}` stays Pending (the scheduler finds no node, as on a real cluster whose
 /// capacity is not there yet) until `open`, then kube-scheduler binds it and kwok makes its Pods Ready.
 pub struct NodePool {
-    c: kyma::cluster::Cluster,
+    c: kyma::testkit::cluster::Cluster,
     pub key: String,
 }
 
 impl NodePool {
-    pub fn new(c: &kyma::cluster::Cluster, name: &str) -> Self {
+    pub fn new(c: &kyma::testkit::cluster::Cluster, name: &str) -> Self {
         NodePool {
             c: c.clone(),
             key: format!("pool.kyma.test/{name}"),
@@ -277,7 +281,7 @@ impl NodePool {
         );
         for n in list {
             let name = n["metadata"]["name"].as_str().unwrap().to_string();
-            let path = kyma::cluster::Cluster::object_path(&nodes, None, &name);
+            let path = kyma::testkit::cluster::Cluster::object_path(&nodes, None, &name);
             let body =
                 serde_json::to_vec(&json!({"metadata": {"labels": {self.key.as_str(): value}}})).unwrap();
             self.c
@@ -361,13 +365,13 @@ pub struct Impersonated {
 }
 
 impl Impersonated {
-    pub async fn new(c: &kyma::cluster::Cluster, user: &str, rules: Value) -> Impersonated {
+    pub async fn new(c: &kyma::testkit::cluster::Cluster, user: &str, rules: Value) -> Impersonated {
         Self::at(c, &self::kubeconfig(), user, rules).await
     }
 
     /// The same on the cluster of `admin` (a kubeconfig with a client certificate).
     pub async fn at(
-        c: &kyma::cluster::Cluster,
+        c: &kyma::testkit::cluster::Cluster,
         admin: &std::path::Path,
         user: &str,
         rules: Value,
@@ -402,7 +406,7 @@ impl Impersonated {
         }
     }
 
-    pub async fn remove(self, c: &kyma::cluster::Cluster) {
+    pub async fn remove(self, c: &kyma::testkit::cluster::Cluster) {
         let roles = resource(c, "rbac.authorization.k8s.io/v1", "ClusterRole");
         let bindings = resource(c, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding");
         c.delete(&bindings, None, &self.user).await.unwrap();

@@ -180,12 +180,12 @@ fn gadget_module(ns: &str, mut files: Vec<(&str, String)>) -> (tempfile::TempDir
 
 /// Deploy the module, then create a Gadget of its kind as the user would (not kyma's).
 async fn install_beside_a_users_gadget(
-    c: &kyma::cluster::Cluster,
+    c: &kyma::testkit::cluster::Cluster,
     dir: &str,
     name: &str,
     group: &str,
     ns: &str,
-) -> kyma::cluster::Resource {
+) -> kyma::testkit::cluster::Resource {
     let (rc, doc, stderr) = deploy_catalog(dir, name, &[]);
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     c.discovery.refresh(c, &format!("{group}/v1")).await.unwrap();

@@ -24,7 +24,7 @@ async fn serve(
     open: tokio::sync::oneshot::Receiver<()>,
     hang: Option<std::time::Duration>,
 ) -> (u16, Vec<u8>) {
-    kyma::tls::install_crypto_provider();
+    kyma::testkit::tls::install_crypto_provider();
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
