@@ -132,17 +132,14 @@ impl Lock {
         crate::inventory::ensure_namespace(cluster).await?;
         let lease = lease_resource(cluster).await?;
         let identity = identity();
-        let path = Cluster::object_path(&lease, Some(NAMESPACE), LEASE_NAME);
         // The last undeploy removes the inventory namespace; while it terminates nothing can be created
         // in it. Wait for it to go (bounded), then create it again.
         let terminating_until = tokio::time::Instant::now() + Duration::from_secs(120);
         loop {
             let attempt = match cluster.get(&lease, Some(NAMESPACE), LEASE_NAME).await? {
                 None => {
-                    let body = serde_json::to_vec(&lease_body(&identity, &now_micro(), None)).unwrap();
-                    let create = Cluster::collection_path(&lease, Some(NAMESPACE));
                     cluster
-                        .request(http::Method::POST, &create, Some("application/json"), body)
+                        .create(&lease, &lease_body(&identity, &now_micro(), None))
                         .await
                 }
                 Some(live) => {
@@ -159,9 +156,8 @@ impl Lock {
                         continue;
                     }
                     let rv = live.pointer("/metadata/resourceVersion").and_then(Value::as_str);
-                    let body = serde_json::to_vec(&lease_body(&identity, &now_micro(), rv)).unwrap();
                     cluster
-                        .request(http::Method::PUT, &path, Some("application/json"), body)
+                        .replace(&lease, &lease_body(&identity, &now_micro(), rv))
                         .await
                 }
             };
@@ -195,15 +191,7 @@ impl Lock {
                             return; // broken by `kyma unlock`; the run goes on, unprotected, as asked
                         }
                         live["spec"]["renewTime"] = json!(now_micro());
-                        let path = Cluster::object_path(&lease, Some(NAMESPACE), LEASE_NAME);
-                        let _ = cluster
-                            .request(
-                                http::Method::PUT,
-                                &path,
-                                Some("application/json"),
-                                serde_json::to_vec(&live).unwrap(),
-                            )
-                            .await;
+                        let _ = cluster.replace(&lease, &live).await;
                     }
                 }
             })

@@ -164,15 +164,13 @@ pub async fn delete_members(
         let mut remaining = wait_gone(cluster, &doomed, deadline).await;
         if !remaining.is_empty() && opts.remove_finalizers {
             for t in doomed.iter().filter(|t| remaining.contains(&t.member.key())) {
-                let path = Cluster::object_path(&t.resource, t.member.namespace.as_deref(), &t.member.name);
-                let body =
-                    serde_json::to_vec(&serde_json::json!({"metadata": {"finalizers": null}})).unwrap();
                 let _ = cluster
-                    .request(
-                        http::Method::PATCH,
-                        &path,
-                        Some("application/merge-patch+json"),
-                        body,
+                    .merge_patch(
+                        &t.resource,
+                        t.member.namespace.as_deref(),
+                        &t.member.name,
+                        None,
+                        &serde_json::json!({"metadata": {"finalizers": null}}),
                     )
                     .await;
             }

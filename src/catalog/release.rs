@@ -269,11 +269,12 @@ pub fn materialize(m: &Module, fetcher: &Fetcher) -> Result<Module, CatalogError
     }
     let api_version = cr["apiVersion"].as_str().unwrap_or_default().to_string();
     let kind = cr["kind"].as_str().unwrap_or_default().to_string();
-    let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-    let version = api_version.rsplit('/').next().unwrap_or_default();
+    let kube::core::GroupVersion { group, version } = api_version
+        .parse()
+        .unwrap_or_else(|_| kube::core::GroupVersion::gv("", &api_version));
     let crd = docs.iter().map(|(_, d)| d).find(|d| {
         d["kind"] == "CustomResourceDefinition"
-            && d.pointer("/spec/group").and_then(Value::as_str) == Some(group)
+            && d.pointer("/spec/group").and_then(Value::as_str) == Some(group.as_str())
             && d.pointer("/spec/names/kind").and_then(Value::as_str) == Some(kind.as_str())
     });
     let scope = crd
@@ -296,7 +297,7 @@ pub fn materialize(m: &Module, fetcher: &Fetcher) -> Result<Module, CatalogError
         .insert(format!("manifests/{}", asset_name(manifest_url)), manifest);
     out.files
         .insert("values.yaml".into(), crate::yaml::to_string(&cr));
-    if let Some(schema) = crd.and_then(|c| crd_schema(c, version)) {
+    if let Some(schema) = crd.and_then(|c| crd_schema(c, &version)) {
         out.files.insert(
             "values.schema.json".into(),
             serde_json::to_string_pretty(&schema).expect("JSON"),

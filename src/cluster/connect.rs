@@ -181,7 +181,7 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
         discovery: Discovery::new(),
         throttle: Default::default(),
     };
-    let version = match probe.request(http::Method::GET, "/version", None, vec![]).await {
+    let version = match probe.get_path("/version").await {
         Ok(v) => v
             .get("gitVersion")
             .and_then(|g| g.as_str())

@@ -28,6 +28,17 @@ impl Resource {
             format!("{}/{}", self.group, self.version)
         }
     }
+
+    /// The same resource as kube's request builders and watcher take it.
+    pub fn api_resource(&self) -> kube::core::ApiResource {
+        kube::core::ApiResource {
+            group: self.group.clone(),
+            version: self.version.clone(),
+            api_version: self.api_version(),
+            kind: self.kind.clone(),
+            plural: self.plural.clone(),
+        }
+    }
 }
 
 type Key = (String, String); // (apiVersion, kind)
@@ -72,13 +83,13 @@ impl Discovery {
 
     /// Read which group/versions the server serves (two requests).
     pub async fn load(&self, cluster: &Cluster) -> Result<(), RequestError> {
-        let core = cluster.request(http::Method::GET, "/api", None, vec![]).await?;
+        let core = cluster.get_path("/api").await?;
         let mut gvs: Vec<String> = core
             .get("versions")
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default();
-        let groups = cluster.request(http::Method::GET, "/apis", None, vec![]).await?;
+        let groups = cluster.get_path("/apis").await?;
         for g in groups
             .get("groups")
             .and_then(Value::as_array)
@@ -148,11 +159,10 @@ impl Discovery {
         } else {
             format!("/api/{gv}")
         };
-        let list = cluster.request(http::Method::GET, &path, None, vec![]).await?;
-        let (group, version) = match gv.rsplit_once('/') {
-            Some((g, v)) => (g.to_string(), v.to_string()),
-            None => (String::new(), gv.to_string()),
-        };
+        let list = cluster.get_path(&path).await?;
+        let kube::core::GroupVersion { group, version } = gv.parse().map_err(|_| {
+            RequestError::transport(format!("the server listed a malformed group/version {gv:?}"))
+        })?;
         let resources = list
             .get("resources")
             .and_then(Value::as_array)

@@ -106,33 +106,28 @@ pub struct ApplyOptions {
 }
 
 impl Cluster {
-    /// Path of a collection (`/apis/apps/v1/namespaces/x/deployments`).
-    pub fn collection_path(r: &Resource, namespace: Option<&str>) -> String {
-        let base = if r.group.is_empty() {
-            format!("/api/{}", r.version)
-        } else {
-            format!("/apis/{}/{}", r.group, r.version)
-        };
-        match (r.namespaced, namespace) {
-            (true, Some(ns)) => format!("{base}/namespaces/{ns}/{}", r.plural),
-            _ => format!("{base}/{}", r.plural),
-        }
+    /// kube's request builder at `r`'s collection (in `namespace` when `r` is namespaced): every
+    /// object request is built by it, then sent raw (below) so the HTTP code and headers survive.
+    pub fn requests(r: &Resource, namespace: Option<&str>) -> kube::core::Request {
+        let ns = if r.namespaced { namespace } else { None };
+        kube::core::Request::new(<kube::core::DynamicObject as kube::core::Resource>::url_path(
+            &r.api_resource(),
+            ns,
+        ))
     }
 
-    pub fn object_path(r: &Resource, namespace: Option<&str>, name: &str) -> String {
-        format!("{}/{}", Self::collection_path(r, namespace), name)
+    /// A GET of a path outside any resource (`/version`, discovery's `/api` and `/apis/GROUP/VERSION`).
+    pub async fn get_path(&self, path: &str) -> Result<Value, RequestError> {
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| RequestError::transport(e.to_string()))?;
+        self.send(req).await
     }
 
-    /// An HTTP request that waits out the server's 429s (its Retry-After, else a backoff) for up to a
+    /// Send a request, waiting out the server's 429s (its Retry-After, else a backoff) for up to a
     /// minute: every read and write outside the engine (discovery, lock, inventory, guards) goes through
     /// here, so a throttling server slows kyma down instead of failing it.
-    pub async fn request(
-        &self,
-        method: http::Method,
-        path: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Result<Value, RequestError> {
+    pub async fn send(&self, req: http::Request<Vec<u8>>) -> Result<Value, RequestError> {
         let start = std::time::Instant::now();
         let mut attempt = 0;
         loop {
@@ -140,9 +135,7 @@ impl Cluster {
                 true => Some(self.throttle.gate.lock().await),
                 false => None,
             };
-            let result = self
-                .request_once(method.clone(), path, content_type, body.clone())
-                .await;
+            let result = self.send_once(clone_request(&req)).await;
             drop(gate);
             match result {
                 Err(e) if e.code == Some(429) && start.elapsed() < Duration::from_secs(60) => {
@@ -160,23 +153,12 @@ impl Cluster {
     }
 
     /// One HTTP round trip. Non-2xx answers become `RequestError` with code, reason and headers.
-    pub async fn request_once(
-        &self,
-        method: http::Method,
-        path: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Result<Value, RequestError> {
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header(http::header::ACCEPT, "application/json");
-        if let Some(ct) = content_type {
-            req = req.header(http::header::CONTENT_TYPE, ct);
-        }
-        let req = req
-            .body(Body::from(body))
-            .map_err(|e| RequestError::transport(e.to_string()))?;
+    pub async fn send_once(&self, req: http::Request<Vec<u8>>) -> Result<Value, RequestError> {
+        let mut req = req.map(Body::from);
+        req.headers_mut().insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
         let resp = self.client.send(req).await.map_err(|e| self.unanswered(&e))?;
         let status = resp.status();
         let retry_after = resp
@@ -244,25 +226,17 @@ impl Cluster {
         object: &Value,
         opts: ApplyOptions,
     ) -> Result<Value, RequestError> {
-        let ns = object.pointer("/metadata/namespace").and_then(Value::as_str);
-        let name = object
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let mut path = format!("{}?fieldManager={FIELD_MANAGER}", Self::object_path(r, ns, name));
-        if opts.force {
-            path.push_str("&force=true");
-        }
-        if opts.dry_run {
-            path.push_str("&dryRun=All");
-        }
-        let body = serde_json::to_vec(object).expect("a JSON value serialises");
-        // JSON is YAML, and the apply content type takes YAML.
-        let content = Some("application/apply-patch+yaml");
+        let (ns, name) = namespace_and_name(object);
+        let mut params = kube::api::PatchParams::apply(FIELD_MANAGER);
+        params.force = opts.force;
+        params.dry_run = opts.dry_run;
+        let req = Self::requests(r, ns)
+            .patch(name, &params, &kube::api::Patch::Apply(object))
+            .map_err(built)?;
         if opts.raw {
-            self.request_once(http::Method::PATCH, &path, content, body).await
+            self.send_once(req).await
         } else {
-            self.request(http::Method::PATCH, &path, content, body).await
+            self.send(req).await
         }
     }
 
@@ -272,15 +246,10 @@ impl Cluster {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<Value>, RequestError> {
-        match self
-            .request(
-                http::Method::GET,
-                &Self::object_path(r, namespace, name),
-                None,
-                vec![],
-            )
-            .await
-        {
+        let req = Self::requests(r, namespace)
+            .get(name, &kube::api::GetParams::default())
+            .map_err(built)?;
+        match self.send(req).await {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -294,16 +263,57 @@ impl Cluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<Vec<Value>, RequestError> {
-        let mut path = Self::collection_path(r, namespace);
+        let mut params = kube::api::ListParams::default();
         if let Some(sel) = label_selector {
-            path.push_str(&format!("?labelSelector={}", urlencode(sel)));
+            params = params.labels(sel);
         }
-        let list = self.request(http::Method::GET, &path, None, vec![]).await?;
+        let req = Self::requests(r, namespace).list(&params).map_err(built)?;
+        let list = self.send(req).await?;
         Ok(list
             .get("items")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default())
+    }
+
+    /// Create an object (the lock's Lease: unlike apply, a create fails if someone was first).
+    pub async fn create(&self, r: &Resource, object: &Value) -> Result<Value, RequestError> {
+        let (ns, _) = namespace_and_name(object);
+        let body = serde_json::to_vec(object).expect("a JSON value serialises");
+        let req = Self::requests(r, ns)
+            .create(&kube::api::PostParams::default(), body)
+            .map_err(built)?;
+        self.send(req).await
+    }
+
+    /// Replace an object; its `resourceVersion` makes this a compare-and-swap.
+    pub async fn replace(&self, r: &Resource, object: &Value) -> Result<Value, RequestError> {
+        let (ns, name) = namespace_and_name(object);
+        let body = serde_json::to_vec(object).expect("a JSON value serialises");
+        let req = Self::requests(r, ns)
+            .replace(name, &kube::api::PostParams::default(), body)
+            .map_err(built)?;
+        self.send(req).await
+    }
+
+    /// A JSON merge patch of an object, or of its `status` subresource.
+    pub async fn merge_patch(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        subresource: Option<&str>,
+        patch: &Value,
+    ) -> Result<Value, RequestError> {
+        let params = kube::api::PatchParams::default();
+        let patch = kube::api::Patch::Merge(patch);
+        let requests = Self::requests(r, namespace);
+        let req = match subresource {
+            Some(sub) => requests.patch_subresource(sub, name, &params, &patch),
+            None => requests.patch(name, &params, &patch),
+        }
+        .map_err(built)?;
+        self.send(req).await
     }
 
     /// Delete with background propagation; a missing object is not an error.
@@ -313,16 +323,10 @@ impl Cluster {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<(), RequestError> {
-        let body = serde_json::to_vec(&serde_json::json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"})).unwrap();
-        match self
-            .request(
-                http::Method::DELETE,
-                &Self::object_path(r, namespace, name),
-                Some("application/json"),
-                body,
-            )
-            .await
-        {
+        let req = Self::requests(r, namespace)
+            .delete(name, &kube::api::DeleteParams::background())
+            .map_err(built)?;
+        match self.send(req).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
@@ -331,30 +335,17 @@ impl Cluster {
 
     /// Replace the status of an object (tests play the kubelet with this).
     pub async fn replace_status(&self, r: &Resource, object: &Value) -> Result<Value, RequestError> {
-        let ns = object.pointer("/metadata/namespace").and_then(Value::as_str);
-        let name = object
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let path = format!("{}/status", Self::object_path(r, ns, name));
-        self.request(
-            http::Method::PUT,
-            &path,
-            Some("application/json"),
-            serde_json::to_vec(object).unwrap(),
-        )
-        .await
+        let (ns, name) = namespace_and_name(object);
+        let body = serde_json::to_vec(object).expect("a JSON value serialises");
+        let req = Self::requests(r, ns)
+            .replace_subresource("status", name, &kube::api::PostParams::default(), body)
+            .map_err(built)?;
+        self.send(req).await
     }
 
     /// A dynamic `Api` for watches (kube-runtime's watcher does the resourceVersion bookkeeping).
     pub fn dynamic_api(&self, r: &Resource, namespace: Option<&str>) -> kube::Api<kube::api::DynamicObject> {
-        let ar = kube::api::ApiResource {
-            group: r.group.clone(),
-            version: r.version.clone(),
-            api_version: r.api_version(),
-            kind: r.kind.clone(),
-            plural: r.plural.clone(),
-        };
+        let ar = r.api_resource();
         match (r.namespaced, namespace) {
             (true, Some(ns)) => kube::Api::namespaced_with(self.client.clone(), ns, &ar),
             _ => kube::Api::all_with(self.client.clone(), &ar),
@@ -362,18 +353,29 @@ impl Cluster {
     }
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+fn namespace_and_name(object: &Value) -> (Option<&str>, &str) {
+    let ns = object.pointer("/metadata/namespace").and_then(Value::as_str);
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    (ns, name)
 }
 
-/// The most telling cause in a transport error's chain, and its class. Hyper and kube wrap the socket's
-/// error several times ("client error (Connect): tcp connect error: Connection refused (os error 111)");
-/// the innermost one says what happened.
+/// kube's builder refuses only what no server would take (an empty name): say so as a failed request.
+fn built(e: kube::core::request::Error) -> RequestError {
+    RequestError::transport(format!("cannot build the request: {e}"))
+}
+
+/// `send` may try a request more than once; `http::Request` is not `Clone` (its extensions are not).
+fn clone_request(req: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(req.body().clone());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.headers_mut() = req.headers().clone();
+    copy
+}
+
 fn transport_cause(e: &kube::Error) -> (Transport, String) {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut kind = Transport::Other;

@@ -63,16 +63,15 @@ async fn error_classes_against_the_real_server() {
     assert_eq!(classify(&e), Verdict::Fail(FatalClass::Invalid));
 
     // Field conflict with another manager, and --force-conflicts taking it over.
-    let path = format!("/api/v1/namespaces/{ns}/configmaps/shared?fieldManager=someone-else");
-    let body = serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared", "namespace": ns}, "data": {"k": "theirs"}})).unwrap();
-    c.request(
-        http::Method::PATCH,
-        &path,
-        Some("application/apply-patch+yaml"),
-        body,
-    )
-    .await
-    .unwrap();
+    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared", "namespace": ns}, "data": {"k": "theirs"}});
+    let req = kyma::testkit::cluster::Cluster::requests(&cm, Some(&ns))
+        .patch(
+            "shared",
+            &kube::api::PatchParams::apply("someone-else"),
+            &kube::api::Patch::Apply(&theirs),
+        )
+        .unwrap();
+    c.send(req).await.unwrap();
     let e = c
         .apply(&cm, &obj("shared", &ns), ApplyOptions::default())
         .await

@@ -386,16 +386,18 @@ async fn diff_and_status_drift() {
     assert!(exists(&c, &ns, "old").await, "diff changed nothing");
 
     // Someone edits a field kyma manages.
-    let path = format!("/api/v1/namespaces/{ns}/configmaps/keep?fieldManager=kubectl-edit");
-    let body = serde_json::to_vec(&json!({"data": {"v": "hand-edited"}})).unwrap();
-    c.request(
-        http::Method::PATCH,
-        &path,
-        Some("application/merge-patch+json"),
-        body,
-    )
-    .await
-    .unwrap();
+    let edit = kube::api::PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    let req = kyma::testkit::cluster::Cluster::requests(&resource(&c, "v1", "ConfigMap"), Some(&ns))
+        .patch(
+            "keep",
+            &edit,
+            &kube::api::Patch::Merge(json!({"data": {"v": "hand-edited"}})),
+        )
+        .unwrap();
+    c.send(req).await.unwrap();
     let (rc, doc, stderr) = json_out(&["status", "--modules", "driftmod"]);
     assert_eq!(rc, 0, "{stderr}");
     let m = &doc["modules"][0];

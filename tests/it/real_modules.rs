@@ -84,17 +84,12 @@ pub fn play_managers(c: kyma::testkit::cluster::Cluster, state: &'static str) ->
                     if o.pointer("/status/state").and_then(Value::as_str) == Some(state) {
                         continue;
                     }
-                    let path = kyma::testkit::cluster::Cluster::object_path(
+                    c.merge_patch(
                         &r,
                         o["metadata"]["namespace"].as_str(),
                         o["metadata"]["name"].as_str().unwrap(),
-                    );
-                    let body = serde_json::to_vec(&json!({"status": status})).unwrap();
-                    c.request(
-                        http::Method::PATCH,
-                        &format!("{path}/status"),
-                        Some("application/merge-patch+json"),
-                        body,
+                        Some("status"),
+                        &json!({"status": status}),
                     )
                     .await
                     .unwrap_or_else(|e| panic!("playing the manager of {kind}: {e}"));

@@ -281,15 +281,13 @@ impl NodePool {
         );
         for n in list {
             let name = n["metadata"]["name"].as_str().unwrap().to_string();
-            let path = kyma::testkit::cluster::Cluster::object_path(&nodes, None, &name);
-            let body =
-                serde_json::to_vec(&json!({"metadata": {"labels": {self.key.as_str(): value}}})).unwrap();
             self.c
-                .request(
-                    http::Method::PATCH,
-                    &path,
-                    Some("application/merge-patch+json"),
-                    body,
+                .merge_patch(
+                    &nodes,
+                    None,
+                    &name,
+                    None,
+                    &json!({"metadata": {"labels": {self.key.as_str(): value}}}),
                 )
                 .await
                 .expect("label node");
@@ -320,6 +318,14 @@ pub fn real_modules_mirror() -> PathBuf {
 /// Serve a directory over HTTP on loopback (GET only), as a mirror of GitHub's release downloads is
 /// served to air-gapped clusters. Returns the base URL and the paths requested so far.
 pub async fn serve_dir(root: PathBuf) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    serve_dir_paced(root, Duration::ZERO).await
+}
+
+/// `serve_dir` on a slow line: each file's body trickles out in 50 parts over `per_file`.
+pub async fn serve_dir_paced(
+    root: PathBuf,
+    per_file: Duration,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -349,7 +355,16 @@ pub async fn serve_dir(root: PathBuf) -> (String, std::sync::Arc<std::sync::Mute
                     body.len()
                 );
                 let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(&body).await;
+                if per_file.is_zero() {
+                    let _ = sock.write_all(&body).await;
+                    return;
+                }
+                for part in body.chunks(body.len().div_ceil(50).max(1)) {
+                    tokio::time::sleep(per_file / 50).await;
+                    if sock.write_all(part).await.is_err() {
+                        return;
+                    }
+                }
             });
         }
     });
