@@ -7,12 +7,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::ActionError;
 use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
 use crate::cluster::Cluster;
 use crate::engine::{self, Event, ModuleState, Outcome, Preset, Settings};
-use crate::exit::{Exit, Failure};
 use crate::inventory::{self, Inventory, Member};
-use crate::lock::{Lock, LockError};
+use crate::lock::Lock;
 use crate::object::ObjectKey;
 use crate::plan::Plan;
 use crate::values::ModuleValues;
@@ -46,13 +46,6 @@ pub struct DeployResult {
     pub warnings: Vec<String>,
 }
 
-pub fn lock_failure(e: LockError) -> Failure {
-    match e {
-        LockError::Held { .. } => Failure::new(Exit::Locked, e),
-        LockError::Request(_) => Failure::new(Exit::Unreachable, e),
-    }
-}
-
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -64,16 +57,12 @@ pub async fn run(
     opts: &DeployOptions,
     events: mpsc::UnboundedSender<Event>,
     cancel: CancellationToken,
-) -> Result<DeployResult, Failure> {
+) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
     let lock = if dry_run {
         None
     } else {
-        Some(
-            Lock::acquire(cluster, opts.wait_for_lock)
-                .await
-                .map_err(lock_failure)?,
-        )
+        Some(Lock::acquire(cluster, opts.wait_for_lock).await?)
     };
     let result = deploy_locked(cluster, plan, values, opts, events, cancel).await;
     if let Some(lock) = lock {
@@ -89,12 +78,10 @@ async fn deploy_locked(
     opts: &DeployOptions,
     events: mpsc::UnboundedSender<Event>,
     cancel: CancellationToken,
-) -> Result<DeployResult, Failure> {
+) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
-    let unreachable = |e: inventory::InventoryError| Failure::new(Exit::Unreachable, e);
     let existing: HashMap<String, Inventory> = inventory::read_all(cluster)
-        .await
-        .map_err(unreachable)?
+        .await?
         .into_iter()
         .map(|i| (i.module.clone(), i))
         .collect();
@@ -281,9 +268,13 @@ async fn deploy_locked(
 }
 
 /// Write inventories concurrently: they are independent objects.
-async fn write_all(cluster: &Cluster, invs: &[Inventory]) -> Result<(), Failure> {
-    for r in futures::future::join_all(invs.iter().map(|inv| inventory::write(cluster, inv))).await {
-        r.map_err(|e| Failure::new(Exit::Unreachable, e))?;
+async fn write_all(cluster: &Cluster, invs: &[Inventory]) -> Result<(), ActionError> {
+    let written = futures::future::join_all(invs.iter().map(|inv| inventory::write(cluster, inv))).await;
+    for (inv, r) in invs.iter().zip(written) {
+        r.map_err(|source| ActionError::InventoryWrite {
+            module: inv.module.clone(),
+            source,
+        })?;
     }
     Ok(())
 }

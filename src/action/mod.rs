@@ -6,3 +6,43 @@ pub mod delete;
 pub mod deploy;
 pub mod inspect;
 pub mod undeploy;
+
+use crate::cluster::RequestError;
+use crate::inventory::InventoryError;
+use crate::lock::LockError;
+
+/// Why an action stopped before it could report. The action says what happened; `commands` decides
+/// what exit code that is.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error("cannot write the inventory of {module}")]
+    InventoryWrite {
+        module: String,
+        #[source]
+        source: RequestError,
+    },
+    #[error("interrupted; what is not deleted yet is still recorded: re-run `kyma undeploy` to finish")]
+    Interrupted,
+    #[error("module '{module}' is not installed by kyma on this cluster (installed: {})", none_if_empty(.installed))]
+    NotInstalled { module: String, installed: Vec<String> },
+    #[error("{}; nothing was removed (pass --force to undeploy anyway)", .0.join("; "))]
+    DependedOn(Vec<String>),
+    #[error(
+        "custom resources of the module's kinds that kyma did not create exist: {}; nothing was removed. \
+         Delete them first, or pass --force to remove the module anyway (its CRDs then stay while such resources exist)",
+        .0.join("; ")
+    )]
+    ForeignResources(Vec<String>),
+}
+
+fn none_if_empty(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}

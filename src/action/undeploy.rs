@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::ActionError;
 use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
 use crate::cluster::Cluster;
-use crate::exit::{Exit, Failure};
 use crate::inventory::{self, Inventory, Member};
 use crate::lock::Lock;
 use crate::object::ObjectKey;
@@ -38,18 +38,13 @@ pub async fn run(
     cluster: &Cluster,
     opts: &UndeployOptions,
     cancel: tokio_util::sync::CancellationToken,
-) -> Result<UndeployResult, Failure> {
-    let lock = Lock::acquire(cluster, opts.wait_for_lock)
-        .await
-        .map_err(super::deploy::lock_failure)?;
+) -> Result<UndeployResult, ActionError> {
+    let lock = Lock::acquire(cluster, opts.wait_for_lock).await?;
     // Interrupted: stop where we are. Inventories go only after their members are gone, so a re-run
     // finds everything not yet deleted still recorded; the lock is released for it.
     let result = tokio::select! {
         r = undeploy_locked(cluster, opts) => r,
-        _ = cancel.cancelled() => Err(Failure::new(
-            Exit::Interrupted,
-            anyhow::anyhow!("interrupted; what is not deleted yet is still recorded: re-run `kyma undeploy` to finish"),
-        )),
+        _ = cancel.cancelled() => Err(ActionError::Interrupted),
     };
     let cleanup = matches!(&result, Ok(r) if r.complete());
     // Nothing of kyma's may stay behind once the last module is gone: not even its own namespace. That
@@ -68,10 +63,9 @@ pub async fn run(
     result
 }
 
-async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<UndeployResult, Failure> {
+async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<UndeployResult, ActionError> {
     let all: HashMap<String, Inventory> = inventory::read_all(cluster)
-        .await
-        .map_err(|e| Failure::new(Exit::Unreachable, e))?
+        .await?
         .into_iter()
         .map(|i| (i.module.clone(), i))
         .collect();
@@ -82,16 +76,12 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
     } else {
         for m in &opts.modules {
             if !all.contains_key(m) {
-                let mut installed: Vec<&str> = all.keys().map(String::as_str).collect();
+                let mut installed: Vec<String> = all.keys().cloned().collect();
                 installed.sort();
-                return Err(Failure::bad_input(anyhow::anyhow!(
-                    "module '{m}' is not installed by kyma on this cluster (installed: {})",
-                    if installed.is_empty() {
-                        "none".to_string()
-                    } else {
-                        installed.join(", ")
-                    }
-                )));
+                return Err(ActionError::NotInstalled {
+                    module: m.clone(),
+                    installed,
+                });
             }
         }
         opts.modules.clone()
@@ -106,10 +96,7 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
         }
     }
     if !warnings.is_empty() && !opts.force {
-        return Err(Failure::bad_input(anyhow::anyhow!(
-            "{}; nothing was removed (pass --force to undeploy anyway)",
-            warnings.join("; ")
-        )));
+        return Err(ActionError::DependedOn(warnings));
     }
     let remaining: HashMap<String, Inventory> = all
         .iter()
@@ -160,7 +147,10 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
         if r.stuck.is_empty() {
             inventory::remove(cluster, t)
                 .await
-                .map_err(|e| Failure::new(Exit::Unreachable, e))?;
+                .map_err(|source| ActionError::InventoryWrite {
+                    module: t.clone(),
+                    source,
+                })?;
         }
         out.push((t.clone(), r));
     }
@@ -174,7 +164,7 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
 /// kinds is left that kyma did not create (the user's workloads of those kinds would be left without
 /// the operator that owns their finalizers). Found before anything is removed; a check that cannot be
 /// made refuses too.
-async fn refuse_foreign_resources(cluster: &Cluster, members: &[Member]) -> Result<(), Failure> {
+async fn refuse_foreign_resources(cluster: &Cluster, members: &[Member]) -> Result<(), ActionError> {
     let deleting: std::collections::HashSet<ObjectKey> = members.iter().map(Member::key).collect();
     let crds: Vec<&Member> = members.iter().filter(|m| m.is_crd()).collect();
     if crds.is_empty() {
@@ -223,9 +213,5 @@ async fn refuse_foreign_resources(cluster: &Cluster, members: &[Member]) -> Resu
     if problems.is_empty() {
         return Ok(());
     }
-    Err(Failure::bad_input(anyhow::anyhow!(
-        "custom resources of the module's kinds that kyma did not create exist: {}; nothing was removed. \
-         Delete them first, or pass --force to remove the module anyway (its CRDs then stay while such resources exist)",
-        problems.join("; ")
-    )))
+    Err(ActionError::ForeignResources(problems))
 }

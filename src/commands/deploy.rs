@@ -47,7 +47,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let cancel = super::signals::cancel_on_signal();
     let result = run(&cluster, &mut prepared.plan, &prepared.values, &opts, tx, cancel).await;
     let _ = consumer.await;
-    let result = result?;
+    let result = result.map_err(Failure::from)?;
     for w in &result.warnings {
         crate::report::style::warn(w);
     }

@@ -14,8 +14,10 @@ mod undeploy;
 mod unlock;
 mod version;
 
+use crate::action::ActionError;
 use crate::cli::{Cli, Command};
-use crate::exit::{Exit, exit_code_of};
+use crate::exit::{Exit, Failure, exit_code_of};
+use crate::lock::LockError;
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -46,4 +48,21 @@ pub fn run(cli: Cli) -> i32 {
 fn with_runtime<F: std::future::Future<Output = anyhow::Result<Exit>>>(f: F) -> anyhow::Result<Exit> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(f)
+}
+
+/// The exit code of each way an action can stop: the one place that decides it.
+impl From<ActionError> for Failure {
+    fn from(e: ActionError) -> Failure {
+        let exit = match &e {
+            ActionError::Lock(LockError::Held { .. }) => Exit::Locked,
+            ActionError::Lock(LockError::Request(_))
+            | ActionError::Inventory(_)
+            | ActionError::InventoryWrite { .. } => Exit::Unreachable,
+            ActionError::Interrupted => Exit::Interrupted,
+            ActionError::NotInstalled { .. }
+            | ActionError::DependedOn(_)
+            | ActionError::ForeignResources(_) => Exit::BadInput,
+        };
+        Failure::new(exit, e)
+    }
 }

@@ -2,7 +2,7 @@
 
 use crate::action::undeploy::{UndeployOptions, run};
 use crate::cli::{GlobalArgs, OutputFormat, UndeployArgs};
-use crate::exit::Exit;
+use crate::exit::{Exit, Failure};
 
 pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit> {
     let cluster =
@@ -18,7 +18,7 @@ pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit
         wait_for_lock: args.wait_for_lock,
     };
     let cancel = super::signals::cancel_on_signal();
-    let result = run(&cluster, &opts, cancel).await?;
+    let result = run(&cluster, &opts, cancel).await.map_err(Failure::from)?;
     for w in &result.warnings {
         crate::report::style::warn(w);
     }
