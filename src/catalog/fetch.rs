@@ -262,60 +262,71 @@ fn store(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
     std::fs::rename(&tmp, path).map_err(err)
 }
 
-/// Catalog loading runs before the async runtime has work to do; a small current-thread runtime
-/// keeps the catalog stage synchronous for its callers.
-fn download(url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
-    let unreachable = |message: String| FetchError::Unreachable {
-        url: url.into(),
-        message,
-    };
-    crate::tls::install_crypto_provider();
-    let run = async {
+/// One runtime and one HTTP client for every download of a process: a catalog's assets mostly come
+/// from one host, so its connection and TLS session are reused. The runtime runs on its own worker
+/// thread, so the catalog stage stays synchronous for its callers whether or not they are inside a
+/// runtime of their own (the deploy command is).
+fn downloader() -> &'static (tokio::runtime::Runtime, reqwest::Client) {
+    static DOWNLOADER: std::sync::OnceLock<(tokio::runtime::Runtime, reqwest::Client)> =
+        std::sync::OnceLock::new();
+    DOWNLOADER.get_or_init(|| {
+        crate::tls::install_crypto_provider();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("kyma-download")
+            .enable_all()
+            .build()
+            .expect("a download runtime");
         let client = reqwest::Client::builder()
             .user_agent(concat!("kyma/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
             .timeout(Duration::from_secs(120))
             .build()
-            .map_err(|e| unreachable(e.to_string()))?;
-        let mut resp = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| unreachable(error_chain(&e)))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(FetchError::Http {
-                url: url.into(),
-                message: format!("HTTP {status}"),
-            });
-        }
-        let mut bar = ProgressOnTty::new(progress, url, resp.content_length());
-        let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
-        while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(error_chain(&e)))? {
-            bytes.extend_from_slice(&chunk);
-            bar.advance(bytes.len() as u64);
-        }
-        bar.finish();
-        Ok(bytes)
+            .expect("an HTTP client with the built-in TLS configuration");
+        (runtime, client)
+    })
+}
+
+fn download(url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
+    let (runtime, client) = downloader();
+    let (client, owned_url) = (client.clone(), url.to_string());
+    let (tx, rx) = std::sync::mpsc::channel();
+    runtime.spawn(async move {
+        let _ = tx.send(fetch_url(&client, &owned_url, progress).await);
+    });
+    rx.recv().unwrap_or_else(|_| {
+        Err(FetchError::Unreachable {
+            url: url.into(),
+            message: "the download stopped unexpectedly".into(),
+        })
+    })
+}
+
+async fn fetch_url(client: &reqwest::Client, url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
+    let unreachable = |message: String| FetchError::Unreachable {
+        url: url.into(),
+        message,
     };
-    match tokio::runtime::Handle::try_current() {
-        Ok(_) => std::thread::scope(|s| {
-            s.spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime")
-                    .block_on(run)
-            })
-            .join()
-            .expect("download thread")
-        }),
-        Err(_) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime")
-            .block_on(run),
+    let mut resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| unreachable(error_chain(&e)))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(FetchError::Http {
+            url: url.into(),
+            message: format!("HTTP {status}"),
+        });
     }
+    let mut bar = ProgressOnTty::new(progress, url, resp.content_length());
+    let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+    while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(error_chain(&e)))? {
+        bytes.extend_from_slice(&chunk);
+        bar.advance(bytes.len() as u64);
+    }
+    bar.finish();
+    Ok(bytes)
 }
 
 /// reqwest's Display stops at the outermost error ("error sending request for url (…)", which repeats
