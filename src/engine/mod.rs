@@ -267,6 +267,7 @@ pub async fn run(
             objects,
         });
     }
+    let mut settled = Vec::new();
     for i in 0..n {
         match e.presets.get(e.plan.nodes[i].module).cloned().flatten() {
             Some(Preset::Skip) => e.nodes[i].st = St::Ready,
@@ -274,8 +275,27 @@ pub async fn run(
                 e.nodes[i].st = St::Failed;
                 e.nodes[i].reason = format!("not applied: {reason}");
             }
-            None if e.nodes[i].pending == 0 => e.enqueue(i),
-            None => {}
+            None => continue,
+        }
+        settled.push(i);
+    }
+    // Another module's objects may wait on these (its namespace, its CRD). A skipped module's objects
+    // are on the server as recorded; a refused module's were not touched, and may well be there (the
+    // object it would not adopt is). Either way the waiting objects go ahead and the server decides: a
+    // namespace or kind that is really missing is retried with that reason until --timeout, instead
+    // of waiting silently for an apply that will never come.
+    for i in settled {
+        let waiting: Vec<usize> = std::mem::take(&mut e.nodes[i].dependents)
+            .into_iter()
+            .chain(std::mem::take(&mut e.nodes[i].est_dependents))
+            .collect();
+        for d in waiting {
+            e.release(d);
+        }
+    }
+    for i in 0..n {
+        if e.nodes[i].st == St::Blocked && e.nodes[i].pending == 0 {
+            e.enqueue(i);
         }
     }
     for m in 0..module_count {
@@ -1059,10 +1079,9 @@ pub(crate) fn retry_label(c: RetryClass) -> &'static str {
 }
 
 fn unserved_resource(api_version: &str, kind: &str) -> Resource {
-    let (group, version) = match api_version.rsplit_once('/') {
-        Some((g, v)) => (g.to_string(), v.to_string()),
-        None => (String::new(), api_version.to_string()),
-    };
+    let kube::core::GroupVersion { group, version } = api_version
+        .parse()
+        .unwrap_or_else(|_| kube::core::GroupVersion::gv("", api_version));
     Resource {
         group,
         version,

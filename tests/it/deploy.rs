@@ -542,6 +542,99 @@ async fn custom_resource_waits_for_its_crd_across_modules_without_a_failed_attem
     );
 }
 
+/// Modules tolerate each other: a module that waits on another's CRD and namespace goes ahead when
+/// that module is skipped (unchanged, already on the server) or refused (it would adopt an object of
+/// another module) — it is not left waiting for an apply that never comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_skipped_or_refused_module_does_not_hold_back_one_that_needs_its_crd() {
+    let _shared = CLUSTER.read().await;
+    let ns = unique("tol");
+    let group = format!("{ns}.kyma.test");
+    let (provider, consumer, other) = (unique("provider"), unique("consumer"), unique("other"));
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gizmos.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{kind: Gizmo, plural: gizmos, singular: gizmo, listKind: GizmoList}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+    );
+    let cm = |name: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n")
+    };
+    let gizmo = |size: u32| {
+        format!(
+            "apiVersion: {group}/v1\nkind: Gizmo\nmetadata:\n  name: g\n  namespace: {ns}\nspec:\n  size: {size}\n"
+        )
+    };
+    let files = |size: u32, provider_takes: bool| {
+        let mut f = vec![
+            (format!("{provider}/module.yaml"), module_yaml(&provider, &ns)),
+            (
+                format!("{provider}/templates/ns.yaml"),
+                format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+            ),
+            (format!("{provider}/templates/crd.yaml"), crd.clone()),
+            (
+                format!("{consumer}/module.yaml"),
+                format!("{MODULE}name: {consumer}\n"),
+            ),
+            (format!("{consumer}/templates/g.yaml"), gizmo(size)),
+            (format!("{other}/module.yaml"), format!("{MODULE}name: {other}\n")),
+            (format!("{other}/templates/cm.yaml"), cm("taken")),
+        ];
+        if provider_takes {
+            f.push((format!("{provider}/templates/cm.yaml"), cm("taken")));
+        }
+        f
+    };
+    let run = |size: u32, provider_takes: bool, modules: String| {
+        let owned = files(size, provider_takes);
+        let refs: Vec<(&str, String)> = owned.iter().map(|(p, c)| (p.as_str(), c.clone())).collect();
+        let cat = catalog(&refs);
+        let dir = cat.path().to_str().unwrap().to_string();
+        let (rc, doc, stderr) = deploy(&["--catalog", &dir, "--modules", &modules, "--timeout", "30s"]);
+        (rc, doc, stderr)
+    };
+
+    let all = format!("{provider},{consumer},{other}");
+    let (rc, doc, stderr) = run(3, false, all.clone());
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+
+    // The consumer changes, the provider does not: the provider is skipped and the Gizmo goes out.
+    let start = std::time::Instant::now();
+    let (rc, doc, stderr) = run(4, false, format!("{provider},{consumer}"));
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    assert_eq!(module(&doc, &provider)["state"], "Skipped", "{doc:#}");
+    assert_eq!(module(&doc, &consumer)["state"], "Ready", "{doc:#}");
+    let skipped = start.elapsed();
+
+    // The provider now renders an object another module owns: refused, nothing of it applied; the
+    // consumer's change still lands (the CRD and namespace are on the server).
+    let (rc, doc, stderr) = run(5, true, format!("{provider},{consumer}"));
+    assert_eq!(rc, 1, "{doc:#}\n{stderr}");
+    assert_eq!(module(&doc, &provider)["state"], "Failed", "{doc:#}");
+    assert!(
+        module(&doc, &provider).to_string().contains("refusing to adopt"),
+        "{doc:#}"
+    );
+    assert_eq!(module(&doc, &consumer)["state"], "Ready", "{doc:#}");
+    let c = cluster().await;
+    c.discovery.ensure(&c, [format!("{group}/v1")]).await;
+    let gizmos = c
+        .discovery
+        .resolve(&format!("{group}/v1"), "Gizmo")
+        .expect("the Gizmo kind is served");
+    let live = c.get(&gizmos, Some(&ns), "g").await.unwrap().unwrap();
+    assert_eq!(live["spec"]["size"], 5, "{live:#}");
+    figure(format!(
+        "a changed module beside a skipped one it depends on: Ready in {:.1} s (not held to --timeout)",
+        skipped.as_secs_f64()
+    ));
+
+    let out = kyma(&["undeploy", "--modules", &all, "--timeout", "60s"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}
+
 /// Ctrl-C: in-flight requests finish, the report says what was applied, exit code 130.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
