@@ -25,6 +25,12 @@ else
   echo "[test] SKIP fmt/clippy: the rustfmt or clippy component is not installed with this toolchain"
 fi
 
+# The terminal tests drive kyma in a tmux pane of a fixed size and read the screen back.
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "[test] apt-get install tmux"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends tmux >/dev/null
+fi
+
 COMPAT_DIR=/tmp/kyma-test-bed-1.20
 stop=()   # state directories of the beds this run started
 cleanup() {

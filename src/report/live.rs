@@ -168,7 +168,7 @@ fn draw(
         Event::ModuleStarted { module, objects, .. } => {
             let b = multi.add(ProgressBar::new(*objects as u64));
             b.set_style(style.clone());
-            b.set_prefix(module.clone());
+            b.set_prefix(bar_label(module));
             b.enable_steady_tick(Duration::from_millis(500));
             let p = Progress {
                 total: *objects,
@@ -235,6 +235,16 @@ fn draw(
 
 /// An object as a bar names it: without the API group (`Deployment/ns/name`), which leaves room for the
 /// name on a narrow terminal; reports and logs keep the full identity.
+/// A bar's label: the module name, cut short when long, so the bar keeps room for its news.
+fn bar_label(module: &str) -> String {
+    const MAX: usize = 24;
+    if module.chars().count() <= MAX {
+        return module.to_string();
+    }
+    let head: String = module.chars().take(MAX - 1).collect();
+    format!("{head}…")
+}
+
 fn short(object: &str) -> String {
     match object.split_once('/') {
         Some((kind, rest)) => format!("{}/{rest}", kind.split('.').next().unwrap_or(kind)),

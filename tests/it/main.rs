@@ -19,4 +19,5 @@ mod lifecycle;
 mod real_modules;
 mod render;
 mod secrets;
+mod terminal;
 mod upgrade;
