@@ -91,9 +91,9 @@ pub async fn consume(mut rx: mpsc::UnboundedReceiver<Event>, opts: LiveOptions) 
         .size_checked()
         .is_none_or(|(_, w)| w >= 100);
     let template = if wide {
-        "{prefix:>14.bold} {elapsed:>4} [{bar:20}] {wide_msg}"
+        "{prefix:.bold} {elapsed:>4} [{bar:20}] {wide_msg}"
     } else {
-        "{prefix:>14.bold} {elapsed:>4} {wide_msg}"
+        "{prefix:.bold} {elapsed:>4} {wide_msg}"
     };
     let style = ProgressStyle::with_template(template)
         .expect("static template")
@@ -168,7 +168,16 @@ fn draw(
         Event::ModuleStarted { module, objects, .. } => {
             let b = multi.add(ProgressBar::new(*objects as u64));
             b.set_style(style.clone());
-            b.set_prefix(bar_label(module));
+            bars.insert(module.clone(), (b.clone(), Progress::default()));
+            // Labels right-aligned to the longest one, so the bars line up.
+            let width = bars
+                .keys()
+                .map(|m| bar_label(m).chars().count())
+                .max()
+                .unwrap_or(0);
+            for (m, (bar, _)) in bars.iter() {
+                bar.set_prefix(format!("{:>width$}", bar_label(m)));
+            }
             b.enable_steady_tick(Duration::from_millis(500));
             let p = Progress {
                 total: *objects,

@@ -177,6 +177,20 @@ fn a_deploy_that_times_out_fits_the_terminal_and_ends_every_bar() {
             "each bar shows its module's final state:\n{screen}"
         );
         assert!(
+            bars.iter().any(|l| l.trim_start().starts_with(&quick))
+                && bars.iter().any(|l| l.starts_with(&slow[..20]) && l.contains('…')),
+            "each bar is labelled with its module (a long name cut short):\n{screen}"
+        );
+        // Labels are right-aligned to the longest: each bar's elapsed time sits in the same column.
+        let elapsed: Vec<Option<usize>> = bars
+            .iter()
+            .map(|l| l.find("s ").map(|b| l[..b].chars().count()))
+            .collect();
+        assert!(
+            elapsed.windows(2).all(|w| w[0] == w[1]),
+            "the bars line up ({elapsed:?}):\n{screen}"
+        );
+        assert!(
             !bars.iter().any(|l| l.contains("waiting")),
             "no bar is left saying it is waiting:\n{screen}"
         );
