@@ -20,6 +20,7 @@ mod lock;
 mod normalize;
 mod object;
 mod plan;
+mod privilege;
 mod render;
 mod report;
 mod tls;

@@ -66,6 +66,9 @@ pub struct ValueInputs {
     pub sets: Vec<Map<String, Value>>,
     /// `--overrides` file, same shape.
     pub overrides: Option<(String, Map<String, Value>)>,
+    /// Modules the overrides file allows to grant a workload super-user rights, with the reason
+    /// (`policy.superUser.<module>: <reason>`; see `privilege`).
+    pub super_user: BTreeMap<String, String>,
 }
 
 /// A user value that a central override overrules.
@@ -113,7 +116,13 @@ impl ValueInputs {
             }
         }
         if let Some(o) = overrides {
-            inputs.overrides = Some(read_layer_file(o, module_names)?);
+            let (file, mut map) = read_file_map(o)?;
+            // Only the platform team's file may carry policy; it is not a module's values.
+            if let Some(policy) = map.remove(POLICY) {
+                inputs.super_user = read_policy(&file, policy, module_names)?;
+            }
+            check_layer(&file, &map, module_names)?;
+            inputs.overrides = Some((file, map));
         }
         Ok(inputs)
     }
@@ -162,32 +171,97 @@ impl ValueInputs {
     }
 }
 
-fn read_layer_file(
-    path: &PathBuf,
-    module_names: &[&str],
-) -> Result<(String, Map<String, Value>), ValuesError> {
+/// The overrides file's reserved top-level key.
+const POLICY: &str = "policy";
+
+fn read_file_map(path: &PathBuf) -> Result<(String, Map<String, Value>), ValuesError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ValuesError::File {
         file: file.clone(),
         message: format!("cannot read: {e}"),
     })?;
     let map = parse_map(&text, &file)?;
-    for (key, v) in &map {
+    Ok((file, map))
+}
+
+fn read_layer_file(
+    path: &PathBuf,
+    module_names: &[&str],
+) -> Result<(String, Map<String, Value>), ValuesError> {
+    let (file, map) = read_file_map(path)?;
+    check_layer(&file, &map, module_names)?;
+    Ok((file, map))
+}
+
+fn check_layer(file: &str, map: &Map<String, Value>, module_names: &[&str]) -> Result<(), ValuesError> {
+    for (key, v) in map {
         if key != "global" && !module_names.contains(&key.as_str()) {
             return Err(ValuesError::UnknownModuleKey {
-                file: file.clone(),
+                file: file.to_string(),
                 key: key.clone(),
                 close: close_names(key, module_names.iter().copied().chain(["global"])),
             });
         }
         if !(v.is_object() || v.is_null()) {
             return Err(ValuesError::File {
-                file: file.clone(),
+                file: file.to_string(),
                 message: format!("'{key}' must be a mapping of values, not {}", kind_of(v)),
             });
         }
     }
-    Ok((file, map))
+    Ok(())
+}
+
+/// `policy: {superUser: {<module>: <reason>}}`: each allowance names a module of the catalog and says
+/// why, so the report can carry the reason.
+fn read_policy(
+    file: &str,
+    policy: Value,
+    module_names: &[&str],
+) -> Result<BTreeMap<String, String>, ValuesError> {
+    let err = |message: String| ValuesError::File {
+        file: file.to_string(),
+        message,
+    };
+    let Value::Object(mut policy) = policy else {
+        return Err(err(format!(
+            "'policy' must be a mapping, not {}",
+            kind_of(&policy)
+        )));
+    };
+    let super_user = policy.remove("superUser").unwrap_or(Value::Null);
+    if let Some(key) = policy.keys().next() {
+        return Err(err(format!("policy.{key}: unknown; the policy knows superUser")));
+    }
+    let entries = match super_user {
+        Value::Null => Map::new(),
+        Value::Object(m) => m,
+        v => {
+            return Err(err(format!(
+                "policy.superUser must map module names to reasons, not {}",
+                kind_of(&v)
+            )));
+        }
+    };
+    let mut allowed = BTreeMap::new();
+    for (module, reason) in entries {
+        if !module_names.contains(&module.as_str()) {
+            let close = close_names(&module, module_names.iter().copied());
+            return Err(err(format!(
+                "policy.superUser.{module}: not a module in the catalog{}",
+                hint(&close)
+            )));
+        }
+        match reason.as_str().map(str::trim) {
+            Some(r) if !r.is_empty() => allowed.insert(module, r.to_string()),
+            _ => {
+                return Err(err(format!(
+                    "policy.superUser.{module}: give the reason as text (it is shown on every deploy)"
+                )));
+            }
+        };
+    }
+    Ok(allowed)
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -519,6 +593,7 @@ mod tests {
             ],
             sets: vec![parse_set("m.replicas=6", &["m"]).unwrap()],
             overrides: None,
+            super_user: BTreeMap::new(),
         };
         let (v, locked) = inputs.resolve(&m).unwrap();
         assert_eq!(
@@ -558,6 +633,7 @@ mod tests {
                     json!({"m": {"image": {"tag": "9"}, "replicas": 4}, "global": {"registry": "central"}}),
                 ),
             )),
+            super_user: BTreeMap::new(),
         };
         let (v, locked) = inputs.resolve(&m).unwrap();
         assert_eq!(v.values["image"]["tag"], "9");

@@ -19,6 +19,8 @@ pub struct Prepared {
     pub values: BTreeMap<String, crate::values::ModuleValues>,
     /// Modules this server cannot take (too old for them), by name: refused before anything is applied.
     pub refused: BTreeMap<String, crate::normalize::Refusal>,
+    /// Super-user grants the central overrides allowed, with their reason (reported on every run).
+    pub privileged: Vec<(crate::privilege::Grant, String)>,
 }
 
 /// The selection with its assets fetched and its values resolved: everything that does not depend on
@@ -27,6 +29,8 @@ pub struct Loaded {
     pub modules: Vec<Module>,
     pub locked: Vec<Locked>,
     pub values: BTreeMap<String, crate::values::ModuleValues>,
+    /// `policy.superUser` of the central overrides.
+    pub super_user: BTreeMap<String, String>,
 }
 
 pub fn fetcher(global: &GlobalArgs) -> Fetcher {
@@ -86,6 +90,7 @@ pub fn load(global: &GlobalArgs, sel: &SelectionArgs) -> Result<Loaded, Failure>
         modules,
         locked,
         values,
+        super_user: inputs.super_user,
     })
 }
 
@@ -97,6 +102,7 @@ pub fn render(global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> R
             crate::render::RenderError::Fetch(f) => Failure::new(Exit::Fetch, f),
             e => Failure::bad_input(e),
         })?;
+    let privileged = crate::privilege::check(&rendered, &loaded.super_user).bad_input()?;
     for o in rendered.iter_mut().flat_map(|r| r.objects.iter_mut()) {
         crate::normalize::fill_defaults(&mut o.data);
     }
@@ -112,6 +118,7 @@ pub fn render(global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> R
         locked: loaded.locked.clone(),
         values: loaded.values.clone(),
         refused,
+        privileged,
     })
 }
 
@@ -130,6 +137,12 @@ pub fn print_warnings(p: &Prepared) {
         crate::report::style::warn(&format!(
             "{} = {} is locked by central overrides; using {}",
             l.path, l.user, l.central
+        ));
+    }
+    for (g, reason) in &p.privileged {
+        crate::report::style::warn(&format!(
+            "module {}: {} grants {}; allowed by the central overrides: {reason}",
+            g.module, g.binding, g.what
         ));
     }
     for w in &p.plan.warnings {

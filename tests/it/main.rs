@@ -16,6 +16,7 @@ mod faults;
 mod guards;
 mod identity;
 mod lifecycle;
+mod privilege;
 mod real_modules;
 mod render;
 mod secrets;
