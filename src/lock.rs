@@ -26,6 +26,12 @@ pub enum LockError {
     },
     #[error("cannot take or release the cluster lock")]
     Request(#[from] RequestError),
+    /// A Kubernetes-compatible endpoint without `coordination.k8s.io` (a fresh kcp workspace): there
+    /// is no Lease to lock with. Callers go on without the lock and say so.
+    #[error(
+        "this server serves no coordination.k8s.io/v1 Leases (a kcp workspace?), so kyma runs without the cluster lock: do not run two deploys or undeploys against it at once"
+    )]
+    NoLeases,
 }
 
 pub struct Lock {
@@ -59,11 +65,7 @@ async fn lease_resource(cluster: &Cluster) -> Result<Resource, LockError> {
     cluster
         .discovery
         .resolve("coordination.k8s.io/v1", "Lease")
-        .ok_or_else(|| {
-            LockError::Request(RequestError::transport(
-                "the server does not serve coordination.k8s.io/v1 Leases",
-            ))
-        })
+        .ok_or(LockError::NoLeases)
 }
 
 fn lease_body(identity: &str, acquire: &str, resource_version: Option<&str>) -> Value {

@@ -12,7 +12,7 @@ use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
 use crate::cluster::Cluster;
 use crate::engine::{self, Event, ModuleState, Outcome, Preset, Settings};
 use crate::inventory::{self, Inventory, Member};
-use crate::lock::Lock;
+use crate::lock::{Lock, LockError};
 use crate::object::ObjectKey;
 use crate::plan::Plan;
 use crate::values::ModuleValues;
@@ -59,14 +59,21 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
-    let lock = if dry_run {
-        None
+    let (lock, unlocked) = if dry_run {
+        (None, None)
     } else {
-        Some(Lock::acquire(cluster, opts.wait_for_lock).await?)
+        match Lock::acquire(cluster, opts.wait_for_lock).await {
+            Ok(lock) => (Some(lock), None),
+            Err(e @ LockError::NoLeases) => (None, Some(e.to_string())),
+            Err(e) => return Err(e.into()),
+        }
     };
-    let result = deploy_locked(cluster, plan, values, opts, events, cancel).await;
+    let mut result = deploy_locked(cluster, plan, values, opts, events, cancel).await;
     if let Some(lock) = lock {
         lock.release().await;
+    }
+    if let (Ok(r), Some(note)) = (&mut result, unlocked) {
+        r.warnings.insert(0, note);
     }
     result
 }

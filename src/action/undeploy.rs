@@ -7,7 +7,7 @@ use super::ActionError;
 use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
 use crate::cluster::Cluster;
 use crate::inventory::{self, Inventory, Member};
-use crate::lock::Lock;
+use crate::lock::{Lock, LockError};
 use crate::object::ObjectKey;
 
 #[derive(Debug, Clone)]
@@ -39,7 +39,11 @@ pub async fn run(
     opts: &UndeployOptions,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<UndeployResult, ActionError> {
-    let lock = Lock::acquire(cluster, opts.wait_for_lock).await?;
+    let (lock, unlocked) = match Lock::acquire(cluster, opts.wait_for_lock).await {
+        Ok(lock) => (Some(lock), None),
+        Err(e @ LockError::NoLeases) => (None, Some(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
     // Interrupted: stop where we are. Inventories go only after their members are gone, so a re-run
     // finds everything not yet deleted still recorded; the lock is released for it.
     let result = tokio::select! {
@@ -59,7 +63,13 @@ pub async fn run(
     {
         let _ = cluster.delete(&ns, None, inventory::NAMESPACE).await;
     }
-    lock.release().await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    let mut result = result;
+    if let (Ok(r), Some(note)) = (&mut result, unlocked) {
+        r.warnings.insert(0, note);
+    }
     result
 }
 

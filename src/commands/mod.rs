@@ -55,7 +55,7 @@ impl From<ActionError> for Failure {
     fn from(e: ActionError) -> Failure {
         let exit = match &e {
             ActionError::Lock(LockError::Held { .. }) => Exit::Locked,
-            ActionError::Lock(LockError::Request(_))
+            ActionError::Lock(LockError::Request(_) | LockError::NoLeases)
             | ActionError::Inventory(_)
             | ActionError::InventoryWrite { .. } => Exit::Unreachable,
             ActionError::Interrupted => Exit::Interrupted,

@@ -15,6 +15,7 @@ mod deploy;
 mod faults;
 mod guards;
 mod identity;
+mod kcp;
 mod lifecycle;
 mod privilege;
 mod real_modules;

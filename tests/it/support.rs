@@ -536,3 +536,150 @@ pub fn figure(text: String) {
         }
     }
 }
+
+/// A kcp-like endpoint in front of a bed: a plain-HTTP reverse proxy on loopback that serves the bed
+/// under a path prefix (`/clusters/root:org:team`), as a kcp workspace URL does. Every request reaches
+/// the real server (as the bed's admin); the proxy only strips the prefix, records the paths it was
+/// asked for, and can hide API groups (a fresh workspace serves far fewer than a cluster).
+pub struct PathProxy {
+    pub base: String,
+    pub prefix: String,
+    /// Every request's path and query as received (prefix included), in order.
+    pub paths: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PathProxy {
+    pub async fn start(upstream: &std::path::Path, prefix: &str, hidden_groups: &[&str]) -> PathProxy {
+        use http_body_util::BodyExt;
+        let client = cluster_at(upstream).await.client;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let shared = std::sync::Arc::new((
+            client,
+            prefix.to_string(),
+            hidden_groups.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+            paths.clone(),
+        ));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                            let shared = shared.clone();
+                            async move {
+                                let (client, prefix, hidden, paths) = &*shared;
+                                let pq = req
+                                    .uri()
+                                    .path_and_query()
+                                    .map(|p| p.as_str().to_string())
+                                    .unwrap_or_default();
+                                paths.lock().unwrap().push(pq.clone());
+                                let reply = |code: u16, text: &str| {
+                                    http::Response::builder()
+                                        .status(code)
+                                        .header("content-type", "text/plain")
+                                        .body(kube::client::Body::from(text.as_bytes().to_vec()))
+                                        .unwrap()
+                                };
+                                let Some(rest) = pq.strip_prefix(prefix.as_str()) else {
+                                    return Ok::<_, std::convert::Infallible>(reply(
+                                        404,
+                                        "not under the workspace prefix",
+                                    ));
+                                };
+                                let rest = if rest.is_empty() {
+                                    "/".to_string()
+                                } else {
+                                    rest.to_string()
+                                };
+                                let path = rest.split('?').next().unwrap_or("").to_string();
+                                if hidden.iter().any(|g| {
+                                    path.starts_with(&format!("/apis/{g}/")) || path == format!("/apis/{g}")
+                                }) {
+                                    return Ok(reply(404, "404 page not found"));
+                                }
+                                let (parts, body) = req.into_parts();
+                                let bytes = body
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes().to_vec())
+                                    .unwrap_or_default();
+                                let mut fwd =
+                                    http::Request::builder().method(parts.method).uri(rest.as_str());
+                                for (k, v) in parts.headers.iter() {
+                                    if k != http::header::HOST && k != http::header::CONTENT_LENGTH {
+                                        fwd = fwd.header(k, v);
+                                    }
+                                }
+                                let fwd = fwd.body(kube::client::Body::from(bytes)).unwrap();
+                                let resp = match client.send(fwd).await {
+                                    Ok(r) => r,
+                                    Err(e) => return Ok(reply(502, &e.to_string())),
+                                };
+                                if path != "/apis" || hidden.is_empty() {
+                                    return Ok(resp);
+                                }
+                                // The group list without the hidden groups.
+                                let (parts, body) = resp.into_parts();
+                                let bytes = body
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes().to_vec())
+                                    .unwrap_or_default();
+                                let mut list: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                                if let Some(groups) = list.get_mut("groups").and_then(Value::as_array_mut) {
+                                    groups.retain(|g| !hidden.iter().any(|h| g["name"] == h.as_str()));
+                                }
+                                let mut resp = http::Response::from_parts(
+                                    parts,
+                                    kube::client::Body::from(serde_json::to_vec(&list).unwrap()),
+                                );
+                                resp.headers_mut().remove(http::header::CONTENT_LENGTH);
+                                Ok(resp)
+                            }
+                        });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(sock), service)
+                        .await;
+                });
+            }
+        });
+        PathProxy {
+            base,
+            prefix: prefix.to_string(),
+            paths,
+            task,
+        }
+    }
+
+    /// A kubeconfig for the workspace: the proxy's URL with the prefix, and no credentials (the proxy
+    /// brings them).
+    pub fn kubeconfig(&self, dir: &std::path::Path, name: &str) -> PathBuf {
+        let path = dir.join(format!("{name}.kubeconfig"));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {}{}\nusers:\n- name: {name}\n  user: {{}}\ncontexts:\n- name: {name}\n  context: {{cluster: {name}, user: {name}}}\ncurrent-context: {name}\n",
+                self.base, self.prefix
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    pub fn seen(&self) -> Vec<String> {
+        self.paths.lock().unwrap().clone()
+    }
+}
+
+impl Drop for PathProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
