@@ -176,7 +176,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__deploy)
-            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --wait-for-cluster --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
+            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,6 +215,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -266,7 +270,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__diff)
-            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
+            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,6 +309,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -782,7 +790,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__status)
-            opts="-m -o -v -h -V --modules --check --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
+            opts="-m -o -v -h -V --modules --check --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -801,6 +809,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -832,7 +844,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__undeploy)
-            opts="-m -o -v -h -V --modules --all --force --prune-crds --remove-finalizers --timeout --wait-for-lock --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
+            opts="-m -o -v -h -V --modules --all --force --prune-crds --remove-finalizers --timeout --wait-for-lock --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -855,6 +867,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -886,7 +902,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__unlock)
-            opts="-o -v -h -V --kubeconfig --context --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
+            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -897,6 +913,10 @@ _kyma() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -63,8 +63,9 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l set -d 'Set a value
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l profile -d 'Values profile shipped by each module' -r -f -a "evaluation\t''
 production\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l overrides -d 'Central overrides from a platform team: they win over everything the user gives' -r -F
-complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
-complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Repeat it to target the current context of each file, all in one run' -r -F
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l context -d 'Kubeconfig context to use (default: the current context). Repeat it to target several clusters in one run' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l cluster-concurrency -d 'With several clusters: how many are worked on at once; each has its own lock, discovery, rounds and readiness, and one cluster\'s failure never stops the others' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l timeout -d 'Give up after this long (e.g. 90s, 10m)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l concurrency -d 'Requests in flight at once' -r
@@ -75,6 +76,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s o -l output -d 'Out
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l no-wait -d 'Return once everything is applied, without waiting for readiness'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l dry-run -d 'Run everything with server-side dry-run: nothing is persisted'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l force-conflicts -d 'Take over fields another field manager owns (server-side apply `force`)'
@@ -215,8 +217,9 @@ registry-proxy\t''
 serverless\t''
 telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l timeout -d 'Give up waiting for deletion after this long' -r
-complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
-complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Repeat it to target the current context of each file, all in one run' -r -F
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l context -d 'Kubeconfig context to use (default: the current context). Repeat it to target several clusters in one run' -r
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l cluster-concurrency -d 'With several clusters: how many are worked on at once; each has its own lock, discovery, rounds and readiness, and one cluster\'s failure never stops the others' -r
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
@@ -227,6 +230,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l force -d 'Go on a
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l prune-crds -d 'Delete the modules\' CRDs even when resources of their kinds remain (those go too)'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l remove-finalizers -d 'Strip finalizers from objects still stuck at the timeout'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l wait-for-lock -d 'Wait for another run\'s cluster lock instead of failing'
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -250,13 +254,15 @@ complete -c kyma -n "__fish_kyma_using_subcommand diff" -l set -d 'Set a value: 
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l profile -d 'Values profile shipped by each module' -r -f -a "evaluation\t''
 production\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l overrides -d 'Central overrides from a platform team: they win over everything the user gives' -r -F
-complete -c kyma -n "__fish_kyma_using_subcommand diff" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
-complete -c kyma -n "__fish_kyma_using_subcommand diff" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Repeat it to target the current context of each file, all in one run' -r -F
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l context -d 'Kubeconfig context to use (default: the current context). Repeat it to target several clusters in one run' -r
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l cluster-concurrency -d 'With several clusters: how many are worked on at once; each has its own lock, discovery, rounds and readiness, and one cluster\'s failure never stops the others' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -275,26 +281,30 @@ registry-cache\t''
 registry-proxy\t''
 serverless\t''
 telemetry\t''"
-complete -c kyma -n "__fish_kyma_using_subcommand status" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
-complete -c kyma -n "__fish_kyma_using_subcommand status" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Repeat it to target the current context of each file, all in one run' -r -F
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l context -d 'Kubeconfig context to use (default: the current context). Repeat it to target several clusters in one run' -r
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l cluster-concurrency -d 'With several clusters: how many are worked on at once; each has its own lock, discovery, rounds and readiness, and one cluster\'s failure never stops the others' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l check -d 'Exit 1 when any module is not Ready or any object drifted or is missing (a CI gate); without it status exits 0 whenever it could read the cluster'
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -s V -l version -d 'Print version'
-complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
-complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Repeat it to target the current context of each file, all in one run' -r -F
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l context -d 'Kubeconfig context to use (default: the current context). Repeat it to target several clusters in one run' -r
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l cluster-concurrency -d 'With several clusters: how many are worked on at once; each has its own lock, discovery, rounds and readiness, and one cluster\'s failure never stops the others' -r
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'

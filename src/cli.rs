@@ -167,12 +167,21 @@ pub struct RenderArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
-    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Repeat it to
+    /// target the current context of each file, all in one run.
     #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use (default: the current context).
+    pub kubeconfig: Vec<PathBuf>,
+    /// Kubeconfig context to use (default: the current context). Repeat it to target several clusters
+    /// in one run.
     #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    pub context: Vec<String>,
+    /// Target every context of the kubeconfig(s).
+    #[arg(long, conflicts_with = "context")]
+    pub all_contexts: bool,
+    /// With several clusters: how many are worked on at once; each has its own lock, discovery,
+    /// rounds and readiness, and one cluster's failure never stops the others.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub cluster_concurrency: u16,
     /// How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while
     /// it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential
     /// errors fail at once. 0 fails at once on anything.

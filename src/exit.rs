@@ -3,9 +3,10 @@
 use std::fmt;
 
 /// The documented, distinct exit codes of every `kyma` command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Exit {
     /// Everything asked for succeeded (for `diff`: no changes).
+    #[default]
     Success = 0,
     /// At least one module failed (for `diff`: there are changes).
     ModuleFailed = 1,

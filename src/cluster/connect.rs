@@ -89,6 +89,91 @@ fn load_kubeconfig(explicit: Option<&PathBuf>) -> Result<Option<(String, Kubecon
     Ok(None)
 }
 
+/// One cluster a run works on: a context of a kubeconfig file (`None`: kubectl's search), and how
+/// reports name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// The context name; with the file added when two files name a context alike.
+    pub label: String,
+}
+
+/// The clusters `--kubeconfig` (repeatable), `--context` (repeatable) and `--all-contexts` select.
+/// Several `--kubeconfig` files without `--context` mean the current context of each. `$KUBECONFIG`
+/// with several files is merged as kubectl merges it (one current context), so an environment set
+/// up for kubectl never fans out by surprise: repeat `--context` or pass `--all-contexts` for that.
+pub fn targets(files: &[PathBuf], contexts: &[String], all: bool) -> Result<Vec<Target>, ConnectError> {
+    let mut out: Vec<Target> = Vec::new();
+    let target = |file: Option<&PathBuf>, context: Option<&str>, label: &str| Target {
+        kubeconfig: file.cloned(),
+        context: context.map(str::to_string),
+        label: label.to_string(),
+    };
+    if files.is_empty() && !all && contexts.len() <= 1 {
+        let label = contexts.first().cloned().unwrap_or_default();
+        return Ok(vec![target(None, contexts.first().map(String::as_str), &label)]);
+    }
+    let loaded: Vec<(Option<&PathBuf>, String, Kubeconfig)> = if files.is_empty() {
+        let (file, kc) = load_kubeconfig(None)?.ok_or(ConnectError::NoConfig)?;
+        vec![(None, file, kc)]
+    } else {
+        let mut v = Vec::new();
+        for f in files {
+            let (file, kc) = load_kubeconfig(Some(f))?.ok_or(ConnectError::NoConfig)?;
+            v.push((Some(f), file, kc));
+        }
+        v
+    };
+    if all {
+        for (f, _, kc) in &loaded {
+            for c in &kc.contexts {
+                out.push(target(*f, Some(&c.name), &c.name));
+            }
+        }
+    } else if !contexts.is_empty() {
+        for name in contexts {
+            let Some((f, _, _)) = loaded
+                .iter()
+                .find(|(_, _, kc)| kc.contexts.iter().any(|c| &c.name == name))
+            else {
+                return Err(ConnectError::UnknownContext {
+                    file: loaded
+                        .iter()
+                        .map(|(_, file, _)| file.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    name: name.clone(),
+                    available: loaded
+                        .iter()
+                        .flat_map(|(_, _, kc)| kc.contexts.iter().map(|c| c.name.clone()))
+                        .collect(),
+                });
+            };
+            out.push(target(*f, Some(name), name));
+        }
+    } else {
+        for (f, file, kc) in &loaded {
+            let label = kc.current_context.clone().unwrap_or_else(|| file.clone());
+            out.push(target(*f, None, &label));
+        }
+    }
+    out.dedup_by(|a, b| a == b);
+    // Two files may both call their context `default` (kind, k3d): tell them apart by file.
+    let labels: Vec<String> = out.iter().map(|t| t.label.clone()).collect();
+    for t in &mut out {
+        if labels.iter().filter(|l| **l == t.label).count() > 1
+            && let Some(f) = &t.kubeconfig
+        {
+            t.label = format!("{}@{}", t.label, f.display());
+        }
+    }
+    if out.is_empty() {
+        return Err(ConnectError::NoConfig);
+    }
+    Ok(out)
+}
+
 /// Strip `user:password@` from a URL before it is shown anywhere.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.find('@')) {

@@ -4,24 +4,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cli::ClusterArgs;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Target};
 use crate::exit::Failure;
 use crate::render::ClusterFacts;
-
-pub async fn connect(args: &ClusterArgs) -> Result<Cluster, Failure> {
-    connect_within(args, args.wait_for_cluster).await
-}
 
 /// Connect, waiting up to `window` for a cluster that does not answer yet (a CI job that just created
 /// it): refused connections, timeouts and "not ready" 5xx are retried with backoff and said on stderr
 /// once, then every few seconds. Everything else fails at once.
-pub async fn connect_within(args: &ClusterArgs, window: Duration) -> Result<Cluster, Failure> {
+pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster, Failure> {
     let start = Instant::now();
     let mut attempt = 0;
     let mut last_said: Option<Instant> = None;
     loop {
-        match crate::cluster::connect(args.kubeconfig.as_ref(), args.context.as_deref()).await {
+        match crate::cluster::connect(target.kubeconfig.as_ref(), target.context.as_deref()).await {
             Ok(c) => {
                 if last_said.is_some() {
                     eprintln!(

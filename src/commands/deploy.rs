@@ -1,23 +1,86 @@
-//! `kyma deploy`: render offline (all bad input is found here), connect, deploy, report.
+//! `kyma deploy`: render offline (all bad input is found here), then for each cluster: connect,
+//! render with its facts, deploy, report.
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
+use super::fleet::Report;
+use super::pipeline::Loaded;
 use crate::action::deploy::{DeployOptions, run};
 use crate::cli::{DeployArgs, GlobalArgs, OutputFormat};
+use crate::cluster::Target;
+use crate::engine::Event;
 use crate::exit::{Exit, Failure};
 use crate::render::ClusterFacts;
 
 pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> {
-    // Everything the user gave is checked (assets fetched once, templates rendered offline) before the
+    // Everything the user gave is checked (assets fetched once, templates rendered offline) before any
     // cluster is contacted.
     let loaded = super::pipeline::load(&global, &args.selection)?;
     super::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
+    let targets = super::fleet::targets(&args.cluster)?;
+    let several = targets.len() > 1;
+
+    // One consumer for every cluster's events: bars and lines then never fight over the terminal.
+    let (tx, rx) = mpsc::unbounded_channel();
+    let live = crate::report::live::LiveOptions {
+        tty: crate::report::style::stderr_is_tty(),
+        ndjson: args.events.is_some(),
+        verbose: global.verbose,
+    };
+    let consumer = tokio::spawn(crate::report::live::consume(rx, live));
+    let cancel = super::signals::cancel_on_signal();
+    let limit = args.cluster.cluster_concurrency;
+    let exit = super::fleet::run(&global, targets, limit, |target| {
+        let events = tx.clone();
+        let (global, args, loaded, cancel) = (&global, &args, &loaded, cancel.clone());
+        async move {
+            // Several clusters: each cluster's events carry its name (`cluster/module`).
+            let (cluster_tx, mut cluster_rx) = mpsc::unbounded_channel::<Event>();
+            let label = several.then(|| target.label.clone());
+            let forward = tokio::spawn(async move {
+                while let Some(ev) = cluster_rx.recv().await {
+                    let ev = match &label {
+                        Some(l) => ev.in_cluster(l),
+                        None => ev,
+                    };
+                    let _ = events.send(ev);
+                }
+            });
+            let report = deploy_to(global, args, loaded, &target, !several, cluster_tx, cancel).await;
+            let _ = forward.await;
+            report
+        }
+    })
+    .await;
+    drop(tx);
+    let _ = consumer.await;
+    let exit = exit?;
+    if exit == Exit::Interrupted {
+        return Err(Failure::new(
+            Exit::Interrupted,
+            anyhow::anyhow!("interrupted; the report shows what was applied"),
+        )
+        .into());
+    }
+    Ok(exit)
+}
+
+async fn deploy_to(
+    global: &GlobalArgs,
+    args: &DeployArgs,
+    loaded: &Loaded,
+    target: &Target,
+    immediate: bool,
+    events: mpsc::UnboundedSender<Event>,
+    cancel: CancellationToken,
+) -> Result<Report, Failure> {
     let cluster =
-        super::cluster::connect_within(&args.cluster, args.cluster.wait_for_cluster.min(args.timeout))
-            .await?;
+        super::cluster::connect_within(target, args.cluster.wait_for_cluster.min(args.timeout)).await?;
     let facts = super::cluster::facts(&cluster).await;
-    let mut prepared = super::pipeline::render(&global, &loaded, &facts)?;
-    super::pipeline::print_warnings(&prepared);
+    let mut prepared = super::pipeline::render(global, loaded, &facts)?;
+    let mut report = Report::new(immediate);
+    super::pipeline::warnings(&prepared, &mut report);
 
     let opts = DeployOptions {
         settings: crate::engine::Settings {
@@ -37,70 +100,57 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         wait_for_lock: args.wait_for_lock,
         refused: prepared.refused.clone(),
     };
-    let (tx, rx) = mpsc::unbounded_channel();
-    let live = crate::report::live::LiveOptions {
-        tty: crate::report::style::stderr_is_tty(),
-        ndjson: args.events.is_some(),
-        verbose: global.verbose,
-    };
-    let consumer = tokio::spawn(crate::report::live::consume(rx, live));
-    let cancel = super::signals::cancel_on_signal();
-    let result = run(&cluster, &mut prepared.plan, &prepared.values, &opts, tx, cancel).await;
-    let _ = consumer.await;
-    let result = result.map_err(Failure::from)?;
+    let result = run(
+        &cluster,
+        &mut prepared.plan,
+        &prepared.values,
+        &opts,
+        events,
+        cancel,
+    )
+    .await
+    .map_err(Failure::from)?;
     for w in &result.warnings {
-        crate::report::style::warn(w);
+        report.warn(w);
     }
-    let exit = crate::report::summary::exit_code(&result.outcome);
-    match global.output {
-        OutputFormat::Json => {
-            let extra = serde_json::json!({
-                "context": cluster.context,
-                "server": cluster.server,
-                "dryRun": args.dry_run,
-                "lockedValues": prepared.locked,
-                "versionChanges": result.changes,
-                "pruned": result.pruned,
-            });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&crate::report::summary::json_doc(&result.outcome, extra))?
-            );
+    report.exit = crate::report::summary::exit_code(&result.outcome);
+    report.json = crate::report::summary::json_doc(
+        &result.outcome,
+        serde_json::json!({
+            "context": cluster.context,
+            "server": cluster.server,
+            "dryRun": args.dry_run,
+            "lockedValues": prepared.locked,
+            "versionChanges": result.changes,
+            "pruned": result.pruned,
+        }),
+    );
+    if global.output == OutputFormat::Table {
+        for c in &result.changes {
+            if let Some(from) = &c.from {
+                report.note(format!(
+                    "{} {from} → {}{}",
+                    c.module,
+                    c.to,
+                    if c.downgrade { " (downgrade)" } else { "" }
+                ));
+            }
         }
-        OutputFormat::Table => {
-            for c in &result.changes {
-                if let Some(from) = &c.from {
-                    eprintln!(
-                        "{} {from} → {}{}",
-                        c.module,
-                        c.to,
-                        if c.downgrade { " (downgrade)" } else { "" }
-                    );
-                }
+        for (module, pruned) in &result.pruned {
+            for d in &pruned.deleted {
+                report.note(format!("{module}: pruned {d}"));
             }
-            for (module, report) in &result.pruned {
-                for d in &report.deleted {
-                    eprintln!("{module}: pruned {d}");
-                }
-                for (o, why) in report.kept.iter().chain(report.stuck.iter()) {
-                    eprintln!("{module}: kept {o}: {why}");
-                }
+            for (o, why) in pruned.kept.iter().chain(pruned.stuck.iter()) {
+                report.note(format!("{module}: kept {o}: {why}"));
             }
-            if args.dry_run {
-                eprintln!("dry run: nothing was persisted");
-            }
-            print!(
-                "{}",
-                crate::report::summary::table(&result.outcome, crate::report::style::stdout_width())
-            );
         }
+        if args.dry_run {
+            report.note("dry run: nothing was persisted");
+        }
+        report.out(crate::report::summary::table(
+            &result.outcome,
+            crate::report::style::stdout_width(),
+        ));
     }
-    if exit == Exit::Interrupted {
-        return Err(Failure::new(
-            Exit::Interrupted,
-            anyhow::anyhow!("interrupted; the report shows what was applied"),
-        )
-        .into());
-    }
-    Ok(exit)
+    Ok(report)
 }

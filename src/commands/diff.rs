@@ -1,58 +1,67 @@
 //! `kyma diff`: exit 0 no changes, 1 changes, 2 error, as diff(1) does.
 
+use super::fleet::Report;
 use crate::action::inspect::DiffAction;
 use crate::cli::{DiffArgs, GlobalArgs, OutputFormat};
 use crate::exit::{Exit, Failure};
 use crate::render::ClusterFacts;
 
 pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
-    // Everything the user gave is checked (assets fetched once, templates rendered offline) before the
+    // Everything the user gave is checked (assets fetched once, templates rendered offline) before any
     // cluster is contacted.
     let loaded = super::pipeline::load(&global, &args.selection)?;
     super::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
-    // Any cluster problem is an error (2), never "changes" (1).
-    let cluster = super::cluster::connect(&args.cluster)
-        .await
-        .map_err(|f| Failure::new(Exit::BadInput, f.error))?;
-    let facts = super::cluster::facts(&cluster).await;
-    let mut prepared = super::pipeline::render(&global, &loaded, &facts)?;
-    super::pipeline::print_warnings(&prepared);
-    let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan)
-        .await
-        .map_err(|e| Failure::new(Exit::BadInput, e))?;
-    match global.output {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"changes": diffs}))?
-        ),
-        OutputFormat::Table => {
+    let targets = super::fleet::targets(&args.cluster)?;
+    let several = targets.len() > 1;
+    super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
+        let (global, args, loaded) = (&global, &args, &loaded);
+        async move {
+            // Any cluster problem is an error (2), never "changes" (1).
+            let cluster = super::cluster::connect_within(&target, args.cluster.wait_for_cluster)
+                .await
+                .map_err(|f| Failure::new(Exit::BadInput, f.error))?;
+            let facts = super::cluster::facts(&cluster).await;
+            let mut prepared = super::pipeline::render(global, loaded, &facts)?;
+            let mut report = Report::new(!several);
+            super::pipeline::warnings(&prepared, &mut report);
+            let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan)
+                .await
+                .map_err(|e| Failure::new(Exit::BadInput, e))?;
+            report.json = serde_json::json!({"changes": diffs});
             for d in &diffs {
                 match d.action {
-                    DiffAction::Prune => println!("--- {}: {} would be pruned", d.module, d.object),
-                    DiffAction::Error => {
-                        print!("!!! {}: {} cannot be compared: {}", d.module, d.object, d.diff)
+                    DiffAction::Prune => {
+                        report.out(format!("--- {}: {} would be pruned\n", d.module, d.object))
                     }
-                    DiffAction::Create => {
-                        print!("+++ {}: {} would be created\n{}", d.module, d.object, d.diff)
+                    DiffAction::Error => report.out(format!(
+                        "!!! {}: {} cannot be compared: {}",
+                        d.module, d.object, d.diff
+                    )),
+                    DiffAction::Create => report.out(format!(
+                        "+++ {}: {} would be created\n{}",
+                        d.module, d.object, d.diff
+                    )),
+                    DiffAction::Update => {
+                        report.out(format!("~~~ {}: {} would change\n{}", d.module, d.object, d.diff))
                     }
-                    DiffAction::Update => print!("~~~ {}: {} would change\n{}", d.module, d.object, d.diff),
                 }
             }
-            if diffs.is_empty() {
-                eprintln!("no changes");
+            if diffs.is_empty() && global.output == OutputFormat::Table {
+                report.note("no changes");
             }
+            report.exit = if diffs.iter().any(|d| d.action == DiffAction::Error) {
+                report.note(format!(
+                    "{} some objects could not be compared (see above); the diff is incomplete",
+                    crate::report::style::error_prefix()
+                ));
+                Exit::BadInput
+            } else if diffs.is_empty() {
+                Exit::Success
+            } else {
+                Exit::ModuleFailed
+            };
+            Ok(report)
         }
-    }
-    if diffs.iter().any(|d| d.action == DiffAction::Error) {
-        return Err(Failure::new(
-            Exit::BadInput,
-            anyhow::anyhow!("some objects could not be compared (see above); the diff is incomplete"),
-        )
-        .into());
-    }
-    Ok(if diffs.is_empty() {
-        Exit::Success
-    } else {
-        Exit::ModuleFailed
     })
+    .await
 }

@@ -4,6 +4,7 @@ mod cluster;
 mod completion;
 mod deploy;
 mod diff;
+mod fleet;
 mod mirror;
 mod modules;
 mod pipeline;
@@ -33,7 +34,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Undeploy(args) => with_runtime(undeploy::exec(global, args)),
         Command::Diff(args) => with_runtime(diff::exec(global, args)),
         Command::Status(args) => with_runtime(status::exec(global, args)),
-        Command::Unlock(args) => with_runtime(unlock::exec(args)),
+        Command::Unlock(args) => with_runtime(unlock::exec(global, args)),
     };
     match result {
         Ok(exit) => exit.code(),

@@ -131,22 +131,35 @@ pub fn prepare(
     render(global, &load(global, sel)?, cluster)
 }
 
-/// Warnings every command prints the same way: locked values and plan warnings.
-pub fn print_warnings(p: &Prepared) {
+/// Warnings every command gives the same way: locked values, allowed super-user grants, plan warnings.
+fn warning_lines(p: &Prepared) -> Vec<String> {
+    let mut lines = Vec::new();
     for l in &p.locked {
-        crate::report::style::warn(&format!(
+        lines.push(format!(
             "{} = {} is locked by central overrides; using {}",
             l.path, l.user, l.central
         ));
     }
     for (g, reason) in &p.privileged {
-        crate::report::style::warn(&format!(
+        lines.push(format!(
             "module {}: {} grants {}; allowed by the central overrides: {reason}",
             g.module, g.binding, g.what
         ));
     }
-    for w in &p.plan.warnings {
-        crate::report::style::warn(w);
+    lines.extend(p.plan.warnings.iter().cloned());
+    lines
+}
+
+pub fn print_warnings(p: &Prepared) {
+    for w in warning_lines(p) {
+        crate::report::style::warn(&w);
+    }
+}
+
+/// The same warnings, into a cluster's report.
+pub fn warnings(p: &Prepared, report: &mut super::fleet::Report) {
+    for w in warning_lines(p) {
+        report.warn(&w);
     }
 }
 

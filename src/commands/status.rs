@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use super::fleet::Report;
 use crate::action::inspect::{Drift, ModuleHealth, ModuleStatus};
-use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
+use crate::cli::{GlobalArgs, StatusArgs};
 use crate::engine::readiness::Health;
 use crate::exit::{Exit, Failure};
 use crate::report::table::Table;
@@ -14,56 +15,64 @@ use crate::report::table::Table;
 const NAMED: usize = 3;
 
 pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> {
-    let cluster = super::cluster::connect(&args.cluster).await?;
-    let modules = crate::action::inspect::status(&cluster, &args.modules)
-        .await
-        .map_err(|e| Failure::new(Exit::Unreachable, e))?;
-    match global.output {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"modules": modules}))?
-        ),
-        OutputFormat::Table => {
-            if modules.is_empty() {
-                println!("no modules installed by kyma on this cluster");
-            }
-            let mut t = Table::new(&["MODULE", "VERSION", "DEPLOYED", "OBJECTS", "HEALTH", "DRIFT"]);
-            for m in &modules {
-                let drift = if m.drifted == 0 {
-                    "-".to_string()
-                } else {
-                    format!("{} object(s)", m.drifted)
-                };
-                let deployed = if m.complete {
-                    m.deployed_at.clone()
-                } else {
-                    format!("{} (incomplete)", m.deployed_at)
-                };
-                t.row(vec![
-                    m.name.clone(),
-                    m.version.clone(),
-                    deployed,
-                    format!("{}/{}", m.ready, m.objects),
-                    crate::report::style::state(m.health.as_str()),
-                    drift,
-                ]);
-            }
-            print!("{}", t.render_within(crate::report::style::stdout_width()));
-            for m in &modules {
-                for line in problems(m, global.verbose) {
-                    println!("{line}");
-                }
-            }
+    let targets = super::fleet::targets(&args.cluster)?;
+    super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
+        let (global, args) = (&global, &args);
+        async move {
+            let cluster = super::cluster::connect_within(&target, args.cluster.wait_for_cluster).await?;
+            let modules = crate::action::inspect::status(&cluster, &args.modules)
+                .await
+                .map_err(|e| Failure::new(Exit::Unreachable, e))?;
+            Ok(report(&modules, args.check, global.verbose))
+        }
+    })
+    .await
+}
+
+fn report(modules: &[ModuleStatus], check: bool, verbose: bool) -> Report {
+    let mut report = Report {
+        json: serde_json::json!({"modules": modules}),
+        ..Default::default()
+    };
+    if modules.is_empty() {
+        report.out("no modules installed by kyma on this cluster\n");
+    }
+    let mut t = Table::new(&["MODULE", "VERSION", "DEPLOYED", "OBJECTS", "HEALTH", "DRIFT"]);
+    for m in modules {
+        let drift = if m.drifted == 0 {
+            "-".to_string()
+        } else {
+            format!("{} object(s)", m.drifted)
+        };
+        let deployed = if m.complete {
+            m.deployed_at.clone()
+        } else {
+            format!("{} (incomplete)", m.deployed_at)
+        };
+        t.row(vec![
+            m.name.clone(),
+            m.version.clone(),
+            deployed,
+            format!("{}/{}", m.ready, m.objects),
+            crate::report::style::state(m.health.as_str()),
+            drift,
+        ]);
+    }
+    report.out(t.render_within(crate::report::style::stdout_width()));
+    for m in modules {
+        for line in problems(m, verbose) {
+            report.out(format!("{line}\n"));
         }
     }
     let healthy = modules
         .iter()
         .all(|m| m.health == ModuleHealth::Ready && m.drifted == 0);
-    Ok(if args.check && !healthy {
+    report.exit = if check && !healthy {
         Exit::ModuleFailed
     } else {
         Exit::Success
-    })
+    };
+    report
 }
 
 /// What is wrong with a module's objects: one line per kind of problem with a count and the first

@@ -1,20 +1,29 @@
-//! `kyma unlock`.
+//! `kyma unlock`, on one cluster or several.
 
-use crate::cli::ClusterArgs;
+use super::fleet::Report;
+use crate::cli::{ClusterArgs, GlobalArgs};
 use crate::exit::{Exit, Failure};
 
-pub async fn exec(args: ClusterArgs) -> anyhow::Result<Exit> {
-    let cluster = super::cluster::connect(&args).await?;
-    let broken = match crate::lock::force_unlock(&cluster).await {
-        Err(crate::lock::LockError::NoLeases) => {
-            eprintln!("this server serves no Leases: kyma takes no lock on it, so there is none to break");
-            return Ok(Exit::Success);
+pub async fn exec(global: GlobalArgs, args: ClusterArgs) -> anyhow::Result<Exit> {
+    let targets = super::fleet::targets(&args)?;
+    let several = targets.len() > 1;
+    super::fleet::run(&global, targets, args.cluster_concurrency, |target| {
+        let args = &args;
+        async move {
+            let cluster = super::cluster::connect_within(&target, args.wait_for_cluster).await?;
+            let mut report = Report::new(!several);
+            let said = match crate::lock::force_unlock(&cluster).await {
+                Err(crate::lock::LockError::NoLeases) => {
+                    "this server serves no Leases: kyma takes no lock on it, so there is none to break".into()
+                }
+                Ok(Some(holder)) => format!("broke the cluster lock held by {holder}"),
+                Ok(None) => "the cluster is not locked".to_string(),
+                Err(e) => return Err(Failure::new(Exit::Unreachable, e)),
+            };
+            report.note(&said);
+            report.json = serde_json::json!({"message": said});
+            Ok(report)
         }
-        r => r.map_err(|e| Failure::new(Exit::Unreachable, e))?,
-    };
-    match broken {
-        Some(holder) => eprintln!("broke the cluster lock held by {holder}"),
-        None => eprintln!("the cluster is not locked"),
-    }
-    Ok(Exit::Success)
+    })
+    .await
 }

@@ -66,3 +66,23 @@ pub enum Event {
         rounds: u32,
     },
 }
+
+impl Event {
+    /// The same event from one of several clusters: its module reads `cluster/module`, so every output
+    /// (bars, lines, ndjson) groups by cluster without knowing about clusters.
+    pub fn in_cluster(mut self, cluster: &str) -> Event {
+        match &mut self {
+            Event::ModuleStarted { module, .. }
+            | Event::ObjectApplied { module, .. }
+            | Event::ObjectRetry { module, .. }
+            | Event::ObjectFailed { module, .. }
+            | Event::ObjectReplacing { module, .. }
+            | Event::ObjectWaiting { module, .. }
+            | Event::ObjectReady { module, .. }
+            | Event::ModuleFinished { module, .. } => *module = format!("{cluster}/{module}"),
+            Event::ClusterUnreachable { message } => *message = format!("{cluster}: {message}"),
+            Event::ClusterReachable { .. } => {}
+        }
+        self
+    }
+}

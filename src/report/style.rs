@@ -30,11 +30,12 @@ pub fn error_prefix() -> String {
     paint("error:", console::Style::new().red().bold())
 }
 
+pub fn warning_prefix() -> String {
+    paint("warning:", console::Style::new().yellow().bold())
+}
+
 pub fn warn(message: &str) {
-    eprintln!(
-        "{} {message}",
-        paint("warning:", console::Style::new().yellow().bold())
-    );
+    eprintln!("{} {message}", warning_prefix());
 }
 
 /// Colour a module state word for the final table.
