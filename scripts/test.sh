@@ -50,10 +50,10 @@ if [ -z "${KYMA_TEST_KUBECONFIG_COMPAT:-}" ]; then
   export KYMA_TEST_KUBECONFIG_COMPAT=$COMPAT_DIR/kubeconfig
 fi
 # The fault suite stops, freezes and throttles parts of a control plane: it gets a bed of its own, so
-# the other tests never see its outages.
+# the other tests never see its outages. It is dual-stack: the network tests read its address families.
 if [ -z "${KYMA_TEST_FAULT_BED:-}" ]; then
   KYMA_TEST_FAULT_BED=/tmp/kyma-test-bed-faults
-  bash scripts/test-bed.sh up --version 1.37 --dir "$KYMA_TEST_FAULT_BED" --port 16445 --etcd-port 12385
+  bash scripts/test-bed.sh up --version 1.37 --dual-stack --dir "$KYMA_TEST_FAULT_BED" --port 16445 --etcd-port 12385
   [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("$KYMA_TEST_FAULT_BED")
 fi
 export KYMA_TEST_FAULT_BED

@@ -77,7 +77,7 @@ async fn deploy_to(
 ) -> Result<Report, Failure> {
     let cluster =
         super::cluster::connect_within(target, args.cluster.wait_for_cluster.min(args.timeout)).await?;
-    let facts = super::cluster::facts(&cluster).await;
+    let facts = super::cluster::facts(&cluster, loaded.uses_network_facts()).await;
     let mut prepared = super::pipeline::render(global, loaded, &facts)?;
     let mut report = Report::new(immediate);
     super::pipeline::warnings(&prepared, &mut report);

@@ -20,7 +20,7 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
             let cluster = super::cluster::connect_within(&target, args.cluster.wait_for_cluster)
                 .await
                 .map_err(|f| Failure::new(Exit::BadInput, f.error))?;
-            let facts = super::cluster::facts(&cluster).await;
+            let facts = super::cluster::facts(&cluster, loaded.uses_network_facts()).await;
             let mut prepared = super::pipeline::render(global, loaded, &facts)?;
             let mut report = Report::new(!several);
             super::pipeline::warnings(&prepared, &mut report);

@@ -94,6 +94,19 @@ pub fn load(global: &GlobalArgs, sel: &SelectionArgs) -> Result<Loaded, Failure>
     })
 }
 
+impl Loaded {
+    /// Whether a selected template reads the cluster's address families (then they are read from
+    /// the cluster; otherwise kyma does not ask).
+    pub fn uses_network_facts(&self) -> bool {
+        self.modules.iter().any(|m| {
+            m.files
+                .iter()
+                .filter(|(path, _)| path.starts_with("templates/"))
+                .any(|(_, text)| text.contains("cluster.ip_families") || text.contains("cluster.dual_stack"))
+        })
+    }
+}
+
 /// Render a loaded selection for one set of cluster facts and plan it.
 pub fn render(global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
     let refs: Vec<&Module> = loaded.modules.iter().collect();

@@ -31,8 +31,11 @@ pub enum RenderError {
 /// Facts about the target cluster that templates may use. Offline, these are the documented defaults.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ClusterFacts {
-    /// `["IPv4"]` offline; from the cluster's Services when known.
+    /// The address families Services get, primary first: `["IPv4"]` offline; read from the cluster
+    /// when a template asks (`networking.k8s.io` ServiceCIDRs, else the `default/kubernetes` Service).
     pub ip_families: Vec<String>,
+    /// Both IPv4 and IPv6 (`false` offline).
+    pub dual_stack: bool,
     /// `major.minor` of the server, or `null` offline.
     pub version: Option<String>,
     /// True when the server is a kcp workspace.
@@ -45,6 +48,7 @@ impl Default for ClusterFacts {
     fn default() -> Self {
         ClusterFacts {
             ip_families: vec!["IPv4".into()],
+            dual_stack: false,
             version: None,
             kcp: false,
             api_versions: vec![],

@@ -176,7 +176,10 @@ async fn three_clusters_in_one_run_each_reported_and_the_worst_exit_wins() {
         );
     }
     assert!(stdout.contains("2 clusters: "), "{stdout}");
-    assert!(stdout.matches(&plain).count() >= 2, "the module in both sections: {stdout}");
+    assert!(
+        stdout.matches(&plain).count() >= 2,
+        "the module in both sections: {stdout}"
+    );
 
     let out = kyma(&[
         "undeploy",

@@ -18,6 +18,7 @@ mod guards;
 mod identity;
 mod kcp;
 mod lifecycle;
+mod network;
 mod privilege;
 mod real_modules;
 mod render;
