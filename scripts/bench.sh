@@ -14,6 +14,7 @@
 #   scripts/bench.sh throttled  1,000 objects against a bed whose API server answers 429 (smallest inflight
 #                             limits, a one-seat APF priority level that rejects): kyma vs kubectl apply
 #                             --server-side under the same limits, as the same throttled user
+#   scripts/bench.sh fleet      the same 1,000-object deploy into one bed, then into three beds in one run
 #   scripts/bench.sh all
 #
 # Environment: BENCH_OBJECTS (per module, default 100), BENCH_MODULES (default 10), BENCH_RUNS (3).
@@ -401,11 +402,50 @@ EOF2
   return 0
 }
 
+# The same 1,000-object deploy into one bed, then into three beds in one run (each its own control
+# plane, port and CA, all on this machine): the ratio is what a control plane driving many clusters pays.
+bench_fleet() {
+  local dirs=() started=() i
+  for i in 1 2 3; do
+    local d=/tmp/kyma-bench-fleet-$i
+    dirs+=("$d")
+    if ! bash scripts/test-bed.sh status --dir "$d" >/dev/null 2>&1; then
+      bash scripts/test-bed.sh up --dir "$d" --port $((16449 + i)) --etcd-port $((12389 + 2 * i)) >/dev/null
+      started+=("$d")
+    fi
+  done
+  local cat="$WORK/fleet-catalog" mods one_t=() three_t=()
+  gen_catalog "$cat" "$MODULES" "$PER_MODULE"
+  mods=$(modules_csv)
+  local all=(--kubeconfig "${dirs[0]}/kubeconfig" --kubeconfig "${dirs[1]}/kubeconfig" --kubeconfig "${dirs[2]}/kubeconfig")
+  for run in $(seq 1 "$RUNS"); do
+    local id t0; id=$(printf 'f%s%02d' "$(date +%H%M%S)" "$run")
+    t0=$(now)
+    "$KYMA" deploy --kubeconfig "${dirs[0]}/kubeconfig" --catalog "$cat" --modules "$mods" \
+      --set "global.prefix=$id-a" --no-wait -o json >"$WORK/fleet1.json" 2>"$WORK/fleet.err" || { cat "$WORK/fleet.err" >&2; exit 1; }
+    one_t+=("$(elapsed "$t0")")
+    t0=$(now)
+    "$KYMA" deploy "${all[@]}" --catalog "$cat" --modules "$mods" \
+      --set "global.prefix=$id-b" --no-wait -o json >"$WORK/fleet3.json" 2>"$WORK/fleet.err" || { cat "$WORK/fleet.err" >&2; exit 1; }
+    three_t+=("$(elapsed "$t0")")
+    "$KYMA" undeploy "${all[@]}" --modules "$mods" --timeout 5m >/dev/null 2>&1 || true
+  done
+  local a b
+  a=$(printf '%s\n' "${one_t[@]}" | median); b=$(printf '%s\n' "${three_t[@]}" | median)
+  echo "fleet: $((MODULES * PER_MODULE)) objects per cluster, median of $RUNS runs, $(nproc) CPUs"
+  printf '  one cluster          %.3f s  (%s)\n' "$a" "$(printf '%.2f ' "${one_t[@]}")"
+  printf '  three clusters, one run %.3f s  (%s)\n' "$b" "$(printf '%.2f ' "${three_t[@]}")"
+  printf '  three / one = %.2fx\n' "$(echo "$b / $a" | bc -l)"
+  for d in "${started[@]}"; do bash scripts/test-bed.sh down --dir "$d" >/dev/null; done
+  return 0
+}
+
 case "${1:-all}" in
   render) bench_render ;;
   deploy) bench_deploy ;;
   real) bench_real ;;
   throttled) bench_throttled ;;
-  all) bench_render; bench_deploy; bench_real; bench_throttled ;;
-  *) echo "usage: $0 render|deploy|real|throttled|all" >&2; exit 2 ;;
+  fleet) bench_fleet ;;
+  all) bench_render; bench_deploy; bench_real; bench_throttled; bench_fleet ;;
+  *) echo "usage: $0 render|deploy|real|throttled|fleet|all" >&2; exit 2 ;;
 esac

@@ -244,14 +244,27 @@ fn draw(
 
 /// An object as a bar names it: without the API group (`Deployment/ns/name`), which leaves room for the
 /// name on a narrow terminal; reports and logs keep the full identity.
-/// A bar's label: the module name, cut short when long, so the bar keeps room for its news.
+/// A bar's label: the module name (`cluster/module` with several clusters), cut short when long so the
+/// bar keeps room for its news. The module part is kept whole where it fits: it is what a person looks
+/// for; a long cluster name gives way first.
 fn bar_label(module: &str) -> String {
     const MAX: usize = 24;
+    fn cut(s: &str, n: usize) -> String {
+        if s.chars().count() <= n {
+            return s.to_string();
+        }
+        let head: String = s.chars().take(n.saturating_sub(1)).collect();
+        format!("{head}…")
+    }
     if module.chars().count() <= MAX {
         return module.to_string();
     }
-    let head: String = module.chars().take(MAX - 1).collect();
-    format!("{head}…")
+    match module.rsplit_once('/') {
+        Some((cluster, name)) if name.chars().count() + 3 <= MAX => {
+            format!("{}/{name}", cut(cluster, MAX - 1 - name.chars().count()))
+        }
+        _ => cut(module, MAX),
+    }
 }
 
 fn short(object: &str) -> String {
@@ -331,6 +344,21 @@ fn plain_line(ev: &Event, started: Instant) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bar_labels_keep_the_module_name() {
+        assert_eq!(bar_label("istio"), "istio");
+        assert_eq!(
+            bar_label("observability-pipeline-with-a-long-name"),
+            "observability-pipeline-…"
+        );
+        assert_eq!(
+            bar_label("kyma-test-bed@/tmp/kyma-bench-fleet-1/kubeconfig/m01"),
+            "kyma-test-bed@/tmp/…/m01"
+        );
+        assert_eq!(bar_label("prod-eu/api-gateway"), "prod-eu/api-gateway");
+        assert!(bar_label("a-very-long-cluster-name/api-gateway").ends_with("…/api-gateway"));
+    }
 
     #[test]
     fn bars_name_objects_without_their_group() {
