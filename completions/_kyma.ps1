@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what a deploy would change: a diff per object and what would be pruned')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show installed modules: version, deploy time, health now, drift')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Break the cluster lock of a run that is gone')
+            [CompletionResult]::new('operator', 'operator', [CompletionResultType]::ParameterValue, 'Run the deploy pipeline as a controller of `Kyma` objects, or print what installs it')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version, commit, build target and the built-in catalog''s module versions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -313,6 +314,80 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kyma;operator' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the final result')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the final result')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win')
+            [CompletionResult]::new('--mirror', '--mirror', [CompletionResultType]::ParameterName, 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub''s release-download URLs (`kyma mirror` fills one)')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only')
+            [CompletionResult]::new('--accept-new-digests', '--accept-new-digests', [CompletionResultType]::ParameterName, 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in progress output: every object''s retry on its own line')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in progress output: every object''s retry on its own line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Watch `Kyma` objects (installer.kyma-project.io/v1alpha1) and deploy what they ask for: into this cluster, or into the cluster of the kubeconfig Secret they name')
+            [CompletionResult]::new('manifests', 'manifests', [CompletionResultType]::ParameterValue, 'Print the operator''s CRD, RBAC and Deployment (apply them with kubectl)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kyma;operator;run' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Repeat it to target the current context of each file, all in one run')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context). Repeat it to target several clusters in one run')
+            [CompletionResult]::new('--cluster-concurrency', '--cluster-concurrency', [CompletionResultType]::ParameterName, 'With several clusters: how many are worked on at once; each has its own lock, discovery, rounds and readiness, and one cluster''s failure never stops the others')
+            [CompletionResult]::new('--wait-for-cluster', '--wait-for-cluster', [CompletionResultType]::ParameterName, 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Watch `Kyma` objects of this namespace only (default: all namespaces)')
+            [CompletionResult]::new('--resync', '--resync', [CompletionResultType]::ParameterName, 'Reconcile every `Kyma` object at least this often: a managed object deleted or edited by hand is restored within it')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long one reconcile waits for its modules to be ready before it reports them Processing and comes back')
+            [CompletionResult]::new('--overrides', '--overrides', [CompletionResultType]::ParameterName, 'Central overrides: they win over every `Kyma` object''s values, as `kyma deploy --overrides` does')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the final result')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the final result')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win')
+            [CompletionResult]::new('--mirror', '--mirror', [CompletionResultType]::ParameterName, 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub''s release-download URLs (`kyma mirror` fills one)')
+            [CompletionResult]::new('--all-contexts', '--all-contexts', [CompletionResultType]::ParameterName, 'Target every context of the kubeconfig(s)')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only')
+            [CompletionResult]::new('--accept-new-digests', '--accept-new-digests', [CompletionResultType]::ParameterName, 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in progress output: every object''s retry on its own line')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in progress output: every object''s retry on its own line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kyma;operator;manifests' {
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'The operator''s image: this binary on a `scratch` base (see `Containerfile`)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the operator''s Deployment and ServiceAccount')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the final result')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the final result')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win')
+            [CompletionResult]::new('--mirror', '--mirror', [CompletionResultType]::ParameterName, 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub''s release-download URLs (`kyma mirror` fills one)')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only')
+            [CompletionResult]::new('--accept-new-digests', '--accept-new-digests', [CompletionResultType]::ParameterName, 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in progress output: every object''s retry on its own line')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in progress output: every object''s retry on its own line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kyma;operator;help' {
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Watch `Kyma` objects (installer.kyma-project.io/v1alpha1) and deploy what they ask for: into this cluster, or into the cluster of the kubeconfig Secret they name')
+            [CompletionResult]::new('manifests', 'manifests', [CompletionResultType]::ParameterValue, 'Print the operator''s CRD, RBAC and Deployment (apply them with kubectl)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kyma;operator;help;run' {
+            break
+        }
+        'kyma;operator;help;manifests' {
+            break
+        }
+        'kyma;operator;help;help' {
+            break
+        }
         'kyma;completion' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the final result')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the final result')
@@ -352,6 +427,7 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what a deploy would change: a diff per object and what would be pruned')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show installed modules: version, deploy time, health now, drift')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Break the cluster lock of a run that is gone')
+            [CompletionResult]::new('operator', 'operator', [CompletionResultType]::ParameterValue, 'Run the deploy pipeline as a controller of `Kyma` objects, or print what installs it')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version, commit, build target and the built-in catalog''s module versions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -387,6 +463,17 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             break
         }
         'kyma;help;unlock' {
+            break
+        }
+        'kyma;help;operator' {
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Watch `Kyma` objects (installer.kyma-project.io/v1alpha1) and deploy what they ask for: into this cluster, or into the cluster of the kubeconfig Secret they name')
+            [CompletionResult]::new('manifests', 'manifests', [CompletionResultType]::ParameterValue, 'Print the operator''s CRD, RBAC and Deployment (apply them with kubectl)')
+            break
+        }
+        'kyma;help;operator;run' {
+            break
+        }
+        'kyma;help;operator;manifests' {
             break
         }
         'kyma;help;completion' {

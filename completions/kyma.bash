@@ -34,6 +34,9 @@ _kyma() {
             kyma,modules)
                 cmd="kyma__subcmd__modules"
                 ;;
+            kyma,operator)
+                cmd="kyma__subcmd__operator"
+                ;;
             kyma,render)
                 cmd="kyma__subcmd__render"
                 ;;
@@ -70,6 +73,9 @@ _kyma() {
             kyma__subcmd__help,modules)
                 cmd="kyma__subcmd__help__subcmd__modules"
                 ;;
+            kyma__subcmd__help,operator)
+                cmd="kyma__subcmd__help__subcmd__operator"
+                ;;
             kyma__subcmd__help,render)
                 cmd="kyma__subcmd__help__subcmd__render"
                 ;;
@@ -91,6 +97,12 @@ _kyma() {
             kyma__subcmd__help__subcmd__modules,show)
                 cmd="kyma__subcmd__help__subcmd__modules__subcmd__show"
                 ;;
+            kyma__subcmd__help__subcmd__operator,manifests)
+                cmd="kyma__subcmd__help__subcmd__operator__subcmd__manifests"
+                ;;
+            kyma__subcmd__help__subcmd__operator,run)
+                cmd="kyma__subcmd__help__subcmd__operator__subcmd__run"
+                ;;
             kyma__subcmd__modules,help)
                 cmd="kyma__subcmd__modules__subcmd__help"
                 ;;
@@ -109,6 +121,24 @@ _kyma() {
             kyma__subcmd__modules__subcmd__help,show)
                 cmd="kyma__subcmd__modules__subcmd__help__subcmd__show"
                 ;;
+            kyma__subcmd__operator,help)
+                cmd="kyma__subcmd__operator__subcmd__help"
+                ;;
+            kyma__subcmd__operator,manifests)
+                cmd="kyma__subcmd__operator__subcmd__manifests"
+                ;;
+            kyma__subcmd__operator,run)
+                cmd="kyma__subcmd__operator__subcmd__run"
+                ;;
+            kyma__subcmd__operator__subcmd__help,help)
+                cmd="kyma__subcmd__operator__subcmd__help__subcmd__help"
+                ;;
+            kyma__subcmd__operator__subcmd__help,manifests)
+                cmd="kyma__subcmd__operator__subcmd__help__subcmd__manifests"
+                ;;
+            kyma__subcmd__operator__subcmd__help,run)
+                cmd="kyma__subcmd__operator__subcmd__help__subcmd__run"
+                ;;
             *)
                 ;;
         esac
@@ -116,7 +146,7 @@ _kyma() {
 
     case "${cmd}" in
         kyma)
-            opts="-o -v -h -V --output --catalog --offline --mirror --accept-new-digests --verbose --help --version deploy render template modules mirror undeploy diff status unlock completion version help"
+            opts="-o -v -h -V --output --catalog --offline --mirror --accept-new-digests --verbose --help --version deploy render template modules mirror undeploy diff status unlock operator completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -344,7 +374,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__help)
-            opts="deploy render modules mirror undeploy diff status unlock completion version help"
+            opts="deploy render modules mirror undeploy diff status unlock operator completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,6 +486,48 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__help__subcmd__modules__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__help__subcmd__operator)
+            opts="run manifests"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__help__subcmd__operator__subcmd__manifests)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__help__subcmd__operator__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -704,6 +776,192 @@ _kyma() {
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__operator)
+            opts="-o -v -h -V --output --catalog --offline --mirror --accept-new-digests --verbose --help --version run manifests help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__operator__subcmd__help)
+            opts="run manifests help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__operator__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__operator__subcmd__help__subcmd__manifests)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__operator__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__operator__subcmd__manifests)
+            opts="-o -v -h -V --image --namespace --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyma__subcmd__operator__subcmd__run)
+            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for-cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --overrides)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0

@@ -97,6 +97,9 @@ pub enum Command {
     /// Break the cluster lock of a run that is gone.
     #[command(after_help = "Examples:\n  kyma unlock")]
     Unlock(ClusterArgs),
+    /// Run the deploy pipeline as a controller of `Kyma` objects, or print what installs it.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Print shell completions.
     #[command(
         after_help = "Examples:\n  kyma completion bash > ~/.local/share/bash-completion/completions/kyma\n  kyma completion zsh > ~/.zfunc/_kyma"
@@ -324,4 +327,49 @@ impl clap::builder::TypedValueParser for ModuleNameParser {
             .collect();
         Some(Box::new(names.into_iter().map(clap::builder::PossibleValue::new)))
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Watch `Kyma` objects (installer.kyma-project.io/v1alpha1) and deploy what they ask for: into this
+    /// cluster, or into the cluster of the kubeconfig Secret they name.
+    #[command(
+        after_help = "Examples:\n  kyma operator run --resync 1m\n  kyma operator run --kubeconfig control-plane.yaml --namespace tenants"
+    )]
+    Run(OperatorRunArgs),
+    /// Print the operator's CRD, RBAC and Deployment (apply them with kubectl).
+    #[command(
+        after_help = "Examples:\n  kyma operator manifests --image registry.example/kyma:0.1.0 | kubectl apply -f -"
+    )]
+    Manifests(OperatorManifestsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OperatorRunArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Watch `Kyma` objects of this namespace only (default: all namespaces).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Reconcile every `Kyma` object at least this often: a managed object deleted or edited by hand is
+    /// restored within it.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub resync: Duration,
+    /// How long one reconcile waits for its modules to be ready before it reports them Processing and
+    /// comes back.
+    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    pub timeout: Duration,
+    /// Central overrides: they win over every `Kyma` object's values, as `kyma deploy --overrides` does.
+    #[arg(long, value_name = "FILE", env = "KYMA_OVERRIDES")]
+    pub overrides: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OperatorManifestsArgs {
+    /// The operator's image: this binary on a `scratch` base (see `Containerfile`).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Namespace of the operator's Deployment and ServiceAccount.
+    #[arg(long, value_name = "NAMESPACE", default_value = "kyma-installer")]
+    pub namespace: String,
 }

@@ -59,6 +59,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
+    cluster.throttle.hold();
     let (lock, unlocked) = if dry_run {
         (None, None)
     } else {
@@ -69,6 +70,7 @@ pub async fn run(
         }
     };
     let mut result = deploy_locked(cluster, plan, values, opts, events, cancel).await;
+    cluster.throttle.release();
     if let Some(lock) = lock {
         lock.release().await;
     }

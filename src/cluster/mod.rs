@@ -33,19 +33,31 @@ pub struct Cluster {
 /// Shared by every clone of a `Cluster`: once the server has answered 429, requests outside the engine
 /// (discovery, guards, inventory, lock) go one at a time for the rest of the run. Their bursts (a LIST
 /// per kind and namespace at once) are what makes API Priority and Fairness raise its Retry-After.
+/// A deploy also holds its bookkeeping before the engine starts to one request at a time: it is a
+/// handful of requests, and a server that rejects the second of two concurrent ones costs a whole
+/// Retry-After on the critical path; the engine then probes for room with its slow start.
 #[derive(Clone, Default)]
 pub struct Throttle {
-    serial: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    throttled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    held: std::sync::Arc<std::sync::atomic::AtomicBool>,
     gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Throttle {
     /// The server has throttled us: go one at a time from now on.
     pub fn throttled(&self) {
-        self.serial.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.throttled.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// One at a time until `release` (a deploy's bookkeeping before its engine starts).
+    pub fn hold(&self) {
+        self.held.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn release(&self) {
+        self.held.store(false, std::sync::atomic::Ordering::Relaxed);
     }
     fn is_serial(&self) -> bool {
-        self.serial.load(std::sync::atomic::Ordering::Relaxed)
+        self.throttled.load(std::sync::atomic::Ordering::Relaxed)
+            || self.held.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

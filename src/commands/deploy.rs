@@ -66,7 +66,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     Ok(exit)
 }
 
-async fn deploy_to(
+pub(super) async fn deploy_to(
     global: &GlobalArgs,
     args: &DeployArgs,
     loaded: &Loaded,

@@ -7,6 +7,7 @@ mod diff;
 mod fleet;
 mod mirror;
 mod modules;
+mod operator;
 mod pipeline;
 mod render;
 mod signals;
@@ -35,6 +36,12 @@ pub fn run(cli: Cli) -> i32 {
         Command::Diff(args) => with_runtime(diff::exec(global, args)),
         Command::Status(args) => with_runtime(status::exec(global, args)),
         Command::Unlock(args) => with_runtime(unlock::exec(global, args)),
+        Command::Operator(crate::cli::OperatorCommand::Run(args)) => {
+            with_runtime(operator::run(global, args))
+        }
+        Command::Operator(crate::cli::OperatorCommand::Manifests(args)) => {
+            operator::manifests::print(&args).map(|_| Exit::Success)
+        }
     };
     match result {
         Ok(exit) => exit.code(),

@@ -209,6 +209,8 @@ pub async fn run(
 ) -> Outcome {
     // Learn exactly the kinds this plan uses, in parallel, before the first apply.
     cluster.discovery.ensure(cluster, plan.api_versions()).await;
+    // From here the engine paces its own requests (slow start, AIMD on 429).
+    cluster.throttle.release();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let n = plan.nodes.len();
     let mut nodes: Vec<NodeState> = (0..n)

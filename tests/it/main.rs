@@ -19,6 +19,7 @@ mod identity;
 mod kcp;
 mod lifecycle;
 mod network;
+mod operator;
 mod privilege;
 mod real_modules;
 mod render;

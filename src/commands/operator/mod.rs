@@ -1,0 +1,600 @@
+//! `kyma operator`: the deploy pipeline as a controller. It watches `Kyma` objects (and the Secrets they
+//! name) and reconciles each with exactly the code `kyma deploy` and `kyma undeploy` run — catalog →
+//! values → render → plan → engine → inventory — so `kyma status` reads what the operator deployed
+//! and the CLI and the operator can never disagree.
+
+pub mod api;
+pub mod manifests;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+use futures::StreamExt;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use self::api::{FINALIZER, KymaSpec};
+use super::fleet::Report;
+use crate::cli::{DeployArgs, GlobalArgs, OperatorRunArgs};
+use crate::cluster::{ApplyOptions, Cluster, Resource, Target};
+use crate::exit::{Exit, Failure};
+
+struct Ctx {
+    global: GlobalArgs,
+    args: OperatorRunArgs,
+    /// The cluster the operator watches (its `Kyma` objects and Secrets live here).
+    home: Cluster,
+    home_target: Target,
+    kymas: Resource,
+    secrets: Resource,
+    /// Failed reconciles in a row, per object: the requeue backs off with them.
+    failures: Mutex<HashMap<String, u32>>,
+    /// Kubeconfigs of remote clusters (mode 0600) and values files, one per `Kyma` object.
+    workdir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ReconcileError(String);
+
+pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Exit> {
+    let targets = super::fleet::targets(&args.cluster)?;
+    let [home_target] = targets.as_slice() else {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "the operator watches one cluster: give at most one --context and one --kubeconfig"
+        ))
+        .into());
+    };
+    let home = super::cluster::connect_within(home_target, args.cluster.wait_for_cluster).await?;
+    // The CRD first: the operator brings its own API.
+    let crds = resolve(&home, "apiextensions.k8s.io/v1", "CustomResourceDefinition").await?;
+    home.apply(&crds, &api::crd(), ApplyOptions::default())
+        .await
+        .map_err(|e| {
+            Failure::new(
+                Exit::Unreachable,
+                anyhow::anyhow!("cannot install the Kyma CRD: {e}"),
+            )
+        })?;
+    let kymas = wait_for_kind(&home, &api::api_version(), api::KIND).await?;
+    let secrets = resolve(&home, "v1", "Secret").await?;
+    let ctx = Arc::new(Ctx {
+        global,
+        args,
+        home: home.clone(),
+        home_target: home_target.clone(),
+        kymas: kymas.clone(),
+        secrets: secrets.clone(),
+        failures: Mutex::new(HashMap::new()),
+        workdir: {
+            let dir = std::env::temp_dir().join(format!("kyma-operator-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            dir
+        },
+    });
+    eprintln!(
+        "kyma operator: watching {} objects on {} (context {}); resync every {}",
+        api::KIND,
+        home.server,
+        home.context,
+        humantime::format_duration(ctx.args.resync)
+    );
+    let kyma_api = home.dynamic_api(&kymas, ctx.args.namespace.as_deref());
+    let controller = Controller::new_with(kyma_api, watcher::Config::default(), kymas.api_resource());
+    let store = controller.store();
+    let secret_api = home.dynamic_api(&secrets, ctx.args.namespace.as_deref());
+    // A changed kubeconfig Secret reconciles the Kyma objects that name it.
+    let controller = controller.watches_with(
+        secret_api,
+        secrets.api_resource(),
+        watcher::Config::default(),
+        move |secret: kube::api::DynamicObject| {
+            let ns = secret.metadata.namespace.clone();
+            let name = secret.metadata.name.clone();
+            store
+                .state()
+                .into_iter()
+                .filter(|k| k.metadata.namespace == ns)
+                .filter(|k| {
+                    k.data
+                        .pointer("/spec/kubeconfigSecretRef/name")
+                        .and_then(Value::as_str)
+                        == name.as_deref()
+                })
+                .map(|k| ObjectRef::from_obj_with(k.as_ref(), kymas_dyn(&k)))
+                .collect::<Vec<_>>()
+        },
+    );
+    controller
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, ctx)
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                eprintln!("kyma operator: {e}");
+            }
+        })
+        .await;
+    Ok(Exit::Success)
+}
+
+fn kymas_dyn(k: &kube::api::DynamicObject) -> kube::core::ApiResource {
+    let gvk = kube::core::GroupVersionKind::gvk(api::GROUP, api::VERSION, api::KIND);
+    let _ = k;
+    kube::core::ApiResource::from_gvk_with_plural(&gvk, api::PLURAL)
+}
+
+async fn resolve(cluster: &Cluster, api_version: &str, kind: &str) -> Result<Resource, Failure> {
+    cluster.discovery.ensure(cluster, [api_version.to_string()]).await;
+    cluster.discovery.resolve(api_version, kind).ok_or_else(|| {
+        Failure::new(
+            Exit::Unreachable,
+            anyhow::anyhow!("the server does not serve {kind} in {api_version}"),
+        )
+    })
+}
+
+/// The CRD was just applied: wait (bounded) until discovery serves its kind.
+async fn wait_for_kind(cluster: &Cluster, api_version: &str, kind: &str) -> Result<Resource, Failure> {
+    for _ in 0..100 {
+        let _ = cluster.discovery.refresh(cluster, api_version).await;
+        if let Some(r) = cluster.discovery.resolve(api_version, kind) {
+            return Ok(r);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    resolve(cluster, api_version, kind).await
+}
+
+fn key_of(obj: &kube::api::DynamicObject) -> String {
+    format!(
+        "{}/{}",
+        obj.metadata.namespace.as_deref().unwrap_or(""),
+        obj.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// On failure: back off per object (2 s, 4 s, … up to 5 min), never a fixed poll.
+fn error_policy(obj: Arc<kube::api::DynamicObject>, e: &ReconcileError, ctx: Arc<Ctx>) -> Action {
+    let key = key_of(&obj);
+    let n = {
+        let mut f = ctx.failures.lock().unwrap();
+        let n = f.entry(key.clone()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let wait = Duration::from_secs(2u64.saturating_pow(n.min(9))).min(Duration::from_secs(300));
+    eprintln!(
+        "kyma operator: {key}: {e}; retrying in {}",
+        humantime::format_duration(wait)
+    );
+    Action::requeue(wait)
+}
+
+async fn reconcile(obj: Arc<kube::api::DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
+    let key = key_of(&obj);
+    let ns = obj.metadata.namespace.clone().unwrap_or_default();
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    let generation = obj.metadata.generation.unwrap_or(0);
+    let spec: KymaSpec = match serde_json::from_value(obj.data.get("spec").cloned().unwrap_or(json!({}))) {
+        Ok(s) => s,
+        Err(e) => {
+            let status = condition_status(
+                &obj,
+                generation,
+                "False",
+                "InvalidSpec",
+                &format!("spec: {e}"),
+                vec![],
+            );
+            patch_status(&ctx, &ns, &name, status).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let previous: Vec<String> = obj
+        .data
+        .pointer("/status/modules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["name"].as_str().map(str::to_string))
+        .collect();
+    let finalizers = obj.metadata.finalizers.clone().unwrap_or_default();
+
+    if obj.metadata.deletion_timestamp.is_some() {
+        if !finalizers.iter().any(|f| f == FINALIZER) {
+            return Ok(Action::await_change());
+        }
+        let target = target_of(&ctx, &spec, &obj).await.map_err(|f| fail(&f))?;
+        if !previous.is_empty() {
+            undeploy(&ctx, &target, &previous).await.map_err(|f| fail(&f))?;
+        }
+        let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
+        set_finalizers(&ctx, &obj, json!(rest)).await?;
+        eprintln!("kyma operator: {key}: deleted; undeployed {}", list(&previous));
+        return Ok(Action::await_change());
+    }
+    if !finalizers.iter().any(|f| f == FINALIZER) {
+        let mut all = finalizers.clone();
+        all.push(FINALIZER.to_string());
+        set_finalizers(&ctx, &obj, json!(all)).await?;
+    }
+    if let Some(m) = spec.modules.iter().find(|m| m.channel.is_some()) {
+        let message = format!(
+            "module {}: channel {:?}: the catalog defines no release channels; give a version instead",
+            m.name,
+            m.channel.as_deref().unwrap_or("")
+        );
+        let status = condition_status(&obj, generation, "False", "InvalidSpec", &message, vec![]);
+        patch_status(&ctx, &ns, &name, status).await?;
+        return Ok(Action::await_change());
+    }
+
+    let target = match target_of(&ctx, &spec, &obj).await {
+        Ok(t) => t,
+        Err(f) => {
+            let status = condition_status(
+                &obj,
+                generation,
+                "False",
+                reason_of(f.exit),
+                &format!("{:#}", f.error),
+                vec![],
+            );
+            patch_status(&ctx, &ns, &name, status).await?;
+            return Err(fail(&f));
+        }
+    };
+    // A module taken out of the spec is undeployed, with the same guards as `kyma undeploy`.
+    let wanted: Vec<&str> = spec.modules.iter().map(|m| m.name.as_str()).collect();
+    let removed: Vec<String> = previous
+        .iter()
+        .filter(|p| !wanted.contains(&p.as_str()))
+        .cloned()
+        .collect();
+    if !removed.is_empty() {
+        undeploy(&ctx, &target, &removed).await.map_err(|f| fail(&f))?;
+        eprintln!(
+            "kyma operator: {key}: undeployed {} (taken out of the spec)",
+            list(&removed)
+        );
+    }
+    if spec.modules.is_empty() {
+        let status = condition_status(&obj, generation, "True", "Ready", "no modules asked for", vec![]);
+        patch_status(&ctx, &ns, &name, status).await?;
+        ctx.failures.lock().unwrap().remove(&key);
+        return Ok(Action::requeue(ctx.args.resync));
+    }
+
+    let report = deploy(&ctx, &target, &spec, &key).await;
+    let (exit, message, modules) = match &report {
+        Ok(r) => (r.exit, summary(&r.json), modules_of(&r.json)),
+        Err(f) => (f.exit, format!("{:#}", f.error), vec![]),
+    };
+    let ready = if exit == Exit::Success { "True" } else { "False" };
+    let status = condition_status(&obj, generation, ready, reason_of(exit), &message, modules);
+    patch_status(&ctx, &ns, &name, status).await?;
+    match exit {
+        Exit::Success => {
+            ctx.failures.lock().unwrap().remove(&key);
+            Ok(Action::requeue(ctx.args.resync))
+        }
+        // Bad input does not heal by retrying: wait for the spec (or a Secret) to change.
+        Exit::BadInput => Ok(Action::await_change()),
+        _ => Err(ReconcileError(message)),
+    }
+}
+
+fn fail(f: &Failure) -> ReconcileError {
+    ReconcileError(format!("{:#}", f.error))
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "nothing".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The cluster a `Kyma` object's modules go to: this one, or the one its kubeconfig Secret names.
+async fn target_of(ctx: &Ctx, spec: &KymaSpec, obj: &kube::api::DynamicObject) -> Result<Target, Failure> {
+    let Some(r) = &spec.kubeconfig_secret_ref else {
+        return Ok(ctx.home_target.clone());
+    };
+    let ns = obj.metadata.namespace.as_deref().unwrap_or("default");
+    let secret = ctx
+        .home
+        .get(&ctx.secrets, Some(ns), &r.name)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                Exit::Unreachable,
+                anyhow::anyhow!("cannot read Secret {ns}/{}: {e}", r.name),
+            )
+        })?
+        .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("Secret {ns}/{} does not exist", r.name)))?;
+    let data = secret
+        .pointer(&format!("/data/{}", r.key.replace('~', "~0").replace('/', "~1")))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Failure::bad_input(anyhow::anyhow!("Secret {ns}/{} has no key {:?}", r.name, r.key))
+        })?;
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| {
+            Failure::bad_input(anyhow::anyhow!(
+                "Secret {ns}/{} key {:?}: not base64: {e}",
+                r.name,
+                r.key
+            ))
+        })?;
+    let uid = obj
+        .metadata
+        .uid
+        .clone()
+        .unwrap_or_else(|| key_of(obj).replace('/', "_"));
+    let path: PathBuf = ctx.workdir.join(format!("{uid}.kubeconfig"));
+    write_private(&path, &bytes)?;
+    Ok(Target {
+        kubeconfig: Some(path),
+        context: None,
+        label: format!("{ns}/{}", r.name),
+    })
+}
+
+/// `kyma deploy` of the spec's modules, through the command's own code: its flags parsed by its own
+/// parser (so the defaults are the CLI's), its pipeline, its report.
+async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Result<Report, Failure> {
+    let modules: Vec<String> = spec
+        .modules
+        .iter()
+        .map(|m| match &m.version {
+            Some(v) => format!("{}@{v}", m.name),
+            None => m.name.clone(),
+        })
+        .collect();
+    let values: serde_json::Map<String, Value> = spec
+        .modules
+        .iter()
+        .filter_map(|m| m.values.clone().map(|v| (m.name.clone(), v)))
+        .collect();
+    let values_file = ctx.workdir.join(format!("{}.values.yaml", key.replace('/', "_")));
+    write_private(
+        &values_file,
+        crate::yaml::to_string(&Value::Object(values)).as_bytes(),
+    )?;
+    let mut argv: Vec<String> = vec![
+        "deploy".into(),
+        "--modules".into(),
+        modules.join(","),
+        "-f".into(),
+        values_file.display().to_string(),
+        "--timeout".into(),
+        humantime::format_duration(ctx.args.timeout).to_string(),
+        "--wait-for-lock".into(),
+        // A resync restores what was changed or deleted by hand: apply even when nothing changed.
+        "--reapply".into(),
+    ];
+    if let Some(o) = &ctx.args.overrides {
+        argv.extend(["--overrides".into(), o.display().to_string()]);
+    }
+    let args = DeployCommand::try_parse_from(argv)
+        .map_err(|e| Failure::bad_input(anyhow::anyhow!("{e}")))?
+        .deploy;
+    let loaded = super::pipeline::load(&ctx.global, &args.selection)?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<crate::engine::Event>();
+    let label = key.to_string();
+    let log = tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if let crate::engine::Event::ModuleFinished {
+                module,
+                state,
+                ready,
+                total,
+                ..
+            } = &ev
+            {
+                eprintln!(
+                    "kyma operator: {label}: {module}: {} ({ready}/{total})",
+                    state.as_str()
+                );
+            }
+        }
+    });
+    let report = super::deploy::deploy_to(
+        &ctx.global,
+        &args,
+        &loaded,
+        target,
+        false,
+        tx,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await;
+    let _ = log.await;
+    report
+}
+
+/// `kyma deploy`'s flags, parsed by clap as the command line parses them.
+#[derive(Debug, Parser)]
+#[command(name = "deploy")]
+struct DeployCommand {
+    #[command(flatten)]
+    deploy: DeployArgs,
+}
+
+async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> Result<(), Failure> {
+    let cluster = super::cluster::connect_within(target, ctx.args.cluster.wait_for_cluster).await?;
+    let opts = crate::action::undeploy::UndeployOptions {
+        modules: modules.to_vec(),
+        all: false,
+        force: false,
+        prune_crds: false,
+        remove_finalizers: false,
+        timeout: ctx.args.timeout,
+        wait_for_lock: true,
+    };
+    match crate::action::undeploy::run(&cluster, &opts, tokio_util::sync::CancellationToken::new()).await {
+        Ok(r) if r.complete() => Ok(()),
+        Ok(_) => Err(Failure::new(
+            Exit::Timeout,
+            anyhow::anyhow!("objects are still being deleted"),
+        )),
+        // Already gone (someone ran `kyma undeploy`): nothing left to do.
+        Err(crate::action::ActionError::NotInstalled { .. }) => Ok(()),
+        Err(e) => Err(Failure::from(e)),
+    }
+}
+
+fn reason_of(exit: Exit) -> &'static str {
+    match exit {
+        Exit::Success => "Ready",
+        Exit::ModuleFailed => "ModuleFailed",
+        Exit::BadInput => "InvalidSpec",
+        Exit::Timeout => "Progressing",
+        Exit::Unreachable => "ClusterUnreachable",
+        Exit::Locked => "Locked",
+        Exit::Fetch => "CatalogUnavailable",
+        Exit::Interrupted => "Interrupted",
+    }
+}
+
+/// A line for the condition's message: each module and its state.
+fn summary(doc: &Value) -> String {
+    let parts: Vec<String> = doc["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m["name"].as_str().unwrap_or(""),
+                m["state"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    parts.join(", ")
+}
+
+/// The CLI report's facts per module: state, version, ready/total, what blocks it.
+fn modules_of(doc: &Value) -> Vec<Value> {
+    doc["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            json!({
+                "name": m["name"],
+                "version": m["version"],
+                "state": m["state"],
+                "ready": m["ready"],
+                "total": m["total"],
+                "blocking": m["blocking"].as_array().cloned().unwrap_or_default().into_iter()
+                    .map(|b| json!({"object": b["object"], "reason": b["reason"]})).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+/// The status to write: modules, `observedGeneration`, and a `Ready` condition whose transition time
+/// moves only when its status does (so `kubectl wait --for=condition=Ready` works as with any object).
+fn condition_status(
+    obj: &kube::api::DynamicObject,
+    generation: i64,
+    ready: &str,
+    reason: &str,
+    message: &str,
+    modules: Vec<Value>,
+) -> Value {
+    let before = obj
+        .data
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .cloned();
+    let since = match &before {
+        Some(b) if b["status"] == ready => b["lastTransitionTime"].clone(),
+        _ => json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    };
+    let state = match (ready, reason) {
+        ("True", _) => "Ready",
+        (_, "Progressing") => "Processing",
+        _ => "Error",
+    };
+    json!({
+        "state": state,
+        "observedGeneration": generation,
+        "modules": modules,
+        "conditions": [{
+            "type": "Ready",
+            "status": ready,
+            "reason": reason,
+            "message": message,
+            "observedGeneration": generation,
+            "lastTransitionTime": since,
+        }],
+    })
+}
+
+async fn patch_status(ctx: &Ctx, ns: &str, name: &str, status: Value) -> Result<(), ReconcileError> {
+    ctx.home
+        .merge_patch(
+            &ctx.kymas,
+            Some(ns),
+            name,
+            Some("status"),
+            &json!({"status": status}),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| ReconcileError(format!("cannot write the status of {ns}/{name}: {e}")))
+}
+
+/// Finalizers are replaced as a whole list, guarded by the resourceVersion read: another controller's
+/// finalizer added meanwhile is never dropped (the patch is refused and the object reconciled again).
+async fn set_finalizers(
+    ctx: &Ctx,
+    obj: &kube::api::DynamicObject,
+    list: Value,
+) -> Result<(), ReconcileError> {
+    let ns = obj.metadata.namespace.as_deref();
+    let name = obj.metadata.name.as_deref().unwrap_or("");
+    let rv = obj.metadata.resource_version.clone();
+    ctx.home
+        .merge_patch(
+            &ctx.kymas,
+            ns,
+            name,
+            None,
+            &json!({"metadata": {"finalizers": list, "resourceVersion": rv}}),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| ReconcileError(format!("cannot update the finalizers of {name}: {e}")))
+}
+
+/// Kubeconfigs carry credentials and values may carry secrets: only the operator's user may read them.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| {
+            Failure::new(
+                Exit::ModuleFailed,
+                anyhow::anyhow!("cannot write {}: {e}", path.display()),
+            )
+        })
+}

@@ -1,0 +1,256 @@
+//! `kyma operator run` against the real beds, the operator process run by the test (as envtest runs a
+//! controller): a `Kyma` object for this cluster, one for the 1.20 bed through a kubeconfig Secret,
+//! drift restored on resync, a module taken out of the spec undeployed, deletion leaving nothing.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::deploy::module_yaml;
+use crate::support::*;
+
+struct Operator {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Operator {
+    fn start(kubeconfig: &Path, catalog: &Path, log_dir: &Path) -> Operator {
+        let log = log_dir.join("operator.log");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
+            .args([
+                "operator",
+                "run",
+                "--resync",
+                "3s",
+                "--timeout",
+                "60s",
+                "--catalog",
+            ])
+            .arg(catalog)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .env("NO_COLOR", "1")
+            .stdout(std::fs::File::create(log_dir.join("operator.out")).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start kyma operator");
+        Operator { child, log }
+    }
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ready(kyma: &Value) -> bool {
+    let generation = &kyma["metadata"]["generation"];
+    kyma["status"]["observedGeneration"] == *generation
+        && kyma["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True" && c["observedGeneration"] == *generation)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans_up() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let old = cluster_at(&compat_kubeconfig()).await;
+    let (web, conf) = (unique("opweb"), unique("opconf"));
+    let (web_ns, conf_ns, tenant) = (unique("opweb-ns"), unique("opconf-ns"), unique("tenant"));
+    let cat = catalog(&[
+        (&format!("{web}/module.yaml"), module_yaml(&web, &web_ns)),
+        (
+            &format!("{web}/templates/deploy.yaml"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n".into(),
+        ),
+        (&format!("{conf}/module.yaml"), module_yaml(&conf, &conf_ns)),
+        (&format!("{conf}/values.yaml"), "greeting: hello\n".into()),
+        (
+            &format!("{conf}/templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {{ values.greeting }}\n".into(),
+        ),
+    ]);
+    let logs = tempfile::tempdir().unwrap();
+    let op = Operator::start(&kubeconfig(), cat.path(), logs.path());
+
+    // The operator installs its CRD; the kind is served once it is established.
+    let kymas = eventually(Duration::from_secs(30), || async {
+        let _ = c
+            .discovery
+            .refresh(&c, "installer.kyma-project.io/v1alpha1")
+            .await;
+        c.discovery.resolve("installer.kyma-project.io/v1alpha1", "Kyma")
+    })
+    .await
+    .unwrap_or_else(|| panic!("the operator did not install its CRD:\n{}", op.log()));
+    create_namespace(&c, &tenant).await;
+    let kyma_object = |name: &str, modules: Value, secret: Option<&str>| {
+        let mut spec = json!({"modules": modules});
+        if let Some(s) = secret {
+            spec["kubeconfigSecretRef"] = json!({"name": s});
+        }
+        json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
+               "metadata": {"name": name, "namespace": tenant}, "spec": spec})
+    };
+    let wait_ready = |name: &'static str| {
+        let (c, kymas, tenant) = (c.clone(), kymas.clone(), tenant.clone());
+        async move {
+            eventually(Duration::from_secs(120), || async {
+                let k = c.get(&kymas, Some(&tenant), name).await.ok()??;
+                ready(&k).then_some(k)
+            })
+            .await
+        }
+    };
+
+    // 1. This cluster: both modules Ready, the status says so the way `kubectl wait` reads it.
+    let start = Instant::now();
+    let local = kyma_object(
+        "local",
+        json!([{"name": web}, {"name": conf, "values": {"greeting": "from the operator"}}]),
+        None,
+    );
+    c.apply(&kymas, &local, Default::default()).await.unwrap();
+    let k = wait_ready("local")
+        .await
+        .unwrap_or_else(|| panic!("not Ready:\n{}", op.log()));
+    let took = start.elapsed();
+    let mut states: Vec<(&str, &str)> = k["status"]["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap(), m["state"].as_str().unwrap()))
+        .collect();
+    states.sort();
+    let mut want = [(web.as_str(), "Ready"), (conf.as_str(), "Ready")];
+    want.sort();
+    assert_eq!(states, want, "{k:#}");
+    assert_eq!(k["status"]["state"], "Ready", "{k:#}");
+    assert!(
+        k["metadata"]["finalizers"]
+            .to_string()
+            .contains("installer.kyma-project.io/undeploy"),
+        "{k:#}"
+    );
+    let cms = resource(&c, "v1", "ConfigMap");
+    let cm = c.get(&cms, Some(&conf_ns), "settings").await.unwrap().unwrap();
+    assert_eq!(
+        cm["data"]["greeting"], "from the operator",
+        "the spec's values were used"
+    );
+    // The CLI reads what the operator deployed: same inventory.
+    let out = kyma(&["status", "--modules", &format!("{web},{conf}"), "--check"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+
+    // 2. Drift: the managed Deployment deleted by hand is restored on resync (3 s).
+    let deployments = resource(&c, "apps/v1", "Deployment");
+    let uid = c.get(&deployments, Some(&web_ns), "web").await.unwrap().unwrap()["metadata"]["uid"].clone();
+    c.delete(&deployments, Some(&web_ns), "web").await.unwrap();
+    let deleted = Instant::now();
+    let back = eventually(Duration::from_secs(60), || async {
+        let d = c.get(&deployments, Some(&web_ns), "web").await.ok()??;
+        (d["metadata"]["uid"] != uid).then_some(())
+    })
+    .await;
+    assert!(back.is_some(), "the Deployment was not restored:\n{}", op.log());
+    let restored = deleted.elapsed();
+
+    // 3. A module taken out of the spec is undeployed.
+    let only_web = kyma_object("local", json!([{"name": web}]), None);
+    c.apply(&kymas, &only_web, Default::default()).await.unwrap();
+    let gone = eventually(Duration::from_secs(60), || async {
+        match c.get(&cms, Some(&conf_ns), "settings").await {
+            Ok(None) => Some(()),
+            _ => None,
+        }
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "the module left in the spec's past is still there:\n{}",
+        op.log()
+    );
+    wait_ready("local").await.expect("Ready again with one module");
+
+    // 4. Another cluster through a kubeconfig Secret: the module lands there, not here.
+    let kubeconfig_text = std::fs::read_to_string(compat_kubeconfig()).unwrap();
+    let secrets = resource(&c, "v1", "Secret");
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(kubeconfig_text);
+    c.apply(
+        &secrets,
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "old-cluster", "namespace": tenant},
+                "data": {"config": encoded}}),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let remote = kyma_object("remote", json!([{"name": conf}]), Some("old-cluster"));
+    c.apply(&kymas, &remote, Default::default()).await.unwrap();
+    wait_ready("remote")
+        .await
+        .unwrap_or_else(|| panic!("remote not Ready:\n{}", op.log()));
+    let old_cms = resource(&old, "v1", "ConfigMap");
+    let there = old.get(&old_cms, Some(&conf_ns), "settings").await.unwrap();
+    assert_eq!(
+        there.unwrap()["data"]["greeting"],
+        "hello",
+        "the module is on the 1.20 cluster"
+    );
+    assert!(
+        c.get(&cms, Some(&conf_ns), "settings").await.unwrap().is_none(),
+        "and not here"
+    );
+
+    // 5. Deleting the Kyma objects undeploys everything they deployed, here and there.
+    for name in ["local", "remote"] {
+        c.delete(&kymas, Some(&tenant), name).await.unwrap();
+    }
+    let all_gone = eventually(Duration::from_secs(120), || async {
+        let left = c.list(&kymas, Some(&tenant), None).await.ok()?;
+        left.is_empty().then_some(())
+    })
+    .await;
+    assert!(
+        all_gone.is_some(),
+        "the Kyma objects were not released:\n{}",
+        op.log()
+    );
+    assert!(c.get(&deployments, Some(&web_ns), "web").await.unwrap().is_none());
+    assert!(
+        old.get(&old_cms, Some(&conf_ns), "settings")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    for (cluster, module) in [(&c, &web), (&old, &conf)] {
+        let secrets = resource(cluster, "v1", "Secret");
+        let inv = cluster
+            .get(
+                &secrets,
+                Some(kyma::testkit::inventory::NAMESPACE),
+                &format!("kyma-{module}"),
+            )
+            .await;
+        assert!(matches!(inv, Ok(None)), "{module}'s inventory is gone: {inv:?}");
+    }
+    figure(format!(
+        "operator: a Kyma object with 2 modules Ready {:.1} s after it was created; a deleted Deployment restored {:.1} s later (resync 3 s)",
+        took.as_secs_f64(),
+        restored.as_secs_f64()
+    ));
+}
