@@ -17,20 +17,30 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// Render with every line cut to `width` columns when there is one (a terminal's): the last column
-    /// gives way first. Without a width (a pipe, a log) every cell keeps its full text.
+    /// Render with every line cut to `width` columns when there is one (a terminal's). A long first
+    /// column (module names) gives way first, down to 16 columns with an ellipsis, so the state columns
+    /// stay; then the last column. Without a width (a pipe, a log) every cell keeps its full text.
     pub fn render_within(&self, width: Option<usize>) -> String {
-        match width {
-            Some(w) => self
-                .render()
-                .lines()
-                .map(|l| format!("{}\n", console::truncate_str(l, w, "…")))
-                .collect(),
-            None => self.render(),
+        let Some(w) = width else {
+            return self.render();
+        };
+        let mut widths = self.widths();
+        let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+        if let Some(first) = widths.first_mut() {
+            let floor = 16.max(console::measure_text_width(&self.header[0]));
+            *first -= (total.saturating_sub(w)).min(first.saturating_sub(floor));
         }
+        self.render_with(&widths)
+            .lines()
+            .map(|l| format!("{}\n", console::truncate_str(l, w, "…")))
+            .collect()
     }
 
     pub fn render(&self) -> String {
+        self.render_with(&self.widths())
+    }
+
+    fn widths(&self) -> Vec<usize> {
         let width = |s: &str| console::measure_text_width(s);
         let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
         for r in &self.rows {
@@ -40,17 +50,54 @@ impl Table {
                 }
             }
         }
+        widths
+    }
+
+    fn render_with(&self, widths: &[usize]) -> String {
+        let width = |s: &str| console::measure_text_width(s);
         let mut out = String::new();
         for r in std::iter::once(&self.header).chain(self.rows.iter()) {
             let last = r.len().saturating_sub(1);
             for (i, c) in r.iter().enumerate() {
-                out.push_str(c);
+                let cell = match widths.get(i) {
+                    Some(&w) if width(c) > w => console::truncate_str(c, w, "…").to_string(),
+                    _ => c.clone(),
+                };
+                out.push_str(&cell);
                 if i < last {
-                    out.push_str(&" ".repeat(widths[i] - width(c) + 2));
+                    out.push_str(&" ".repeat(widths[i].saturating_sub(width(&cell)) + 2));
                 }
             }
             out.push('\n');
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_name_column_gives_way_before_the_state_columns() {
+        let mut t = Table::new(&["MODULE", "STATE", "OBJECTS"]);
+        t.row(vec![
+            "observability-pipeline-with-a-long-name".into(),
+            "TimedOut".into(),
+            "1/2".into(),
+        ]);
+        t.row(vec!["istio".into(), "Ready".into(), "9/9".into()]);
+        let out = t.render_within(Some(40));
+        assert!(out.lines().all(|l| console::measure_text_width(l) <= 40), "{out}");
+        assert!(
+            out.contains("observability-pipeli…") && out.contains("TimedOut  1/2"),
+            "{out}"
+        );
+        assert!(out.contains("istio") && out.contains("Ready     9/9"), "{out}");
+        // Off a terminal, full text.
+        assert!(
+            t.render_within(None)
+                .contains("observability-pipeline-with-a-long-name")
+        );
     }
 }
