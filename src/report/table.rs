@@ -17,18 +17,27 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// Render with every line cut to `width` columns when there is one (a terminal's). A long first
-    /// column (module names) gives way first, down to 16 columns with an ellipsis, so the state columns
-    /// stay; then the last column. Without a width (a pipe, a log) every cell keeps its full text.
+    /// Render with every line cut to `width` columns when there is one (a terminal's). The last column
+    /// (details, listed in full below the table) gives way first, down to 20 columns, then a long first
+    /// column (module names) down to 16, both with an ellipsis, so the state columns stay; what is
+    /// still too wide is cut at the edge. Without a width (a pipe, a log) every cell keeps its full text.
     pub fn render_within(&self, width: Option<usize>) -> String {
         let Some(w) = width else {
             return self.render();
         };
         let mut widths = self.widths();
         let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
-        if let Some(first) = widths.first_mut() {
-            let floor = 16.max(console::measure_text_width(&self.header[0]));
-            *first -= (total.saturating_sub(w)).min(first.saturating_sub(floor));
+        let mut over = total.saturating_sub(w);
+        // The last column (details that are listed in full elsewhere) first, then the names.
+        let last = widths.len().saturating_sub(1);
+        for (i, floor) in [(last, 20), (0, 16)] {
+            if over == 0 || widths.len() < 2 {
+                break;
+            }
+            let floor = floor.max(console::measure_text_width(&self.header[i]));
+            let give = over.min(widths[i].saturating_sub(floor));
+            widths[i] -= give;
+            over -= give;
         }
         self.render_with(&widths)
             .lines()

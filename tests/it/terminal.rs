@@ -164,8 +164,8 @@ fn a_deploy_that_times_out_fits_the_terminal_and_ends_every_bar() {
         let (rc, screen) = pane.exit_code(Duration::from_secs(120));
         let path = keep(&format!("terminal-deploy-timeout-{width}.txt"), &screen);
         assert_eq!(rc, 3, "a timed-out deploy exits 3:\n{screen}");
-        // A bar shows a long module name cut short (`observability-pipelin…`).
-        let cut = continuation_rows(&screen, &[&slow, &quick, &slow[..20]]);
+        // Bars and the table show a long module name cut short (`observability-pipeli…`).
+        let cut = continuation_rows(&screen, &[&slow, &quick, &slow[..12]]);
         assert!(
             cut.is_empty(),
             "lines ran past the {width}-column pane and wrapped onto: {cut:#?}\n{screen}"
