@@ -924,7 +924,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__operator__subcmd__run)
-            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
+            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --shards --shard --selector --leader-election --lease-namespace --lease-duration --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -959,6 +959,26 @@ _kyma() {
                     return 0
                     ;;
                 --overrides)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shards)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-duration)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -331,18 +331,24 @@ complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subc
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l resync -d 'Reconcile every `Kyma` object at least this often: a managed object deleted or edited by hand is restored within it' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l timeout -d 'How long one reconcile waits for its modules to be ready before it reports them Processing and comes back' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l overrides -d 'Central overrides: they win over every `Kyma` object\'s values, as `kyma deploy --overrides` does' -r -F
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l shards -d 'Split the `Kyma` objects into this many shards by a stable hash of namespace/name; this process reconciles shard --shard only' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l shard -d 'The shard this process reconciles (0-based)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l selector -d 'Reconcile only `Kyma` objects with these labels (`key=value,…`): a way to shard by label' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l lease-namespace -d 'Namespace of the shards\' Leases (the operator\'s own; never kyma-installer, which the last undeploy removes)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l lease-duration -d 'How long a leader\'s Lease lives unrenewed: a standby takes over at most this long after the leader is gone' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l all-contexts -d 'Target every context of the kubeconfig(s)'
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l leader-election -d 'Run as one of several replicas of a shard: only the holder of the shard\'s Lease (`kyma-operator-shard-N` in --lease-namespace) reconciles; the others wait and take over when it stops renewing'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l image -d 'The operator\'s image: this binary on a `scratch` base (see `Containerfile`)' -r
-complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l namespace -d 'Namespace of the operator\'s Deployment and ServiceAccount' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l namespace -d 'Namespace of the operator\'s Deployment, ServiceAccount and Leases (not kyma-installer: the last undeploy removes that one)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r

@@ -362,6 +362,29 @@ pub struct OperatorRunArgs {
     /// Central overrides: they win over every `Kyma` object's values, as `kyma deploy --overrides` does.
     #[arg(long, value_name = "FILE", env = "KYMA_OVERRIDES")]
     pub overrides: Option<PathBuf>,
+    /// Split the `Kyma` objects into this many shards by a stable hash of namespace/name; this process
+    /// reconciles shard --shard only.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub shards: u32,
+    /// The shard this process reconciles (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub shard: u32,
+    /// Reconcile only `Kyma` objects with these labels (`key=value,…`): a way to shard by label.
+    #[arg(long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Run as one of several replicas of a shard: only the holder of the shard's Lease
+    /// (`kyma-operator-shard-N` in --lease-namespace) reconciles; the others wait and take over when it stops
+    /// renewing.
+    #[arg(long)]
+    pub leader_election: bool,
+    /// Namespace of the shards' Leases (the operator's own; never kyma-installer, which the last
+    /// undeploy removes).
+    #[arg(long, value_name = "NAMESPACE", default_value = "kyma-operator")]
+    pub lease_namespace: String,
+    /// How long a leader's Lease lives unrenewed: a standby takes over at most this long after the
+    /// leader is gone.
+    #[arg(long, value_parser = parse_duration, default_value = "15s")]
+    pub lease_duration: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -369,7 +392,8 @@ pub struct OperatorManifestsArgs {
     /// The operator's image: this binary on a `scratch` base (see `Containerfile`).
     #[arg(long, value_name = "IMAGE")]
     pub image: String,
-    /// Namespace of the operator's Deployment and ServiceAccount.
-    #[arg(long, value_name = "NAMESPACE", default_value = "kyma-installer")]
+    /// Namespace of the operator's Deployment, ServiceAccount and Leases (not kyma-installer: the last
+    /// undeploy removes that one).
+    #[arg(long, value_name = "NAMESPACE", default_value = "kyma-operator")]
     pub namespace: String,
 }

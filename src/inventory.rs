@@ -271,20 +271,21 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
 /// Make sure the inventory namespace exists. The last undeploy deletes it; while it terminates nothing
 /// new can be created in it (a Lease update still succeeds, an inventory Secret would not), so a run
 /// that starts then waits for it to go (bounded) before creating it again.
-pub async fn ensure_namespace(cluster: &Cluster) -> Result<(), RequestError> {
+/// Make sure a namespace of kyma's own exists (waiting out one that is terminating).
+pub async fn ensure_namespace_named(cluster: &Cluster, name: &str) -> Result<(), RequestError> {
     cluster.discovery.ensure(cluster, ["v1".to_string()]).await;
     let ns = cluster
         .discovery
         .resolve("v1", "Namespace")
         .expect("every server serves Namespaces");
     let until = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
-    while let Some(live) = cluster.get(&ns, None, NAMESPACE).await? {
+    while let Some(live) = cluster.get(&ns, None, name).await? {
         if live.pointer("/metadata/deletionTimestamp").is_none() || tokio::time::Instant::now() > until {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
-    let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kyma"}}});
+    let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "kyma"}}});
     cluster
         .apply(
             &ns,

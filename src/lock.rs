@@ -14,6 +14,27 @@ pub const LEASE_NAME: &str = "kyma-lock";
 const DURATION_SECS: i64 = 30;
 const RENEW_EVERY: Duration = Duration::from_secs(10);
 
+/// Which Lease, and how long it lives unrenewed: the cluster lock of a CLI run, or the leadership of
+/// one operator shard.
+#[derive(Debug, Clone)]
+pub struct LeaseSpec {
+    pub namespace: String,
+    pub name: String,
+    pub duration_secs: i64,
+    pub renew_every: Duration,
+}
+
+impl LeaseSpec {
+    pub fn cluster_lock() -> LeaseSpec {
+        LeaseSpec {
+            namespace: NAMESPACE.into(),
+            name: LEASE_NAME.into(),
+            duration_secs: DURATION_SECS,
+            renew_every: RENEW_EVERY,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
@@ -37,8 +58,11 @@ pub enum LockError {
 pub struct Lock {
     cluster: Cluster,
     lease: Resource,
+    spec: LeaseSpec,
     identity: String,
     renewer: tokio::task::JoinHandle<()>,
+    /// Cancelled when the Lease is no longer ours: broken, taken over, or not renewed in time.
+    pub lost: tokio_util::sync::CancellationToken,
 }
 
 fn now_micro() -> String {
@@ -68,12 +92,12 @@ async fn lease_resource(cluster: &Cluster) -> Result<Resource, LockError> {
         .ok_or(LockError::NoLeases)
 }
 
-fn lease_body(identity: &str, acquire: &str, resource_version: Option<&str>) -> Value {
+fn lease_body(spec: &LeaseSpec, identity: &str, acquire: &str, resource_version: Option<&str>) -> Value {
     let mut v = json!({
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
-        "metadata": {"name": LEASE_NAME, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kyma"}},
-        "spec": {"holderIdentity": identity, "leaseDurationSeconds": DURATION_SECS, "acquireTime": acquire, "renewTime": now_micro()}
+        "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": {"app.kubernetes.io/managed-by": "kyma"}},
+        "spec": {"holderIdentity": identity, "leaseDurationSeconds": spec.duration_secs, "acquireTime": acquire, "renewTime": now_micro()}
     });
     if let Some(rv) = resource_version {
         v["metadata"]["resourceVersion"] = json!(rv);
@@ -131,17 +155,23 @@ fn holder(lease: &Value) -> Holder {
 impl Lock {
     /// Take the cluster lock, or fail at once naming the holder (or wait with `wait`).
     pub async fn acquire(cluster: &Cluster, wait: bool) -> Result<Lock, LockError> {
-        crate::inventory::ensure_namespace(cluster).await?;
+        Self::acquire_lease(cluster, &LeaseSpec::cluster_lock(), wait).await
+    }
+
+    /// Take a Lease of `kyma-installer`, or fail at once naming the holder (or wait with `wait`).
+    pub async fn acquire_lease(cluster: &Cluster, spec: &LeaseSpec, wait: bool) -> Result<Lock, LockError> {
+        crate::inventory::ensure_namespace_named(cluster, &spec.namespace).await?;
+        let (ns, name) = (spec.namespace.as_str(), spec.name.as_str());
         let lease = lease_resource(cluster).await?;
         let identity = identity();
         // The last undeploy removes the inventory namespace; while it terminates nothing can be created
         // in it. Wait for it to go (bounded), then create it again.
         let terminating_until = tokio::time::Instant::now() + Duration::from_secs(120);
         loop {
-            let attempt = match cluster.get(&lease, Some(NAMESPACE), LEASE_NAME).await? {
+            let attempt = match cluster.get(&lease, Some(ns), name).await? {
                 None => {
                     cluster
-                        .create(&lease, &lease_body(&identity, &now_micro(), None))
+                        .create(&lease, &lease_body(spec, &identity, &now_micro(), None))
                         .await
                 }
                 Some(live) => {
@@ -154,12 +184,15 @@ impl Lock {
                                 expires: h.expires,
                             });
                         }
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        // A standby checks often enough to take over soon after the lease runs out.
+                        let every = Duration::from_millis((spec.duration_secs.max(1) as u64) * 1000 / 8);
+                        tokio::time::sleep(every.clamp(Duration::from_millis(100), Duration::from_secs(1)))
+                            .await;
                         continue;
                     }
                     let rv = live.pointer("/metadata/resourceVersion").and_then(Value::as_str);
                     cluster
-                        .replace(&lease, &lease_body(&identity, &now_micro(), rv))
+                        .replace(&lease, &lease_body(spec, &identity, &now_micro(), rv))
                         .await
                 }
             };
@@ -173,27 +206,48 @@ impl Lock {
                         && tokio::time::Instant::now() < terminating_until =>
                 {
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    crate::inventory::ensure_namespace(cluster).await?;
+                    crate::inventory::ensure_namespace_named(cluster, ns).await?;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
+        let lost = tokio_util::sync::CancellationToken::new();
         let renewer = {
             let cluster = cluster.clone();
             let lease = lease.clone();
             let identity = identity.clone();
+            let (spec, lost) = (spec.clone(), lost.clone());
             tokio::spawn(async move {
+                let mut renewed = tokio::time::Instant::now();
+                let valid = Duration::from_secs(spec.duration_secs.max(1) as u64);
                 loop {
-                    tokio::time::sleep(RENEW_EVERY).await;
-                    if let Ok(Some(mut live)) = cluster.get(&lease, Some(NAMESPACE), LEASE_NAME).await {
-                        if live.pointer("/spec/holderIdentity").and_then(Value::as_str)
-                            != Some(identity.as_str())
-                        {
-                            return; // broken by `kyma unlock`; the run goes on, unprotected, as asked
+                    tokio::time::sleep(spec.renew_every).await;
+                    match cluster.get(&lease, Some(&spec.namespace), &spec.name).await {
+                        Ok(Some(mut live)) => {
+                            if live.pointer("/spec/holderIdentity").and_then(Value::as_str)
+                                != Some(identity.as_str())
+                            {
+                                // Broken by `kyma unlock` (a CLI run goes on, unprotected, as asked),
+                                // or taken over by another operator.
+                                lost.cancel();
+                                return;
+                            }
+                            live["spec"]["renewTime"] = json!(now_micro());
+                            if cluster.replace(&lease, &live).await.is_ok() {
+                                renewed = tokio::time::Instant::now();
+                            }
                         }
-                        live["spec"]["renewTime"] = json!(now_micro());
-                        let _ = cluster.replace(&lease, &live).await;
+                        Ok(None) => {
+                            lost.cancel();
+                            return;
+                        }
+                        Err(_) => {}
+                    }
+                    // Not renewed for a whole lease duration: someone else may hold it by now.
+                    if renewed.elapsed() >= valid {
+                        lost.cancel();
+                        return;
                     }
                 }
             })
@@ -201,20 +255,25 @@ impl Lock {
         Ok(Lock {
             cluster: cluster.clone(),
             lease,
+            spec: spec.clone(),
             identity,
             renewer,
+            lost,
         })
     }
 
     /// Give the lock back (only if it is still ours).
     pub async fn release(self) {
         self.renewer.abort();
-        if let Ok(Some(live)) = self.cluster.get(&self.lease, Some(NAMESPACE), LEASE_NAME).await
+        if let Ok(Some(live)) = self
+            .cluster
+            .get(&self.lease, Some(&self.spec.namespace), &self.spec.name)
+            .await
             && live.pointer("/spec/holderIdentity").and_then(Value::as_str) == Some(self.identity.as_str())
         {
             let _ = self
                 .cluster
-                .delete(&self.lease, Some(NAMESPACE), LEASE_NAME)
+                .delete(&self.lease, Some(&self.spec.namespace), &self.spec.name)
                 .await;
         }
     }

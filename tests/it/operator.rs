@@ -16,8 +16,9 @@ struct Operator {
 }
 
 impl Operator {
-    fn start(kubeconfig: &Path, catalog: &Path, log_dir: &Path) -> Operator {
-        let log = log_dir.join("operator.log");
+    /// An operator process for this test's `Kyma` objects only (`--selector`: tests run side by side).
+    fn start(kubeconfig: &Path, catalog: &Path, log_dir: &Path, selector: &str, extra: &[&str]) -> Operator {
+        let log = log_dir.join(format!("operator-{}.log", unique("op")));
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
             .args([
                 "operator",
@@ -26,13 +27,16 @@ impl Operator {
                 "3s",
                 "--timeout",
                 "60s",
+                "--selector",
+                selector,
                 "--catalog",
             ])
             .arg(catalog)
             .arg("--kubeconfig")
             .arg(kubeconfig)
+            .args(extra)
             .env("NO_COLOR", "1")
-            .stdout(std::fs::File::create(log_dir.join("operator.out")).unwrap())
+            .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start kyma operator");
@@ -85,7 +89,9 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         ),
     ]);
     let logs = tempfile::tempdir().unwrap();
-    let op = Operator::start(&kubeconfig(), cat.path(), logs.path());
+    let run = unique("run");
+    let selector = format!("kyma-test/run={run}");
+    let op = Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &[]);
 
     // The operator installs its CRD; the kind is served once it is established.
     let kymas = eventually(Duration::from_secs(30), || async {
@@ -104,7 +110,8 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
             spec["kubeconfigSecretRef"] = json!({"name": s});
         }
         json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
-               "metadata": {"name": name, "namespace": tenant}, "spec": spec})
+               "metadata": {"name": name, "namespace": tenant, "labels": {"kyma-test/run": run}},
+               "spec": spec})
     };
     let wait_ready = |name: &'static str| {
         let (c, kymas, tenant) = (c.clone(), kymas.clone(), tenant.clone());
@@ -253,4 +260,208 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         took.as_secs_f64(),
         restored.as_secs_f64()
     ));
+}
+
+/// Availability and scale: two replicas of a shard, one leads (the shard's Lease) and the other takes
+/// over when the leader is killed; two shards split the `Kyma` objects between them by hash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_standby_takes_over_a_killed_leader_and_shards_split_the_objects() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let module = unique("opshard");
+    let module_ns = unique("opshard-ns");
+    // One module for the leader part, and one per sharded object (modules are cluster-wide).
+    let mut files: Vec<(String, String)> = Vec::new();
+    for m in std::iter::once(module.clone()).chain((0..6).map(|i| format!("{module}-{i}"))) {
+        // The sharded modules in a namespace of their own: the leader part's is deleted with it.
+        let ns = if m == module {
+            module_ns.clone()
+        } else {
+            format!("{module_ns}-s")
+        };
+        files.push((format!("{m}/module.yaml"), module_yaml(&m, &ns)));
+        files.push((
+            format!("{m}/templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ values.name }}\n".into(),
+        ));
+        files.push((format!("{m}/values.yaml"), format!("name: {m}\n")));
+    }
+    let refs: Vec<(&str, String)> = files.iter().map(|(p, c)| (p.as_str(), c.clone())).collect();
+    let cat = catalog(&refs);
+    let logs = tempfile::tempdir().unwrap();
+    let run = unique("run");
+    let selector = format!("kyma-test/run={run}");
+    let tenant = unique("tenant");
+    let lease_ns = unique("oplease");
+    let leader_args = [
+        "--leader-election",
+        "--lease-duration",
+        "4s",
+        "--lease-namespace",
+        lease_ns.as_str(),
+    ];
+    let mut first = Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &leader_args);
+    let leads = |op: &Operator| op.log().contains("leading shard 0");
+    let led = eventually(Duration::from_secs(30), || async { leads(&first).then_some(()) }).await;
+    assert!(led.is_some(), "the first replica leads:\n{}", first.log());
+    let second = Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &leader_args);
+    let kymas = eventually(Duration::from_secs(30), || async {
+        let _ = c
+            .discovery
+            .refresh(&c, "installer.kyma-project.io/v1alpha1")
+            .await;
+        c.discovery.resolve("installer.kyma-project.io/v1alpha1", "Kyma")
+    })
+    .await
+    .expect("the CRD is served");
+    create_namespace(&c, &tenant).await;
+    let object = |name: &str, module: &str, value: &str, run: &str| {
+        json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
+               "metadata": {"name": name, "namespace": tenant, "labels": {"kyma-test/run": run}},
+               "spec": {"modules": [{"name": module, "values": {"name": value}}]}})
+    };
+    let cms = resource(&c, "v1", "ConfigMap");
+    let has_cm = |name: &'static str| {
+        let (c, cms, ns) = (c.clone(), cms.clone(), module_ns.clone());
+        async move {
+            eventually(Duration::from_secs(60), || async {
+                c.get(&cms, Some(&ns), name).await.ok()?.map(|_| ())
+            })
+            .await
+        }
+    };
+    c.apply(&kymas, &object("ha", &module, "first", &run), Default::default())
+        .await
+        .unwrap();
+    assert!(
+        has_cm("first").await.is_some(),
+        "the leader deployed:\n{}",
+        first.log()
+    );
+    assert!(!leads(&second), "one leader at a time:\n{}", second.log());
+
+    // The leader dies without a word (kill -9): the standby leads within the lease duration (4 s),
+    // and a change made meanwhile is reconciled.
+    first.child.kill().unwrap();
+    let killed = Instant::now();
+    c.apply(&kymas, &object("ha", &module, "second", &run), Default::default())
+        .await
+        .unwrap();
+    let took_over = eventually(Duration::from_secs(30), || async {
+        leads(&second).then(|| killed.elapsed())
+    })
+    .await
+    .unwrap_or_else(|| panic!("the standby never led:\n{}", second.log()));
+    // The lease runs out at most 4 s after the last renewal; the standby checks every 0.5 s.
+    assert!(took_over < Duration::from_secs(5), "handover took {took_over:?}");
+    assert!(
+        has_cm("second").await.is_some(),
+        "the new leader reconciled:\n{}",
+        second.log()
+    );
+    // The module moves to the sharded objects below: this object lets go of it first.
+    c.delete(&kymas, Some(&tenant), "ha").await.unwrap();
+    let released = eventually(Duration::from_secs(60), || async {
+        c.get(&kymas, Some(&tenant), "ha")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        released.is_some(),
+        "the leader released the object:\n{}",
+        second.log()
+    );
+    drop(second);
+    drop(first);
+
+    // Two shards: each object is reconciled by exactly one of them.
+    let run2 = unique("run");
+    let selector2 = format!("kyma-test/run={run2}");
+    let shard0 = Operator::start(
+        &kubeconfig(),
+        cat.path(),
+        logs.path(),
+        &selector2,
+        &["--shards", "2", "--shard", "0"],
+    );
+    let shard1 = Operator::start(
+        &kubeconfig(),
+        cat.path(),
+        logs.path(),
+        &selector2,
+        &["--shards", "2", "--shard", "1"],
+    );
+    let names: Vec<String> = (0..6).map(|i| format!("sharded-{i}")).collect();
+    for (i, n) in names.iter().enumerate() {
+        c.apply(
+            &kymas,
+            &object(n, &format!("{module}-{i}"), n, &run2),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    }
+    let all_ready = eventually(Duration::from_secs(120), || async {
+        let list = c.list(&kymas, Some(&tenant), Some(&selector2)).await.ok()?;
+        (list.len() == names.len() && list.iter().all(ready)).then_some(())
+    })
+    .await;
+    assert!(
+        all_ready.is_some(),
+        "shard 0:\n{}\nshard 1:\n{}",
+        shard0.log(),
+        shard1.log()
+    );
+    let (log0, log1) = (shard0.log(), shard1.log());
+    let by = |log: &str| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| log.contains(&format!("{tenant}/{n}:")))
+            .cloned()
+            .collect()
+    };
+    let (mine0, mine1) = (by(&log0), by(&log1));
+    assert_eq!(
+        mine0.len() + mine1.len(),
+        names.len(),
+        "each object once:\n{log0}\n{log1}"
+    );
+    assert!(
+        mine0.iter().all(|n| !mine1.contains(n)),
+        "no object in both shards"
+    );
+    assert!(
+        !mine0.is_empty() && !mine1.is_empty(),
+        "both shards had work: {mine0:?} {mine1:?}"
+    );
+    figure(format!(
+        "operator: a killed leader's shard led by the standby {:.1} s later (lease 4 s); 6 objects split {}/{} between two shards",
+        took_over.as_secs_f64(),
+        mine0.len(),
+        mine1.len()
+    ));
+    for n in &names {
+        c.delete(&kymas, Some(&tenant), n).await.unwrap();
+    }
+    let gone = eventually(Duration::from_secs(120), || async {
+        c.list(&kymas, Some(&tenant), None)
+            .await
+            .ok()?
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "the sharded objects were released:\n{}\n{}",
+        shard0.log(),
+        shard1.log()
+    );
 }

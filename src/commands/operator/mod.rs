@@ -44,6 +44,15 @@ struct Ctx {
 pub struct ReconcileError(String);
 
 pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Exit> {
+    if args.shard >= args.shards {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "--shard {} is not one of the {} shards (0 to {})",
+            args.shard,
+            args.shards,
+            args.shards - 1
+        ))
+        .into());
+    }
     let targets = super::fleet::targets(&args.cluster)?;
     let [home_target] = targets.as_slice() else {
         return Err(Failure::bad_input(anyhow::anyhow!(
@@ -85,8 +94,33 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         home.context,
         humantime::format_duration(ctx.args.resync)
     );
+    // One leader per shard: a standby waits here until the shard's Lease is free.
+    let leadership = if ctx.args.leader_election {
+        let spec = crate::lock::LeaseSpec {
+            namespace: ctx.args.lease_namespace.clone(),
+            name: format!("kyma-operator-shard-{}", ctx.args.shard),
+            duration_secs: ctx.args.lease_duration.as_secs().max(3) as i64,
+            renew_every: ctx.args.lease_duration / 3,
+        };
+        eprintln!(
+            "kyma operator: waiting to lead shard {} (Lease {})",
+            ctx.args.shard, spec.name
+        );
+        let lock = crate::lock::Lock::acquire_lease(&home, &spec, true)
+            .await
+            .map_err(|e| Failure::new(Exit::Unreachable, e))?;
+        eprintln!("kyma operator: leading shard {}", ctx.args.shard);
+        Some(lock)
+    } else {
+        None
+    };
+    let lost = leadership.as_ref().map(|l| l.lost.clone());
     let kyma_api = home.dynamic_api(&kymas, ctx.args.namespace.as_deref());
-    let controller = Controller::new_with(kyma_api, watcher::Config::default(), kymas.api_resource());
+    let mut watch = watcher::Config::default();
+    if let Some(sel) = &ctx.args.selector {
+        watch = watch.labels(sel);
+    }
+    let controller = Controller::new_with(kyma_api, watch, kymas.api_resource());
     let store = controller.store();
     let secret_api = home.dynamic_api(&secrets, ctx.args.namespace.as_deref());
     // A changed kubeconfig Secret reconciles the Kyma objects that name it.
@@ -111,8 +145,11 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
                 .collect::<Vec<_>>()
         },
     );
+    let mut controller = controller.shutdown_on_signal();
+    if let Some(lost) = lost.clone() {
+        controller = controller.graceful_shutdown_on(async move { lost.cancelled().await });
+    }
     controller
-        .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
         .for_each(|r| async move {
             if let Err(e) = r {
@@ -120,7 +157,27 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
             }
         })
         .await;
+    if lost.is_some_and(|l| l.is_cancelled()) {
+        // Another replica leads the shard now: stop, and let the process supervisor start a standby.
+        return Err(Failure::new(
+            Exit::Locked,
+            anyhow::anyhow!("lost the leadership of the shard; stopping"),
+        )
+        .into());
+    }
+    if let Some(lock) = leadership {
+        lock.release().await;
+    }
     Ok(Exit::Success)
+}
+
+/// The shard of a `Kyma` object: a stable hash of `namespace/name` (SHA-256, so every build and
+/// every replica agrees), modulo the number of shards.
+pub fn shard_of(key: &str, shards: u32) -> u32 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    (n % u64::from(shards.max(1))) as u32
 }
 
 fn kymas_dyn(k: &kube::api::DynamicObject) -> kube::core::ApiResource {
@@ -178,6 +235,9 @@ fn error_policy(obj: Arc<kube::api::DynamicObject>, e: &ReconcileError, ctx: Arc
 
 async fn reconcile(obj: Arc<kube::api::DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     let key = key_of(&obj);
+    if shard_of(&key, ctx.args.shards) != ctx.args.shard {
+        return Ok(Action::await_change());
+    }
     let ns = obj.metadata.namespace.clone().unwrap_or_default();
     let name = obj.metadata.name.clone().unwrap_or_default();
     let generation = obj.metadata.generation.unwrap_or(0);
@@ -597,4 +657,18 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
                 anyhow::anyhow!("cannot write {}: {e}", path.display()),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shards_are_stable_and_spread() {
+        assert_eq!(super::shard_of("tenants/a", 1), 0);
+        let counts = (0..400).fold([0u32; 4], |mut c, i| {
+            c[super::shard_of(&format!("ns/kyma-{i}"), 4) as usize] += 1;
+            c
+        });
+        assert!(counts.iter().all(|&n| n > 60), "{counts:?}");
+        assert_eq!(super::shard_of("tenants/a", 7), super::shard_of("tenants/a", 7));
+    }
 }
