@@ -924,7 +924,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__operator__subcmd__run)
-            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --shards --shard --selector --leader-election --lease-namespace --lease-duration --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
+            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --shards --shard --selector --leader-election --operator-namespace --overrides-from --lease-duration --output --catalog --offline --mirror --accept-new-digests --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -974,7 +974,11 @@ _kyma() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --lease-namespace)
+                --operator-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --overrides-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

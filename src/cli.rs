@@ -336,7 +336,7 @@ pub enum OperatorCommand {
     #[command(
         after_help = "Examples:\n  kyma operator run --resync 1m\n  kyma operator run --kubeconfig control-plane.yaml --namespace tenants"
     )]
-    Run(OperatorRunArgs),
+    Run(Box<OperatorRunArgs>),
     /// Print the operator's CRD, RBAC and Deployment (apply them with kubectl).
     #[command(
         after_help = "Examples:\n  kyma operator manifests --image registry.example/kyma:0.1.0 | kubectl apply -f -"
@@ -373,14 +373,19 @@ pub struct OperatorRunArgs {
     #[arg(long, value_name = "SELECTOR")]
     pub selector: Option<String>,
     /// Run as one of several replicas of a shard: only the holder of the shard's Lease
-    /// (`kyma-operator-shard-N` in --lease-namespace) reconciles; the others wait and take over when it stops
-    /// renewing.
+    /// (`kyma-operator-shard-N` in --operator-namespace) reconciles; the others wait and take over when
+    /// it stops renewing.
     #[arg(long)]
     pub leader_election: bool,
-    /// Namespace of the shards' Leases (the operator's own; never kyma-installer, which the last
-    /// undeploy removes).
+    /// The operator's own namespace: the shards' Leases and the central overrides live here (never
+    /// kyma-installer, which the last undeploy removes).
     #[arg(long, value_name = "NAMESPACE", default_value = "kyma-operator")]
-    pub lease_namespace: String,
+    pub operator_namespace: String,
+    /// Central overrides from a ConfigMap or Secret of --operator-namespace (`configmap/NAME` or
+    /// `secret/NAME`, key `overrides.yaml`), read at every reconcile and applied last, as
+    /// `kyma deploy --overrides` does: they win over every `Kyma` object's values.
+    #[arg(long, value_name = "KIND/NAME", value_parser = parse_overrides_source)]
+    pub overrides_from: Option<OverridesSource>,
     /// How long a leader's Lease lives unrenewed: a standby takes over at most this long after the
     /// leader is gone.
     #[arg(long, value_parser = parse_duration, default_value = "15s")]
@@ -396,4 +401,19 @@ pub struct OperatorManifestsArgs {
     /// undeploy removes that one).
     #[arg(long, value_name = "NAMESPACE", default_value = "kyma-operator")]
     pub namespace: String,
+}
+
+/// Where the operator reads central overrides from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverridesSource {
+    ConfigMap(String),
+    Secret(String),
+}
+
+fn parse_overrides_source(s: &str) -> Result<OverridesSource, String> {
+    match s.split_once('/') {
+        Some(("configmap", n)) if !n.is_empty() => Ok(OverridesSource::ConfigMap(n.to_string())),
+        Some(("secret", n)) if !n.is_empty() => Ok(OverridesSource::Secret(n.to_string())),
+        _ => Err(format!("{s:?}: give configmap/NAME or secret/NAME")),
+    }
 }

@@ -37,7 +37,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Status(args) => with_runtime(status::exec(global, args)),
         Command::Unlock(args) => with_runtime(unlock::exec(global, args)),
         Command::Operator(crate::cli::OperatorCommand::Run(args)) => {
-            with_runtime(operator::run(global, args))
+            with_runtime(operator::run(global, *args))
         }
         Command::Operator(crate::cli::OperatorCommand::Manifests(args)) => {
             operator::manifests::print(&args).map(|_| Exit::Success)

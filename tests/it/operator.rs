@@ -82,16 +82,40 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n".into(),
         ),
         (&format!("{conf}/module.yaml"), module_yaml(&conf, &conf_ns)),
-        (&format!("{conf}/values.yaml"), "greeting: hello\n".into()),
+        (&format!("{conf}/values.yaml"), "greeting: hello\nfarewell: bye\n".into()),
         (
             &format!("{conf}/templates/cm.yaml"),
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {{ values.greeting }}\n".into(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {{ values.greeting }}\n  farewell: {{ values.farewell }}\n".into(),
         ),
     ]);
     let logs = tempfile::tempdir().unwrap();
     let run = unique("run");
     let selector = format!("kyma-test/run={run}");
-    let op = Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &[]);
+    // Central overrides from a ConfigMap in the operator's namespace: they win over every object.
+    let operator_ns = unique("kyma-operator");
+    create_namespace(&c, &operator_ns).await;
+    let central = format!("{conf}:\n  farewell: central\n");
+    c.apply(
+        &resource(&c, "v1", "ConfigMap"),
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "central", "namespace": operator_ns},
+                "data": {"overrides.yaml": central}}),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let op = Operator::start(
+        &kubeconfig(),
+        cat.path(),
+        logs.path(),
+        &selector,
+        &[
+            "--operator-namespace",
+            &operator_ns,
+            "--overrides-from",
+            "configmap/central",
+        ],
+    );
 
     // The operator installs its CRD; the kind is served once it is established.
     let kymas = eventually(Duration::from_secs(30), || async {
@@ -159,6 +183,10 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         cm["data"]["greeting"], "from the operator",
         "the spec's values were used"
     );
+    assert_eq!(
+        cm["data"]["farewell"], "central",
+        "and the central overrides over them: {cm:#}"
+    );
     // The CLI reads what the operator deployed: same inventory.
     let out = kyma(&["status", "--modules", &format!("{web},{conf}"), "--check"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
@@ -213,10 +241,11 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         .unwrap_or_else(|| panic!("remote not Ready:\n{}", op.log()));
     let old_cms = resource(&old, "v1", "ConfigMap");
     let there = old.get(&old_cms, Some(&conf_ns), "settings").await.unwrap();
+    let there = there.expect("the module is on the 1.20 cluster");
+    assert_eq!(there["data"]["greeting"], "hello", "{there:#}");
     assert_eq!(
-        there.unwrap()["data"]["greeting"],
-        "hello",
-        "the module is on the 1.20 cluster"
+        there["data"]["farewell"], "central",
+        "central overrides there too: {there:#}"
     );
     assert!(
         c.get(&cms, Some(&conf_ns), "settings").await.unwrap().is_none(),
@@ -301,7 +330,7 @@ async fn a_standby_takes_over_a_killed_leader_and_shards_split_the_objects() {
         "--leader-election",
         "--lease-duration",
         "4s",
-        "--lease-namespace",
+        "--operator-namespace",
         lease_ns.as_str(),
     ];
     let mut first = Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &leader_args);

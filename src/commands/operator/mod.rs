@@ -97,7 +97,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
     // One leader per shard: a standby waits here until the shard's Lease is free.
     let leadership = if ctx.args.leader_election {
         let spec = crate::lock::LeaseSpec {
-            namespace: ctx.args.lease_namespace.clone(),
+            namespace: ctx.args.operator_namespace.clone(),
             name: format!("kyma-operator-shard-{}", ctx.args.shard),
             duration_secs: ctx.args.lease_duration.as_secs().max(3) as i64,
             renew_every: ctx.args.lease_duration / 3,
@@ -442,7 +442,7 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
         // A resync restores what was changed or deleted by hand: apply even when nothing changed.
         "--reapply".into(),
     ];
-    if let Some(o) = &ctx.args.overrides {
+    if let Some(o) = central_overrides(ctx).await? {
         argv.extend(["--overrides".into(), o.display().to_string()]);
     }
     let args = DeployCommand::try_parse_from(argv)
@@ -657,6 +657,56 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
                 anyhow::anyhow!("cannot write {}: {e}", path.display()),
             )
         })
+}
+
+/// The central overrides file for this reconcile: `--overrides FILE`, or the ConfigMap/Secret of
+/// `--overrides-from` read now (so a change reaches every object by its next resync).
+async fn central_overrides(ctx: &Ctx) -> Result<Option<PathBuf>, Failure> {
+    use crate::cli::OverridesSource;
+    let Some(source) = &ctx.args.overrides_from else {
+        return Ok(ctx.args.overrides.clone());
+    };
+    let ns = ctx.args.operator_namespace.as_str();
+    let (kind, name) = match source {
+        OverridesSource::ConfigMap(n) => ("ConfigMap", n),
+        OverridesSource::Secret(n) => ("Secret", n),
+    };
+    let r = resolve(&ctx.home, "v1", kind).await?;
+    let object = ctx
+        .home
+        .get(&r, Some(ns), name)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                Exit::Unreachable,
+                anyhow::anyhow!("cannot read {kind} {ns}/{name}: {e}"),
+            )
+        })?
+        .ok_or_else(|| {
+            Failure::bad_input(anyhow::anyhow!(
+                "the central overrides {kind} {ns}/{name} does not exist (--overrides-from)"
+            ))
+        })?;
+    let field = object
+        .pointer("/data/overrides.yaml")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} has no key overrides.yaml")))?;
+    let text = match source {
+        OverridesSource::ConfigMap(_) => field.as_bytes().to_vec(),
+        OverridesSource::Secret(_) => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(field)
+                .map_err(|e| {
+                    Failure::bad_input(anyhow::anyhow!(
+                        "{kind} {ns}/{name} overrides.yaml: not base64: {e}"
+                    ))
+                })?
+        }
+    };
+    let path = ctx.workdir.join("central-overrides.yaml");
+    write_private(&path, &text)?;
+    Ok(Some(path))
 }
 
 #[cfg(test)]
