@@ -163,3 +163,43 @@ fn a_closed_stdout_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0), "{stderr}");
 }
+
+/// `kyma operator manifests` prints what installs the operator: its CRD (the one it applies itself),
+/// RBAC and a Deployment of replicas that take turns leading; without an image it says what is missing.
+#[test]
+fn operator_manifests_install_the_operator() {
+    let out = kyma(&["operator", "manifests", "--image", "example.invalid/kyma:0.1.0"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 0, "{stderr}");
+    let docs: Vec<serde_json::Value> = kyma::testkit::yaml::parse_all(&stdout)
+        .unwrap()
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| !d.is_null())
+        .collect();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "CustomResourceDefinition",
+            "Namespace",
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Deployment"
+        ]
+    );
+    assert_eq!(docs[0]["metadata"]["name"], "kymas.installer.kyma-project.io");
+    let deployment = &docs[5];
+    assert_eq!(deployment["metadata"]["namespace"], "kyma-operator");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], "example.invalid/kyma:0.1.0");
+    assert!(
+        container["args"].to_string().contains("--leader-election"),
+        "{container:#}"
+    );
+    let out = kyma(&["operator", "manifests"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out).1.contains("--image"), "{:?}", text(&out));
+}

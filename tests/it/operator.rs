@@ -75,6 +75,19 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
     let old = cluster_at(&compat_kubeconfig()).await;
     let (web, conf) = (unique("opweb"), unique("opconf"));
     let (web_ns, conf_ns, tenant) = (unique("opweb-ns"), unique("opconf-ns"), unique("tenant"));
+    // Three small modules twice over: one set for the operator, the same set under other names for
+    // `kyma deploy`, to compare the two on one cluster.
+    let trio_ns = unique("optrio-ns");
+    let trio: Vec<String> = (0..3).map(|i| format!("{}-{i}", unique("trio"))).collect();
+    let cli_trio: Vec<String> = trio.iter().map(|m| format!("{m}-cli")).collect();
+    let mut extra: Vec<(String, String)> = Vec::new();
+    for m in trio.iter().chain(cli_trio.iter()) {
+        extra.push((format!("{m}/module.yaml"), module_yaml(m, &trio_ns)));
+        extra.push((
+            format!("{m}/templates/all.yaml"),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {m}\ndata: {{a: b}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {m}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: {m}}}\n  template:\n    metadata:\n      labels: {{app: {m}}}\n    spec:\n      containers:\n      - name: c\n        image: nginx:1.27\n"),
+        ));
+    }
     let cat = catalog(&[
         (&format!("{web}/module.yaml"), module_yaml(&web, &web_ns)),
         (
@@ -88,6 +101,11 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {{ values.greeting }}\n  farewell: {{ values.farewell }}\n".into(),
         ),
     ]);
+    for (path, text) in &extra {
+        let path = cat.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
     let logs = tempfile::tempdir().unwrap();
     let run = unique("run");
     let selector = format!("kyma-test/run={run}");
@@ -252,8 +270,44 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         "and not here"
     );
 
-    // 5. Deleting the Kyma objects undeploys everything they deployed, here and there.
-    for name in ["local", "remote"] {
+    // 5. Three modules: `kyma deploy` of one set, then a Kyma object asking for the same set under its
+    //    own names — what the operator adds to the CLI's own time.
+    let cli_start = Instant::now();
+    let out = kyma(&[
+        "deploy",
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--modules",
+        &cli_trio.join(","),
+        "--timeout",
+        "60s",
+    ]);
+    let cli_took = cli_start.elapsed();
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    let trio_modules: Vec<Value> = trio.iter().map(|m| json!({"name": m})).collect();
+    let op_start = Instant::now();
+    c.apply(
+        &kymas,
+        &kyma_object("trio", json!(trio_modules), None),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    wait_ready("trio")
+        .await
+        .unwrap_or_else(|| panic!("trio not Ready:\n{}", op.log()));
+    let op_took = op_start.elapsed();
+    let out = kyma(&["undeploy", "--modules", &cli_trio.join(","), "--timeout", "60s"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    figure(format!(
+        "three modules: kyma deploy {:.2} s (process start to exit); a Kyma object created to Ready {:.2} s (the operator adds {:+.2} s)",
+        cli_took.as_secs_f64(),
+        op_took.as_secs_f64(),
+        op_took.as_secs_f64() - cli_took.as_secs_f64()
+    ));
+
+    // 6. Deleting the Kyma objects undeploys everything they deployed, here and there.
+    for name in ["local", "remote", "trio"] {
         c.delete(&kymas, Some(&tenant), name).await.unwrap();
     }
     let all_gone = eventually(Duration::from_secs(120), || async {
@@ -291,28 +345,24 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
     ));
 }
 
-/// Availability and scale: two replicas of a shard, one leads (the shard's Lease) and the other takes
-/// over when the leader is killed; two shards split the `Kyma` objects between them by hash.
+/// Availability and scale: two operator processes, two shards. Each leads its own shard (a Lease) and
+/// reconciles its half of the `Kyma` objects; killing one moves its shard to the other, which then
+/// reconciles a change made meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(feature = "cluster-tests"),
     ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
 )]
-async fn a_standby_takes_over_a_killed_leader_and_shards_split_the_objects() {
+async fn two_shards_split_the_objects_and_a_killed_leaders_shard_moves() {
     let _shared = CLUSTER.read().await;
     let c = cluster().await;
     let module = unique("opshard");
     let module_ns = unique("opshard-ns");
-    // One module for the leader part, and one per sharded object (modules are cluster-wide).
+    // One module per object (modules are cluster-wide); each writes the ConfigMap its values name.
     let mut files: Vec<(String, String)> = Vec::new();
-    for m in std::iter::once(module.clone()).chain((0..6).map(|i| format!("{module}-{i}"))) {
-        // The sharded modules in a namespace of their own: the leader part's is deleted with it.
-        let ns = if m == module {
-            module_ns.clone()
-        } else {
-            format!("{module_ns}-s")
-        };
-        files.push((format!("{m}/module.yaml"), module_yaml(&m, &ns)));
+    for i in 0..6 {
+        let m = format!("{module}-{i}");
+        files.push((format!("{m}/module.yaml"), module_yaml(&m, &module_ns)));
         files.push((
             format!("{m}/templates/cm.yaml"),
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ values.name }}\n".into(),
@@ -325,19 +375,38 @@ async fn a_standby_takes_over_a_killed_leader_and_shards_split_the_objects() {
     let run = unique("run");
     let selector = format!("kyma-test/run={run}");
     let tenant = unique("tenant");
-    let lease_ns = unique("oplease");
-    let leader_args = [
-        "--leader-election",
-        "--lease-duration",
-        "4s",
-        "--operator-namespace",
-        lease_ns.as_str(),
-    ];
-    let mut first = Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &leader_args);
-    let leads = |op: &Operator| op.log().contains("leading shard 0");
-    let led = eventually(Duration::from_secs(30), || async { leads(&first).then_some(()) }).await;
-    assert!(led.is_some(), "the first replica leads:\n{}", first.log());
-    let second = Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &leader_args);
+    let operator_ns = unique("kyma-operator");
+    let args = |shard: &'static str| {
+        vec![
+            "--shards".to_string(),
+            "2".into(),
+            "--shard".into(),
+            shard.into(),
+            "--leader-election".into(),
+            "--lease-duration".into(),
+            "4s".into(),
+            "--operator-namespace".into(),
+            operator_ns.clone(),
+        ]
+    };
+    let start = |shard: &'static str| {
+        let a = args(shard);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &a)
+    };
+    let mut a = start("0");
+    let b = start("1");
+    let leads = |op: &Operator, shard: u32| op.log().contains(&format!("leading shard {shard}"));
+    let both = eventually(Duration::from_secs(30), || async {
+        (leads(&a, 0) && leads(&b, 1)).then_some(())
+    })
+    .await;
+    assert!(
+        both.is_some(),
+        "each leads its own shard:\n{}\n{}",
+        a.log(),
+        b.log()
+    );
     let kymas = eventually(Duration::from_secs(30), || async {
         let _ = c
             .discovery
@@ -348,136 +417,80 @@ async fn a_standby_takes_over_a_killed_leader_and_shards_split_the_objects() {
     .await
     .expect("the CRD is served");
     create_namespace(&c, &tenant).await;
-    let object = |name: &str, module: &str, value: &str, run: &str| {
+    let object = |i: usize, value: &str| {
         json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
-               "metadata": {"name": name, "namespace": tenant, "labels": {"kyma-test/run": run}},
-               "spec": {"modules": [{"name": module, "values": {"name": value}}]}})
+               "metadata": {"name": format!("k{i}"), "namespace": tenant, "labels": {"kyma-test/run": run}},
+               "spec": {"modules": [{"name": format!("{module}-{i}"), "values": {"name": value}}]}})
     };
-    let cms = resource(&c, "v1", "ConfigMap");
-    let has_cm = |name: &'static str| {
-        let (c, cms, ns) = (c.clone(), cms.clone(), module_ns.clone());
-        async move {
-            eventually(Duration::from_secs(60), || async {
-                c.get(&cms, Some(&ns), name).await.ok()?.map(|_| ())
-            })
+    for i in 0..6 {
+        c.apply(&kymas, &object(i, &format!("v1-{i}")), Default::default())
             .await
-        }
-    };
-    c.apply(&kymas, &object("ha", &module, "first", &run), Default::default())
-        .await
-        .unwrap();
-    assert!(
-        has_cm("first").await.is_some(),
-        "the leader deployed:\n{}",
-        first.log()
-    );
-    assert!(!leads(&second), "one leader at a time:\n{}", second.log());
-
-    // The leader dies without a word (kill -9): the standby leads within the lease duration (4 s),
-    // and a change made meanwhile is reconciled.
-    first.child.kill().unwrap();
-    let killed = Instant::now();
-    c.apply(&kymas, &object("ha", &module, "second", &run), Default::default())
-        .await
-        .unwrap();
-    let took_over = eventually(Duration::from_secs(30), || async {
-        leads(&second).then(|| killed.elapsed())
-    })
-    .await
-    .unwrap_or_else(|| panic!("the standby never led:\n{}", second.log()));
-    // The lease runs out at most 4 s after the last renewal; the standby checks every 0.5 s.
-    assert!(took_over < Duration::from_secs(5), "handover took {took_over:?}");
-    assert!(
-        has_cm("second").await.is_some(),
-        "the new leader reconciled:\n{}",
-        second.log()
-    );
-    // The module moves to the sharded objects below: this object lets go of it first.
-    c.delete(&kymas, Some(&tenant), "ha").await.unwrap();
-    let released = eventually(Duration::from_secs(60), || async {
-        c.get(&kymas, Some(&tenant), "ha")
-            .await
-            .ok()?
-            .is_none()
-            .then_some(())
-    })
-    .await;
-    assert!(
-        released.is_some(),
-        "the leader released the object:\n{}",
-        second.log()
-    );
-    drop(second);
-    drop(first);
-
-    // Two shards: each object is reconciled by exactly one of them.
-    let run2 = unique("run");
-    let selector2 = format!("kyma-test/run={run2}");
-    let shard0 = Operator::start(
-        &kubeconfig(),
-        cat.path(),
-        logs.path(),
-        &selector2,
-        &["--shards", "2", "--shard", "0"],
-    );
-    let shard1 = Operator::start(
-        &kubeconfig(),
-        cat.path(),
-        logs.path(),
-        &selector2,
-        &["--shards", "2", "--shard", "1"],
-    );
-    let names: Vec<String> = (0..6).map(|i| format!("sharded-{i}")).collect();
-    for (i, n) in names.iter().enumerate() {
-        c.apply(
-            &kymas,
-            &object(n, &format!("{module}-{i}"), n, &run2),
-            Default::default(),
-        )
-        .await
-        .unwrap();
+            .unwrap();
     }
     let all_ready = eventually(Duration::from_secs(120), || async {
-        let list = c.list(&kymas, Some(&tenant), Some(&selector2)).await.ok()?;
-        (list.len() == names.len() && list.iter().all(ready)).then_some(())
+        let list = c.list(&kymas, Some(&tenant), Some(&selector)).await.ok()?;
+        (list.len() == 6 && list.iter().all(ready)).then_some(())
     })
     .await;
     assert!(
         all_ready.is_some(),
         "shard 0:\n{}\nshard 1:\n{}",
-        shard0.log(),
-        shard1.log()
+        a.log(),
+        b.log()
     );
-    let (log0, log1) = (shard0.log(), shard1.log());
-    let by = |log: &str| -> Vec<String> {
-        names
-            .iter()
-            .filter(|n| log.contains(&format!("{tenant}/{n}:")))
-            .cloned()
+    let by = |log: &str| -> Vec<usize> {
+        (0..6)
+            .filter(|i| log.contains(&format!("{tenant}/k{i}:")))
             .collect()
     };
-    let (mine0, mine1) = (by(&log0), by(&log1));
+    let (mine_a, mine_b) = (by(&a.log()), by(&b.log()));
     assert_eq!(
-        mine0.len() + mine1.len(),
-        names.len(),
-        "each object once:\n{log0}\n{log1}"
+        mine_a.len() + mine_b.len(),
+        6,
+        "each object by one process:\n{}\n{}",
+        a.log(),
+        b.log()
     );
+    assert!(mine_a.iter().all(|i| !mine_b.contains(i)), "no object in both");
     assert!(
-        mine0.iter().all(|n| !mine1.contains(n)),
-        "no object in both shards"
+        !mine_a.is_empty() && !mine_b.is_empty(),
+        "both had work: {mine_a:?} {mine_b:?}"
     );
+
+    // Shard 0's leader dies without a word (kill -9). Past the start-up grace (twice the lease), the
+    // other process takes shard 0 when its Lease runs out, and reconciles a change made meanwhile.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    a.child.kill().unwrap();
+    let killed = Instant::now();
+    let moved = mine_a[0];
+    c.apply(&kymas, &object(moved, "v2-moved"), Default::default())
+        .await
+        .unwrap();
+    let took_over = eventually(Duration::from_secs(30), || async {
+        leads(&b, 0).then(|| killed.elapsed())
+    })
+    .await
+    .unwrap_or_else(|| panic!("shard 0 did not move:\n{}", b.log()));
+    // The lease runs out at most 4 s after the last renewal; the standby checks every 0.5 s.
+    assert!(took_over < Duration::from_secs(5), "handover took {took_over:?}");
+    let cms = resource(&c, "v1", "ConfigMap");
+    let applied = eventually(Duration::from_secs(60), || async {
+        c.get(&cms, Some(&module_ns), "v2-moved").await.ok()?.map(|_| ())
+    })
+    .await;
     assert!(
-        !mine0.is_empty() && !mine1.is_empty(),
-        "both shards had work: {mine0:?} {mine1:?}"
+        applied.is_some(),
+        "the moved shard's change was reconciled:\n{}",
+        b.log()
     );
     figure(format!(
-        "operator: a killed leader's shard led by the standby {:.1} s later (lease 4 s); 6 objects split {}/{} between two shards",
-        took_over.as_secs_f64(),
-        mine0.len(),
-        mine1.len()
+        "operator: 6 objects split {}/{} between two processes leading one shard each; after kill -9 of one, its shard moved in {:.1} s (lease 4 s)",
+        mine_a.len(),
+        mine_b.len(),
+        took_over.as_secs_f64()
     ));
-    for n in &names {
-        c.delete(&kymas, Some(&tenant), n).await.unwrap();
+    for i in 0..6 {
+        c.delete(&kymas, Some(&tenant), &format!("k{i}")).await.unwrap();
     }
     let gone = eventually(Duration::from_secs(120), || async {
         c.list(&kymas, Some(&tenant), None)
@@ -487,10 +500,5 @@ async fn a_standby_takes_over_a_killed_leader_and_shards_split_the_objects() {
             .then_some(())
     })
     .await;
-    assert!(
-        gone.is_some(),
-        "the sharded objects were released:\n{}\n{}",
-        shard0.log(),
-        shard1.log()
-    );
+    assert!(gone.is_some(), "the objects were released:\n{}", b.log());
 }

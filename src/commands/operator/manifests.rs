@@ -41,7 +41,7 @@ fn objects(image: &str, ns: &str) -> Vec<Value> {
         json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": ns, "labels": labels},
         "spec": {
-            "replicas": 1,
+            "replicas": 2,
             "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
             "template": {
                 "metadata": {"labels": labels},
@@ -51,7 +51,7 @@ fn objects(image: &str, ns: &str) -> Vec<Value> {
                     "containers": [{
                         "name": "operator",
                         "image": image,
-                        "args": ["operator", "run"],
+                        "args": ["operator", "run", "--leader-election", "--operator-namespace", ns],
                         "env": [{"name": "HOME", "value": "/tmp"}],
                         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}},
                         "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}},

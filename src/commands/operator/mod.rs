@@ -37,6 +37,9 @@ struct Ctx {
     failures: Mutex<HashMap<String, u32>>,
     /// Kubeconfigs of remote clusters (mode 0600) and values files, one per `Kyma` object.
     workdir: PathBuf,
+    /// The shards this process reconciles now: its --shard, or with --leader-election the shards whose
+    /// Lease it holds.
+    leading: Arc<Mutex<std::collections::BTreeSet<u32>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +89,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
             std::fs::create_dir_all(&dir)?;
             dir
         },
+        leading: Arc::new(Mutex::new(Default::default())),
     });
     eprintln!(
         "kyma operator: watching {} objects on {} (context {}); resync every {}",
@@ -94,27 +98,18 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         home.context,
         humantime::format_duration(ctx.args.resync)
     );
-    // One leader per shard: a standby waits here until the shard's Lease is free.
-    let leadership = if ctx.args.leader_election {
-        let spec = crate::lock::LeaseSpec {
-            namespace: ctx.args.operator_namespace.clone(),
-            name: format!("kyma-operator-shard-{}", ctx.args.shard),
-            duration_secs: ctx.args.lease_duration.as_secs().max(3) as i64,
-            renew_every: ctx.args.lease_duration / 3,
-        };
-        eprintln!(
-            "kyma operator: waiting to lead shard {} (Lease {})",
-            ctx.args.shard, spec.name
-        );
-        let lock = crate::lock::Lock::acquire_lease(&home, &spec, true)
-            .await
-            .map_err(|e| Failure::new(Exit::Unreachable, e))?;
-        eprintln!("kyma operator: leading shard {}", ctx.args.shard);
-        Some(lock)
+    // Which shards this process reconciles. Without leader election: its --shard. With it: every shard
+    // whose Lease it holds — its own --shard as soon as that is free, any other only after that shard's
+    // leader has been gone for a while (so replicas started together each take their own), which is how
+    // killing one leader moves its shard to another process.
+    let (gained_tx, gained_rx) = futures::channel::mpsc::unbounded::<()>();
+    if ctx.args.leader_election {
+        for shard in 0..ctx.args.shards {
+            tokio::spawn(lead(ctx.clone(), shard, gained_tx.clone()));
+        }
     } else {
-        None
-    };
-    let lost = leadership.as_ref().map(|l| l.lost.clone());
+        ctx.leading.lock().unwrap().insert(ctx.args.shard);
+    }
     let kyma_api = home.dynamic_api(&kymas, ctx.args.namespace.as_deref());
     let mut watch = watcher::Config::default();
     if let Some(sel) = &ctx.args.selector {
@@ -145,11 +140,10 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
                 .collect::<Vec<_>>()
         },
     );
-    let mut controller = controller.shutdown_on_signal();
-    if let Some(lost) = lost.clone() {
-        controller = controller.graceful_shutdown_on(async move { lost.cancelled().await });
-    }
+    // A shard gained: every object is looked at again (those of the new shard were skipped so far).
     controller
+        .reconcile_all_on(gained_rx)
+        .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
         .for_each(|r| async move {
             if let Err(e) = r {
@@ -157,18 +151,40 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
             }
         })
         .await;
-    if lost.is_some_and(|l| l.is_cancelled()) {
-        // Another replica leads the shard now: stop, and let the process supervisor start a standby.
-        return Err(Failure::new(
-            Exit::Locked,
-            anyhow::anyhow!("lost the leadership of the shard; stopping"),
-        )
-        .into());
-    }
-    if let Some(lock) = leadership {
-        lock.release().await;
-    }
     Ok(Exit::Success)
+}
+
+/// Hold shard `shard`'s Lease whenever possible: wait for it, lead until it is lost, wait again.
+async fn lead(ctx: Arc<Ctx>, shard: u32, gained: futures::channel::mpsc::UnboundedSender<()>) {
+    let spec = crate::lock::LeaseSpec {
+        namespace: ctx.args.operator_namespace.clone(),
+        name: format!("kyma-operator-shard-{shard}"),
+        duration_secs: ctx.args.lease_duration.as_secs().max(3) as i64,
+        renew_every: ctx.args.lease_duration / 3,
+    };
+    if shard != ctx.args.shard {
+        tokio::time::sleep(ctx.args.lease_duration * 2).await;
+    }
+    loop {
+        eprintln!(
+            "kyma operator: waiting to lead shard {shard} (Lease {}/{})",
+            spec.namespace, spec.name
+        );
+        let lock = match crate::lock::Lock::acquire_lease(&ctx.home, &spec, true).await {
+            Ok(lock) => lock,
+            Err(e) => {
+                eprintln!("kyma operator: shard {shard}: {e}; trying again");
+                tokio::time::sleep(ctx.args.lease_duration).await;
+                continue;
+            }
+        };
+        ctx.leading.lock().unwrap().insert(shard);
+        eprintln!("kyma operator: leading shard {shard}");
+        let _ = gained.unbounded_send(());
+        lock.lost.cancelled().await;
+        ctx.leading.lock().unwrap().remove(&shard);
+        eprintln!("kyma operator: lost shard {shard} (another replica leads it now)");
+    }
 }
 
 /// The shard of a `Kyma` object: a stable hash of `namespace/name` (SHA-256, so every build and
@@ -235,7 +251,12 @@ fn error_policy(obj: Arc<kube::api::DynamicObject>, e: &ReconcileError, ctx: Arc
 
 async fn reconcile(obj: Arc<kube::api::DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     let key = key_of(&obj);
-    if shard_of(&key, ctx.args.shards) != ctx.args.shard {
+    if !ctx
+        .leading
+        .lock()
+        .unwrap()
+        .contains(&shard_of(&key, ctx.args.shards))
+    {
         return Ok(Action::await_change());
     }
     let ns = obj.metadata.namespace.clone().unwrap_or_default();
