@@ -203,3 +203,115 @@ fn operator_manifests_install_the_operator() {
     assert_eq!(code(&out), 2);
     assert!(text(&out).1.contains("--image"), "{:?}", text(&out));
 }
+
+/// How targets are chosen, without a cluster: `--all-contexts` takes every context (each reported, the
+/// worst exit wins), `--context` and `--all-contexts` exclude each other, and `$KUBECONFIG` with two
+/// files stays one merged target as kubectl has it (no fan-out by surprise).
+#[test]
+fn all_contexts_fans_out_and_a_merged_kubeconfig_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, contexts: &[(&str, u16)]| {
+        let clusters: String = contexts
+            .iter()
+            .map(|(c, port)| format!("- name: {c}\n  cluster: {{server: \"https://127.0.0.1:{port}\"}}\n"))
+            .collect();
+        let ctxs: String = contexts
+            .iter()
+            .map(|(c, _)| format!("- name: {c}\n  context: {{cluster: {c}, user: u}}\n"))
+            .collect();
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n{clusters}users:\n- name: u\n  user: {{token: not-a-real-token-1234}}\ncontexts:\n{ctxs}current-context: {}\n",
+                contexts[0].0
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let both = file("both.yaml", &[("east", 1), ("west", 2)]);
+    let run = |args: &[&str], env: Option<String>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"));
+        cmd.args(args).env("NO_COLOR", "1").env_remove("KUBECONFIG");
+        if let Some(v) = env {
+            cmd.env("KUBECONFIG", v);
+        }
+        let out = cmd.output().unwrap();
+        assert_no_secrets(&args.join(" "), &out.stdout, &out.stderr);
+        out
+    };
+    let out = run(
+        &[
+            "status",
+            "--kubeconfig",
+            both.to_str().unwrap(),
+            "--all-contexts",
+            "--wait-for-cluster",
+            "0s",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    let doc = json_of(&out);
+    assert_eq!(code(&out), 4, "{doc:#}");
+    let labels: Vec<&str> = doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cluster"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["east", "west"], "{doc:#}");
+    for c in doc["clusters"].as_array().unwrap() {
+        assert!(
+            c["error"]
+                .as_str()
+                .unwrap()
+                .contains("cannot reach https://127.0.0.1:"),
+            "{c:#}"
+        );
+    }
+    let out = run(
+        &[
+            "status",
+            "--kubeconfig",
+            both.to_str().unwrap(),
+            "--all-contexts",
+            "--context",
+            "east",
+        ],
+        None,
+    );
+    assert_eq!(code(&out), 2, "{:?}", text(&out));
+
+    let other = file("other.yaml", &[("north", 3)]);
+    let merged = format!("{}:{}", both.display(), other.display());
+    let out = run(
+        &["status", "--wait-for-cluster", "0s", "-o", "json"],
+        Some(merged.clone()),
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 4, "{stdout}{stderr}");
+    assert!(
+        stdout.trim().is_empty() && stderr.contains("context east"),
+        "one target, the merged current context: {stderr}"
+    );
+    let out = run(
+        &[
+            "status",
+            "--all-contexts",
+            "--wait-for-cluster",
+            "0s",
+            "-o",
+            "json",
+        ],
+        Some(merged),
+    );
+    let doc = json_of(&out);
+    assert_eq!(
+        doc["clusters"].as_array().map(Vec::len),
+        Some(3),
+        "--all-contexts over $KUBECONFIG: {doc:#}"
+    );
+}
