@@ -117,6 +117,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
     }
     let controller = Controller::new_with(kyma_api, watch, kymas.api_resource());
     let store = controller.store();
+    let kyma_ar = kymas.api_resource();
     let secret_api = home.dynamic_api(&secrets, ctx.args.namespace.as_deref());
     // A changed kubeconfig Secret reconciles the Kyma objects that name it.
     let controller = controller.watches_with(
@@ -136,7 +137,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
                         .and_then(Value::as_str)
                         == name.as_deref()
                 })
-                .map(|k| ObjectRef::from_obj_with(k.as_ref(), kymas_dyn(&k)))
+                .map(|k| ObjectRef::from_obj_with(k.as_ref(), kyma_ar.clone()))
                 .collect::<Vec<_>>()
         },
     );
@@ -194,12 +195,6 @@ pub fn shard_of(key: &str, shards: u32) -> u32 {
     let digest = sha2::Sha256::digest(key.as_bytes());
     let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
     (n % u64::from(shards.max(1))) as u32
-}
-
-fn kymas_dyn(k: &kube::api::DynamicObject) -> kube::core::ApiResource {
-    let gvk = kube::core::GroupVersionKind::gvk(api::GROUP, api::VERSION, api::KIND);
-    let _ = k;
-    kube::core::ApiResource::from_gvk_with_plural(&gvk, api::PLURAL)
 }
 
 async fn resolve(cluster: &Cluster, api_version: &str, kind: &str) -> Result<Resource, Failure> {
