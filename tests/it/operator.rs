@@ -54,6 +54,15 @@ impl Drop for Operator {
     }
 }
 
+/// The operator installs its CRD at start; the kind is served once it is established.
+async fn kyma_kind(c: &kyma::testkit::cluster::Cluster) -> Option<kyma::testkit::cluster::Resource> {
+    eventually(Duration::from_secs(30), || async {
+        let _ = c.discovery.refresh(c, "installer.kyma-project.io/v1alpha1").await;
+        c.discovery.resolve("installer.kyma-project.io/v1alpha1", "Kyma")
+    })
+    .await
+}
+
 fn ready(kyma: &Value) -> bool {
     let generation = &kyma["metadata"]["generation"];
     kyma["status"]["observedGeneration"] == *generation
@@ -135,16 +144,9 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         ],
     );
 
-    // The operator installs its CRD; the kind is served once it is established.
-    let kymas = eventually(Duration::from_secs(30), || async {
-        let _ = c
-            .discovery
-            .refresh(&c, "installer.kyma-project.io/v1alpha1")
-            .await;
-        c.discovery.resolve("installer.kyma-project.io/v1alpha1", "Kyma")
-    })
-    .await
-    .unwrap_or_else(|| panic!("the operator did not install its CRD:\n{}", op.log()));
+    let kymas = kyma_kind(&c)
+        .await
+        .unwrap_or_else(|| panic!("the operator did not install its CRD:\n{}", op.log()));
     create_namespace(&c, &tenant).await;
     let kyma_object = |name: &str, modules: Value, secret: Option<&str>| {
         let mut spec = json!({"modules": modules});
@@ -407,15 +409,7 @@ async fn two_shards_split_the_objects_and_a_killed_leaders_shard_moves() {
         a.log(),
         b.log()
     );
-    let kymas = eventually(Duration::from_secs(30), || async {
-        let _ = c
-            .discovery
-            .refresh(&c, "installer.kyma-project.io/v1alpha1")
-            .await;
-        c.discovery.resolve("installer.kyma-project.io/v1alpha1", "Kyma")
-    })
-    .await
-    .expect("the CRD is served");
+    let kymas = kyma_kind(&c).await.expect("the CRD is served");
     create_namespace(&c, &tenant).await;
     let object = |i: usize, value: &str| {
         json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
