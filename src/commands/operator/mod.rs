@@ -384,33 +384,7 @@ async fn target_of(ctx: &Ctx, spec: &KymaSpec, obj: &kube::api::DynamicObject) -
         return Ok(ctx.home_target.clone());
     };
     let ns = obj.metadata.namespace.as_deref().unwrap_or("default");
-    let secret = ctx
-        .home
-        .get(&ctx.secrets, Some(ns), &r.name)
-        .await
-        .map_err(|e| {
-            Failure::new(
-                Exit::Unreachable,
-                anyhow::anyhow!("cannot read Secret {ns}/{}: {e}", r.name),
-            )
-        })?
-        .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("Secret {ns}/{} does not exist", r.name)))?;
-    let data = secret
-        .pointer(&format!("/data/{}", r.key.replace('~', "~0").replace('/', "~1")))
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            Failure::bad_input(anyhow::anyhow!("Secret {ns}/{} has no key {:?}", r.name, r.key))
-        })?;
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|e| {
-            Failure::bad_input(anyhow::anyhow!(
-                "Secret {ns}/{} key {:?}: not base64: {e}",
-                r.name,
-                r.key
-            ))
-        })?;
+    let bytes = read_key(ctx, &ctx.secrets, ns, &r.name, &r.key).await?;
     let uid = obj
         .metadata
         .uid
@@ -688,9 +662,24 @@ async fn central_overrides(ctx: &Ctx) -> Result<Option<PathBuf>, Failure> {
         OverridesSource::Secret(n) => ("Secret", n),
     };
     let r = resolve(&ctx.home, "v1", kind).await?;
+    let text = read_key(ctx, &r, ns, name, "overrides.yaml").await.map_err(|f| {
+        Failure::new(
+            f.exit,
+            f.error.context("the central overrides (--overrides-from)"),
+        )
+    })?;
+    let path = ctx.workdir.join("central-overrides.yaml");
+    write_private(&path, &text)?;
+    Ok(Some(path))
+}
+
+/// One key of a ConfigMap or Secret of the watched cluster (a Secret's value decoded from base64): the
+/// kubeconfig a `Kyma` object names, the central overrides.
+async fn read_key(ctx: &Ctx, r: &Resource, ns: &str, name: &str, key: &str) -> Result<Vec<u8>, Failure> {
+    let kind = r.kind.as_str();
     let object = ctx
         .home
-        .get(&r, Some(ns), name)
+        .get(r, Some(ns), name)
         .await
         .map_err(|e| {
             Failure::new(
@@ -698,31 +687,18 @@ async fn central_overrides(ctx: &Ctx) -> Result<Option<PathBuf>, Failure> {
                 anyhow::anyhow!("cannot read {kind} {ns}/{name}: {e}"),
             )
         })?
-        .ok_or_else(|| {
-            Failure::bad_input(anyhow::anyhow!(
-                "the central overrides {kind} {ns}/{name} does not exist (--overrides-from)"
-            ))
-        })?;
+        .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} does not exist")))?;
     let field = object
-        .pointer("/data/overrides.yaml")
+        .pointer(&format!("/data/{}", key.replace('~', "~0").replace('/', "~1")))
         .and_then(Value::as_str)
-        .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} has no key overrides.yaml")))?;
-    let text = match source {
-        OverridesSource::ConfigMap(_) => field.as_bytes().to_vec(),
-        OverridesSource::Secret(_) => {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD
-                .decode(field)
-                .map_err(|e| {
-                    Failure::bad_input(anyhow::anyhow!(
-                        "{kind} {ns}/{name} overrides.yaml: not base64: {e}"
-                    ))
-                })?
-        }
-    };
-    let path = ctx.workdir.join("central-overrides.yaml");
-    write_private(&path, &text)?;
-    Ok(Some(path))
+        .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} has no key {key:?}")))?;
+    if kind != "Secret" {
+        return Ok(field.as_bytes().to_vec());
+    }
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(field)
+        .map_err(|e| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} key {key:?}: not base64: {e}")))
 }
 
 #[cfg(test)]
