@@ -153,6 +153,42 @@ bench_render() {
   fi
 }
 
+# The raw floor's requests for a rendered YAML: one curl config entry per object, namespaces apart.
+floor_prepare() { # yaml out-dir server certs-dir
+  python3 - "$1" "$2" "$3" "$4" <<'PY'
+import json, os, sys, re
+src, out, server, certs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+os.makedirs(out, exist_ok=True)
+docs = [d for d in open(src).read().split("\n---\n") if "kind:" in d]
+plural = {"Namespace": "namespaces", "ConfigMap": "configmaps", "Secret": "secrets", "ServiceAccount": "serviceaccounts",
+          "Service": "services", "Role": "roles", "RoleBinding": "rolebindings"}
+ns_cfg, obj_cfg = [], []
+for i, d in enumerate(docs):
+    d = d.replace("---\n", "", 1) if d.startswith("---\n") else d
+    kind = re.search(r"^kind: (\S+)", d, re.M).group(1)
+    api = re.search(r"^apiVersion: (\S+)", d, re.M).group(1)
+    name = re.search(r"^  name: (\S+)", d, re.M).group(1)
+    nsm = re.search(r"^  namespace: (\S+)", d, re.M)
+    base = f"{server}/api/{api}" if "/" not in api else f"{server}/apis/{api}"
+    url = f"{base}/namespaces/{nsm.group(1)}/{plural[kind]}/{name}" if nsm else f"{base}/{plural[kind]}/{name}"
+    path = f"{out}/{i}.yaml"
+    open(path, "w").write(d)
+    entry = f'url = "{url}?fieldManager=floor"\nrequest = "PATCH"\ncacert = "{certs}/ca.crt"\ncert = "{certs}/admin.crt"\nkey = "{certs}/admin.key"\nhttp2\nfail\nsilent\nshow-error\nheader = "Content-Type: application/apply-patch+yaml"\ndata-binary = "@{path}"\noutput = "/dev/null"\n'
+    (ns_cfg if kind == "Namespace" else obj_cfg).append(entry)
+# `next` separates transfers: without it curl applies the last data-binary to every URL.
+open(f"{out}/ns.cfg", "w").write("next\n".join(ns_cfg))
+open(f"{out}/obj.cfg", "w").write("next\n".join(obj_cfg))
+PY
+}
+
+# Sends them: namespaces first, then everything else, maximum parallelism on HTTP/2. Per-transfer
+# options (certificates, HTTP/2) live in each config entry: `next` resets them.
+floor_run() { # out-dir
+  local curl_args=(--parallel --parallel-immediate --parallel-max 100)
+  curl "${curl_args[@]}" --config "$1/ns.cfg" 2>"$1.err" || { cat "$1.err" >&2; exit 1; }
+  curl "${curl_args[@]}" --config "$1/obj.cfg" 2>"$1.err" || { cat "$1.err" >&2; exit 1; }
+}
+
 bench_deploy() {
   bash scripts/test-bed.sh up >/dev/null
   use_bed_kubectl
@@ -184,35 +220,9 @@ bench_deploy() {
 
     # The floor: raw PATCHes, namespaces first, then everything else, maximum parallelism on HTTP/2.
     "$KYMA" render --catalog "$cat" --modules "$mods" --set "global.prefix=$id-f" >"$WORK/floor.yaml"
-    python3 - "$WORK/floor.yaml" "$WORK/floor" "$server" "$certs" <<'PY'
-import json, os, sys, re
-src, out, server, certs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-os.makedirs(out, exist_ok=True)
-docs = [d for d in open(src).read().split("\n---\n") if "kind:" in d]
-plural = {"Namespace": "namespaces", "ConfigMap": "configmaps", "Secret": "secrets", "ServiceAccount": "serviceaccounts",
-          "Service": "services", "Role": "roles", "RoleBinding": "rolebindings"}
-ns_cfg, obj_cfg = [], []
-for i, d in enumerate(docs):
-    d = d.replace("---\n", "", 1) if d.startswith("---\n") else d
-    kind = re.search(r"^kind: (\S+)", d, re.M).group(1)
-    api = re.search(r"^apiVersion: (\S+)", d, re.M).group(1)
-    name = re.search(r"^  name: (\S+)", d, re.M).group(1)
-    nsm = re.search(r"^  namespace: (\S+)", d, re.M)
-    base = f"{server}/api/{api}" if "/" not in api else f"{server}/apis/{api}"
-    url = f"{base}/namespaces/{nsm.group(1)}/{plural[kind]}/{name}" if nsm else f"{base}/{plural[kind]}/{name}"
-    path = f"{out}/{i}.yaml"
-    open(path, "w").write(d)
-    entry = f'url = "{url}?fieldManager=floor"\nrequest = "PATCH"\ncacert = "{certs}/ca.crt"\ncert = "{certs}/admin.crt"\nkey = "{certs}/admin.key"\nhttp2\nfail\nsilent\nshow-error\nheader = "Content-Type: application/apply-patch+yaml"\ndata-binary = "@{path}"\noutput = "/dev/null"\n'
-    (ns_cfg if kind == "Namespace" else obj_cfg).append(entry)
-# `next` separates transfers: without it curl applies the last data-binary to every URL.
-open(f"{out}/ns.cfg", "w").write("next\n".join(ns_cfg))
-open(f"{out}/obj.cfg", "w").write("next\n".join(obj_cfg))
-PY
-    # Per-transfer options (certificates, HTTP/2) live in each config entry: `next` resets them.
-    local curl_args=(--parallel --parallel-immediate --parallel-max 100)
+    floor_prepare "$WORK/floor.yaml" "$WORK/floor" "$server" "$certs"
     t0=$(now)
-    curl "${curl_args[@]}" --config "$WORK/floor/ns.cfg" 2>"$WORK/curl.err" || { cat "$WORK/curl.err" >&2; exit 1; }
-    curl "${curl_args[@]}" --config "$WORK/floor/obj.cfg" 2>"$WORK/curl.err" || { cat "$WORK/curl.err" >&2; exit 1; }
+    floor_run "$WORK/floor"
     floor_t+=("$(elapsed "$t0")")
     rm -rf "$WORK/floor"
     # Untimed clean-up, so every run starts fresh: kyma would otherwise treat the next run (same module
@@ -404,6 +414,26 @@ EOF2
 
 # The same 1,000-object deploy into one bed, then into three beds in one run (each its own control
 # plane, port and CA, all on this machine): the ratio is what a control plane driving many clusters pays.
+# CPU seconds (user + system) used so far by the processes of a bed: those whose command line names its
+# state directory (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok).
+bed_cpu() { # state-dir
+  python3 - "$1" <<'PY'
+import os, sys
+total = 0
+for p in os.listdir("/proc"):
+    if not p.isdigit():
+        continue
+    try:
+        cmd = open(f"/proc/{p}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+        stat = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    if sys.argv[1] + "/" in cmd or cmd.rstrip().endswith(sys.argv[1]):
+        total += int(stat[11]) + int(stat[12])
+print(total / os.sysconf("SC_CLK_TCK"))
+PY
+}
+
 bench_fleet() {
   local dirs=() started=() i
   for i in 1 2 3; do
@@ -415,49 +445,91 @@ bench_fleet() {
     fi
   done
   use_bed_kubectl
-  # An undeploy leaves the namespace controller and etcd busy for a while; each timed run starts on
-  # servers that have finished that work.
+  # An undeploy or a namespace deletion leaves the namespace controller and etcd busy for a while;
+  # each timed run starts on servers that have finished that work.
   settle() {
     local d
     for d in "${dirs[@]}"; do
-      for _ in $(seq 1 120); do
+      for _ in $(seq 1 240); do
         KUBECONFIG=$d/kubeconfig kubectl get ns --no-headers 2>/dev/null | grep -q Terminating || break
         sleep 0.5
       done
     done
     sleep 2
   }
-  local cat="$WORK/fleet-catalog" mods one_t=() three_t=() cpu_t=()
+  drop_namespaces() { # prefix dir...
+    local p=$1 d m; shift
+    for d in "$@"; do
+      for m in $(seq -f 'm%02g' 1 "$MODULES"); do
+        KUBECONFIG=$d/kubeconfig kubectl delete ns "$p-$m" --wait=false >/dev/null 2>&1 || true
+      done
+    done
+    settle
+  }
+  local cat="$WORK/fleet-catalog" mods one_t=() three_t=() cpu_t=() fone_t=() fthree_t=() srv_t=() kcpu_t=()
   gen_catalog "$cat" "$MODULES" "$PER_MODULE"
   mods=$(modules_csv)
   local all=(--kubeconfig "${dirs[0]}/kubeconfig" --kubeconfig "${dirs[1]}/kubeconfig" --kubeconfig "${dirs[2]}/kubeconfig")
+  settle
   for run in $(seq 1 "$RUNS"); do
-    local id t0; id=$(printf 'f%s%02d' "$(date +%H%M%S)" "$run")
+    local id t0 s0 cpu; id=$(printf 'f%s%02d' "$(date +%H%M%S)" "$run")
+    s0=$(bed_cpu "${dirs[0]}")
     t0=$(now)
-    "$KYMA" deploy --kubeconfig "${dirs[0]}/kubeconfig" --catalog "$cat" --modules "$mods" \
-      --set "global.prefix=$id-a" --no-wait -o json >"$WORK/fleet1.json" 2>"$WORK/fleet.err" || { cat "$WORK/fleet.err" >&2; exit 1; }
+    cpu=$( { TIMEFORMAT='%U+%S'; time "$KYMA" deploy --kubeconfig "${dirs[0]}/kubeconfig" --catalog "$cat" --modules "$mods" \
+      --set "global.prefix=$id-a" --no-wait -o json >"$WORK/fleet1.json" 2>"$WORK/fleet.err" || { cat "$WORK/fleet.err" >&2; exit 1; }; } 2>&1 )
     one_t+=("$(elapsed "$t0")")
+    srv_t+=("$(echo "$(bed_cpu "${dirs[0]}") - $s0" | bc -l)")
+    kcpu_t+=("$(echo "$cpu" | bc -l)")
     # Gone before the three-cluster run: otherwise that run would be an upgrade that prunes these.
     "$KYMA" undeploy --kubeconfig "${dirs[0]}/kubeconfig" --modules "$mods" --timeout 5m >/dev/null 2>&1 || true
     settle
     t0=$(now)
     # kyma's own CPU time (user+sys) too: with every server on this machine, that is the part a real
     # fleet (each cluster on its own machines) would still share.
-    local cpu
     cpu=$( { TIMEFORMAT='%U+%S'; time "$KYMA" deploy "${all[@]}" --catalog "$cat" --modules "$mods" \
       --set "global.prefix=$id-b" --no-wait -o json >"$WORK/fleet3.json" 2>"$WORK/fleet.err" || { cat "$WORK/fleet.err" >&2; exit 1; }; } 2>&1 )
     three_t+=("$(elapsed "$t0")")
     cpu_t+=("$(echo "$cpu" | bc -l)")
     "$KYMA" undeploy "${all[@]}" --modules "$mods" --timeout 5m >/dev/null 2>&1 || true
     settle
+    # The raw floor (curl --parallel over HTTP/2, as in `bench.sh deploy`) into one bed, then into the
+    # three at once: what this machine allows, without kyma.
+    "$KYMA" render --catalog "$cat" --modules "$mods" --set "global.prefix=$id-c" >"$WORK/fleet-floor.yaml"
+    floor_prepare "$WORK/fleet-floor.yaml" "$WORK/floor-1" "$(awk '/server:/ {print $2; exit}' "${dirs[0]}/kubeconfig")" "${dirs[0]}/certs"
+    t0=$(now)
+    floor_run "$WORK/floor-1"
+    fone_t+=("$(elapsed "$t0")")
+    drop_namespaces "$id-c" "${dirs[0]}"
+    "$KYMA" render --catalog "$cat" --modules "$mods" --set "global.prefix=$id-d" >"$WORK/fleet-floor.yaml"
+    for i in 0 1 2; do
+      floor_prepare "$WORK/fleet-floor.yaml" "$WORK/floor3-$i" "$(awk '/server:/ {print $2; exit}' "${dirs[$i]}/kubeconfig")" "${dirs[$i]}/certs"
+    done
+    local pids=()
+    t0=$(now)
+    for i in 0 1 2; do floor_run "$WORK/floor3-$i" & pids+=($!); done
+    for i in "${pids[@]}"; do wait "$i" || exit 1; done
+    fthree_t+=("$(elapsed "$t0")")
+    drop_namespaces "$id-d" "${dirs[@]}"
+    rm -rf "$WORK"/floor-1 "$WORK"/floor3-*
   done
-  local a b
+  local a b fa fb srv kc k3
   a=$(printf '%s\n' "${one_t[@]}" | median); b=$(printf '%s\n' "${three_t[@]}" | median)
+  fa=$(printf '%s\n' "${fone_t[@]}" | median); fb=$(printf '%s\n' "${fthree_t[@]}" | median)
+  srv=$(printf '%s\n' "${srv_t[@]}" | median); kc=$(printf '%s\n' "${kcpu_t[@]}" | median)
+  k3=$(printf '%s\n' "${cpu_t[@]}" | median)
+  local bound; bound=$(echo "(3 * $srv + $k3) / $(nproc)" | bc -l)
   echo "fleet: $((MODULES * PER_MODULE)) objects per cluster, median of $RUNS runs, $(nproc) CPUs"
-  printf '  one cluster          %.3f s  (%s)\n' "$a" "$(printf '%.2f ' "${one_t[@]}")"
-  printf '  three clusters, one run %.3f s  (%s)\n' "$b" "$(printf '%.2f ' "${three_t[@]}")"
-  printf '  three / one = %.2fx; kyma itself used %.2f s of CPU in the three-cluster run (median)\n' \
-    "$(echo "$b / $a" | bc -l)" "$(printf '%s\n' "${cpu_t[@]}" | median)"
+  printf '  kyma, one cluster             %.3f s  (%s)\n' "$a" "$(printf '%.2f ' "${one_t[@]}")"
+  printf '  kyma, three clusters, one run %.3f s  (%s)  three / one = %.2fx\n' "$b" "$(printf '%.2f ' "${three_t[@]}")" "$(echo "$b / $a" | bc -l)"
+  printf '  raw floor, one cluster        %.3f s  (%s)\n' "$fa" "$(printf '%.2f ' "${fone_t[@]}")"
+  printf '  raw floor, three at once      %.3f s  (%s)  three / one = %.2fx\n' "$fb" "$(printf '%.2f ' "${fthree_t[@]}")" "$(echo "$fb / $fa" | bc -l)"
+  printf '  kyma three / floor three = %.2fx   kyma one / floor one = %.2fx\n' "$(echo "$b / $fb" | bc -l)" "$(echo "$a / $fa" | bc -l)"
+  # Every bed shares this machine's CPUs: three clusters cannot take less than their servers' CPU
+  # time plus kyma's, spread over every CPU.
+  printf '  CPU: one cluster'"'"'s servers used %.2f s and kyma %.2f s; three clusters'"'"' servers need %.2f s and kyma used %.2f s,\n' \
+    "$srv" "$kc" "$(echo "3 * $srv" | bc -l)" "$k3"
+  printf '       so on %s CPUs three clusters take at least %.2f s = %.2fx one cluster'"'"'s time\n' \
+    "$(nproc)" "$bound" "$(echo "$bound / $a" | bc -l)"
   for d in "${started[@]}"; do bash scripts/test-bed.sh down --dir "$d" >/dev/null; done
   return 0
 }

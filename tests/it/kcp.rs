@@ -196,3 +196,128 @@ async fn without_leases_the_run_goes_on_unlocked_and_says_so() {
         "nothing asked for a Lease after discovery said there are none"
     );
 }
+
+/// Two workspaces of one host (same scheme, host and port; only the path differs) in one run: each
+/// gets its own discovery. `beta` serves no Leases, `alpha` does: alpha's deploy takes the cluster lock,
+/// beta's goes on without it and says so — a discovery shared by host would make both do the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn two_workspaces_of_one_host_keep_their_own_discovery() {
+    let _shared = CLUSTER.read().await;
+    let ns = unique("twows");
+    let name = unique("twomod");
+    let alpha = format!("/clusters/root:org:{}", unique("alpha"));
+    // One workspace's name starts with the other's: the proxy and the record below match whole path
+    // segments, so neither is taken for the other.
+    let beta = format!("{alpha}-beta");
+    let proxy = PathProxy::start_many(
+        &kubeconfig(),
+        &[(alpha.as_str(), &[]), (beta.as_str(), &["coordination.k8s.io"])],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ka, kb) = (
+        proxy.kubeconfig_for(dir.path(), "alpha", &alpha),
+        proxy.kubeconfig_for(dir.path(), "beta", &beta),
+    );
+    let files = module_files(&name, &ns, &format!("{ns}.kyma.test"));
+    let refs: Vec<(&str, String)> = files.iter().map(|(p, c)| (p.as_str(), c.clone())).collect();
+    let cat = catalog(&refs);
+    let c = cat.path().to_str().unwrap().to_string();
+    let (a, b, n) = (
+        ka.to_str().unwrap().to_string(),
+        kb.to_str().unwrap().to_string(),
+        name.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        kyma(&[
+            "deploy",
+            "--kubeconfig",
+            &a,
+            "--kubeconfig",
+            &b,
+            "--catalog",
+            &c,
+            "--modules",
+            &n,
+            "--timeout",
+            "60s",
+            "-o",
+            "json",
+        ])
+    })
+    .await
+    .unwrap();
+    let doc = json_of(&out);
+    let (_, stderr) = text(&out);
+    assert_eq!(code(&out), 0, "{doc:#}\n{stderr}");
+    let clusters = doc["clusters"].as_array().expect("one document per workspace");
+    let labels: Vec<&str> = clusters.iter().filter_map(|c| c["cluster"].as_str()).collect();
+    assert_eq!(labels, ["alpha", "beta"], "{doc:#}");
+    // Both workspaces are the one bed underneath: alpha may queue for the lock (other tests hold it)
+    // while beta, unlocked, installs the module; alpha then finds it installed and unchanged.
+    for c in clusters {
+        let m = &c["modules"][0];
+        assert!(
+            matches!(m["state"].as_str(), Some("Ready" | "Skipped")) && m["ready"] == m["total"],
+            "{doc:#}"
+        );
+    }
+    assert_eq!(clusters[1]["modules"][0]["state"], "Ready", "{doc:#}");
+    let unlocked: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("without the cluster lock"))
+        .collect();
+    assert_eq!(unlocked.len(), 1, "one workspace without Leases: {stderr}");
+    assert!(unlocked[0].starts_with("beta: "), "{stderr}");
+
+    let seen = proxy.seen();
+    let of = |p: &str| -> Vec<String> {
+        seen.iter()
+            .filter(|s| s.starts_with(p) && s[p.len()..].starts_with(['/', '?']))
+            .map(|s| s[p.len()..].split('?').next().unwrap_or("").to_string())
+            .collect()
+    };
+    let (in_alpha, in_beta) = (of(&alpha), of(&beta));
+    assert_eq!(
+        in_alpha.len() + in_beta.len(),
+        seen.len(),
+        "every request under one of the workspaces: {seen:?}"
+    );
+    for (ws, paths) in [("alpha", &in_alpha), ("beta", &in_beta)] {
+        for discovery in ["/version", "/api", "/apis"] {
+            assert!(
+                paths.iter().any(|p| p == discovery),
+                "{ws} asked for {discovery} itself: {paths:?}"
+            );
+        }
+    }
+    assert!(
+        in_alpha
+            .iter()
+            .any(|p| p.starts_with("/apis/coordination.k8s.io/v1/")),
+        "alpha took the lock: {in_alpha:?}"
+    );
+    assert!(
+        !in_beta
+            .iter()
+            .any(|p| p.starts_with("/apis/coordination.k8s.io/v1/")),
+        "beta, which serves no Leases, was never asked for one: {in_beta:?}"
+    );
+    figure(format!(
+        "two workspaces of one host in one deploy: {} requests under alpha, {} under beta, each with its own discovery",
+        in_alpha.len(),
+        in_beta.len()
+    ));
+
+    // Both workspaces are the one bed underneath: one undeploy removes what both deployed.
+    let out = tokio::task::spawn_blocking(move || {
+        kyma_at(&ka, &["undeploy", "--modules", &name, "--timeout", "60s"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}

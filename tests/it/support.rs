@@ -538,9 +538,10 @@ pub fn figure(text: String) {
 }
 
 /// A kcp-like endpoint in front of a bed: a plain-HTTP reverse proxy on loopback that serves the bed
-/// under a path prefix (`/clusters/root:org:team`), as a kcp workspace URL does. Every request reaches
-/// the real server (as the bed's admin); the proxy only strips the prefix, records the paths it was
-/// asked for, and can hide API groups (a fresh workspace serves far fewer than a cluster).
+/// under one or more path prefixes (`/clusters/root:org:team`), as a kcp host serves its workspaces.
+/// Every request reaches the real server (as the bed's admin); the proxy only strips the prefix,
+/// records the paths it was asked for, and can hide API groups per workspace (a fresh workspace serves
+/// far fewer than a cluster).
 pub struct PathProxy {
     pub base: String,
     pub prefix: String,
@@ -551,17 +552,22 @@ pub struct PathProxy {
 
 impl PathProxy {
     pub async fn start(upstream: &std::path::Path, prefix: &str, hidden_groups: &[&str]) -> PathProxy {
+        PathProxy::start_many(upstream, &[(prefix, hidden_groups)]).await
+    }
+
+    /// Several workspaces on one host and port, each with the groups it hides; `prefix` is the first.
+    pub async fn start_many(upstream: &std::path::Path, workspaces: &[(&str, &[&str])]) -> PathProxy {
         use http_body_util::BodyExt;
         let client = cluster_at(upstream).await.client;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let shared = std::sync::Arc::new((
-            client,
-            prefix.to_string(),
-            hidden_groups.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
-            paths.clone(),
-        ));
+        let spaces: Vec<(String, Vec<String>)> = workspaces
+            .iter()
+            .map(|(p, hidden)| (p.to_string(), hidden.iter().map(|g| g.to_string()).collect()))
+            .collect();
+        let prefix = spaces[0].0.clone();
+        let shared = std::sync::Arc::new((client, spaces, paths.clone()));
         let task = tokio::spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
@@ -573,7 +579,7 @@ impl PathProxy {
                         hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                             let shared = shared.clone();
                             async move {
-                                let (client, prefix, hidden, paths) = &*shared;
+                                let (client, spaces, paths) = &*shared;
                                 let pq = req
                                     .uri()
                                     .path_and_query()
@@ -587,10 +593,16 @@ impl PathProxy {
                                         .body(kube::client::Body::from(text.as_bytes().to_vec()))
                                         .unwrap()
                                 };
-                                let Some(rest) = pq.strip_prefix(prefix.as_str()) else {
+                                // The workspace whose prefix is a whole path segment of the request.
+                                let found = spaces.iter().find_map(|(p, hidden)| {
+                                    pq.strip_prefix(p.as_str())
+                                        .filter(|r| r.is_empty() || r.starts_with(['/', '?']))
+                                        .map(|r| (r, hidden))
+                                });
+                                let Some((rest, hidden)) = found else {
                                     return Ok::<_, std::convert::Infallible>(reply(
                                         404,
-                                        "not under the workspace prefix",
+                                        "not under a workspace prefix",
                                     ));
                                 };
                                 let rest = if rest.is_empty() {
@@ -652,7 +664,7 @@ impl PathProxy {
         });
         PathProxy {
             base,
-            prefix: prefix.to_string(),
+            prefix,
             paths,
             task,
         }
@@ -661,12 +673,17 @@ impl PathProxy {
     /// A kubeconfig for the workspace: the proxy's URL with the prefix, and no credentials (the proxy
     /// brings them).
     pub fn kubeconfig(&self, dir: &std::path::Path, name: &str) -> PathBuf {
+        self.kubeconfig_for(dir, name, &self.prefix)
+    }
+
+    /// The same for another workspace of this proxy.
+    pub fn kubeconfig_for(&self, dir: &std::path::Path, name: &str, prefix: &str) -> PathBuf {
         let path = dir.join(format!("{name}.kubeconfig"));
         std::fs::write(
             &path,
             format!(
                 "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {}{}\nusers:\n- name: {name}\n  user: {{}}\ncontexts:\n- name: {name}\n  context: {{cluster: {name}, user: {name}}}\ncurrent-context: {name}\n",
-                self.base, self.prefix
+                self.base, prefix
             ),
         )
         .unwrap();
