@@ -40,7 +40,11 @@ elif [ -f "$here/Cargo.toml" ] && grep -q '^name = "kyma"' "$here/Cargo.toml"; t
   need cargo "install the Rust toolchain (rustup) to build kyma from source, or set KYMA_BINARY"
   say "building kyma (release) in $here"
   (cd "$here" && cargo build --release --locked --quiet) || die "cargo build failed"
-  src=$here/target/release/kyma
+  # cargo resolves a relative CARGO_TARGET_DIR against the directory it runs in.
+  case ${CARGO_TARGET_DIR:-target} in
+    /*) src=$CARGO_TARGET_DIR/release/kyma ;;
+    *) src=$here/${CARGO_TARGET_DIR:-target}/release/kyma ;;
+  esac
 else
   die "run this inside a kyma checkout, or set KYMA_BINARY to a kyma binary"
 fi

@@ -28,7 +28,7 @@ WORK=$(mktemp -d /tmp/kyma-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 cargo build --release --quiet
-KYMA=$PWD/target/release/kyma
+KYMA=${CARGO_TARGET_DIR:-$PWD/target}/release/kyma
 
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc -l; }

@@ -18,7 +18,7 @@ if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
 fi
 echo "[static] cargo build --release --target $TARGET"
 cargo build --release --locked --quiet --target "$TARGET"
-BIN=target/$TARGET/release/kyma
+BIN=${CARGO_TARGET_DIR:-target}/$TARGET/release/kyma
 desc=$(file -b "$BIN")
 echo "[static] file: $desc"
 case "$desc" in

@@ -15,6 +15,9 @@
 #   KYMA_KEEP_BED=1                     leave the beds running afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Builds are cached outside the checkout, so a fresh clone (CI) compiles only kyma itself, not its
+# dependencies again. Set CARGO_TARGET_DIR to choose another place.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kyma-build/target}
 
 # Style and lints first: they take seconds and need no cluster.
 if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
