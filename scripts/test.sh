@@ -18,19 +18,21 @@ cd "$(dirname "$0")/.."
 # Builds are cached outside the checkout, so a fresh clone (CI) compiles only kyma itself, not its
 # dependencies again. Set CARGO_TARGET_DIR to choose another place.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kyma-build/target}
+# Each step says when it starts (seconds since this script started), so a slow run shows where.
+say() { echo "[test $(printf '%4d' "$SECONDS")s] $*"; }
 
 # Style and lints first: they take seconds and need no cluster.
 if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
-  echo "[test] cargo fmt --check; cargo clippy --all-targets -D warnings"
+  say "cargo fmt --check; cargo clippy --all-targets -D warnings"
   cargo fmt --check
   cargo clippy --locked --all-targets --quiet -- -D warnings
 else
-  echo "[test] SKIP fmt/clippy: the rustfmt or clippy component is not installed with this toolchain"
+  say "SKIP fmt/clippy: the rustfmt or clippy component is not installed with this toolchain"
 fi
 
 # The terminal tests drive kyma in a tmux pane of a fixed size and read the screen back.
 if ! command -v tmux >/dev/null 2>&1; then
-  echo "[test] apt-get install tmux"
+  say "apt-get install tmux"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends tmux >/dev/null
 fi
 
@@ -42,6 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+say "test beds"
 if [ -z "${KYMA_TEST_KUBECONFIG:-}" ]; then
   bash scripts/test-bed.sh up --version 1.37
   [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}")
@@ -60,20 +63,22 @@ if [ -z "${KYMA_TEST_FAULT_BED:-}" ]; then
   [ "${KYMA_KEEP_BED:-0}" = 1 ] || stop+=("$KYMA_TEST_FAULT_BED")
 fi
 export KYMA_TEST_FAULT_BED
-echo "[test] clusters: $KYMA_TEST_KUBECONFIG (main), $KYMA_TEST_KUBECONFIG_COMPAT (1.20 compatibility), $KYMA_TEST_FAULT_BED (faults)"
+say "clusters: $KYMA_TEST_KUBECONFIG (main), $KYMA_TEST_KUBECONFIG_COMPAT (1.20 compatibility), $KYMA_TEST_FAULT_BED (faults)"
 
-echo "[test] cargo test (unit + cluster)"
+say "cargo test (unit + cluster)"
 export KYMA_TEST_FIGURES=${KYMA_TEST_FIGURES:-$PWD/target/test-figures.txt}
 mkdir -p "$(dirname "$KYMA_TEST_FIGURES")"; : >"$KYMA_TEST_FIGURES"
 cargo test --locked --all-targets --features cluster-tests -- --test-threads "${KYMA_TEST_THREADS:-8}"
-echo "[test] figures:"; sed 's/^/  /' "$KYMA_TEST_FIGURES"
+say "figures:"; sed 's/^/  /' "$KYMA_TEST_FIGURES"
 
 # Fuzz the input parsers for a bounded time (20 s per target; KYMA_FUZZ_SECONDS=0 skips).
 if [ "${KYMA_FUZZ_SECONDS:-20}" != 0 ]; then
+  say "fuzzing"
   bash scripts/fuzz.sh "${KYMA_FUZZ_SECONDS:-20}"
 fi
 
 if [ -f scripts/check-static.sh ]; then
+  say "static build"
   bash scripts/check-static.sh
 fi
-echo "[test] done; the test beds stop now"
+say "done; the test beds stop now"
