@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 use crate::deploy::module_yaml;
 use crate::support::*;
 
-fn module_files(name: &str, ns: &str, group: &str) -> Vec<(String, String)> {
-    vec![
+/// A catalog of one module: two ConfigMaps and a CRD of `group`, in namespace `ns`.
+fn module_catalog(name: &str, ns: &str, group: &str) -> tempfile::TempDir {
+    let files = [
         (format!("{name}/module.yaml"), module_yaml(name, ns)),
         (
             format!("{name}/templates/cm.yaml"),
@@ -18,7 +19,9 @@ fn module_files(name: &str, ns: &str, group: &str) -> Vec<(String, String)> {
             format!("{name}/templates/crd.yaml"),
             format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"),
         ),
-    ]
+    ];
+    let refs: Vec<(&str, String)> = files.iter().map(|(p, c)| (p.as_str(), c.clone())).collect();
+    catalog(&refs)
 }
 
 /// Paths with names and query strings taken out, for a readable record.
@@ -53,9 +56,7 @@ async fn a_workspace_url_keeps_its_path_and_only_groups_in_use_are_called() {
     let proxy = PathProxy::start(&kubeconfig(), &prefix, &[]).await;
     let dir = tempfile::tempdir().unwrap();
     let kc = proxy.kubeconfig(dir.path(), "workspace");
-    let files = module_files(&name, &ns, &group);
-    let refs: Vec<(&str, String)> = files.iter().map(|(p, c)| (p.as_str(), c.clone())).collect();
-    let cat = catalog(&refs);
+    let cat = module_catalog(&name, &ns, &group);
     let catalog_dir = cat.path().to_str().unwrap().to_string();
     let run = move |args: Vec<String>| {
         let kc = kc.clone();
@@ -163,9 +164,7 @@ async fn without_leases_the_run_goes_on_unlocked_and_says_so() {
     let proxy = PathProxy::start(&kubeconfig(), &prefix, &["coordination.k8s.io"]).await;
     let dir = tempfile::tempdir().unwrap();
     let kc = proxy.kubeconfig(dir.path(), "bare");
-    let files = module_files(&name, &ns, &format!("{ns}.kyma.test"));
-    let refs: Vec<(&str, String)> = files.iter().map(|(p, c)| (p.as_str(), c.clone())).collect();
-    let cat = catalog(&refs);
+    let cat = module_catalog(&name, &ns, &format!("{ns}.kyma.test"));
     let c = cat.path().to_str().unwrap().to_string();
     let (kc2, name2) = (kc.clone(), name.clone());
     let out = tokio::task::spawn_blocking(move || {
@@ -223,9 +222,7 @@ async fn two_workspaces_of_one_host_keep_their_own_discovery() {
         proxy.kubeconfig_for(dir.path(), "alpha", &alpha),
         proxy.kubeconfig_for(dir.path(), "beta", &beta),
     );
-    let files = module_files(&name, &ns, &format!("{ns}.kyma.test"));
-    let refs: Vec<(&str, String)> = files.iter().map(|(p, c)| (p.as_str(), c.clone())).collect();
-    let cat = catalog(&refs);
+    let cat = module_catalog(&name, &ns, &format!("{ns}.kyma.test"));
     let c = cat.path().to_str().unwrap().to_string();
     let (a, b, n) = (
         ka.to_str().unwrap().to_string(),
