@@ -274,8 +274,8 @@ async fn two_workspaces_of_one_host_keep_their_own_discovery() {
     let seen = proxy.seen();
     let of = |p: &str| -> Vec<String> {
         seen.iter()
-            .filter(|s| s.starts_with(p) && s[p.len()..].starts_with(['/', '?']))
-            .map(|s| s[p.len()..].split('?').next().unwrap_or("").to_string())
+            .filter_map(|s| under_workspace(s, p))
+            .map(|r| r.split('?').next().unwrap_or("").to_string())
             .collect()
     };
     let (in_alpha, in_beta) = (of(&alpha), of(&beta));

@@ -537,6 +537,14 @@ pub fn figure(text: String) {
     }
 }
 
+/// What follows a workspace prefix in a request's path and query, if the prefix is whole path segments
+/// of it (`/clusters/a` is not under `/clusters/a-b`).
+pub fn under_workspace<'a>(path_and_query: &'a str, prefix: &str) -> Option<&'a str> {
+    path_and_query
+        .strip_prefix(prefix)
+        .filter(|r| r.is_empty() || r.starts_with(['/', '?']))
+}
+
 /// A kcp-like endpoint in front of a bed: a plain-HTTP reverse proxy on loopback that serves the bed
 /// under one or more path prefixes (`/clusters/root:org:team`), as a kcp host serves its workspaces.
 /// Every request reaches the real server (as the bed's admin); the proxy only strips the prefix,
@@ -593,12 +601,9 @@ impl PathProxy {
                                         .body(kube::client::Body::from(text.as_bytes().to_vec()))
                                         .unwrap()
                                 };
-                                // The workspace whose prefix is a whole path segment of the request.
-                                let found = spaces.iter().find_map(|(p, hidden)| {
-                                    pq.strip_prefix(p.as_str())
-                                        .filter(|r| r.is_empty() || r.starts_with(['/', '?']))
-                                        .map(|r| (r, hidden))
-                                });
+                                let found = spaces
+                                    .iter()
+                                    .find_map(|(p, hidden)| under_workspace(&pq, p).map(|r| (r, hidden)));
                                 let Some((rest, hidden)) = found else {
                                     return Ok::<_, std::convert::Infallible>(reply(
                                         404,
