@@ -428,7 +428,7 @@ for p in os.listdir("/proc"):
         stat = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
     except OSError:
         continue
-    if sys.argv[1] + "/" in cmd or cmd.rstrip().endswith(sys.argv[1]):
+    if sys.argv[1] + "/" in cmd:
         total += int(stat[11]) + int(stat[12])
 print(total / os.sysconf("SC_CLK_TCK"))
 PY

@@ -268,10 +268,10 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
     Ok(out)
 }
 
-/// Make sure the inventory namespace exists. The last undeploy deletes it; while it terminates nothing
-/// new can be created in it (a Lease update still succeeds, an inventory Secret would not), so a run
-/// that starts then waits for it to go (bounded) before creating it again.
-/// Make sure a namespace of kyma's own exists (waiting out one that is terminating).
+/// Make sure a namespace of kyma's own exists (the inventory's, the operator's). The last undeploy
+/// deletes the inventory namespace; while it terminates nothing new can be created in it (a Lease
+/// update still succeeds, an inventory Secret would not), so a run that starts then waits for it to go
+/// (bounded) before creating it again.
 pub async fn ensure_namespace_named(cluster: &Cluster, name: &str) -> Result<(), RequestError> {
     cluster.discovery.ensure(cluster, ["v1".to_string()]).await;
     let ns = cluster

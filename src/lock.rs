@@ -158,7 +158,7 @@ impl Lock {
         Self::acquire_lease(cluster, &LeaseSpec::cluster_lock(), wait).await
     }
 
-    /// Take a Lease of `kyma-installer`, or fail at once naming the holder (or wait with `wait`).
+    /// Take the Lease `spec` names, or fail at once naming the holder (or wait with `wait`).
     pub async fn acquire_lease(cluster: &Cluster, spec: &LeaseSpec, wait: bool) -> Result<Lock, LockError> {
         crate::inventory::ensure_namespace_named(cluster, &spec.namespace).await?;
         let (ns, name) = (spec.namespace.as_str(), spec.name.as_str());
