@@ -390,6 +390,15 @@ pub struct OperatorRunArgs {
     /// leader is gone.
     #[arg(long, value_parser = parse_duration, default_value = "15s")]
     pub lease_duration: Duration,
+    /// Let kubeconfigs from Secrets run commands (`users[].user.exec`, `auth-provider`). Off: whoever
+    /// may write a Secret and a `Kyma` object could otherwise run code as the operator.
+    #[arg(long)]
+    pub insecure_kubeconfig_exec: bool,
+    /// Let kubeconfigs from Secrets name files (`tokenFile`, `client-certificate`, `client-key`,
+    /// `certificate-authority`). Off: such a path could hand the operator's own token or files to a
+    /// server of the Secret writer's choice.
+    #[arg(long)]
+    pub insecure_kubeconfig_files: bool,
 }
 
 #[derive(Debug, Clone, Args)]

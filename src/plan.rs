@@ -58,6 +58,9 @@ pub struct Node {
     /// A module namespace no module renders: kyma creates it (like `--create-namespace`) but never
     /// records it as the module's, so undeploy and prune never delete a namespace others may share.
     pub implicit: bool,
+    /// kyma applied these fields before and another manager has changed them since: the next apply
+    /// takes them back (forced), as a restore, not a takeover of someone else's fields.
+    pub reclaim: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +188,7 @@ pub fn build(rendered: Vec<Rendered>, depends_on: &BTreeMap<String, Vec<String>>
                 rank,
                 waits: Vec::new(),
                 implicit: false,
+                reclaim: false,
             });
         }
     }
@@ -227,6 +231,7 @@ fn add_implicit_namespaces(modules: &[PlannedModule], nodes: &mut Vec<Node>) {
             rank: kind_rank("", "Namespace"),
             waits: Vec::new(),
             implicit: true,
+            reclaim: false,
         });
     }
 }

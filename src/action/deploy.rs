@@ -9,8 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::ActionError;
 use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
+use super::unchanged;
 use crate::cluster::Cluster;
-use crate::engine::{self, Event, ModuleState, Outcome, Preset, Settings};
+use crate::engine::{self, Event, ModuleState, Outcome, Preset, Restored, Settings};
 use crate::inventory::{self, Inventory, Member};
 use crate::lock::{Lock, LockError};
 use crate::object::ObjectKey;
@@ -101,6 +102,7 @@ async fn deploy_locked(
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     let mut new_inventories: Vec<Option<Inventory>> = vec![None; plan.modules.len()];
+    let mut unchanged = Vec::new();
     for (mi, m) in plan.modules.iter().enumerate() {
         if let Some(r) = opts.refused.get(&m.name) {
             presets[mi] = Some(Preset::Refuse {
@@ -155,11 +157,16 @@ async fn deploy_locked(
                 .iter()
                 .any(|pm| !members.iter().any(|m| m.same_object(pm)) && (opts.prune_crds || !pm.is_crd()));
             if p.complete && p.manifest_hash == manifest_hash && !leftovers && !opts.reapply && !dry_run {
+                // Unchanged by the inventory's account; skipped only if the cluster agrees (below).
                 presets[mi] = Some(Preset::Skip);
-                continue;
+                unchanged.push(mi);
             }
             let real_members = members.iter().filter(|m| !m.shared).count();
-            if real_members == 0 && p.members.iter().any(|m| !m.shared) && !opts.allow_empty {
+            if presets[mi].is_none()
+                && real_members == 0
+                && p.members.iter().any(|m| !m.shared)
+                && !opts.allow_empty
+            {
                 presets[mi] = Some(Preset::Refuse {
                     object: format!("module {}", m.name),
                     reason: format!(
@@ -184,6 +191,9 @@ async fn deploy_locked(
             manifest_error: None,
         });
     }
+
+    let restored =
+        confirm_unchanged(cluster, plan, &unchanged, opts.settings.concurrency, &mut presets).await;
 
     if !opts.adopt {
         check_ownership(cluster, plan, &existing, &mut presets).await;
@@ -212,7 +222,7 @@ async fn deploy_locked(
         write_all(cluster, &unions).await?;
     }
 
-    let outcome = engine::run(
+    let mut outcome = engine::run(
         cluster,
         plan,
         opts.settings.clone(),
@@ -221,6 +231,9 @@ async fn deploy_locked(
         cancel,
     )
     .await;
+    for (mi, objects) in restored {
+        outcome.modules[mi].restored = objects;
+    }
 
     let mut pruned = BTreeMap::new();
     let mut exact_inventories = Vec::new();
@@ -274,6 +287,42 @@ async fn deploy_locked(
         pruned,
         warnings,
     })
+}
+
+/// Modules that look unchanged by their inventories keep their `Skip` only when the cluster shows every
+/// object as applied and healthy; the others go through the engine again, and an object another manager
+/// edited is reclaimed (its fields are kyma's: the same manifest put them there). What a re-apply puts
+/// back (missing or edited objects) is returned per module, for the report.
+async fn confirm_unchanged(
+    cluster: &Cluster,
+    plan: &mut Plan,
+    modules: &[usize],
+    concurrency: usize,
+    presets: &mut [Option<Preset>],
+) -> BTreeMap<usize, Vec<Restored>> {
+    let checks = modules
+        .iter()
+        .map(|&mi| unchanged::confirm(cluster, plan, mi, concurrency));
+    let findings = futures::future::join_all(checks).await;
+    let mut restored = BTreeMap::new();
+    for (&mi, findings) in modules.iter().zip(findings) {
+        if findings.is_empty() {
+            continue;
+        }
+        presets[mi] = None;
+        let mut put_back = Vec::new();
+        for (node, key, finding) in findings.into_iter().filter(|(_, _, f)| f.restores()) {
+            plan.nodes[node].reclaim = matches!(finding, unchanged::Finding::Changed(_));
+            put_back.push(Restored {
+                object: key.to_string(),
+                drift: finding.to_string(),
+            });
+        }
+        if !put_back.is_empty() {
+            restored.insert(mi, put_back);
+        }
+    }
+    restored
 }
 
 /// Write inventories concurrently: they are independent objects.

@@ -278,6 +278,7 @@ fn downloader() -> &'static (tokio::runtime::Runtime, reqwest::Client) {
             .build()
             .expect("a download runtime");
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::download_config())
             .user_agent(concat!("kyma/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
             .timeout(Duration::from_secs(120))

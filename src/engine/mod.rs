@@ -101,6 +101,18 @@ pub struct ModuleResult {
     /// Objects deleted and recreated because an immutable field changed (`--force-replace`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replaced: Vec<String>,
+    /// Objects of a module that had not changed since its last deploy, found missing or edited on the
+    /// cluster and applied again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restored: Vec<Restored>,
+}
+
+/// An object put back by a re-deploy, and what had happened to it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restored {
+    pub object: String,
+    pub drift: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -377,7 +389,7 @@ impl Engine<'_> {
             let cluster = self.cluster.clone();
             let tx = self.tx.clone();
             let opts = ApplyOptions {
-                force: self.s.force_conflicts,
+                force: self.s.force_conflicts || node.reclaim,
                 dry_run: self.s.dry_run,
                 raw: true,
             };
@@ -981,6 +993,7 @@ impl Engine<'_> {
                 .filter(|&&i| self.nodes[i].replaced)
                 .map(|&i| self.key(i))
                 .collect(),
+            restored: Vec::new(),
         }
     }
 

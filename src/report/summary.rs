@@ -62,6 +62,11 @@ pub fn table(o: &Outcome, width: Option<usize>) -> String {
             ));
         }
     }
+    for m in &o.modules {
+        for r in &m.restored {
+            out.push_str(&format!("\n{}: restored {} (it {})\n", m.name, r.object, r.drift));
+        }
+    }
     for m in o.modules.iter().filter(|m| !m.warnings.is_empty()) {
         for w in &m.warnings {
             out.push_str(&format!(

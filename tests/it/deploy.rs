@@ -770,3 +770,127 @@ async fn unauthorized_and_untrusted_servers_exit_4() {
         "{stderr}"
     );
 }
+
+/// A plain re-deploy of an unchanged module confirms the cluster before it skips: an object deleted by
+/// hand, a field kyma owns edited by someone else, and the whole namespace deleted are each applied
+/// again, the run exits 0 and the report names what was restored. Untouched, it is still Skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_redeploy_restores_what_was_deleted_or_edited_by_hand() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let (m, ns) = (unique("drift"), unique("drift-ns"));
+    let cat = catalog(&[
+        (&format!("{m}/module.yaml"), module_yaml(&m, &ns)),
+        (
+            &format!("{m}/templates/all.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: hello\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\ndata:\n  a: b\n---\n\
+             apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n    targetPort: 8080\n---\n\
+             apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        resources:\n          limits: {cpu: 1, memory: 64Mi}\n          requests: {cpu: 0.1}\n".into(),
+        ),
+    ]);
+    let cat_path = cat.path().to_str().unwrap().to_string();
+    let run = || deploy(&["--catalog", &cat_path, "--modules", &m, "--timeout", "60s"]);
+    let restored = |doc: &Value| -> Vec<(String, String)> {
+        module(doc, &m)["restored"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                (
+                    r["object"].as_str().unwrap().to_string(),
+                    r["drift"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let (code1, doc1, err1) = run();
+    assert_eq!(code1, 0, "{doc1:#}\n{err1}");
+    assert_eq!(module(&doc1, &m)["state"], "Ready", "{doc1:#}");
+    // Untouched: skipped, with the defaults the server added (protocol, quantities) not taken for drift.
+    let (code2, doc2, err2) = run();
+    assert_eq!(code2, 0, "{doc2:#}\n{err2}");
+    assert_eq!(module(&doc2, &m)["state"], "Skipped", "{doc2:#}");
+
+    let cms = resource(&c, "v1", "ConfigMap");
+    // 1. One object deleted by hand.
+    c.delete(&cms, Some(&ns), "other").await.unwrap();
+    let (exit, doc, err) = run();
+    assert_eq!(exit, 0, "{doc:#}\n{err}");
+    assert_eq!(module(&doc, &m)["state"], "Ready", "{doc:#}");
+    assert_eq!(
+        restored(&doc),
+        [(format!("ConfigMap/{ns}/other"), "was missing".to_string())],
+        "{doc:#}"
+    );
+    assert!(
+        c.get(&cms, Some(&ns), "other").await.unwrap().is_some(),
+        "restored on the server"
+    );
+    let (table, _) = text(&kyma(&["deploy", "--catalog", &cat_path, "--modules", &m]));
+    assert!(
+        !table.contains("restored"),
+        "nothing to restore any more:\n{table}"
+    );
+
+    // 2. A field kyma applied, edited by another manager.
+    c.merge_patch(
+        &cms,
+        Some(&ns),
+        "settings",
+        None,
+        &json!({"data": {"greeting": "edited"}}),
+    )
+    .await
+    .unwrap();
+    let out = kyma(&[
+        "deploy",
+        "--catalog",
+        &cat_path,
+        "--modules",
+        &m,
+        "--timeout",
+        "60s",
+    ]);
+    let (table, stderr) = text(&out);
+    assert_eq!(code(&out), 0, "{table}\n{stderr}");
+    assert!(
+        table.contains(&format!(
+            "{m}: restored ConfigMap/{ns}/settings (it was changed at data.greeting)"
+        )),
+        "the table says what was restored:\n{table}"
+    );
+    let live = c.get(&cms, Some(&ns), "settings").await.unwrap().unwrap();
+    assert_eq!(live["data"]["greeting"], "hello", "{live:#}");
+
+    // 3. The whole namespace deleted (and gone).
+    let nss = resource(&c, "v1", "Namespace");
+    c.delete(&nss, None, &ns).await.unwrap();
+    let gone = eventually(Duration::from_secs(60), || async {
+        c.get(&nss, None, &ns).await.unwrap().is_none().then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "namespace {ns} still there after 60 s");
+    let (exit, doc, err) = run();
+    assert_eq!(exit, 0, "{doc:#}\n{err}");
+    assert_eq!(module(&doc, &m)["state"], "Ready", "{doc:#}");
+    let objects: Vec<String> = restored(&doc).into_iter().map(|(o, _)| o).collect();
+    for o in [
+        format!("Namespace/{ns}"),
+        format!("ConfigMap/{ns}/settings"),
+        format!("ConfigMap/{ns}/other"),
+        format!("Service/{ns}/web"),
+        format!("Deployment.apps/{ns}/web"),
+    ] {
+        assert!(objects.contains(&o), "{o} not among the restored: {objects:?}");
+    }
+    let (exit, doc, err) = run();
+    assert_eq!(exit, 0, "{doc:#}\n{err}");
+    assert_eq!(module(&doc, &m)["state"], "Skipped", "{doc:#}");
+    let out = kyma(&["undeploy", "--modules", &m]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}

@@ -242,7 +242,8 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
     wait_ready("local").await.expect("Ready again with one module");
 
     // 4. Another cluster through a kubeconfig Secret: the module lands there, not here.
-    let kubeconfig_text = std::fs::read_to_string(compat_kubeconfig()).unwrap();
+    // A Secret carries its credentials inline: the operator refuses file paths from Secrets.
+    let kubeconfig_text = inline_kubeconfig(&compat_kubeconfig());
     let secrets = resource(&c, "v1", "Secret");
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(kubeconfig_text);
@@ -515,4 +516,155 @@ async fn two_shards_split_the_objects_and_a_killed_leaders_shard_moves() {
     })
     .await;
     assert!(gone.is_some(), "the objects were released:\n{}", b.log());
+}
+
+/// A kubeconfig in a Secret is someone else's input: its `exec` command is not run, and the files it
+/// names (a token file, a CA path) are not read, unless the operator was started with the opt-in flags.
+/// The `Kyma` object's status names each refused field and the flag. Then, as a control that the test
+/// can see a command run, an operator started with both flags runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_kubeconfig_secret_that_runs_a_command_or_names_files_is_refused() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let (m, m_ns, tenant) = (unique("opexec"), unique("opexec-ns"), unique("tenant"));
+    let cat = catalog(&[
+        (&format!("{m}/module.yaml"), module_yaml(&m, &m_ns)),
+        (
+            &format!("{m}/templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {a: b}\n".into(),
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("the-command-ran");
+    let bed = kyma::testkit::yaml::parse(&std::fs::read_to_string(kubeconfig()).unwrap()).unwrap();
+    let server = bed["clusters"][0]["cluster"]["server"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ca = kubeconfig().parent().unwrap().join(
+        bed["clusters"][0]["cluster"]["certificate-authority"]
+            .as_str()
+            .unwrap(),
+    );
+    let credential =
+        r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"x"}}"#;
+    let kubeconfig_with = |token_file: &str| {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: x\ncontexts:\n- name: x\n  context: {{cluster: x, user: x}}\n\
+             clusters:\n- name: x\n  cluster:\n    server: {server}\n    certificate-authority: {}\n\
+             users:\n- name: x\n  user:\n{token_file}    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n      args: [-c, 'touch {} && echo ''{credential}''']\n      interactiveMode: Never\n",
+            ca.display(),
+            marker.display(),
+        )
+    };
+    let secrets = resource(&c, "v1", "Secret");
+    let put_secret = |text: String| {
+        use base64::Engine as _;
+        let (c, secrets, tenant) = (c.clone(), secrets.clone(), tenant.clone());
+        async move {
+            c.apply(
+                &secrets,
+                &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hostile", "namespace": tenant},
+                        "data": {"config": base64::engine::general_purpose::STANDARD.encode(text)}}),
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        }
+    };
+    create_namespace(&c, &tenant).await;
+    put_secret(kubeconfig_with(
+        "    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n",
+    ))
+    .await;
+    let run = unique("run");
+    let selector = format!("kyma-test/run={run}");
+    let operator_ns = unique("kyma-operator");
+    let logs = tempfile::tempdir().unwrap();
+    let op = Operator::start(
+        &kubeconfig(),
+        cat.path(),
+        logs.path(),
+        &selector,
+        &["--operator-namespace", &operator_ns],
+    );
+    let kymas = kyma_kind(&c)
+        .await
+        .unwrap_or_else(|| panic!("the operator did not install its CRD:\n{}", op.log()));
+    c.apply(
+        &kymas,
+        &json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
+                "metadata": {"name": "k", "namespace": tenant, "labels": {"kyma-test/run": run}},
+                "spec": {"modules": [{"name": m}], "kubeconfigSecretRef": {"name": "hostile"}}}),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let condition = eventually(Duration::from_secs(60), || async {
+        let k = c.get(&kymas, Some(&tenant), "k").await.ok()??;
+        let cond = k["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Ready")?
+            .clone();
+        (cond["status"] == "False").then_some(cond)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no Ready=False condition:\n{}", op.log()));
+    let message = condition["message"].as_str().unwrap_or("").to_string();
+    assert_eq!(condition["reason"], "InvalidSpec", "{condition:#}");
+    for field in [
+        "users[0].user.exec (user \"x\") would run a command",
+        "users[0].user.tokenFile (user \"x\") names a file",
+        "clusters[0].cluster.certificate-authority (cluster \"x\") names a file",
+        "--insecure-kubeconfig-exec",
+        "--insecure-kubeconfig-files",
+    ] {
+        assert!(message.contains(field), "{field:?} not in {message:?}");
+    }
+    // Several resyncs later, still nothing ran.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(!marker.exists(), "the Secret's command ran:\n{}", op.log());
+    drop(op);
+
+    // The control: with both opt-ins the command runs (the server then refuses token x). Without the
+    // token file, which a client would take before the command.
+    put_secret(kubeconfig_with("")).await;
+    let op = Operator::start(
+        &kubeconfig(),
+        cat.path(),
+        logs.path(),
+        &selector,
+        &[
+            "--operator-namespace",
+            &operator_ns,
+            "--insecure-kubeconfig-exec",
+            "--insecure-kubeconfig-files",
+        ],
+    );
+    let ran = eventually(Duration::from_secs(60), || async {
+        marker.exists().then_some(())
+    })
+    .await;
+    assert!(
+        ran.is_some(),
+        "with the opt-ins the command should run:\n{}",
+        op.log()
+    );
+    c.delete(&kymas, Some(&tenant), "k").await.unwrap();
+    drop(op);
+    // The object keeps the operator's finalizer (its cluster refuses token x): release it by hand.
+    let _ = c
+        .merge_patch(
+            &kymas,
+            Some(&tenant),
+            "k",
+            None,
+            &json!({"metadata": {"finalizers": null}}),
+        )
+        .await;
 }

@@ -705,3 +705,31 @@ impl Drop for PathProxy {
         self.task.abort();
     }
 }
+
+/// A kubeconfig with every file it names (client certificate and key, CA) read into the `*-data`
+/// fields, as a kubeconfig in a Secret must be for the operator to take it.
+pub fn inline_kubeconfig(path: &std::path::Path) -> String {
+    use base64::Engine as _;
+    let mut doc = kyma::testkit::yaml::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let dir = path.parent().unwrap();
+    let inline = |entry: &mut Value, file_key: &str| {
+        let Some(file) = entry.get(file_key).and_then(Value::as_str).map(str::to_string) else {
+            return;
+        };
+        let bytes = std::fs::read(dir.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let obj = entry.as_object_mut().unwrap();
+        obj.remove(file_key);
+        obj.insert(
+            format!("{file_key}-data"),
+            Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        );
+    };
+    for c in doc["clusters"].as_array_mut().into_iter().flatten() {
+        inline(&mut c["cluster"], "certificate-authority");
+    }
+    for u in doc["users"].as_array_mut().into_iter().flatten() {
+        inline(&mut u["user"], "client-certificate");
+        inline(&mut u["user"], "client-key");
+    }
+    kyma::testkit::yaml::to_string(&doc)
+}

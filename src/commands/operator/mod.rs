@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod manifests;
+mod untrusted;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -323,6 +324,11 @@ async fn reconcile(obj: Arc<kube::api::DynamicObject>, ctx: Arc<Ctx>) -> Result<
                 vec![],
             );
             patch_status(&ctx, &ns, &name, status).await?;
+            // A refused or missing kubeconfig does not heal by retrying: the Secret's watch brings the
+            // object back when it changes.
+            if f.exit == Exit::BadInput {
+                return Ok(Action::await_change());
+            }
             return Err(fail(&f));
         }
     };
@@ -385,6 +391,17 @@ async fn target_of(ctx: &Ctx, spec: &KymaSpec, obj: &kube::api::DynamicObject) -
     };
     let ns = obj.metadata.namespace.as_deref().unwrap_or("default");
     let bytes = read_key(ctx, &ctx.secrets, ns, &r.name, &r.key).await?;
+    let allowed = untrusted::Allowed {
+        exec: ctx.args.insecure_kubeconfig_exec,
+        files: ctx.args.insecure_kubeconfig_files,
+    };
+    untrusted::check(&bytes, allowed).map_err(|e| {
+        Failure::bad_input(anyhow::anyhow!(
+            "the kubeconfig in Secret {ns}/{} key {:?}: {e}",
+            r.name,
+            r.key
+        ))
+    })?;
     let uid = obj
         .metadata
         .uid

@@ -1,0 +1,422 @@
+//! The "unchanged" fast path, confirmed: a module whose rendered manifest matches its complete
+//! inventory is skipped only once the cluster shows every object present, still carrying what kyma
+//! applied, and healthy. The inventory says what kyma did, never what the cluster has now: a namespace
+//! deleted by hand, an object edited by someone else, a Deployment scaled to zero are seen here and the
+//! module goes through the engine again. One LIST per kind and namespace (by the module's ApplySet
+//! label), not one GET per object, keeps an unchanged re-deploy cheap.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine as _;
+use futures::{FutureExt, StreamExt};
+use serde_json::Value;
+
+use crate::cluster::{Cluster, RequestError, Resource};
+use crate::engine::readiness::{self, Health};
+use crate::inventory::{self, PART_OF_LABEL};
+use crate::object::{ObjectKey, Scope};
+use crate::plan::Plan;
+
+/// One object that keeps a module from being skipped: its plan node, its key, and why.
+pub type Found = (usize, ObjectKey, Finding);
+
+/// Why a module that looked unchanged is not skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// Gone from the cluster (or its kind is no longer served): applied again.
+    Missing,
+    /// Present, but no longer carries what kyma applied at this field: applied again.
+    Changed(String),
+    /// Present and as applied, but not healthy now: the module waits for it again.
+    NotReady(String),
+    /// The cluster could not be asked: the module is applied again rather than assumed fine.
+    Unchecked(String),
+}
+
+impl Finding {
+    /// What a re-apply puts back (a missing or edited object), as opposed to what it only waits for.
+    pub fn restores(&self) -> bool {
+        matches!(self, Finding::Missing | Finding::Changed(_))
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::Missing => f.write_str("was missing"),
+            Finding::Changed(path) => write!(f, "was changed at {path}"),
+            Finding::NotReady(why) => write!(f, "not ready: {why}"),
+            Finding::Unchecked(why) => write!(f, "could not be checked: {why}"),
+        }
+    }
+}
+
+/// What the cluster shows for the objects of `module` (an index into `plan.modules`), one finding per
+/// object (its node index and key) that keeps the module from being skipped; empty when all is as
+/// applied and healthy.
+///
+/// Boxed: a stream of borrowing futures inside the operator's reconcile trips rustc's check that the
+/// whole future is `Send` (rust-lang/rust#102211); a boxed future is checked here, once.
+pub fn confirm<'a>(
+    cluster: &'a Cluster,
+    plan: &'a Plan,
+    module: usize,
+    concurrency: usize,
+) -> futures::future::BoxFuture<'a, Vec<Found>> {
+    confirm_module(cluster, plan, module, concurrency).boxed()
+}
+
+async fn confirm_module(cluster: &Cluster, plan: &Plan, module: usize, concurrency: usize) -> Vec<Found> {
+    cluster.discovery.ensure(cluster, plan.api_versions()).await;
+    let module_ns = plan.modules[module].namespace.as_deref();
+    let selector = format!(
+        "{PART_OF_LABEL}={}",
+        inventory::applyset_id(&plan.modules[module].name)
+    );
+    // (apiVersion, kind, namespace) → the module's objects of that kind there, with their settled key.
+    let mut groups: BTreeMap<(String, String, Option<String>), Vec<(usize, ObjectKey)>> = BTreeMap::new();
+    let mut findings = Vec::new();
+    for (i, node) in plan.nodes_of(module) {
+        let o = &node.object;
+        let Some(r) = cluster.discovery.resolve(o.api_version(), o.kind()) else {
+            findings.push((i, o.key(), Finding::Missing));
+            continue;
+        };
+        // The scope of a kind the render did not know is settled by discovery, as the engine does.
+        let namespace = match (o.scope, r.namespaced) {
+            (Scope::Unknown, true) if o.namespace().is_none() => {
+                Some(module_ns.unwrap_or("default").to_string())
+            }
+            (Scope::Unknown, false) => None,
+            _ => o.namespace().map(str::to_string),
+        };
+        let key = ObjectKey {
+            namespace: namespace.clone(),
+            ..o.key()
+        };
+        groups
+            .entry((o.api_version().to_string(), o.kind().to_string(), namespace))
+            .or_default()
+            .push((i, key));
+    }
+    let reads = groups
+        .into_iter()
+        .map(|((av, kind, ns), nodes)| read_group(cluster, plan, &selector, av, kind, ns, nodes));
+    let lists = futures::stream::iter(reads)
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    for (r, nodes, live) in lists {
+        let nodes = &nodes;
+        let live = match live {
+            Ok(items) => items,
+            Err(e) => {
+                findings.extend(
+                    nodes
+                        .iter()
+                        .map(|(i, k)| (*i, k.clone(), Finding::Unchecked(e.to_string()))),
+                );
+                continue;
+            }
+        };
+        let by_name: HashMap<&str, &Value> = live
+            .iter()
+            .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o)))
+            .collect();
+        for (i, key) in nodes {
+            let o = &plan.nodes[*i].object;
+            let Some(live) = by_name.get(o.name()) else {
+                findings.push((*i, key.clone(), Finding::Missing));
+                continue;
+            };
+            if let Err(path) = carries(&o.data, live) {
+                findings.push((*i, key.clone(), Finding::Changed(path)));
+                continue;
+            }
+            let ctx = readiness::Context {
+                has_status_subresource: r.has_status,
+                grace_expired: true,
+                error_grace_expired: true,
+                module_cr: o.module_cr,
+            };
+            match readiness::health(live, o.group(), o.kind(), ctx) {
+                Health::Ready | Health::Warning(_) => {}
+                Health::InProgress(why) | Health::Failed(why) => {
+                    findings.push((*i, key.clone(), Finding::NotReady(why)))
+                }
+            }
+        }
+    }
+    findings.sort_by(|a, b| a.1.cmp(&b.1));
+    findings
+}
+
+/// The live objects of one kind in one namespace that carry the module's ApplySet label.
+async fn read_group(
+    cluster: &Cluster,
+    plan: &Plan,
+    selector: &str,
+    api_version: String,
+    kind: String,
+    ns: Option<String>,
+    nodes: Vec<(usize, ObjectKey)>,
+) -> (
+    Resource,
+    Vec<(usize, ObjectKey)>,
+    Result<Vec<Value>, RequestError>,
+) {
+    let r = cluster
+        .discovery
+        .resolve(&api_version, &kind)
+        .expect("resolved before grouping");
+    // A shared module namespace is not labelled as the module's (several modules use it): it is read
+    // by name.
+    let live = if nodes.iter().any(|(i, _)| plan.nodes[*i].implicit) {
+        let names = nodes
+            .iter()
+            .map(|(i, _)| cluster.get(&r, ns.as_deref(), plan.nodes[*i].object.name()));
+        futures::future::join_all(names)
+            .await
+            .into_iter()
+            .filter_map(Result::transpose)
+            .collect()
+    } else {
+        cluster.list(&r, ns.as_deref(), Some(selector)).await
+    };
+    (r, nodes, live)
+}
+
+/// Does the live object still carry what kyma applied? `Err` names the first field (a dotted path) that
+/// differs. Only what kyma sent is compared: what the server or a controller added (defaults, status,
+/// another manager's labels or list items) is not drift. Values the server stores in another spelling
+/// are equal here: `cpu: 1` and `"1"`, `0.5` and `"500m"`, a Secret's `stringData` and its `data`, a
+/// zero value the server drops (`false`, `""`, `{}`) and its absence.
+pub fn carries(desired: &Value, live: &Value) -> Result<(), String> {
+    let (Some(d), Some(l)) = (desired.as_object(), live.as_object()) else {
+        return Err("(the object)".into());
+    };
+    for (k, dv) in d {
+        match k.as_str() {
+            "status" | "apiVersion" | "kind" => {}
+            "metadata" => {
+                for field in ["labels", "annotations"] {
+                    if let Some(dm) = dv.get(field) {
+                        subset(
+                            dm,
+                            l.get("metadata").and_then(|m| m.get(field)),
+                            &format!("metadata.{field}"),
+                        )?;
+                    }
+                }
+            }
+            "stringData" if is_secret(desired) => {
+                for (key, text) in dv.as_object().into_iter().flatten() {
+                    let want = Value::String(
+                        base64::engine::general_purpose::STANDARD.encode(text.as_str().unwrap_or_default()),
+                    );
+                    subset(
+                        &want,
+                        live.pointer(&format!("/data/{}", escape(key))),
+                        &format!("data.{key}"),
+                    )?;
+                }
+            }
+            _ => subset(dv, l.get(k), k)?,
+        }
+    }
+    Ok(())
+}
+
+fn is_secret(o: &Value) -> bool {
+    o.get("kind").and_then(Value::as_str) == Some("Secret")
+        && o.get("apiVersion").and_then(Value::as_str) == Some("v1")
+}
+
+/// JSON-pointer escaping of one key (RFC 6901).
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn subset(desired: &Value, live: Option<&Value>, path: &str) -> Result<(), String> {
+    let live = match live {
+        None | Some(Value::Null) if is_zero(desired) => return Ok(()),
+        None | Some(Value::Null) => return Err(path.to_string()),
+        Some(l) => l,
+    };
+    match desired {
+        Value::Null => Ok(()),
+        Value::Object(d) => {
+            let Some(l) = live.as_object() else {
+                return Err(path.to_string());
+            };
+            d.iter()
+                .try_for_each(|(k, v)| subset(v, l.get(k), &format!("{path}.{k}")))
+        }
+        Value::Array(d) => {
+            let Some(l) = live.as_array() else {
+                return Err(path.to_string());
+            };
+            // Other managers may add items and the server may reorder a set: every desired item must be
+            // found, each carried by some live item.
+            for (n, item) in d.iter().enumerate() {
+                let item_path = format!("{path}[{n}]");
+                if !l.iter().any(|li| subset(item, Some(li), &item_path).is_ok()) {
+                    return Err(item_path);
+                }
+            }
+            Ok(())
+        }
+        scalar => {
+            if same_scalar(scalar, live) {
+                Ok(())
+            } else {
+                Err(path.to_string())
+            }
+        }
+    }
+}
+
+/// The zero values the API server drops when it stores an object (Go's `omitempty`).
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.values().all(is_zero),
+    }
+}
+
+fn same_scalar(desired: &Value, live: &Value) -> bool {
+    if desired == live {
+        return true;
+    }
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match (text(desired), text(live)) {
+        (Some(a), Some(b)) if a == b => true,
+        (Some(a), Some(b)) => match (quantity(&a), quantity(&b)) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// A Kubernetes quantity (`500m`, `1Gi`, `1e3`, `0.5`) as a number; the server stores its own canonical
+/// spelling of what it was sent.
+fn quantity(s: &str) -> Option<f64> {
+    const SUFFIXES: [(&str, f64); 15] = [
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("Pi", 1125899906842624.0),
+        ("Ei", 1152921504606846976.0),
+        ("n", 1e-9),
+        ("u", 1e-6),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    let s = s.trim();
+    if s.is_empty() || !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) {
+        return None;
+    }
+    for (suffix, factor) in SUFFIXES {
+        if let Some(num) = s.strip_suffix(suffix) {
+            // `1E` is an exponent-less exa, `1e3` an exponent: only a digit may precede a suffix.
+            if num.ends_with(|c: char| c.is_ascii_digit() || c == '.') {
+                return num.parse::<f64>().ok().map(|n| n * factor);
+            }
+        }
+    }
+    s.parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cm(data: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"a": "1"}}, "data": data})
+    }
+
+    #[test]
+    fn what_the_server_adds_is_not_drift() {
+        let desired = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "labels": {"app": "x"}},
+            "spec": {"replicas": 1, "paused": false, "template": {"spec": {"containers": [
+                {"name": "c", "image": "i", "ports": [{"containerPort": 80}],
+                 "resources": {"limits": {"cpu": 1, "memory": "1Gi"}, "requests": {"cpu": 0.5}}}
+            ]}}}
+        });
+        let live = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "uid": "u", "labels": {"app": "x", "other": "y"}, "annotations": {"deployment.kubernetes.io/revision": "1"}},
+            "spec": {"replicas": 1, "strategy": {"type": "RollingUpdate"}, "template": {"spec": {"containers": [
+                {"name": "sidecar", "image": "s"},
+                {"name": "c", "image": "i", "terminationMessagePath": "/dev/termination-log",
+                 "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                 "resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}}}
+            ]}}},
+            "status": {"replicas": 1}
+        });
+        assert_eq!(carries(&desired, &live), Ok(()));
+    }
+
+    #[test]
+    fn an_edited_or_removed_field_is_named() {
+        let desired = cm(json!({"k": "v", "n": "1"}));
+        assert_eq!(carries(&desired, &cm(json!({"k": "v", "n": "1"}))), Ok(()));
+        assert_eq!(
+            carries(&desired, &cm(json!({"k": "edited", "n": "1"}))),
+            Err("data.k".into())
+        );
+        assert_eq!(carries(&desired, &cm(json!({"n": "1"}))), Err("data.k".into()));
+        let mut unlabelled = cm(json!({"k": "v", "n": "1"}));
+        unlabelled["metadata"]["labels"]["a"] = json!("2");
+        assert_eq!(carries(&desired, &unlabelled), Err("metadata.labels.a".into()));
+    }
+
+    #[test]
+    fn a_list_item_kyma_sent_must_still_be_there() {
+        let desired = json!({"kind": "Role", "rules": [{"verbs": ["get", "list"], "resources": ["pods"]}]});
+        let narrowed = json!({"kind": "Role", "rules": [{"verbs": ["get"], "resources": ["pods"]}]});
+        assert_eq!(carries(&desired, &narrowed), Err("rules[0]".into()));
+        let reordered = json!({"kind": "Role", "rules": [{"verbs": ["list", "get"], "resources": ["pods"]}]});
+        assert_eq!(carries(&desired, &reordered), Ok(()));
+    }
+
+    #[test]
+    fn secret_string_data_is_compared_with_its_stored_data() {
+        let desired = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "hunter2"}});
+        let live = |v: &str| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": v}});
+        assert_eq!(carries(&desired, &live("aHVudGVyMg==")), Ok(()));
+        assert_eq!(carries(&desired, &live("c2VjcmV0")), Err("data.password".into()));
+    }
+
+    #[test]
+    fn dropped_zero_values_and_quantities() {
+        assert_eq!(carries(&cm(json!({})), &cm(Value::Null)), Ok(()));
+        assert_eq!(quantity("500m"), Some(0.5));
+        assert_eq!(quantity("1Gi"), Some(1073741824.0));
+        assert_eq!(quantity("1e3"), Some(1000.0));
+        assert_eq!(quantity("2E"), Some(2e18));
+        assert_eq!(quantity("Never"), None);
+        assert!(same_scalar(&json!(1), &json!("1")));
+        assert!(!same_scalar(&json!("1"), &json!("2")));
+        assert!(!same_scalar(&json!(true), &json!("yes")));
+    }
+}
