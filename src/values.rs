@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Module, close_names};
+use crate::privilege::{Allowances, Class};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
@@ -66,9 +67,9 @@ pub struct ValueInputs {
     pub sets: Vec<Map<String, Value>>,
     /// `--overrides` file, same shape.
     pub overrides: Option<(String, Map<String, Value>)>,
-    /// Modules the overrides file allows to grant a workload super-user rights, with the reason
-    /// (`policy.superUser.<module>: <reason>`; see `privilege`).
-    pub super_user: BTreeMap<String, String>,
+    /// Modules the overrides file allows to grant a workload powerful rights, per class, with the
+    /// reason (`policy.<class>.<module>: <reason>`; see `privilege`).
+    pub allowances: Allowances,
 }
 
 /// A user value that a central override overrules.
@@ -119,7 +120,7 @@ impl ValueInputs {
             let (file, mut map) = read_file_map(o)?;
             // Only the platform team's file may carry policy; it is not a module's values.
             if let Some(policy) = map.remove(POLICY) {
-                inputs.super_user = read_policy(&file, policy, module_names)?;
+                inputs.allowances = read_policy(&file, policy, module_names)?;
             }
             check_layer(&file, &map, module_names)?;
             inputs.overrides = Some((file, map));
@@ -212,13 +213,9 @@ fn check_layer(file: &str, map: &Map<String, Value>, module_names: &[&str]) -> R
     Ok(())
 }
 
-/// `policy: {superUser: {<module>: <reason>}}`: each allowance names a module of the catalog and says
+/// `policy: {<class>: {<module>: <reason>}}`: each allowance names a module of the catalog and says
 /// why, so the report can carry the reason.
-fn read_policy(
-    file: &str,
-    policy: Value,
-    module_names: &[&str],
-) -> Result<BTreeMap<String, String>, ValuesError> {
+fn read_policy(file: &str, policy: Value, module_names: &[&str]) -> Result<Allowances, ValuesError> {
     let err = |message: String| ValuesError::File {
         file: file.to_string(),
         message,
@@ -229,37 +226,43 @@ fn read_policy(
             kind_of(&policy)
         )));
     };
-    let super_user = policy.remove("superUser").unwrap_or(Value::Null);
-    if let Some(key) = policy.keys().next() {
-        return Err(err(format!("policy.{key}: unknown; the policy knows superUser")));
-    }
-    let entries = match super_user {
-        Value::Null => Map::new(),
-        Value::Object(m) => m,
-        v => {
-            return Err(err(format!(
-                "policy.superUser must map module names to reasons, not {}",
-                kind_of(&v)
-            )));
-        }
-    };
-    let mut allowed = BTreeMap::new();
-    for (module, reason) in entries {
-        if !module_names.contains(&module.as_str()) {
-            let close = close_names(&module, module_names.iter().copied());
-            return Err(err(format!(
-                "policy.superUser.{module}: not a module in the catalog{}",
-                hint(&close)
-            )));
-        }
-        match reason.as_str().map(str::trim) {
-            Some(r) if !r.is_empty() => allowed.insert(module, r.to_string()),
-            _ => {
+    let mut allowed = Allowances::default();
+    for class in Class::ALL {
+        let key = class.policy_key();
+        let entries = match policy.remove(key).unwrap_or(Value::Null) {
+            Value::Null => Map::new(),
+            Value::Object(m) => m,
+            v => {
                 return Err(err(format!(
-                    "policy.superUser.{module}: give the reason as text (it is shown on every deploy)"
+                    "policy.{key} must map module names to reasons, not {}",
+                    kind_of(&v)
                 )));
             }
         };
+        for (module, reason) in entries {
+            if !module_names.contains(&module.as_str()) {
+                let close = close_names(&module, module_names.iter().copied());
+                return Err(err(format!(
+                    "policy.{key}.{module}: not a module in the catalog{}",
+                    hint(&close)
+                )));
+            }
+            match reason.as_str().map(str::trim) {
+                Some(r) if !r.is_empty() => allowed.allow(class, &module, r),
+                _ => {
+                    return Err(err(format!(
+                        "policy.{key}.{module}: give the reason as text (it is shown on every deploy)"
+                    )));
+                }
+            };
+        }
+    }
+    if let Some(key) = policy.keys().next() {
+        let known: Vec<&str> = Class::ALL.iter().map(|c| c.policy_key()).collect();
+        return Err(err(format!(
+            "policy.{key}: unknown; the policy knows {}",
+            known.join(", ")
+        )));
     }
     Ok(allowed)
 }
@@ -593,7 +596,7 @@ mod tests {
             ],
             sets: vec![parse_set("m.replicas=6", &["m"]).unwrap()],
             overrides: None,
-            super_user: BTreeMap::new(),
+            allowances: Allowances::default(),
         };
         let (v, locked) = inputs.resolve(&m).unwrap();
         assert_eq!(
@@ -633,7 +636,7 @@ mod tests {
                     json!({"m": {"image": {"tag": "9"}, "replicas": 4}, "global": {"registry": "central"}}),
                 ),
             )),
-            super_user: BTreeMap::new(),
+            allowances: Allowances::default(),
         };
         let (v, locked) = inputs.resolve(&m).unwrap();
         assert_eq!(v.values["image"]["tag"], "9");
