@@ -116,11 +116,14 @@ const RBAC: &str = "rbac.authorization.k8s.io";
 /// does not make it less (write access to Pods in kube-system is enough).
 const EVERY_VERB: [&str; 7] = ["get", "list", "watch", "create", "update", "patch", "delete"];
 
+/// `key: value` pairs a built-in ClusterRole is labelled with.
+type Labels = &'static [(&'static str, &'static str)];
+
 /// The built-in ClusterRoles an aggregation selector could pull in, by their labels on every cluster:
 /// cluster-admin (and admin) carry only the bootstrapping label; edit aggregates into admin, and
 /// system:aggregate-to-edit into edit, both granting `impersonate` on service accounts. view (and
 /// `aggregate-to-view`) is read-only without Secrets, so not listed.
-const BUILTIN: [(&str, &[(&str, &str)], Class); 3] = [
+const BUILTIN: [(&str, Labels, Class); 3] = [
     (
         "cluster-admin",
         &[("kubernetes.io/bootstrapping", "rbac-defaults")],
