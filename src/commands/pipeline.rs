@@ -144,15 +144,10 @@ pub fn prepare(
     render(global, &load(global, sel)?, cluster)
 }
 
-/// Warnings every command gives the same way: locked values, allowed super-user grants, plan warnings.
+/// Warnings every command gives the same way: locked values, allowed powerful grants, plan warnings.
 fn warning_lines(p: &Prepared) -> Vec<String> {
     let mut lines = Vec::new();
-    for l in &p.locked {
-        lines.push(format!(
-            "{} = {} is locked by central overrides; using {}",
-            l.path, l.user, l.central
-        ));
-    }
+    lines.extend(p.locked.iter().map(Locked::warning));
     for (g, reason) in &p.privileged {
         lines.push(format!(
             "module {}: {} grants {}; allowed by the central overrides: {reason} (policy.{})",
