@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Module, close_names};
+use crate::privilege::{Allowances, Class};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
@@ -66,9 +67,9 @@ pub struct ValueInputs {
     pub sets: Vec<Map<String, Value>>,
     /// `--overrides` file, same shape.
     pub overrides: Option<(String, Map<String, Value>)>,
-    /// Modules the overrides file allows to grant a workload super-user rights, with the reason
-    /// (`policy.superUser.<module>: <reason>`; see `privilege`).
-    pub super_user: BTreeMap<String, String>,
+    /// Modules the overrides file allows to grant a workload powerful rights, per class, with the
+    /// reason (`policy.<class>.<module>: <reason>`; see `privilege`).
+    pub allowances: Allowances,
 }
 
 /// A user value that a central override overrules.
@@ -76,8 +77,118 @@ pub struct ValueInputs {
 pub struct Locked {
     /// `module.path.to.key` or `global.path`.
     pub path: String,
-    pub user: Value,
-    pub central: Value,
+    #[serde(flatten)]
+    pub values: LockedValues,
+}
+
+/// The two values of a locked key, or why they are not shown (in JSON: `user` and `central`, or
+/// `hidden`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum LockedValues {
+    Shown { user: Value, central: Value },
+    Hidden { hidden: Hidden },
+}
+
+/// Why a locked value is not printed: warnings end up in CI logs and in the operator's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Hidden {
+    /// The central overrides were read from a Secret: all of them are secret.
+    FromSecret,
+    /// The key's name, or a value, looks like a credential.
+    LooksLikeCredential,
+}
+
+impl Locked {
+    fn new(path: String, user: &Value, central: &Value) -> Locked {
+        let values = if credential_like(&path, user) || credential_like(&path, central) {
+            LockedValues::Hidden {
+                hidden: Hidden::LooksLikeCredential,
+            }
+        } else {
+            LockedValues::Shown {
+                user: user.clone(),
+                central: central.clone(),
+            }
+        };
+        Locked { path, values }
+    }
+
+    pub fn hide(&mut self, why: Hidden) {
+        self.values = LockedValues::Hidden { hidden: why };
+    }
+
+    /// The warning line, without the values when they are hidden.
+    pub fn warning(&self) -> String {
+        match &self.values {
+            LockedValues::Shown { user, central } => {
+                format!(
+                    "{} = {user} is locked by central overrides; using {central}",
+                    self.path
+                )
+            }
+            LockedValues::Hidden { .. } => format!(
+                "{} (value hidden) is locked by central overrides; using the central value",
+                self.path
+            ),
+        }
+    }
+}
+
+/// Whether a key path, or anything in a value (its keys or its text), looks like a credential. Errs on
+/// the side of hiding: a hidden replica count costs a look at the overrides file, a shown password
+/// cannot be taken back.
+fn credential_like(path: &str, v: &Value) -> bool {
+    path.split('.').any(credential_key)
+        || match v {
+            Value::String(s) => credential_text(s),
+            Value::Array(a) => a.iter().any(|x| credential_like("", x)),
+            Value::Object(m) => m.iter().any(|(k, x)| credential_key(k) || credential_like("", x)),
+            _ => false,
+        }
+}
+
+fn credential_key(key: &str) -> bool {
+    const PARTS: [&str; 9] = [
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "credential",
+        "cert",
+        "privatekey",
+        "apikey",
+    ];
+    // Words of camelCase, snake_case, kebab-case and dotted keys: `tls.key`, `apiKey`, `ca_crt`.
+    let mut words = Vec::new();
+    let mut word = String::new();
+    for c in key.chars() {
+        if !c.is_alphanumeric() || (c.is_uppercase() && !word.is_empty()) {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_alphanumeric() {
+            word.extend(c.to_lowercase());
+        }
+    }
+    words.push(word);
+    let lower = key.to_lowercase();
+    PARTS.iter().any(|p| lower.contains(p))
+        || words
+            .iter()
+            .any(|w| ["key", "crt", "pem", "pwd", "auth", "dsn"].contains(&w.as_str()))
+}
+
+/// PEM blocks, JWTs and long base64 (or hex) strings: what keys, certificates and tokens look like.
+fn credential_text(s: &str) -> bool {
+    let s = s.trim();
+    let b64 = |t: &str| {
+        t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+    };
+    let jwt = s.starts_with("eyJ") && s.split('.').count() == 3 && s.split('.').all(b64);
+    s.contains("-----BEGIN ") || jwt || (s.len() >= 32 && b64(s))
 }
 
 /// The values a module renders with.
@@ -119,7 +230,7 @@ impl ValueInputs {
             let (file, mut map) = read_file_map(o)?;
             // Only the platform team's file may carry policy; it is not a module's values.
             if let Some(policy) = map.remove(POLICY) {
-                inputs.super_user = read_policy(&file, policy, module_names)?;
+                inputs.allowances = read_policy(&file, policy, module_names)?;
             }
             check_layer(&file, &map, module_names)?;
             inputs.overrides = Some((file, map));
@@ -212,13 +323,9 @@ fn check_layer(file: &str, map: &Map<String, Value>, module_names: &[&str]) -> R
     Ok(())
 }
 
-/// `policy: {superUser: {<module>: <reason>}}`: each allowance names a module of the catalog and says
+/// `policy: {<class>: {<module>: <reason>}}`: each allowance names a module of the catalog and says
 /// why, so the report can carry the reason.
-fn read_policy(
-    file: &str,
-    policy: Value,
-    module_names: &[&str],
-) -> Result<BTreeMap<String, String>, ValuesError> {
+fn read_policy(file: &str, policy: Value, module_names: &[&str]) -> Result<Allowances, ValuesError> {
     let err = |message: String| ValuesError::File {
         file: file.to_string(),
         message,
@@ -229,37 +336,43 @@ fn read_policy(
             kind_of(&policy)
         )));
     };
-    let super_user = policy.remove("superUser").unwrap_or(Value::Null);
-    if let Some(key) = policy.keys().next() {
-        return Err(err(format!("policy.{key}: unknown; the policy knows superUser")));
-    }
-    let entries = match super_user {
-        Value::Null => Map::new(),
-        Value::Object(m) => m,
-        v => {
-            return Err(err(format!(
-                "policy.superUser must map module names to reasons, not {}",
-                kind_of(&v)
-            )));
-        }
-    };
-    let mut allowed = BTreeMap::new();
-    for (module, reason) in entries {
-        if !module_names.contains(&module.as_str()) {
-            let close = close_names(&module, module_names.iter().copied());
-            return Err(err(format!(
-                "policy.superUser.{module}: not a module in the catalog{}",
-                hint(&close)
-            )));
-        }
-        match reason.as_str().map(str::trim) {
-            Some(r) if !r.is_empty() => allowed.insert(module, r.to_string()),
-            _ => {
+    let mut allowed = Allowances::default();
+    for class in Class::ALL {
+        let key = class.policy_key();
+        let entries = match policy.remove(key).unwrap_or(Value::Null) {
+            Value::Null => Map::new(),
+            Value::Object(m) => m,
+            v => {
                 return Err(err(format!(
-                    "policy.superUser.{module}: give the reason as text (it is shown on every deploy)"
+                    "policy.{key} must map module names to reasons, not {}",
+                    kind_of(&v)
                 )));
             }
         };
+        for (module, reason) in entries {
+            if !module_names.contains(&module.as_str()) {
+                let close = close_names(&module, module_names.iter().copied());
+                return Err(err(format!(
+                    "policy.{key}.{module}: not a module in the catalog{}",
+                    hint(&close)
+                )));
+            }
+            match reason.as_str().map(str::trim) {
+                Some(r) if !r.is_empty() => allowed.allow(class, &module, r),
+                _ => {
+                    return Err(err(format!(
+                        "policy.{key}.{module}: give the reason as text (it is shown on every deploy)"
+                    )));
+                }
+            };
+        }
+    }
+    if let Some(key) = policy.keys().next() {
+        let known: Vec<&str> = Class::ALL.iter().map(|c| c.policy_key()).collect();
+        return Err(err(format!(
+            "policy.{key}: unknown; the policy knows {}",
+            known.join(", ")
+        )));
     }
     Ok(allowed)
 }
@@ -317,11 +430,7 @@ fn find_locked(prefix: &str, user: &Value, central: &Value, out: &mut Vec<Locked
                 }
             }
         }
-        (u, c) if u != c => out.push(Locked {
-            path: prefix.to_string(),
-            user: u.clone(),
-            central: c.clone(),
-        }),
+        (u, c) if u != c => out.push(Locked::new(prefix.to_string(), u, c)),
         _ => {}
     }
 }
@@ -593,7 +702,7 @@ mod tests {
             ],
             sets: vec![parse_set("m.replicas=6", &["m"]).unwrap()],
             overrides: None,
-            super_user: BTreeMap::new(),
+            allowances: Allowances::default(),
         };
         let (v, locked) = inputs.resolve(&m).unwrap();
         assert_eq!(
@@ -633,7 +742,7 @@ mod tests {
                     json!({"m": {"image": {"tag": "9"}, "replicas": 4}, "global": {"registry": "central"}}),
                 ),
             )),
-            super_user: BTreeMap::new(),
+            allowances: Allowances::default(),
         };
         let (v, locked) = inputs.resolve(&m).unwrap();
         assert_eq!(v.values["image"]["tag"], "9");
@@ -644,15 +753,89 @@ mod tests {
             vec![
                 Locked {
                     path: "m.image.tag".into(),
-                    user: json!("2"),
-                    central: json!("9")
+                    values: LockedValues::Shown {
+                        user: json!("2"),
+                        central: json!("9")
+                    }
                 },
                 Locked {
                     path: "global.registry".into(),
-                    user: json!("mine"),
-                    central: json!("central")
+                    values: LockedValues::Shown {
+                        user: json!("mine"),
+                        central: json!("central")
+                    }
                 },
             ]
+        );
+        assert_eq!(
+            locked[0].warning(),
+            "m.image.tag = \"2\" is locked by central overrides; using \"9\""
+        );
+    }
+
+    #[test]
+    fn locked_credentials_are_named_never_shown() {
+        let m = module("access: {}\nimage: {}\n", None);
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n";
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJrIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+        let user = json!({"m": {"access": {"adminPassword": "hunter2", "apiKey": "k-user", "client": {"token": "t-user"}},
+                                "image": {"pullSecret": {"name": "mine"}, "tag": "2", "ca": pem, "header": jwt,
+                                          "blob": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="}}});
+        let central = json!({"m": {"access": {"adminPassword": "correct-horse", "apiKey": "k-central", "client": null},
+                                   "image": {"pullSecret": "central", "tag": "9", "ca": "x", "header": "y", "blob": "z"}}});
+        let inputs = ValueInputs {
+            files: vec![("f".into(), layer(user))],
+            overrides: Some(("o".into(), layer(central))),
+            ..Default::default()
+        };
+        let (_, locked) = inputs.resolve(&m).unwrap();
+        let text: Vec<String> = locked.iter().map(Locked::warning).collect();
+        let all = format!("{text:#?}\n{}", serde_json::to_string(&locked).unwrap());
+        for secret in [
+            "hunter2",
+            "correct-horse",
+            "k-user",
+            "k-central",
+            "t-user",
+            "BEGIN",
+            "eyJ",
+            "c2Vj",
+            "mine",
+        ] {
+            assert!(!all.contains(secret), "{secret} shown: {all}");
+        }
+        for path in [
+            "m.access.adminPassword",
+            "m.access.apiKey",
+            "m.access.client",
+            "m.image.pullSecret",
+            "m.image.ca",
+            "m.image.header",
+            "m.image.blob",
+        ] {
+            assert!(
+                text.contains(&format!(
+                    "{path} (value hidden) is locked by central overrides; using the central value"
+                )),
+                "{path}: {all}"
+            );
+        }
+        assert!(
+            text.contains(&"m.image.tag = \"2\" is locked by central overrides; using \"9\"".to_string()),
+            "a plain value is still shown: {all}"
+        );
+        assert!(all.contains(r#""hidden":"looksLikeCredential""#), "{all}");
+
+        // Central overrides read from a Secret: nothing of them is shown.
+        let mut tag = locked.into_iter().find(|l| l.path == "m.image.tag").unwrap();
+        tag.hide(Hidden::FromSecret);
+        assert_eq!(
+            tag.warning(),
+            "m.image.tag (value hidden) is locked by central overrides; using the central value"
+        );
+        assert_eq!(
+            serde_json::to_value(&tag).unwrap(),
+            json!({"path": "m.image.tag", "hidden": "fromSecret"})
         );
     }
 

@@ -41,21 +41,46 @@ pub fn normalize(v: &Value) -> Value {
     v
 }
 
-/// Secret values never reach the output: each becomes a short digest, so a change still shows.
+/// Secret values never reach the output: each becomes a short HMAC-SHA256 under a key drawn at random
+/// for this process and never stored, so a change shows within one run (the same value gives the same
+/// mask) while a mask cannot be checked against a guessed password, nor compared across runs. The
+/// object and key are part of what is hashed, so two Secrets holding the same value do not show it
+/// either.
 pub fn mask_secret(v: &mut Value) {
     if v.get("kind").and_then(Value::as_str) != Some("Secret")
         || v.get("apiVersion").and_then(Value::as_str) != Some("v1")
     {
         return;
     }
+    let object = format!(
+        "{}/{}",
+        v.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+        v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+    );
     for field in ["data", "stringData"] {
         if let Some(m) = v.get_mut(field).and_then(Value::as_object_mut) {
-            for (_, val) in m.iter_mut() {
-                let digest = crate::catalog::fetch::sha256_hex(val.as_str().unwrap_or("").as_bytes());
-                *val = Value::String(format!("<masked sha256:{}>", &digest[..12]));
+            for (key, val) in m.iter_mut() {
+                let mut ctx = ring::hmac::Context::with_key(mask_key());
+                // Each part length-prefixed: no two different (object, key, value) run together alike.
+                for part in [object.as_str(), field, key, val.as_str().unwrap_or("")] {
+                    ctx.update(&(part.len() as u64).to_be_bytes());
+                    ctx.update(part.as_bytes());
+                }
+                let tag = hex::encode(ctx.sign().as_ref());
+                *val = Value::String(format!("<masked hmac:{}>", &tag[..12]));
             }
         }
     }
+}
+
+fn mask_key() -> &'static ring::hmac::Key {
+    static KEY: std::sync::OnceLock<ring::hmac::Key> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &ring::rand::SystemRandom::new())
+            .expect("the operating system's random source is readable")
+    })
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -433,8 +458,27 @@ mod tests {
         );
         let text = crate::yaml::to_string(&a);
         assert!(!text.contains("aHVudGVyMg=="), "{text}");
-        assert!(text.contains("<masked sha256:"));
+        assert!(text.contains("<masked hmac:"));
         assert_ne!(a, b, "a changed value is still visible as a change");
         assert!(a["metadata"].get("resourceVersion").is_none());
+    }
+
+    #[test]
+    fn a_mask_cannot_be_checked_against_a_guess() {
+        let secret = |name: &str, value: &str| {
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "ns"},
+                   "data": {"password": value}})
+        };
+        let masked = |v: Value| normalize(&v)["data"]["password"].as_str().unwrap().to_string();
+        let mask = masked(secret("s", "aHVudGVyMg=="));
+        // The old mask was a plain SHA-256 prefix: anyone could hash a guess and compare.
+        let unkeyed = crate::catalog::fetch::sha256_hex(b"aHVudGVyMg==");
+        assert!(!mask.contains(&unkeyed[..12]), "{mask}");
+        assert_eq!(mask, masked(secret("s", "aHVudGVyMg==")), "stable within a run");
+        assert_ne!(
+            mask,
+            masked(secret("other", "aHVudGVyMg==")),
+            "two Secrets with one value do not show it"
+        );
     }
 }

@@ -19,7 +19,7 @@ pub struct Prepared {
     pub values: BTreeMap<String, crate::values::ModuleValues>,
     /// Modules this server cannot take (too old for them), by name: refused before anything is applied.
     pub refused: BTreeMap<String, crate::normalize::Refusal>,
-    /// Super-user grants the central overrides allowed, with their reason (reported on every run).
+    /// Powerful grants the central overrides allowed, with their reason (reported on every run).
     pub privileged: Vec<(crate::privilege::Grant, String)>,
 }
 
@@ -29,8 +29,8 @@ pub struct Loaded {
     pub modules: Vec<Module>,
     pub locked: Vec<Locked>,
     pub values: BTreeMap<String, crate::values::ModuleValues>,
-    /// `policy.superUser` of the central overrides.
-    pub super_user: BTreeMap<String, String>,
+    /// `policy` of the central overrides.
+    pub allowances: crate::privilege::Allowances,
 }
 
 pub fn fetcher(global: &GlobalArgs) -> Fetcher {
@@ -90,7 +90,7 @@ pub fn load(global: &GlobalArgs, sel: &SelectionArgs) -> Result<Loaded, Failure>
         modules,
         locked,
         values,
-        super_user: inputs.super_user,
+        allowances: inputs.allowances,
     })
 }
 
@@ -115,7 +115,7 @@ pub fn render(global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> R
             crate::render::RenderError::Fetch(f) => Failure::new(Exit::Fetch, f),
             e => Failure::bad_input(e),
         })?;
-    let privileged = crate::privilege::check(&rendered, &loaded.super_user).bad_input()?;
+    let privileged = crate::privilege::check(&rendered, &loaded.allowances).bad_input()?;
     for o in rendered.iter_mut().flat_map(|r| r.objects.iter_mut()) {
         crate::normalize::fill_defaults(&mut o.data);
     }
@@ -144,19 +144,17 @@ pub fn prepare(
     render(global, &load(global, sel)?, cluster)
 }
 
-/// Warnings every command gives the same way: locked values, allowed super-user grants, plan warnings.
+/// Warnings every command gives the same way: locked values, allowed powerful grants, plan warnings.
 fn warning_lines(p: &Prepared) -> Vec<String> {
     let mut lines = Vec::new();
-    for l in &p.locked {
-        lines.push(format!(
-            "{} = {} is locked by central overrides; using {}",
-            l.path, l.user, l.central
-        ));
-    }
+    lines.extend(p.locked.iter().map(Locked::warning));
     for (g, reason) in &p.privileged {
         lines.push(format!(
-            "module {}: {} grants {}; allowed by the central overrides: {reason}",
-            g.module, g.binding, g.what
+            "module {}: {} grants {}; allowed by the central overrides: {reason} (policy.{})",
+            g.module,
+            g.binding,
+            g.what,
+            g.class.policy_key()
         ));
     }
     lines.extend(p.plan.warnings.iter().cloned());

@@ -130,3 +130,108 @@ async fn a_module_granting_cluster_admin_to_a_workload_is_stopped_with_nothing_a
     let out = kyma(&["undeploy", "--modules", &modules, "--timeout", "60s"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
+
+/// A role that lets its service account raise its own rights (escalate and bind on ClusterRoles) is
+/// stopped like cluster-admin, under its own policy key; allowed there, it deploys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_module_whose_workload_can_raise_its_own_rights_is_stopped_with_nothing_applied() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let ns = unique("priv");
+    let module = unique("raiser");
+    let cat = catalog(&[
+        (&format!("{module}/module.yaml"), module_yaml(&module, &ns)),
+        (
+            &format!("{module}/templates/sa.yaml"),
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: manager\n".into(),
+        ),
+        (
+            &format!("{module}/templates/role.yaml"),
+            format!(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {module}-role\nrules:\n- {{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [get, escalate, bind]}}\n"
+            ),
+        ),
+        (
+            &format!("{module}/templates/binding.yaml"),
+            format!(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: {module}-manager\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {module}-role}}\nsubjects:\n- {{kind: ServiceAccount, name: manager, namespace: {ns}}}\n"
+            ),
+        ),
+    ]);
+    let dir = cat.path().to_str().unwrap();
+    let deploy = |extra: &[&str]| {
+        let mut args = vec![
+            "deploy",
+            "--catalog",
+            dir,
+            "--modules",
+            &module,
+            "--timeout",
+            "60s",
+        ];
+        args.extend_from_slice(extra);
+        kyma(&args)
+    };
+    let out = deploy(&[]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 2, "bad input: {stdout}\n{stderr}");
+    for needle in [
+        format!("module {module}"),
+        format!("{module}/templates/binding.yaml"),
+        format!("ClusterRoleBinding/{module}-manager"),
+        format!("ClusterRole {module}-role (escalate on clusterroles, bind on clusterroles)"),
+        format!("ServiceAccount {ns}/manager"),
+        format!("policy: {{escalation: {{{module}:"),
+    ] {
+        assert!(stderr.contains(&needle), "the error names {needle:?}: {stderr}");
+    }
+    let namespaces = resource(&c, "v1", "Namespace");
+    assert!(
+        c.get(&namespaces, None, &ns).await.unwrap().is_none(),
+        "{ns} was created"
+    );
+    let roles = resource(&c, "rbac.authorization.k8s.io/v1", "ClusterRole");
+    assert!(
+        c.get(&roles, None, &format!("{module}-role"))
+            .await
+            .unwrap()
+            .is_none(),
+        "the role was applied"
+    );
+
+    // Allowing super-user rights is not allowing escalation.
+    let overrides = tempfile::NamedTempFile::new().unwrap();
+    let path = overrides.path().to_str().unwrap();
+    std::fs::write(
+        path,
+        format!("policy:\n  superUser:\n    {module}: \"wrong class\"\n"),
+    )
+    .unwrap();
+    assert_eq!(code(&deploy(&["--overrides", path])), 2);
+
+    std::fs::write(
+        path,
+        format!("policy:\n  escalation:\n    {module}: \"a test of the allowance\"\n"),
+    )
+    .unwrap();
+    let out = deploy(&["--overrides", path]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("allowed by the central overrides: a test of the allowance (policy.escalation)"),
+        "{stderr}"
+    );
+    assert!(
+        c.get(&roles, None, &format!("{module}-role"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let out = kyma(&["undeploy", "--modules", &module, "--timeout", "60s"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}

@@ -455,7 +455,12 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
     let args = DeployCommand::try_parse_from(argv)
         .map_err(|e| Failure::bad_input(anyhow::anyhow!("{e}")))?
         .deploy;
-    let loaded = super::pipeline::load(&ctx.global, &args.selection)?;
+    let mut loaded = super::pipeline::load(&ctx.global, &args.selection)?;
+    if let Some(crate::cli::OverridesSource::Secret(_)) = &ctx.args.overrides_from {
+        for l in &mut loaded.locked {
+            l.hide(crate::values::Hidden::FromSecret);
+        }
+    }
     let (tx, mut rx) = mpsc::unbounded_channel::<crate::engine::Event>();
     let label = key.to_string();
     let log = tokio::spawn(async move {
