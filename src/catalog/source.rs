@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use super::fetch::Fetcher;
+use super::fetch::{Fetcher, check_asset_url};
 use super::{Catalog, CatalogError, FileSet, module_template, release};
 
 /// The built-in catalog's path, for messages.
@@ -50,9 +50,31 @@ pub fn load(specs: &[String], fetcher: &Fetcher) -> Result<Catalog, CatalogError
                 Catalog::from_files(set)?
             }
         };
+        check_asset_urls(&layer)?;
         catalog.overlay(layer);
     }
     Ok(catalog)
+}
+
+/// Every asset URL of a catalog names a file under a mirror (see `fetch::check_asset_url`); checked
+/// as the catalog is loaded, so render, deploy and mirror all refuse it before fetching anything.
+fn check_asset_urls(catalog: &Catalog) -> Result<(), CatalogError> {
+    for m in catalog
+        .names()
+        .filter_map(|n| catalog.versions(n))
+        .flat_map(|v| v.values())
+    {
+        let mut urls: Vec<&str> = m.manifest_urls.iter().map(|r| r.url()).collect();
+        urls.extend(m.release.iter().flat_map(|r| r.urls()));
+        for url in urls {
+            check_asset_url(url).map_err(|source| CatalogError::UnsafeAsset {
+                module: m.id(),
+                location: m.location.clone(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// A single catalog file: a release index (`kind: ReleaseIndex`), ModuleTemplates (multi-document
