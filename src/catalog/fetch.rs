@@ -56,6 +56,12 @@ pub enum FetchError {
     #[error("cache {path}: {message}")]
     Cache { path: String, message: String },
     #[error(
+        "the digest record {path} is corrupt ({message}); it holds the sha256 first seen for each release \
+         asset. Delete it (assets are then trusted as they are next downloaded, and recorded anew), or run \
+         again with --accept-new-digests, which starts a new record"
+    )]
+    CorruptDigests { path: String, message: String },
+    #[error(
         "asset URL {url} {reason}, so it could name a file outside a mirror directory or `kyma mirror --to`; \
          an asset URL's path must be plain names joined by single '/' (no '.', '..' or empty segments, no \
          backslash, none of them percent-encoded either): fix the URL in the catalog"
@@ -269,14 +275,14 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    fn cache_path(url: &str) -> PathBuf {
-        cache_dir().join("downloads").join(sha256_hex(url.as_bytes()))
+    fn cache_path(url: &str) -> Result<PathBuf, FetchError> {
+        confined(&cache_dir().join("downloads"), &sha256_hex(url.as_bytes()))
     }
 
     /// Get a catalog's bytes. A pinned download already in the cache is never fetched again; an unpinned
     /// one is refreshed when online and taken from the cache when offline.
     pub fn get(&self, url: &str, pin: Option<&str>) -> Result<Vec<u8>, FetchError> {
-        let path = Self::cache_path(url);
+        let path = Self::cache_path(url)?;
         let cached = std::fs::read(&path).ok();
         if let Some(bytes) = cached
             && (self.offline || pin.is_some_and(|p| sha256_hex(&bytes).eq_ignore_ascii_case(p)))
@@ -297,9 +303,17 @@ impl Fetcher {
     /// Get a release asset (see the module docs): cache first, then the mirror or the network; the
     /// digest is checked against the pin, else against the one recorded on first download.
     pub fn get_asset(&self, url: &str, pin: Option<&str>) -> Result<Vec<u8>, FetchError> {
-        let path = Self::cache_path(url);
-        let mut digests = Digests::load();
-        let recorded = digests.get(url);
+        let path = Self::cache_path(url)?;
+        // A pinned asset is checked against its pin, so it needs no record. With --accept-new-digests a
+        // corrupt record is replaced rather than refused: every digest in it would be accepted anew.
+        let mut digests = match pin {
+            None => Some(Digests::load(
+                cache_dir().join("digests.json"),
+                self.accept_new_digests,
+            )?),
+            Some(_) => None,
+        };
+        let recorded = digests.as_ref().and_then(|d| d.get(url));
         if let Ok(bytes) = std::fs::read(&path) {
             let actual = sha256_hex(&bytes);
             let trusted = match (pin, &recorded) {
@@ -323,7 +337,7 @@ impl Fetcher {
         };
         let bytes = verify_pin(url, pin, bytes)?;
         let actual = sha256_hex(&bytes);
-        if pin.is_none() {
+        if let Some(digests) = &mut digests {
             match recorded {
                 Some(r) if r != actual && !self.accept_new_digests => {
                     return Err(FetchError::DigestChanged {
@@ -333,7 +347,7 @@ impl Fetcher {
                     });
                 }
                 Some(r) if r == actual => {}
-                _ => digests.record(url, &actual)?,
+                _ => digests.record(url, &actual, self.accept_new_digests)?,
             }
         }
         store(&path, &bytes)?;
@@ -430,30 +444,68 @@ fn verify_pin(url: &str, pin: Option<&str>, bytes: Vec<u8>) -> Result<Vec<u8>, F
     Ok(bytes)
 }
 
-/// The digest first seen for each release asset: `<cache>/digests.json`, URL → sha256.
+/// The digest first seen for each release asset: `<cache>/digests.json`, URL → sha256. Written only
+/// under an exclusive lock on `<cache>/digests.lock`, re-read inside it, and replaced by a rename, so
+/// concurrent kyma processes never lose each other's records and readers never see half a file.
 struct Digests {
     path: PathBuf,
     map: BTreeMap<String, String>,
 }
 
 impl Digests {
-    fn load() -> Digests {
-        let path = cache_dir().join("digests.json");
-        let map = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        Digests { path, map }
+    fn load(path: PathBuf, replace_corrupt: bool) -> Result<Digests, FetchError> {
+        let map = Self::read(&path, replace_corrupt)?;
+        Ok(Digests { path, map })
     }
+
+    fn read(path: &Path, replace_corrupt: bool) -> Result<BTreeMap<String, String>, FetchError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => {
+                return Err(FetchError::Cache {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(map) => Ok(map),
+            Err(_) if replace_corrupt => Ok(BTreeMap::new()),
+            Err(e) => Err(FetchError::CorruptDigests {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
     fn get(&self, url: &str) -> Option<String> {
         self.map.get(url).cloned()
     }
-    fn record(&mut self, url: &str, digest: &str) -> Result<(), FetchError> {
-        // Re-read first: another kyma may have recorded other assets meanwhile.
-        let mut fresh = Digests::load();
-        fresh.map.insert(url.to_string(), digest.to_string());
-        store(&self.path, &serde_json::to_vec_pretty(&fresh.map).expect("JSON"))?;
-        self.map = fresh.map;
+
+    fn record(&mut self, url: &str, digest: &str, replace_corrupt: bool) -> Result<(), FetchError> {
+        let err = |e: std::io::Error| FetchError::Cache {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        };
+        let dir = self
+            .path
+            .parent()
+            .expect("the record lies in the cache directory");
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("digests.lock"))
+            .map_err(err)?;
+        lock.lock().map_err(err)?;
+        // Re-read under the lock: another kyma may have recorded other assets since we loaded.
+        let mut fresh = Self::read(&self.path, replace_corrupt)?;
+        fresh.insert(url.to_string(), digest.to_string());
+        write_atomically(&self.path, &serde_json::to_vec_pretty(&fresh).expect("JSON")).map_err(err)?;
+        self.map = fresh;
+        // The lock is released when `lock` is closed, after the rename.
         Ok(())
     }
 }
@@ -464,10 +516,7 @@ fn store(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
         message: e.to_string(),
     };
     std::fs::create_dir_all(path.parent().expect("cache path has a parent")).map_err(err)?;
-    // Write then rename so a concurrent reader never sees half a file.
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    write_atomically(path, bytes).map_err(err)
 }
 
 /// One runtime and one HTTP client for every download of a process: a catalog's assets mostly come
@@ -667,6 +716,50 @@ mod tests {
         assert!(under_base("http://h:1/base", "http://h:1/base/../etc/x").is_err());
         assert!(under_base("http://h:1/base", "http://h:1/based/x").is_err());
         assert!(under_base("http://h:1/base", "http://other:1/base/x").is_err());
+    }
+
+    #[test]
+    fn concurrent_recorders_all_land() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("digests.json");
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        // Each recorder loaded the record before the others wrote theirs.
+                        let mut d = Digests::load(path.clone(), false).unwrap();
+                        d.record(&format!("https://x/{t}/{i}"), &format!("{t}-{i}"), false)
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let d = Digests::load(path, false).unwrap();
+        assert_eq!(d.map.len(), 200, "every record landed");
+        assert_eq!(d.get("https://x/7/24").as_deref(), Some("7-24"));
+    }
+
+    #[test]
+    fn a_corrupt_digest_record_is_an_error_not_an_empty_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("digests.json");
+        std::fs::write(&path, "{\"https://x/a\": \"ab").unwrap();
+        let e = Digests::load(path.clone(), false).err().unwrap().to_string();
+        assert!(
+            e.contains(&path.display().to_string())
+                && e.contains("corrupt")
+                && e.contains("Delete it")
+                && e.contains("--accept-new-digests"),
+            "{e}"
+        );
+        // Accepting new digests replaces it.
+        let mut d = Digests::load(path.clone(), true).unwrap();
+        d.record("https://x/b", "bb", true).unwrap();
+        assert_eq!(Digests::load(path, false).unwrap().map.len(), 1);
     }
 
     #[cfg(unix)]
