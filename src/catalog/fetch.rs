@@ -62,6 +62,12 @@ pub enum FetchError {
     )]
     CorruptDigests { path: String, message: String },
     #[error(
+        "{url} is larger than the download limit of {}; if it is meant to be this large, raise the limit \
+         with --max-download-size (or KYMA_MAX_DOWNLOAD_SIZE)",
+        show_size(*.limit)
+    )]
+    TooLarge { url: String, limit: u64 },
+    #[error(
         "asset URL {url} {reason}, so it could name a file outside a mirror directory or `kyma mirror --to`; \
          an asset URL's path must be plain names joined by single '/' (no '.', '..' or empty segments, no \
          backslash, none of them percent-encoded either): fix the URL in the catalog"
@@ -263,8 +269,22 @@ impl std::fmt::Display for Mirror {
     }
 }
 
+/// `--max-download-size`'s default: far above any catalog or release asset (the largest real manager
+/// manifests are a few MiB), far below what would take a machine's memory.
+pub const DEFAULT_MAX_DOWNLOAD_SIZE: u64 = 256 << 20;
+
+/// `268435456` → `256MiB`, for messages.
+pub fn show_size(bytes: u64) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
 /// Options shared by every fetch of one run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Fetcher {
     pub offline: bool,
     pub mirror: Option<Mirror>,
@@ -272,6 +292,20 @@ pub struct Fetcher {
     pub accept_new_digests: bool,
     /// Show a progress bar for downloads that take more than a moment (only on a terminal).
     pub progress: bool,
+    /// The most one download (or mirror file) may be, and the most a catalog archive may unpack to.
+    pub max_download_size: u64,
+}
+
+impl Default for Fetcher {
+    fn default() -> Self {
+        Fetcher {
+            offline: false,
+            mirror: None,
+            accept_new_digests: false,
+            progress: false,
+            max_download_size: DEFAULT_MAX_DOWNLOAD_SIZE,
+        }
+    }
 }
 
 impl Fetcher {
@@ -365,7 +399,13 @@ impl Fetcher {
                     message: e.to_string(),
                 };
                 let path = confined(dir, rest)?;
-                std::fs::read(&path).map_err(miss)
+                read_at_most(&path, self.max_download_size).map_err(|e| match e {
+                    Some(e) => miss(e),
+                    None => FetchError::TooLarge {
+                        url: path.display().to_string(),
+                        limit: self.max_download_size,
+                    },
+                })
             }
             Mirror::Url(base) if self.offline => Err(FetchError::OfflineMiss {
                 url: format!("{base}/{rest}"),
@@ -380,8 +420,28 @@ impl Fetcher {
     }
 
     fn download(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        download(url, self.progress && std::io::stderr().is_terminal())
+        download(
+            url,
+            self.progress && std::io::stderr().is_terminal(),
+            self.max_download_size,
+        )
     }
+}
+
+/// A file's bytes, unless it holds more than `limit` (then `Err(None)`); a file that grows while it is
+/// read is cut off at the limit, not read to its end.
+fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, Option<std::io::Error>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() > limit {
+        return Err(None);
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(None);
+    }
+    Ok(bytes)
 }
 
 /// The server resolves the path it is asked for (`..`, `%2e%2e`); make sure what it resolves stays
@@ -544,12 +604,12 @@ fn downloader() -> &'static (tokio::runtime::Runtime, reqwest::Client) {
     })
 }
 
-fn download(url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
+fn download(url: &str, progress: bool, limit: u64) -> Result<Vec<u8>, FetchError> {
     let (runtime, client) = downloader();
     let (client, owned_url) = (client.clone(), url.to_string());
     let (tx, rx) = std::sync::mpsc::channel();
     runtime.spawn(async move {
-        let _ = tx.send(fetch_url(&client, &owned_url, progress).await);
+        let _ = tx.send(fetch_url(&client, &owned_url, progress, limit).await);
     });
     rx.recv().unwrap_or_else(|_| {
         Err(FetchError::Unreachable {
@@ -559,10 +619,21 @@ fn download(url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
     })
 }
 
-async fn fetch_url(client: &reqwest::Client, url: &str, progress: bool) -> Result<Vec<u8>, FetchError> {
+/// Download `url`, holding at most `limit` bytes of it: a body announced larger is refused before it
+/// is read, and one that turns out larger (no or a wrong Content-Length) is cut off as it streams.
+async fn fetch_url(
+    client: &reqwest::Client,
+    url: &str,
+    progress: bool,
+    limit: u64,
+) -> Result<Vec<u8>, FetchError> {
     let unreachable = |message: String| FetchError::Unreachable {
         url: url.into(),
         message,
+    };
+    let too_large = || FetchError::TooLarge {
+        url: url.into(),
+        limit,
     };
     let mut resp = client
         .get(url)
@@ -576,9 +647,16 @@ async fn fetch_url(client: &reqwest::Client, url: &str, progress: bool) -> Resul
             message: format!("HTTP {status}"),
         });
     }
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
     let mut bar = ProgressOnTty::new(progress, url, resp.content_length());
     let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
     while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(error_chain(&e)))? {
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            bar.finish();
+            return Err(too_large());
+        }
         bytes.extend_from_slice(&chunk);
         bar.advance(bytes.len() as u64);
     }
@@ -716,6 +794,73 @@ mod tests {
         assert!(under_base("http://h:1/base", "http://h:1/base/../etc/x").is_err());
         assert!(under_base("http://h:1/base", "http://h:1/based/x").is_err());
         assert!(under_base("http://h:1/base", "http://other:1/base/x").is_err());
+    }
+
+    /// A one-shot HTTP server on loopback that sends `head` and `body`, then closes the connection.
+    fn serve_once(head: &'static str, body: Vec<u8>) -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut sock, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf);
+            let _ = sock.write_all(head.as_bytes());
+            let _ = sock.write_all(&body);
+        });
+        format!("http://{addr}/asset.yaml")
+    }
+
+    #[test]
+    fn downloads_stop_at_the_limit() {
+        // No Content-Length: the body streams until the server closes, and is cut off at the limit.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
+            vec![b'x'; 64 << 10],
+        );
+        let e = download(&url, false, 1 << 10).unwrap_err().to_string();
+        assert!(
+            e.contains(&url) && e.contains("1KiB") && e.contains("--max-download-size"),
+            "{e}"
+        );
+        // A Content-Length above the limit is refused before the body is read.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\nConnection: close\r\n\r\n",
+            vec![],
+        );
+        let e = download(&url, false, 1 << 20).unwrap_err();
+        assert!(matches!(e, FetchError::TooLarge { .. }), "{e}");
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
+            vec![b'x'; 1 << 10],
+        );
+        assert_eq!(download(&url, false, 1 << 10).unwrap().len(), 1 << 10);
+    }
+
+    #[test]
+    fn mirror_files_stop_at_the_limit() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("o")).unwrap();
+        std::fs::write(tmp.path().join("o/a.yaml"), vec![b'x'; 2048]).unwrap();
+        let f = Fetcher {
+            max_download_size: 1024,
+            ..Fetcher::default()
+        };
+        let e = f
+            .read_mirror(&Mirror::Dir(tmp.path().to_path_buf()), "o/a.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a.yaml is larger than the download limit of 1KiB"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sizes_for_people() {
+        assert_eq!(show_size(256 << 20), "256MiB");
+        assert_eq!(show_size(1 << 10), "1KiB");
+        assert_eq!(show_size(1000), "1000 bytes");
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub fn fetcher(global: &GlobalArgs) -> Fetcher {
         mirror: global.mirror.as_deref().map(Mirror::parse),
         accept_new_digests: global.accept_new_digests,
         progress: true,
+        max_download_size: global.max_download_size,
     }
 }
 
