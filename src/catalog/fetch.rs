@@ -276,7 +276,7 @@ pub const DEFAULT_MAX_DOWNLOAD_SIZE: u64 = 256 << 20;
 /// `268435456` → `256MiB`, for messages.
 pub fn show_size(bytes: u64) -> String {
     for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }

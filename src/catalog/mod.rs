@@ -37,7 +37,7 @@ pub enum CatalogError {
         module: String,
         location: String,
         #[source]
-        source: fetch::FetchError,
+        source: Box<fetch::FetchError>,
     },
     #[error("module {module}")]
     Asset {

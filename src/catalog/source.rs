@@ -72,7 +72,7 @@ fn check_asset_urls(catalog: &Catalog) -> Result<(), CatalogError> {
             check_asset_url(url).map_err(|source| CatalogError::UnsafeAsset {
                 module: m.id(),
                 location: m.location.clone(),
-                source,
+                source: Box::new(source),
             })?;
         }
     }
