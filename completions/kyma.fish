@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kyma_global_optspecs
-    string join \n o/output= catalog= offline mirror= accept-new-digests v/verbose h/help V/version
+    string join \n o/output= catalog= offline mirror= accept-new-digests max-download-size= v/verbose h/help V/version
 end
 
 function __fish_kyma_needs_command
@@ -28,6 +28,7 @@ complete -c kyma -n "__fish_kyma_needs_command" -s o -l output -d 'Output format
 json\t''"
 complete -c kyma -n "__fish_kyma_needs_command" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_needs_command" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_needs_command" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_needs_command" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_needs_command" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_needs_command" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -77,6 +78,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s o -l output -d 'Out
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l no-wait -d 'Return once everything is applied, without waiting for readiness'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l dry-run -d 'Run everything with server-side dry-run: nothing is persisted'
@@ -115,6 +117,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand render" -s o -l output -d 'Out
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand render" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -143,6 +146,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand template" -s o -l output -d 'O
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand template" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -152,6 +156,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_s
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and not __fish_seen_subcommand_from list show help" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -164,6 +169,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subco
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -173,6 +179,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subco
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand modules; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -199,6 +206,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand mirror" -s o -l output -d 'Out
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand mirror" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -226,6 +234,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s o -l output -d 'O
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l all -d 'Remove every module kyma installed'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l force -d 'Go on although other installed modules list these in dependsOn'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l prune-crds -d 'Delete the modules\' CRDs even when resources of their kinds remain (those go too)'
@@ -263,6 +272,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand diff" -s o -l output -d 'Outpu
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
@@ -290,6 +300,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand status" -s o -l output -d 'Out
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l check -d 'Exit 1 when any module is not Ready or any object drifted or is missing (a CI gate); without it status exits 0 whenever it could read the cluster'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
@@ -305,6 +316,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand unlock" -s o -l output -d 'Out
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand unlock" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
@@ -315,6 +327,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand operator; and not __fish_seen_
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and not __fish_seen_subcommand_from run manifests help" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and not __fish_seen_subcommand_from run manifests help" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and not __fish_seen_subcommand_from run manifests help" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and not __fish_seen_subcommand_from run manifests help" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and not __fish_seen_subcommand_from run manifests help" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and not __fish_seen_subcommand_from run manifests help" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -341,6 +354,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subc
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l leader-election -d 'Run as one of several replicas of a shard: only the holder of the shard\'s Lease (`kyma-operator-shard-N` in --operator-namespace) reconciles; the others wait and take over when it stops renewing'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
@@ -354,6 +368,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subc
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -366,6 +381,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand completion" -s o -l output -d 
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand completion" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand completion" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
@@ -375,6 +391,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand version" -s o -l output -d 'Ou
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand version" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
 complete -c kyma -n "__fish_kyma_using_subcommand version" -l mirror -d 'Fetch release assets from here instead of https://github.com/: a server or a directory laid out like GitHub\'s release-download URLs (`kyma mirror` fills one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand version" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand version" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand version" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand version" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'

@@ -45,9 +45,37 @@ pub struct GlobalArgs {
     /// new digests). Without it such a change is an error.
     #[arg(long, global = true)]
     pub accept_new_digests: bool,
+    /// The most one download (catalog, release asset, mirror file) may be, and the most a catalog
+    /// archive may unpack to: `256MiB`, `10MB`, `1048576`.
+    #[arg(long, global = true, value_name = "SIZE", env = "KYMA_MAX_DOWNLOAD_SIZE", default_value = "256MiB", value_parser = parse_size)]
+    pub max_download_size: u64,
     /// More detail in progress output: every object's retry on its own line.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+}
+
+/// `256MiB`, `64KiB`, `10MB`, `1048576`: binary units (`KiB`, `MiB`, `GiB`, or `K`, `M`, `G`) and
+/// decimal ones (`KB`, `MB`, `GB`).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let bad = || format!("'{s}' is not a size (e.g. 256MiB, 64KiB, 10MB, 1048576)");
+    let t = s.trim();
+    let (n, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let unit: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return Err(bad()),
+    };
+    match n.checked_mul(unit) {
+        Some(0) => Err(format!("'{s}': the limit must be more than 0")),
+        Some(b) => Ok(b),
+        None => Err(bad()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -424,5 +452,21 @@ fn parse_overrides_source(s: &str) -> Result<OverridesSource, String> {
         Some(("configmap", n)) if !n.is_empty() => Ok(OverridesSource::ConfigMap(n.to_string())),
         Some(("secret", n)) if !n.is_empty() => Ok(OverridesSource::Secret(n.to_string())),
         _ => Err(format!("{s:?}: give configmap/NAME or secret/NAME")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        for bad in ["", "MiB", "1.5MiB", "12 parsecs", "0", "99999999999GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -17,6 +17,11 @@ use crate::inventory::{self, PART_OF_LABEL};
 use crate::object::{ObjectKey, Scope};
 use crate::plan::Plan;
 
+/// Objects read with one request: apiVersion, kind, namespace.
+type Group = (String, String, Option<String>);
+/// The module's objects of a group: plan node and key (with the namespace discovery settled).
+type Members = Vec<(usize, ObjectKey)>;
+
 /// One object that keeps a module from being skipped: its plan node, its key, and why.
 pub type Found = (usize, ObjectKey, Finding);
 
@@ -73,8 +78,7 @@ async fn confirm_module(cluster: &Cluster, plan: &Plan, module: usize, concurren
         "{PART_OF_LABEL}={}",
         inventory::applyset_id(&plan.modules[module].name)
     );
-    // (apiVersion, kind, namespace) → the module's objects of that kind there, with their settled key.
-    let mut groups: BTreeMap<(String, String, Option<String>), Vec<(usize, ObjectKey)>> = BTreeMap::new();
+    let mut groups: BTreeMap<Group, Members> = BTreeMap::new();
     let mut findings = Vec::new();
     for (i, node) in plan.nodes_of(module) {
         let o = &node.object;

@@ -30,6 +30,15 @@ pub enum CatalogError {
     Source { source_name: String, message: String },
     #[error(transparent)]
     Fetch(#[from] fetch::FetchError),
+    /// An asset URL that could reach outside a mirror directory: refused when the catalog is loaded,
+    /// before anything is fetched or applied.
+    #[error("module {module} ({location})")]
+    UnsafeAsset {
+        module: String,
+        location: String,
+        #[source]
+        source: Box<fetch::FetchError>,
+    },
     #[error("module {module}")]
     Asset {
         module: String,

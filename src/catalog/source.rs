@@ -2,11 +2,13 @@
 //! own-format modules, release-index files, and `.tar.gz` archives over HTTP(S). Directories and
 //! archives yield a `FileSet` for `Catalog::from_files`; an index yields modules directly.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
+use std::rc::Rc;
 
-use super::fetch::Fetcher;
+use super::fetch::{self, Fetcher, check_asset_url};
 use super::{Catalog, CatalogError, FileSet, module_template, release};
 
 /// The built-in catalog's path, for messages.
@@ -50,9 +52,31 @@ pub fn load(specs: &[String], fetcher: &Fetcher) -> Result<Catalog, CatalogError
                 Catalog::from_files(set)?
             }
         };
+        check_asset_urls(&layer)?;
         catalog.overlay(layer);
     }
     Ok(catalog)
+}
+
+/// Every asset URL of a catalog names a file under a mirror (see `fetch::check_asset_url`); checked
+/// as the catalog is loaded, so render, deploy and mirror all refuse it before fetching anything.
+fn check_asset_urls(catalog: &Catalog) -> Result<(), CatalogError> {
+    for m in catalog
+        .names()
+        .filter_map(|n| catalog.versions(n))
+        .flat_map(|v| v.values())
+    {
+        let mut urls: Vec<&str> = m.manifest_urls.iter().map(|r| r.url()).collect();
+        urls.extend(m.release.iter().flat_map(|r| r.urls()));
+        for url in urls {
+            check_asset_url(url).map_err(|source| CatalogError::UnsafeAsset {
+                module: m.id(),
+                location: m.location.clone(),
+                source: Box::new(source),
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// A single catalog file: a release index (`kind: ReleaseIndex`), ModuleTemplates (multi-document
@@ -160,35 +184,7 @@ pub fn from_url(spec: &str, fetcher: &Fetcher) -> Result<FileSet, CatalogError> 
         None => (spec, None),
     };
     let bytes = fetcher.get(url, pin)?;
-    let err = |message: String| CatalogError::Source {
-        source_name: url.to_string(),
-        message,
-    };
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
-    let mut files = BTreeMap::new();
-    let entries = archive
-        .entries()
-        .map_err(|e| err(format!("not a .tar.gz: {e}")))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| err(format!("not a .tar.gz: {e}")))?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let path = entry
-            .path()
-            .map_err(|e| err(e.to_string()))?
-            .to_string_lossy()
-            .replace('\\', "/");
-        let path = path.trim_start_matches("./").to_string();
-        if path.split('/').any(|c| c == ".." || c.starts_with('.')) {
-            continue;
-        }
-        let mut text = String::new();
-        entry
-            .read_to_string(&mut text)
-            .map_err(|_| err(format!("{path} is not UTF-8 text")))?;
-        files.insert(path, text);
-    }
+    let mut files = unpack(url, &bytes, fetcher.max_download_size)?;
     // Archives usually wrap everything in one top directory; look through it.
     let strip = common_top_dir(&files);
     if let Some(top) = strip {
@@ -204,10 +200,161 @@ pub fn from_url(spec: &str, fetcher: &Fetcher) -> Result<FileSet, CatalogError> 
     })
 }
 
+/// An archive may hold at most this many entries: a catalog is a few files per module version.
+const MAX_ARCHIVE_ENTRIES: usize = 10_000;
+
+/// The text files of a `.tar.gz`, unpacking at most `max_bytes` (what the gzip stream inflates to,
+/// headers and skipped entries included) and `MAX_ARCHIVE_ENTRIES` entries: a few hundred KiB of gzip
+/// can inflate to gigabytes, and the files are held in memory.
+fn unpack(url: &str, gz: &[u8], max_bytes: u64) -> Result<BTreeMap<String, String>, CatalogError> {
+    let err = |message: String| CatalogError::Source {
+        source_name: url.to_string(),
+        message,
+    };
+    let inflated = Rc::new(Cell::new(0u64));
+    let too_big = || {
+        err(format!(
+            "unpacks to more than {}, far more than a catalog of modules (a decompression bomb?); if it is \
+             meant to be this large, raise the limit with --max-download-size",
+            fetch::show_size(max_bytes)
+        ))
+    };
+    // An error of the tar reader is the limit's when the limit was reached.
+    let broken = |e: std::io::Error| {
+        if inflated.get() > max_bytes {
+            too_big()
+        } else {
+            err(format!("not a .tar.gz: {e}"))
+        }
+    };
+    let mut archive = tar::Archive::new(Capped {
+        inner: flate2::read::GzDecoder::new(gz),
+        read: inflated.clone(),
+        cap: max_bytes,
+    });
+    let mut files = BTreeMap::new();
+    let entries = archive.entries().map_err(broken)?;
+    for (n, entry) in entries.enumerate() {
+        if n >= MAX_ARCHIVE_ENTRIES {
+            return Err(err(format!(
+                "holds more than {MAX_ARCHIVE_ENTRIES} entries, far more than a catalog of modules"
+            )));
+        }
+        let mut entry = entry.map_err(broken)?;
+        // The header says how large the entry is: refuse it before inflating it.
+        if inflated.get().saturating_add(entry.size()) > max_bytes {
+            return Err(too_big());
+        }
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry
+            .path()
+            .map_err(|e| err(e.to_string()))?
+            .to_string_lossy()
+            .replace('\\', "/");
+        let path = path.trim_start_matches("./").to_string();
+        if path.split('/').any(|c| c == ".." || c.starts_with('.')) {
+            continue;
+        }
+        let mut text = String::new();
+        entry.read_to_string(&mut text).map_err(|e| {
+            if inflated.get() > max_bytes {
+                too_big()
+            } else if e.kind() == std::io::ErrorKind::InvalidData {
+                err(format!("{path} is not UTF-8 text"))
+            } else {
+                err(format!("not a .tar.gz: {e}"))
+            }
+        })?;
+        files.insert(path, text);
+    }
+    Ok(files)
+}
+
+/// A reader that fails once more than `cap` bytes came through it, counting them in `read` (shared,
+/// since the tar reader owns this one).
+struct Capped<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+    cap: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.cap.saturating_sub(self.read.get());
+        // One byte past the cap tells a stream that ends exactly at it from one that goes on.
+        let want = buf
+            .len()
+            .min(usize::try_from(left.saturating_add(1)).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.read.set(self.read.get() + n as u64);
+        if self.read.get() > self.cap {
+            return Err(std::io::Error::other("over the unpack limit"));
+        }
+        Ok(n)
+    }
+}
+
 fn common_top_dir(files: &BTreeMap<String, String>) -> Option<String> {
     let first = files.keys().next()?.split_once('/')?.0.to_string();
     let prefix = format!("{first}/");
     let all_under = files.keys().all(|p| p.starts_with(&prefix));
     // `X/module.yaml` means X is itself a module directory: keep it.
     (all_under && !files.contains_key(&format!("{prefix}module.yaml"))).then_some(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A .tar.gz of `(type, path, size)` entries, each `size` zero bytes (which gzip squeezes to
+    /// almost nothing).
+    fn targz(entries: &[(tar::EntryType, &str, u64)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::best(),
+        ));
+        for (kind, path, size) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*kind);
+            h.set_size(*size);
+            h.set_mode(0o644);
+            h.set_path(path).unwrap();
+            h.set_cksum();
+            b.append(&h, std::io::repeat(0).take(*size)).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn archives_unpack_within_their_limits() {
+        let ok = targz(&[(tar::EntryType::Regular, "m/module.yaml", 10)]);
+        assert_eq!(unpack("u", &ok, 1 << 20).unwrap().len(), 1);
+
+        // A file the header says is larger than the limit is refused before it is inflated.
+        let bomb = targz(&[(tar::EntryType::Regular, "m/templates/big.yaml", 8 << 20)]);
+        assert!(bomb.len() < 64 << 10, "{} bytes of gzip", bomb.len());
+        let e = unpack("https://x/c.tar.gz", &bomb, 1 << 20)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("https://x/c.tar.gz")
+                && e.contains("unpacks to more than 1MiB")
+                && e.contains("--max-download-size"),
+            "{e}"
+        );
+        // The tar reader reads a GNU long name whole before it yields an entry: the inflate cap stops it.
+        let long_name = targz(&[(tar::EntryType::GNULongName, "././@LongLink", 8 << 20)]);
+        let e = unpack("u", &long_name, 1 << 20).unwrap_err().to_string();
+        assert!(e.contains("unpacks to more than 1MiB"), "{e}");
+
+        let names: Vec<String> = (0..=MAX_ARCHIVE_ENTRIES).map(|i| format!("d/{i}")).collect();
+        let many: Vec<_> = names
+            .iter()
+            .map(|n| (tar::EntryType::Directory, n.as_str(), 0))
+            .collect();
+        let e = unpack("u", &targz(&many), 1 << 30).unwrap_err().to_string();
+        assert!(e.contains("more than 10000 entries"), "{e}");
+    }
 }

@@ -4,9 +4,9 @@
 
 use serde_json::json;
 
-use crate::catalog::release::GITHUB;
+use crate::catalog::fetch::{FetchError, confined, mirror_path, write_in};
 use crate::cli::{GlobalArgs, MirrorArgs, OutputFormat};
-use crate::exit::{Exit, Failure};
+use crate::exit::Failure;
 use crate::report::table::Table;
 
 pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
@@ -16,7 +16,10 @@ pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let mut images = std::collections::BTreeSet::new();
     let images_path = args.to.join("images.txt");
-    if let Ok(old) = std::fs::read_to_string(&images_path) {
+    // A link at images.txt that leads out of the mirror is not read (and `write_in` refuses it).
+    if let Ok(old) = confined(&args.to, "images.txt").map(std::fs::read_to_string)
+        && let Ok(old) = old
+    {
         images.extend(
             old.lines()
                 .map(str::trim)
@@ -34,21 +37,23 @@ pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
                 .collect(),
         };
         for (url, pin) in urls {
-            let Some(rest) = url.strip_prefix(GITHUB) else {
+            let asset_failure = |e: FetchError| {
+                super::pipeline::catalog_failure(crate::catalog::CatalogError::Asset {
+                    module: m.id(),
+                    source: e,
+                })
+            };
+            let Some(rest) = mirror_path(&url).map_err(asset_failure)? else {
                 rows.push((m.id(), url, "skipped: not a GitHub release asset".to_string()));
                 continue;
             };
-            let bytes = fetcher.get_asset(&url, pin.as_deref()).map_err(|e| {
-                Failure::new(
-                    Exit::Fetch,
-                    crate::catalog::CatalogError::Asset {
-                        module: m.id(),
-                        source: e,
-                    },
-                )
+            let bytes = fetcher.get_asset(&url, pin.as_deref()).map_err(asset_failure)?;
+            let path = write_in(&args.to, rest, &bytes).map_err(|e| {
+                Failure::bad_input(crate::catalog::CatalogError::Asset {
+                    module: m.id(),
+                    source: e,
+                })
             })?;
-            let path = args.to.join(rest);
-            super::pipeline::write_bytes(&path, &bytes).map_err(|e| Failure::new(Exit::BadInput, e))?;
             if let Ok(text) = std::str::from_utf8(&bytes)
                 && let Ok(docs) = crate::yaml::parse_all(text)
             {
@@ -65,8 +70,7 @@ pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
         list.push_str(i);
         list.push('\n');
     }
-    super::pipeline::write_bytes(&images_path, list.as_bytes())
-        .map_err(|e| Failure::new(Exit::BadInput, e))?;
+    write_in(&args.to, "images.txt", list.as_bytes()).map_err(Failure::bad_input)?;
     match global.output {
         OutputFormat::Json => {
             let files: Vec<_> = rows

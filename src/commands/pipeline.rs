@@ -39,12 +39,17 @@ pub fn fetcher(global: &GlobalArgs) -> Fetcher {
         mirror: global.mirror.as_deref().map(Mirror::parse),
         accept_new_digests: global.accept_new_digests,
         progress: true,
+        max_download_size: global.max_download_size,
     }
 }
 
-/// A catalog or asset that could not be had is its own exit code (6); a bad one is bad input (2).
+/// A catalog or asset that could not be had is its own exit code (6); a bad one is bad input (2), and
+/// so is a URL or mirror path that would leave its folder.
 pub fn catalog_failure(e: CatalogError) -> Failure {
     match e {
+        CatalogError::Fetch(ref f) | CatalogError::Asset { source: ref f, .. } if f.is_bad_input() => {
+            Failure::bad_input(e)
+        }
         CatalogError::Fetch(_) | CatalogError::Asset { .. } => Failure::new(Exit::Fetch, e),
         e => Failure::bad_input(e),
     }
@@ -112,6 +117,7 @@ pub fn render(global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> R
     let refs: Vec<&Module> = loaded.modules.iter().collect();
     let mut rendered =
         crate::render::render_all(&refs, &loaded.values, cluster, &fetcher(global)).map_err(|e| match e {
+            crate::render::RenderError::Fetch(f) if f.is_bad_input() => Failure::bad_input(f),
             crate::render::RenderError::Fetch(f) => Failure::new(Exit::Fetch, f),
             e => Failure::bad_input(e),
         })?;

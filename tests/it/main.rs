@@ -13,6 +13,7 @@ mod cli;
 mod compat;
 mod deploy;
 mod faults;
+mod fetch;
 mod fleet;
 mod guards;
 mod identity;
