@@ -438,6 +438,12 @@ pub struct OperatorManifestsArgs {
     /// undeploy removes that one).
     #[arg(long, value_name = "NAMESPACE", default_value = "kyma-operator")]
     pub namespace: String,
+    /// Single-cluster mode: the modules the operator may install into the cluster it runs in. Its
+    /// ClusterRole is derived from what they render (each kind with the verbs kyma uses). Without it,
+    /// the control-plane profile: the operator reads its `Kyma` objects and the Secrets they name and
+    /// installs only into the clusters those Secrets reach.
+    #[arg(short = 'm', long, value_delimiter = ',', value_name = "NAME[@VERSION],...", value_parser = ModuleNameParser, hide_possible_values = true)]
+    pub modules: Vec<String>,
 }
 
 /// Where the operator reads central overrides from.

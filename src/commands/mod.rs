@@ -40,7 +40,7 @@ pub fn run(cli: Cli) -> i32 {
             with_runtime(operator::run(global, *args))
         }
         Command::Operator(crate::cli::OperatorCommand::Manifests(args)) => {
-            operator::manifests::print(&args).map(|_| Exit::Success)
+            operator::manifests::print(&global, &args).map(|_| Exit::Success)
         }
     };
     match result {

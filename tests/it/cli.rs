@@ -186,11 +186,20 @@ fn operator_manifests_install_the_operator() {
             "ServiceAccount",
             "ClusterRole",
             "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
             "Deployment"
         ]
     );
     assert_eq!(docs[0]["metadata"]["name"], "kymas.installer.kyma-project.io");
-    let deployment = &docs[5];
+    // The control-plane profile: no wildcard anywhere, nothing it could install with here.
+    let rules = docs[3]["rules"].to_string();
+    assert!(!rules.contains("\"*\""), "{rules}");
+    assert!(
+        !rules.contains("deployments") && !rules.contains("\"create\",\"update\""),
+        "{rules}"
+    );
+    let deployment = &docs[7];
     assert_eq!(deployment["metadata"]["namespace"], "kyma-operator");
     assert_eq!(deployment["spec"]["replicas"], 2);
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];

@@ -668,3 +668,182 @@ async fn a_kubeconfig_secret_that_runs_a_command_or_names_files_is_refused() {
         )
         .await;
 }
+
+/// Least privilege, computed: `kyma operator manifests --modules M` prints a ClusterRole derived from
+/// what M renders (escalate/bind only on M's own role, by name), the printed objects pass kyma's own
+/// privilege guard, and an operator running as exactly that service account (impersonation on the bed)
+/// deploys M — while a module of a kind the role does not hold is refused by the server's RBAC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn the_operator_runs_under_the_role_its_manifests_print() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let (m, m_ns, other, other_ns) = (
+        unique("oprbac"),
+        unique("oprbac-ns"),
+        unique("opjob"),
+        unique("opjob-ns"),
+    );
+    let (tenant, opns) = (unique("tenant"), unique("kyma-op"));
+    let cat = catalog(&[
+        (&format!("{m}/module.yaml"), module_yaml(&m, &m_ns)),
+        (
+            &format!("{m}/templates/all.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata: {a: b}\n---\n\
+             apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: reader\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: job-reader\nrules:\n- apiGroups: [batch]\n  resources: [jobs]\n  verbs: [get, list]\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: job-reader\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: job-reader}\nsubjects:\n- {kind: ServiceAccount, name: reader}\n---\n\
+             apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n".into(),
+        ),
+        (&format!("{other}/module.yaml"), module_yaml(&other, &other_ns)),
+        (
+            &format!("{other}/templates/job.yaml"),
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: busybox\n".into(),
+        ),
+    ]);
+    let cat_path = cat.path().to_str().unwrap().to_string();
+    let out = kyma(&[
+        "operator",
+        "manifests",
+        "--image",
+        "example.invalid/kyma:0",
+        "--namespace",
+        &opns,
+        "--catalog",
+        &cat_path,
+        "--modules",
+        &m,
+    ]);
+    let (printed, stderr) = text(&out);
+    assert_eq!(code(&out), 0, "{stderr}");
+    assert!(
+        !printed.contains("'*'") && !printed.contains("\"*\"") && !printed.contains("- '*'"),
+        "{printed}"
+    );
+
+    // kyma's own guard passes the printed objects, as a module of their own.
+    let guard = catalog(&[
+        ("printed/module.yaml", module_yaml("printed", &opns)),
+        ("printed/templates/all.yaml", printed.clone()),
+    ]);
+    let out = kyma(&[
+        "render",
+        "--catalog",
+        guard.path().to_str().unwrap(),
+        "--modules",
+        "printed",
+    ]);
+    assert_eq!(
+        code(&out),
+        0,
+        "the privilege guard refused the printed manifests: {:?}",
+        text(&out).1
+    );
+
+    // Everything but the Deployment (the test runs the operator process itself), as an admin applies it.
+    let docs: Vec<Value> = kyma::testkit::yaml::parse_all(&printed)
+        .unwrap()
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| !d.is_null() && d["kind"] != "Deployment")
+        .collect();
+    let mut cluster_scoped = Vec::new();
+    for d in &docs {
+        let r = resource(&c, d["apiVersion"].as_str().unwrap(), d["kind"].as_str().unwrap());
+        c.apply(&r, d, Default::default()).await.unwrap();
+        if d["metadata"]["namespace"].is_null() && d["kind"] != "CustomResourceDefinition" {
+            cluster_scoped.push((r, d["metadata"]["name"].as_str().unwrap().to_string()));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let as_operator = dir.path().join("kubeconfig");
+    let admin = std::fs::read_to_string(kubeconfig()).unwrap();
+    std::fs::write(
+        &as_operator,
+        admin.replacen(
+            "  user:\n",
+            &format!("  user:\n    as: system:serviceaccount:{opns}:kyma-operator\n"),
+            1,
+        ),
+    )
+    .unwrap();
+    let run = unique("run");
+    let logs = tempfile::tempdir().unwrap();
+    let op = Operator::start(
+        &as_operator,
+        cat.path(),
+        logs.path(),
+        &format!("kyma-test/run={run}"),
+        &["--operator-namespace", &opns],
+    );
+    let kymas = kyma_kind(&c).await.expect("the Kyma kind");
+    create_namespace(&c, &tenant).await;
+    let kyma_object = |name: &str, module: &str| {
+        json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
+               "metadata": {"name": name, "namespace": tenant, "labels": {"kyma-test/run": run}},
+               "spec": {"modules": [{"name": module}]}})
+    };
+    c.apply(&kymas, &kyma_object("allowed", &m), Default::default())
+        .await
+        .unwrap();
+    c.apply(&kymas, &kyma_object("beyond", &other), Default::default())
+        .await
+        .unwrap();
+    let ready = eventually(Duration::from_secs(120), || async {
+        let k = c.get(&kymas, Some(&tenant), "allowed").await.ok()??;
+        ready(&k).then_some(k)
+    })
+    .await;
+    assert!(ready.is_some(), "not Ready under the printed role:\n{}", op.log());
+    let roles = resource(&c, "rbac.authorization.k8s.io/v1", "Role");
+    assert!(
+        c.get(&roles, Some(&m_ns), "job-reader").await.unwrap().is_some(),
+        "the module's Role (escalate by name)"
+    );
+    // A Job is not among the printed kinds: the server refuses it, and the status says so.
+    let refused = eventually(Duration::from_secs(120), || async {
+        let k = c.get(&kymas, Some(&tenant), "beyond").await.ok()??;
+        let text = k["status"].to_string();
+        text.contains("forbidden").then_some(text)
+    })
+    .await;
+    assert!(
+        refused.is_some(),
+        "a Job should be forbidden to the operator:\n{}",
+        op.log()
+    );
+
+    for name in ["allowed", "beyond"] {
+        c.delete(&kymas, Some(&tenant), name).await.unwrap();
+    }
+    let released = eventually(Duration::from_secs(120), || async {
+        c.get(&kymas, Some(&tenant), "allowed")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        released.is_some(),
+        "undeploy under the printed role:\n{}",
+        op.log()
+    );
+    drop(op);
+    // "beyond" never deployed anything; its finalizer may wait for an undeploy that has nothing to do.
+    let _ = c
+        .merge_patch(
+            &kymas,
+            Some(&tenant),
+            "beyond",
+            None,
+            &json!({"metadata": {"finalizers": null}}),
+        )
+        .await;
+    for (r, name) in cluster_scoped {
+        let _ = c.delete(&r, None, &name).await;
+    }
+}
