@@ -612,12 +612,24 @@ fn download(url: &str, progress: bool, limit: u64) -> Result<Vec<u8>, FetchError
     runtime.spawn(async move {
         let _ = tx.send(fetch_url(&client, &owned_url, progress, limit).await);
     });
-    rx.recv().unwrap_or_else(|_| {
+    wait_off_the_runtime(|| rx.recv()).unwrap_or_else(|_| {
         Err(FetchError::Unreachable {
             url: url.into(),
             message: "the download stopped unexpectedly".into(),
         })
     })
+}
+
+/// Wait for a download without holding up the caller's runtime. The catalog stage is synchronous, and
+/// the operator and the fleet runner call it from their async tasks: a wait of minutes on a slow mirror
+/// there would take a worker thread from every other task, Lease renewals included (with one worker,
+/// all of them). On a multi-threaded runtime the worker hands its other tasks on before it blocks.
+fn wait_off_the_runtime<T>(wait: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(wait),
+        _ => wait(),
+    }
 }
 
 /// Download `url`, holding at most `limit` bytes of it: a body announced larger is refused before it

@@ -18,8 +18,19 @@ struct Operator {
 impl Operator {
     /// An operator process for this test's `Kyma` objects only (`--selector`: tests run side by side).
     fn start(kubeconfig: &Path, catalog: &Path, log_dir: &Path, selector: &str, extra: &[&str]) -> Operator {
+        Self::start_with_env(kubeconfig, catalog, log_dir, selector, extra, &[])
+    }
+    fn start_with_env(
+        kubeconfig: &Path,
+        catalog: &Path,
+        log_dir: &Path,
+        selector: &str,
+        extra: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Operator {
         let log = log_dir.join(format!("operator-{}.log", unique("op")));
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
+            .envs(env.iter().copied())
             .args([
                 "operator",
                 "run",
@@ -846,4 +857,143 @@ async fn the_operator_runs_under_the_role_its_manifests_print() {
     for (r, name) in cluster_scoped {
         let _ = c.delete(&r, None, &name).await;
     }
+}
+
+/// A slow mirror does not stall the operator: while one `Kyma` object's release assets trickle in over
+/// 20 s each, another object is reconciled to Ready and the shard's Lease (4 s) keeps being renewed —
+/// with a single runtime worker (`TOKIO_WORKER_THREADS=1`), where a download that blocked its thread
+/// would stop everything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_slow_mirror_stalls_neither_other_objects_nor_the_lease() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let (fast, fast_ns, slow, tenant) = (
+        unique("opfast"),
+        unique("opfast-ns"),
+        unique("opslow"),
+        unique("tenant"),
+    );
+    let cat = catalog(&[
+        (&format!("{fast}/module.yaml"), module_yaml(&fast, &fast_ns)),
+        (
+            &format!("{fast}/templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {a: b}\n".into(),
+        ),
+    ]);
+    // A release module whose assets come from a mirror that trickles each file out over 20 s.
+    let mirror = tempfile::tempdir().unwrap();
+    let assets = mirror.path().join("example/slow/releases/download/1.0.0");
+    std::fs::create_dir_all(&assets).unwrap();
+    let cm = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {tenant}\ndata: {{a: b}}\n"
+        )
+    };
+    std::fs::write(assets.join("manager.yaml"), cm("slow-manager")).unwrap();
+    std::fs::write(assets.join("cr.yaml"), cm("slow-cr")).unwrap();
+    let index = cat.path().join("slow-index.yaml");
+    std::fs::write(
+        &index,
+        format!(
+            "apiVersion: kyma.module/v1\nkind: ReleaseIndex\nmodules:\n- name: {slow}\n  repository: example/slow\n  namespace: {tenant}\n  \
+             customResource: {{apiVersion: v1, kind: ConfigMap, scope: Namespaced}}\n  manager: {{name: slow-manager, namespace: {tenant}}}\n  \
+             assets: {{manager: manager.yaml, defaultCR: cr.yaml}}\n  versions:\n  - version: 1.0.0\n"
+        ),
+    )
+    .unwrap();
+    let (mirror_url, requests) = serve_dir_paced(mirror.path().to_path_buf(), Duration::from_secs(20)).await;
+    let cache = tempfile::tempdir().unwrap();
+    let run = unique("run");
+    let operator_ns = unique("kyma-operator");
+    let logs = tempfile::tempdir().unwrap();
+    let op = Operator::start_with_env(
+        &kubeconfig(),
+        cat.path(),
+        logs.path(),
+        &format!("kyma-test/run={run}"),
+        &[
+            "--catalog",
+            index.to_str().unwrap(),
+            "--mirror",
+            &mirror_url,
+            "--operator-namespace",
+            &operator_ns,
+            "--leader-election",
+            "--lease-duration",
+            "4s",
+        ],
+        &[
+            ("TOKIO_WORKER_THREADS", Path::new("1")),
+            ("KYMA_CACHE_DIR", cache.path()),
+        ],
+    );
+    let kymas = kyma_kind(&c).await.expect("the Kyma kind");
+    create_namespace(&c, &tenant).await;
+    let leading = eventually(Duration::from_secs(30), || async {
+        op.log().contains("leading shard 0").then_some(())
+    })
+    .await;
+    assert!(leading.is_some(), "{}", op.log());
+    let kyma_object = |name: &str, module: &str| {
+        json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
+               "metadata": {"name": name, "namespace": tenant, "labels": {"kyma-test/run": run}},
+               "spec": {"modules": [{"name": module}]}})
+    };
+    c.apply(&kymas, &kyma_object("slow", &slow), Default::default())
+        .await
+        .unwrap();
+    let asked = eventually(Duration::from_secs(30), || async {
+        (!requests.lock().unwrap().is_empty()).then_some(())
+    })
+    .await;
+    assert!(asked.is_some(), "the slow object never fetched:\n{}", op.log());
+    let start = Instant::now();
+    c.apply(&kymas, &kyma_object("fast", &fast), Default::default())
+        .await
+        .unwrap();
+    let fast_ready = eventually(Duration::from_secs(60), || async {
+        let k = c.get(&kymas, Some(&tenant), "fast").await.ok()??;
+        ready(&k).then_some(())
+    })
+    .await;
+    let took = start.elapsed();
+    assert!(
+        fast_ready.is_some(),
+        "the fast object never became Ready:\n{}",
+        op.log()
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "the fast object waited {:.1} s for the slow download (20 s a file):\n{}",
+        took.as_secs_f64(),
+        op.log()
+    );
+    assert!(
+        !op.log().contains("lost shard"),
+        "the Lease was lost while a download waited:\n{}",
+        op.log()
+    );
+    figure(format!(
+        "operator, one runtime worker, a mirror trickling 20 s per file: another Kyma object Ready {:.1} s after it was created, the 4 s Lease never lost",
+        took.as_secs_f64()
+    ));
+    drop(op);
+    for name in ["fast", "slow"] {
+        let _ = c
+            .merge_patch(
+                &kymas,
+                Some(&tenant),
+                name,
+                None,
+                &json!({"metadata": {"finalizers": null}}),
+            )
+            .await;
+        let _ = c.delete(&kymas, Some(&tenant), name).await;
+    }
+    let out = kyma(&["undeploy", "--modules", &fast]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
