@@ -446,8 +446,9 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
         "--timeout".into(),
         humantime::format_duration(ctx.args.timeout).to_string(),
         "--wait-for-lock".into(),
-        // A resync restores what was changed or deleted by hand: apply even when nothing changed.
-        "--reapply".into(),
+        // No --reapply: a resync of an unchanged spec checks the cluster (one LIST per kind and namespace)
+        // and applies only modules with something missing, edited or unhealthy, instead of every object
+        // of every module every time.
     ];
     if let Some(o) = central_overrides(ctx).await? {
         argv.extend(["--overrides".into(), o.display().to_string()]);
@@ -562,10 +563,12 @@ fn modules_of(doc: &Value) -> Vec<Value> {
         .into_iter()
         .flatten()
         .map(|m| {
+            // An unchanged module the cluster confirmed is Ready, in lifecycle-manager's words.
+            let state = if m["state"] == "Skipped" { json!("Ready") } else { m["state"].clone() };
             json!({
                 "name": m["name"],
                 "version": m["version"],
-                "state": m["state"],
+                "state": state,
                 "ready": m["ready"],
                 "total": m["total"],
                 "blocking": m["blocking"].as_array().cloned().unwrap_or_default().into_iter()
