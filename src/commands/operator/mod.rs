@@ -287,7 +287,7 @@ async fn reconcile(obj: Arc<kube::api::DynamicObject>, ctx: Arc<Ctx>) -> Result<
         if !finalizers.iter().any(|f| f == FINALIZER) {
             return Ok(Action::await_change());
         }
-        let target = target_of(&ctx, &spec, &obj).await.map_err(|f| fail(&f))?;
+        let (target, _kubeconfig) = target_of(&ctx, &spec, &obj).await.map_err(|f| fail(&f))?;
         if !previous.is_empty() {
             undeploy(&ctx, &target, &previous).await.map_err(|f| fail(&f))?;
         }
@@ -312,7 +312,7 @@ async fn reconcile(obj: Arc<kube::api::DynamicObject>, ctx: Arc<Ctx>) -> Result<
         return Ok(Action::await_change());
     }
 
-    let target = match target_of(&ctx, &spec, &obj).await {
+    let (target, _kubeconfig) = match target_of(&ctx, &spec, &obj).await {
         Ok(t) => t,
         Err(f) => {
             let status = condition_status(
@@ -384,10 +384,15 @@ fn list(names: &[String]) -> String {
     }
 }
 
-/// The cluster a `Kyma` object's modules go to: this one, or the one its kubeconfig Secret names.
-async fn target_of(ctx: &Ctx, spec: &KymaSpec, obj: &kube::api::DynamicObject) -> Result<Target, Failure> {
+/// The cluster a `Kyma` object's modules go to: this one, or the one its kubeconfig Secret names (then
+/// with the private file that holds the kubeconfig, which lives as long as the target is used).
+async fn target_of(
+    ctx: &Ctx,
+    spec: &KymaSpec,
+    obj: &kube::api::DynamicObject,
+) -> Result<(Target, Option<Private>), Failure> {
     let Some(r) = &spec.kubeconfig_secret_ref else {
-        return Ok(ctx.home_target.clone());
+        return Ok((ctx.home_target.clone(), None));
     };
     let ns = obj.metadata.namespace.as_deref().unwrap_or("default");
     let bytes = read_key(ctx, &ctx.secrets, ns, &r.name, &r.key).await?;
@@ -402,18 +407,13 @@ async fn target_of(ctx: &Ctx, spec: &KymaSpec, obj: &kube::api::DynamicObject) -
             r.key
         ))
     })?;
-    let uid = obj
-        .metadata
-        .uid
-        .clone()
-        .unwrap_or_else(|| key_of(obj).replace('/', "_"));
-    let path: PathBuf = ctx.workdir.join(format!("{uid}.kubeconfig"));
-    write_private(&path, &bytes)?;
-    Ok(Target {
-        kubeconfig: Some(path),
+    let file = private_file(&ctx.workdir, "kubeconfig", &bytes)?;
+    let target = Target {
+        kubeconfig: Some(file.path().to_path_buf()),
         context: None,
         label: format!("{ns}/{}", r.name),
-    })
+    };
+    Ok((target, Some(file)))
 }
 
 /// `kyma deploy` of the spec's modules, through the command's own code: its flags parsed by its own
@@ -432,9 +432,9 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
         .iter()
         .filter_map(|m| m.values.clone().map(|v| (m.name.clone(), v)))
         .collect();
-    let values_file = ctx.workdir.join(format!("{}.values.yaml", key.replace('/', "_")));
-    write_private(
-        &values_file,
+    let values_file = private_file(
+        &ctx.workdir,
+        "values",
         crate::yaml::to_string(&Value::Object(values)).as_bytes(),
     )?;
     let mut argv: Vec<String> = vec![
@@ -442,7 +442,7 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
         "--modules".into(),
         modules.join(","),
         "-f".into(),
-        values_file.display().to_string(),
+        values_file.path().display().to_string(),
         "--timeout".into(),
         humantime::format_duration(ctx.args.timeout).to_string(),
         "--wait-for-lock".into(),
@@ -450,8 +450,9 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
         // and applies only modules with something missing, edited or unhealthy, instead of every object
         // of every module every time.
     ];
-    if let Some(o) = central_overrides(ctx).await? {
-        argv.extend(["--overrides".into(), o.display().to_string()]);
+    let overrides = central_overrides(ctx).await?;
+    if let Some(o) = &overrides {
+        argv.extend(["--overrides".into(), o.path().display().to_string()]);
     }
     let args = DeployCommand::try_parse_from(argv)
         .map_err(|e| Failure::bad_input(anyhow::anyhow!("{e}")))?
@@ -564,7 +565,11 @@ fn modules_of(doc: &Value) -> Vec<Value> {
         .flatten()
         .map(|m| {
             // An unchanged module the cluster confirmed is Ready, in lifecycle-manager's words.
-            let state = if m["state"] == "Skipped" { json!("Ready") } else { m["state"].clone() };
+            let state = if m["state"] == "Skipped" {
+                json!("Ready")
+            } else {
+                m["state"].clone()
+            };
             json!({
                 "name": m["name"],
                 "version": m["version"],
@@ -655,31 +660,49 @@ async fn set_finalizers(
         .map_err(|e| ReconcileError(format!("cannot update the finalizers of {name}: {e}")))
 }
 
-/// Kubeconfigs carry credentials and values may carry secrets: only the operator's user may read them.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
+/// A file of one reconcile's own: kubeconfigs carry credentials and values may carry secrets, so it is
+/// readable by the operator's user only (0600), has a name no other reconcile uses (concurrent
+/// reconciles never share or overwrite one), and is removed when the handle is dropped.
+type Private = tempfile::NamedTempFile;
+
+fn private_file(dir: &std::path::Path, what: &str, bytes: &[u8]) -> Result<Private, Failure> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(|e| {
-            Failure::new(
-                Exit::ModuleFailed,
-                anyhow::anyhow!("cannot write {}: {e}", path.display()),
-            )
-        })
+    let cannot = |e: std::io::Error| {
+        Failure::new(
+            Exit::ModuleFailed,
+            anyhow::anyhow!("cannot write a {what} file in {}: {e}", dir.display()),
+        )
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("{what}-"))
+        .tempfile_in(dir)
+        .map_err(cannot)?;
+    file.write_all(bytes).and_then(|_| file.flush()).map_err(cannot)?;
+    Ok(file)
+}
+
+/// Where this reconcile's central overrides are: the operator's `--overrides FILE`, or a private copy of
+/// what `--overrides-from` held when it was read.
+enum Overrides {
+    File(PathBuf),
+    Read(Private),
+}
+
+impl Overrides {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Overrides::File(p) => p,
+            Overrides::Read(f) => f.path(),
+        }
+    }
 }
 
 /// The central overrides file for this reconcile: `--overrides FILE`, or the ConfigMap/Secret of
 /// `--overrides-from` read now (so a change reaches every object by its next resync).
-async fn central_overrides(ctx: &Ctx) -> Result<Option<PathBuf>, Failure> {
+async fn central_overrides(ctx: &Ctx) -> Result<Option<Overrides>, Failure> {
     use crate::cli::OverridesSource;
     let Some(source) = &ctx.args.overrides_from else {
-        return Ok(ctx.args.overrides.clone());
+        return Ok(ctx.args.overrides.clone().map(Overrides::File));
     };
     let ns = ctx.args.operator_namespace.as_str();
     let (kind, name) = match source {
@@ -693,9 +716,11 @@ async fn central_overrides(ctx: &Ctx) -> Result<Option<PathBuf>, Failure> {
             f.error.context("the central overrides (--overrides-from)"),
         )
     })?;
-    let path = ctx.workdir.join("central-overrides.yaml");
-    write_private(&path, &text)?;
-    Ok(Some(path))
+    Ok(Some(Overrides::Read(private_file(
+        &ctx.workdir,
+        "overrides",
+        &text,
+    )?)))
 }
 
 /// One key of a ConfigMap or Secret of the watched cluster (a Secret's value decoded from base64): the
