@@ -74,6 +74,13 @@ async fn kyma_kind(c: &kyma::testkit::cluster::Cluster) -> Option<kyma::testkit:
     .await
 }
 
+/// A `Kyma` object of one test run (its label is what the test's operator selects).
+fn kyma_in(name: &str, namespace: &str, run: &str, spec: Value) -> Value {
+    json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
+           "metadata": {"name": name, "namespace": namespace, "labels": {"kyma-test/run": run}},
+           "spec": spec})
+}
+
 fn ready(kyma: &Value) -> bool {
     let generation = &kyma["metadata"]["generation"];
     kyma["status"]["observedGeneration"] == *generation
@@ -164,9 +171,7 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         if let Some(s) = secret {
             spec["kubeconfigSecretRef"] = json!({"name": s});
         }
-        json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
-               "metadata": {"name": name, "namespace": tenant, "labels": {"kyma-test/run": run}},
-               "spec": spec})
+        kyma_in(name, &tenant, &run, spec)
     };
     let wait_ready = |name: &'static str| {
         let (c, kymas, tenant) = (c.clone(), kymas.clone(), tenant.clone());
@@ -445,9 +450,12 @@ async fn two_shards_split_the_objects_and_a_killed_leaders_shard_moves() {
     }
     let names: Vec<String> = names.concat();
     let object = |i: usize, value: &str| {
-        json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
-               "metadata": {"name": names[i], "namespace": tenant, "labels": {"kyma-test/run": run}},
-               "spec": {"modules": [{"name": format!("{module}-{i}"), "values": {"name": value}}]}})
+        kyma_in(
+            &names[i],
+            &tenant,
+            &run,
+            json!({"modules": [{"name": format!("{module}-{i}"), "values": {"name": value}}]}),
+        )
     };
     for i in 0..6 {
         c.apply(&kymas, &object(i, &format!("v1-{i}")), Default::default())
@@ -608,9 +616,12 @@ async fn a_kubeconfig_secret_that_runs_a_command_or_names_files_is_refused() {
         .unwrap_or_else(|| panic!("the operator did not install its CRD:\n{}", op.log()));
     c.apply(
         &kymas,
-        &json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
-                "metadata": {"name": "k", "namespace": tenant, "labels": {"kyma-test/run": run}},
-                "spec": {"modules": [{"name": m}], "kubeconfigSecretRef": {"name": "hostile"}}}),
+        &kyma_in(
+            "k",
+            &tenant,
+            &run,
+            json!({"modules": [{"name": m}], "kubeconfigSecretRef": {"name": "hostile"}}),
+        ),
         Default::default(),
     )
     .await
@@ -792,11 +803,8 @@ async fn the_operator_runs_under_the_role_its_manifests_print() {
     );
     let kymas = kyma_kind(&c).await.expect("the Kyma kind");
     create_namespace(&c, &tenant).await;
-    let kyma_object = |name: &str, module: &str| {
-        json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
-               "metadata": {"name": name, "namespace": tenant, "labels": {"kyma-test/run": run}},
-               "spec": {"modules": [{"name": module}]}})
-    };
+    let kyma_object =
+        |name: &str, module: &str| kyma_in(name, &tenant, &run, json!({"modules": [{"name": module}]}));
     c.apply(&kymas, &kyma_object("allowed", &m), Default::default())
         .await
         .unwrap();
@@ -941,11 +949,8 @@ async fn a_slow_mirror_stalls_neither_other_objects_nor_the_lease() {
     })
     .await;
     assert!(leading.is_some(), "{}", op.log());
-    let kyma_object = |name: &str, module: &str| {
-        json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
-               "metadata": {"name": name, "namespace": tenant, "labels": {"kyma-test/run": run}},
-               "spec": {"modules": [{"name": module}]}})
-    };
+    let kyma_object =
+        |name: &str, module: &str| kyma_in(name, &tenant, &run, json!({"modules": [{"name": module}]}));
     c.apply(&kymas, &kyma_object("slow", &slow), Default::default())
         .await
         .unwrap();
