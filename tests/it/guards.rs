@@ -339,7 +339,7 @@ async fn a_refused_delete_is_said_at_once_and_stays_recorded() {
         "{stderr}"
     );
     figure(format!(
-        "undeploy with a DELETE refused (403): exit 4 after {:.1} s (--timeout 60s)",
+        "undeploy with a DELETE refused (403): exit 4 after {:.2} s (--timeout 60s)",
         took.as_secs_f64()
     ));
 
