@@ -312,7 +312,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__diff)
-            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --concurrency --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -359,6 +359,10 @@ _kyma() {
                     return 0
                     ;;
                 --wait-for-cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -964,7 +968,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__operator__subcmd__run)
-            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --shards --shard --selector --leader-election --operator-namespace --overrides-from --lease-duration --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --shards --shard --selector --leader-election --operator-namespace --overrides-from --lease-duration --insecure-kubeconfig-exec --insecure-kubeconfig-files --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1120,7 +1124,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__status)
-            opts="-m -o -v -h -V --modules --check --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-m -o -v -h -V --modules --check --concurrency --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1132,6 +1136,10 @@ _kyma() {
                     ;;
                 -m)
                     COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

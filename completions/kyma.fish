@@ -268,6 +268,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand diff" -l kubeconfig -d 'Kubeco
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l context -d 'Kubeconfig context to use (default: the current context). Repeat it to target several clusters in one run' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l cluster-concurrency -d 'With several clusters: how many are worked on at once; each has its own lock, discovery, rounds and readiness, and one cluster\'s failure never stops the others' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l concurrency -d 'Objects compared at once (each a read and a dry-run apply)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
@@ -292,6 +293,7 @@ registry-cache\t''
 registry-proxy\t''
 serverless\t''
 telemetry\t''"
+complete -c kyma -n "__fish_kyma_using_subcommand status" -l concurrency -d 'Objects looked at at once (each a read and a dry-run apply)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Repeat it to target the current context of each file, all in one run' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l context -d 'Kubeconfig context to use (default: the current context). Repeat it to target several clusters in one run' -r
 complete -c kyma -n "__fish_kyma_using_subcommand status" -l cluster-concurrency -d 'With several clusters: how many are worked on at once; each has its own lock, discovery, rounds and readiness, and one cluster\'s failure never stops the others' -r
@@ -357,6 +359,8 @@ complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subc
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l max-download-size -d 'The most one download (catalog, release asset, mirror file) may be, and the most a catalog archive may unpack to: `256MiB`, `10MB`, `1048576`' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l leader-election -d 'Run as one of several replicas of a shard: only the holder of the shard\'s Lease (`kyma-operator-shard-N` in --operator-namespace) reconciles; the others wait and take over when it stops renewing'
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l insecure-kubeconfig-exec -d 'Let kubeconfigs from Secrets run commands (`users[].user.exec`, `auth-provider`). Off: whoever may write a Secret and a `Kyma` object could otherwise run code as the operator'
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l insecure-kubeconfig-files -d 'Let kubeconfigs from Secrets name files (`tokenFile`, `client-certificate`, `client-key`, `certificate-authority`). Off: such a path could hand the operator\'s own token or files to a server of the Secret writer\'s choice'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'

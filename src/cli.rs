@@ -235,7 +235,7 @@ pub struct DeployArgs {
     #[arg(long, value_parser = parse_duration, default_value = "10m")]
     pub timeout: Duration,
     /// Requests in flight at once.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=512))]
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub concurrency: u16,
     /// Return once everything is applied, without waiting for readiness.
     #[arg(long)]
@@ -306,12 +306,18 @@ pub struct UndeployArgs {
     pub cluster: ClusterArgs,
 }
 
+/// Requests in flight at once, for deploy and for the reads of status and diff alike.
+pub const DEFAULT_CONCURRENCY: u16 = 32;
+
 #[derive(Debug, Clone, Args)]
 pub struct DiffArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Objects compared at once (each a read and a dry-run apply).
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -323,6 +329,9 @@ pub struct StatusArgs {
     /// status exits 0 whenever it could read the cluster.
     #[arg(long)]
     pub check: bool,
+    /// Objects looked at at once (each a read and a dry-run apply).
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }

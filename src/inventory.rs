@@ -244,17 +244,26 @@ impl Inventory {
     }
 }
 
-async fn secrets(cluster: &Cluster) -> Resource {
-    cluster.discovery.ensure(cluster, ["v1".to_string()]).await;
+/// A core kind kyma's own bookkeeping needs. Discovery of `/api/v1` can fail mid-run (a 503 while the
+/// server restarts): that is a failed request, reported as one, never a crash.
+async fn core(cluster: &Cluster, kind: &str) -> Result<Resource, RequestError> {
     cluster
         .discovery
-        .resolve("v1", "Secret")
-        .expect("every server serves v1 Secrets")
+        .require(cluster, "v1", kind)
+        .await?
+        .ok_or_else(|| RequestError {
+            message: format!("the server does not serve v1 {kind}s, which kyma keeps its records in"),
+            ..Default::default()
+        })
+}
+
+async fn secrets(cluster: &Cluster) -> Result<Resource, RequestError> {
+    core(cluster, "Secret").await
 }
 
 /// Every kyma inventory on the cluster, by module name.
 pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryError> {
-    let r = secrets(cluster).await;
+    let r = secrets(cluster).await?;
     let items = match cluster.list(&r, Some(NAMESPACE), Some(INVENTORY_LABEL)).await {
         Ok(items) => items,
         Err(e) if e.is_not_found() => vec![],
@@ -273,11 +282,7 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
 /// update still succeeds, an inventory Secret would not), so a run that starts then waits for it to go
 /// (bounded) before creating it again.
 pub async fn ensure_namespace_named(cluster: &Cluster, name: &str) -> Result<(), RequestError> {
-    cluster.discovery.ensure(cluster, ["v1".to_string()]).await;
-    let ns = cluster
-        .discovery
-        .resolve("v1", "Namespace")
-        .expect("every server serves Namespaces");
+    let ns = core(cluster, "Namespace").await?;
     let until = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
     while let Some(live) = cluster.get(&ns, None, name).await? {
         if live.pointer("/metadata/deletionTimestamp").is_none() || tokio::time::Instant::now() > until {
@@ -301,7 +306,7 @@ pub async fn ensure_namespace_named(cluster: &Cluster, name: &str) -> Result<(),
 }
 
 pub async fn write(cluster: &Cluster, inv: &Inventory) -> Result<(), RequestError> {
-    let r = secrets(cluster).await;
+    let r = secrets(cluster).await?;
     cluster
         .apply(
             &r,
@@ -317,7 +322,7 @@ pub async fn write(cluster: &Cluster, inv: &Inventory) -> Result<(), RequestErro
 }
 
 pub async fn remove(cluster: &Cluster, module: &str) -> Result<(), RequestError> {
-    let r = secrets(cluster).await;
+    let r = secrets(cluster).await?;
     cluster.delete(&r, Some(NAMESPACE), &parent_name(module)).await
 }
 

@@ -81,14 +81,13 @@ pub fn identity() -> String {
     )
 }
 
+/// `NoLeases` only when the server says it serves none: a discovery that failed (a 503 mid-restart) is
+/// an error, or a passing outage would let a run go on without the lock.
 async fn lease_resource(cluster: &Cluster) -> Result<Resource, LockError> {
     cluster
         .discovery
-        .ensure(cluster, ["coordination.k8s.io/v1".to_string()])
-        .await;
-    cluster
-        .discovery
-        .resolve("coordination.k8s.io/v1", "Lease")
+        .require(cluster, "coordination.k8s.io/v1", "Lease")
+        .await?
         .ok_or(LockError::NoLeases)
 }
 
@@ -200,11 +199,7 @@ impl Lock {
                 Ok(_) => break,
                 // Someone else created or updated it between our read and write: read again.
                 Err(e) if e.code == Some(409) => continue,
-                Err(e)
-                    if e.code == Some(403)
-                        && e.message.contains("being terminated")
-                        && tokio::time::Instant::now() < terminating_until =>
-                {
+                Err(e) if e.namespace_terminating() && tokio::time::Instant::now() < terminating_until => {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     crate::inventory::ensure_namespace_named(cluster, ns).await?;
                     continue;

@@ -40,6 +40,16 @@ pub struct DeleteReport {
     pub kept: Vec<(ObjectKey, String)>,
     /// Objects still there when the time was up, with what holds them.
     pub stuck: Vec<(ObjectKey, String)>,
+    /// Objects the server would not delete (403, 422, a webhook's "no"), or whose kind discovery could
+    /// not confirm, with its reason: said at once, never waited for until the timeout; they stay recorded.
+    pub refused: Vec<(ObjectKey, String)>,
+}
+
+impl DeleteReport {
+    /// Everything is gone or left on purpose.
+    pub fn complete(&self) -> bool {
+        self.stuck.is_empty() && self.refused.is_empty()
+    }
 }
 
 struct Target {
@@ -87,10 +97,16 @@ pub async fn delete_members(
             .discovery
             .resolve(&m.api_version(), &m.kind)
             .or_else(|| cluster.discovery.resolve_group_kind(&m.group, &m.kind));
-        match resource {
+        match (resource, cluster.discovery.failure(&m.api_version())) {
+            // Discovery of its group/version failed: whether the kind (and the object) is still there
+            // cannot be told, and "gone" would drop it from the records.
+            (None, Some(e)) => report.refused.push((
+                m.key(),
+                format!("cannot tell whether its kind is still served: {e}"),
+            )),
             // The kind is gone (its CRD was deleted): so is the object.
-            None => report.deleted.push(m.key()),
-            Some(resource) => phases.entry(phase(m)).or_default().push(Target {
+            (None, None) => report.deleted.push(m.key()),
+            (Some(resource), _) => phases.entry(phase(m)).or_default().push(Target {
                 member: m.clone(),
                 resource,
             }),
@@ -155,12 +171,16 @@ pub async fn delete_members(
             }
             doomed.push(t);
         }
-        futures::future::join_all(
-            doomed
-                .iter()
-                .map(|t| cluster.delete(&t.resource, t.member.namespace.as_deref(), &t.member.name)),
-        )
-        .await;
+        let sent = futures::future::join_all(doomed.iter().map(|t| delete_one(cluster, t, deadline))).await;
+        // A DELETE the server refused will not happen however long we wait: said now, with its reason.
+        let mut accepted = Vec::new();
+        for (t, r) in doomed.into_iter().zip(sent) {
+            match r {
+                Ok(()) => accepted.push(t),
+                Err(e) => report.refused.push((t.member.key(), e.to_string())),
+            }
+        }
+        let doomed = accepted;
         let mut remaining = wait_gone(cluster, &doomed, deadline).await;
         if !remaining.is_empty() && opts.remove_finalizers {
             for t in doomed.iter().filter(|t| remaining.contains(&t.member.key())) {
@@ -185,12 +205,42 @@ pub async fn delete_members(
                 report.deleted.push(name);
             }
         }
-        if !report.stuck.is_empty() {
-            // Later phases (namespaces, CRDs) would only get stuck behind these.
+        if !report.complete() {
+            // Later phases (namespaces, CRDs) would only get stuck behind these — or, for a CRD, take
+            // a refused custom resource along with it.
             break;
         }
     }
     report
+}
+
+/// One DELETE: a transient answer (5xx, no answer, 409) is tried again, briefly and within the
+/// deadline; anything else is the server's verdict. Already gone counts as deleted.
+async fn delete_one(
+    cluster: &Cluster,
+    t: &Target,
+    deadline: tokio::time::Instant,
+) -> Result<(), crate::cluster::RequestError> {
+    use crate::engine::classify::{Verdict, backoff, classify};
+    let mut attempt = 0;
+    loop {
+        match cluster
+            .delete(&t.resource, t.member.namespace.as_deref(), &t.member.name)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => {
+                let wait = e.retry_after.unwrap_or_else(|| backoff(attempt + 1));
+                let transient = matches!(classify(&e), Verdict::Retry { .. });
+                if !transient || attempt >= 5 || tokio::time::Instant::now() + wait > deadline {
+                    return Err(e);
+                }
+                attempt += 1;
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
 }
 
 /// Why an object is still there: its finalizers, or a namespace's conditions.

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use futures::StreamExt;
 use serde_json::Value;
 
 use crate::cluster::{ApplyOptions, Cluster};
@@ -151,10 +152,14 @@ pub struct ModuleStatus {
     pub details: Vec<ObjectStatus>,
 }
 
-/// Health and drift of installed modules, from their inventories.
+/// Health and drift of installed modules, from their inventories. At most `concurrency` objects are
+/// looked at at once (each is a read and a dry-run apply, one after the other), over all modules
+/// together: a cluster with thousands of recorded objects gets `--concurrency` requests, as from a
+/// deploy, not thousands at once.
 pub async fn status(
     cluster: &Cluster,
     modules: &[String],
+    concurrency: usize,
 ) -> Result<Vec<ModuleStatus>, inventory::InventoryError> {
     let mut invs = inventory::read_all(cluster).await?;
     if !modules.is_empty() {
@@ -165,23 +170,41 @@ pub async fn status(
         .flat_map(|i| i.members.iter().map(Member::api_version))
         .collect::<Vec<_>>();
     cluster.discovery.ensure(cluster, gvs).await;
-    let results = futures::future::join_all(invs.iter().map(|inv| module_status(cluster, inv))).await;
-    Ok(results)
+    let manifests: Vec<HashMap<ObjectKey, &Value>> = invs
+        .iter()
+        .map(|inv| inv.manifest.iter().map(|o| (ObjectKey::of(o), o)).collect())
+        .collect();
+    let checks = invs.iter().zip(&manifests).flat_map(|(inv, manifest)| {
+        inv.members.iter().map(move |m| {
+            let desired = match &inv.manifest_error {
+                Some(e) => Desired::Unknown(e),
+                None => manifest
+                    .get(&m.key())
+                    .copied()
+                    .map_or(Desired::Unrecorded, Desired::Recorded),
+            };
+            object_status(cluster, m, desired)
+        })
+    });
+    let mut details = bounded(checks, concurrency).await.into_iter();
+    Ok(invs
+        .iter()
+        .map(|inv| module_status(inv, details.by_ref().take(inv.members.len()).collect()))
+        .collect())
 }
 
-async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
-    let manifest: HashMap<ObjectKey, &Value> = inv.manifest.iter().map(|o| (ObjectKey::of(o), o)).collect();
-    let details = futures::future::join_all(inv.members.iter().map(|m| {
-        let desired = match &inv.manifest_error {
-            Some(e) => Desired::Unknown(e),
-            None => manifest
-                .get(&m.key())
-                .copied()
-                .map_or(Desired::Unrecorded, Desired::Recorded),
-        };
-        object_status(cluster, m, desired)
-    }))
-    .await;
+/// Run `futures` with at most `concurrency` in flight, answers in the order asked.
+async fn bounded<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+    concurrency: usize,
+) -> Vec<F::Output> {
+    futures::stream::iter(futures)
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+fn module_status(inv: &Inventory, details: Vec<ObjectStatus>) -> ModuleStatus {
     let ready = details.iter().filter(|d| d.health.is_ready()).count();
     let drifted = details.iter().filter(|d| d.drift.is_some()).count();
     let health = if details.iter().any(|d| matches!(d.health, Health::Failed(_))) {
@@ -216,6 +239,15 @@ enum Desired<'a> {
 async fn object_status(cluster: &Cluster, m: &Member, desired: Desired<'_>) -> ObjectStatus {
     let object = m.key().to_string();
     let Some(r) = cluster.discovery.resolve(&m.api_version(), &m.kind) else {
+        // Discovery failed (a 503 from an aggregated API): unknown, which is not "no longer served".
+        if let Some(e) = cluster.discovery.failure(&m.api_version()) {
+            let why = format!("cannot tell whether its kind is still served: {e}");
+            return ObjectStatus {
+                object,
+                health: Health::InProgress(why.clone()),
+                drift: Some(Drift::Unchecked(why)),
+            };
+        }
         return ObjectStatus {
             object,
             health: Health::Failed("its kind is no longer served".into()),
@@ -317,8 +349,12 @@ pub enum DiffAction {
 }
 
 /// What a deploy of `plan` would change: server-side dry-run apply per object against the live one,
-/// plus the recorded members it would prune.
-pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>, inventory::InventoryError> {
+/// plus the recorded members it would prune. At most `concurrency` objects are compared at once.
+pub async fn diff(
+    cluster: &Cluster,
+    plan: &mut Plan,
+    concurrency: usize,
+) -> Result<Vec<ObjectDiff>, inventory::InventoryError> {
     let existing: BTreeMap<String, Inventory> = inventory::read_all(cluster)
         .await?
         .into_iter()
@@ -400,11 +436,7 @@ pub async fn diff(cluster: &Cluster, plan: &mut Plan) -> Result<Vec<ObjectDiff>,
             }
         }
     });
-    let mut out: Vec<ObjectDiff> = futures::future::join_all(checks)
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut out: Vec<ObjectDiff> = bounded(checks, concurrency).await.into_iter().flatten().collect();
     for m in &plan.modules {
         let Some(inv) = existing.get(&m.name) else {
             continue;

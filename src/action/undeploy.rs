@@ -30,7 +30,11 @@ pub struct UndeployResult {
 
 impl UndeployResult {
     pub fn complete(&self) -> bool {
-        self.modules.iter().all(|(_, r)| r.stuck.is_empty())
+        self.modules.iter().all(|(_, r)| r.complete())
+    }
+    /// The server refused to delete something: no wait would change that.
+    pub fn refused(&self) -> bool {
+        self.modules.iter().any(|(_, r)| !r.refused.is_empty())
     }
 }
 
@@ -153,8 +157,10 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
             deleted: report.deleted.iter().filter(|x| mine(x)).cloned().collect(),
             kept: report.kept.iter().filter(|(x, _)| mine(x)).cloned().collect(),
             stuck: report.stuck.iter().filter(|(x, _)| mine(x)).cloned().collect(),
+            refused: report.refused.iter().filter(|(x, _)| mine(x)).cloned().collect(),
         };
-        if r.stuck.is_empty() {
+        // What is still there stays recorded, so a later run (with the rights) finds it.
+        if r.complete() {
             inventory::remove(cluster, t)
                 .await
                 .map_err(|source| ActionError::InventoryWrite {

@@ -51,6 +51,9 @@ pub struct Discovery {
     inner: Arc<RwLock<HashMap<Key, Resource>>>,
     served: Arc<RwLock<Vec<String>>>,
     fetched: Arc<RwLock<std::collections::HashSet<String>>>,
+    /// Group/versions whose discovery failed for a reason other than "not served" (5xx, no answer),
+    /// until a later fetch succeeds: their kinds are unknown, not absent.
+    failed: Arc<RwLock<HashMap<String, RequestError>>>,
 }
 
 impl Discovery {
@@ -142,11 +145,44 @@ impl Discovery {
         v
     }
 
+    /// Why the resources of `gv` are unknown, if its discovery failed other than with "not served":
+    /// a caller that does not find a kind must then not conclude that the kind is gone.
+    pub fn failure(&self, gv: &str) -> Option<RequestError> {
+        self.failed.read().unwrap().get(gv).cloned()
+    }
+
+    /// One kind, fetching its group/version if it is not known yet: `Ok(None)` when the server
+    /// answered that it does not serve it, `Err` when discovery failed (an outage is not "not served").
+    pub async fn require(
+        &self,
+        cluster: &Cluster,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<Resource>, RequestError> {
+        if let Some(r) = self.resolve(api_version, kind) {
+            return Ok(Some(r));
+        }
+        match self.refresh(cluster, api_version).await {
+            Ok(()) => Ok(self.resolve(api_version, kind)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Refresh one group/version (after a CRD for it became Established). Adds and updates only:
     /// several CRDs of one group become established concurrently, and an answer fetched a moment
     /// earlier must not erase a kind a later answer already added.
     pub async fn refresh(&self, cluster: &Cluster, gv: &str) -> Result<(), RequestError> {
-        let list = self.fetch(cluster, gv).await?;
+        let list = match self.fetch(cluster, gv).await {
+            Ok(list) => list,
+            Err(e) => {
+                if !e.is_not_found() {
+                    self.failed.write().unwrap().insert(gv.to_string(), e.clone());
+                }
+                return Err(e);
+            }
+        };
+        self.failed.write().unwrap().remove(gv);
         self.fetched.write().unwrap().insert(gv.to_string());
         let mut map = self.inner.write().unwrap();
         map.extend(list.into_iter().map(|r| ((gv.to_string(), r.kind.clone()), r)));

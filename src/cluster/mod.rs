@@ -83,9 +83,21 @@ pub struct RequestError {
     pub message: String,
     /// `Status.details.kind` (e.g. `namespaces` on a missing namespace).
     pub details_kind: String,
+    /// `Status.details.causes`: which field was wrong and how, when the server said.
+    pub causes: Vec<Cause>,
     pub retry_after: Option<Duration>,
     /// For a request that got no answer: why.
     pub transport: Option<Transport>,
+}
+
+/// One entry of `Status.details.causes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cause {
+    /// e.g. `FieldValueInvalid`, `FieldValueNotSupported`, `FieldManagerConflict`, `NamespaceTerminating`.
+    pub reason: String,
+    /// e.g. `spec.selector`, `.data.a`, `metadata.namespace`.
+    pub field: String,
+    pub message: String,
 }
 
 impl RequestError {
@@ -104,6 +116,13 @@ impl RequestError {
     }
     pub fn is_not_found(&self) -> bool {
         self.code == Some(404)
+    }
+    /// A write refused because its namespace is being deleted (nothing new can be created in it until
+    /// it is gone). The server says so in a cause; older servers and proxies that drop the details only
+    /// in the message.
+    pub fn namespace_terminating(&self) -> bool {
+        self.causes.iter().any(|c| c.reason == "NamespaceTerminating")
+            || (self.code == Some(403) && self.message.contains("because it is being terminated"))
     }
 }
 
@@ -209,6 +228,21 @@ impl Cluster {
             reason: field("/reason"),
             message,
             details_kind: field("/details/kind"),
+            causes: parsed
+                .as_ref()
+                .and_then(|v| v.pointer("/details/causes"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    Cause {
+                        reason: s("reason"),
+                        field: s("field"),
+                        message: s("message"),
+                    }
+                })
+                .collect(),
             retry_after,
             transport: None,
         })

@@ -143,6 +143,9 @@ pub(super) async fn deploy_to(
             for (o, why) in pruned.kept.iter().chain(pruned.stuck.iter()) {
                 report.note(format!("{module}: kept {o}: {why}"));
             }
+            for (o, why) in &pruned.refused {
+                report.note(format!("{module}: not pruned {o}: {why} (still recorded)"));
+            }
         }
         if args.dry_run {
             report.note("dry run: nothing was persisted");

@@ -24,7 +24,7 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
             let mut prepared = super::pipeline::render(global, loaded, &facts)?;
             let mut report = Report::new(!several);
             super::pipeline::warnings(&prepared, &mut report);
-            let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan)
+            let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan, args.concurrency as usize)
                 .await
                 .map_err(|e| Failure::new(Exit::BadInput, e))?;
             report.json = serde_json::json!({"changes": diffs});

@@ -20,7 +20,7 @@ pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> 
         let (global, args) = (&global, &args);
         async move {
             let cluster = super::cluster::connect_within(&target, args.cluster.wait_for_cluster).await?;
-            let modules = crate::action::inspect::status(&cluster, &args.modules)
+            let modules = crate::action::inspect::status(&cluster, &args.modules, args.concurrency as usize)
                 .await
                 .map_err(|e| Failure::new(Exit::Unreachable, e))?;
             Ok(report(&modules, args.check, global.verbose))

@@ -29,21 +29,43 @@ pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit
             for w in &result.warnings {
                 report.warn(w);
             }
-            report.exit = if result.complete() {
+            // A refusal is the server's answer, not a wait that ran out: exit 4, as for credentials
+            // it refuses.
+            report.exit = if result.refused() {
+                Exit::Unreachable
+            } else if result.complete() {
                 Exit::Success
             } else {
                 Exit::Timeout
             };
             report.json = serde_json::json!({"exitCode": report.exit.code(), "undeploy": result});
+            for (module, r) in &result.modules {
+                for (o, why) in &r.refused {
+                    report.note(format!(
+                        "{} {module}: the server refused to delete {o}: {why}; it stays recorded",
+                        crate::report::style::error_prefix()
+                    ));
+                }
+            }
             if global.output == OutputFormat::Table {
                 for (module, r) in &result.modules {
-                    let state = if r.stuck.is_empty() { "Removed" } else { "Stuck" };
+                    let state = if !r.refused.is_empty() {
+                        "Refused"
+                    } else if r.stuck.is_empty() {
+                        "Removed"
+                    } else {
+                        "Stuck"
+                    };
                     report.out(format!(
-                        "{module}: {state} ({} deleted, {} kept, {} stuck)\n",
+                        "{module}: {state} ({} deleted, {} kept, {} stuck, {} refused)\n",
                         r.deleted.len(),
                         r.kept.len(),
-                        r.stuck.len()
+                        r.stuck.len(),
+                        r.refused.len()
                     ));
+                    for (o, why) in &r.refused {
+                        report.out(format!("  refused {o}: {why}\n"));
+                    }
                     for (o, why) in &r.kept {
                         report.out(format!("  kept {o}: {why}\n"));
                     }

@@ -51,8 +51,23 @@ pub enum Verdict {
 }
 
 pub fn classify(e: &RequestError) -> Verdict {
-    let msg = e.message.to_ascii_lowercase();
-    let retry = |class| Verdict::Retry { class, after: None };
+    if e.code.is_none() {
+        return Verdict::Retry {
+            class: RetryClass::Transport,
+            after: None,
+        };
+    }
+    by_status(e).unwrap_or_else(|| by_code_and_message(e))
+}
+
+fn retry(class: RetryClass) -> Verdict {
+    Verdict::Retry { class, after: None }
+}
+
+/// A webhook that could not be called (as opposed to one that answered "no"). No Status reason tells
+/// these apart — the API server wraps the call's error in an InternalError or BadRequest — so this one
+/// question is answered from the message, within a reason that allows it.
+fn webhook_unreachable(msg: &str) -> bool {
     let webhook = msg.contains("failed calling webhook")
         || msg.contains("failed calling admission webhook")
         || msg.contains("conversion webhook")
@@ -60,6 +75,65 @@ pub fn classify(e: &RequestError) -> Verdict {
             && (msg.contains("connection refused")
                 || msg.contains("timeout")
                 || msg.contains("no endpoints")));
+    webhook && !msg.contains("denied the request")
+}
+
+/// The server's own words first: `Status.reason` and `details.causes`. `None` for a reason this does
+/// not know, or none at all (a proxy's plain-text answer, `404 page not found`): then the HTTP code
+/// and the message decide.
+fn by_status(e: &RequestError) -> Option<Verdict> {
+    let msg = e.message.to_ascii_lowercase();
+    Some(match e.reason.as_str() {
+        // A namespaced write whose namespace is missing names `namespaces` in its details; any other
+        // NotFound on a write means the resource type is not there (yet).
+        "NotFound" if e.details_kind == "namespaces" => retry(RetryClass::NamespaceMissing),
+        "NotFound" => retry(RetryClass::KindNotServed),
+        // Someone created it between our read and our write: read and write again.
+        "AlreadyExists" => retry(RetryClass::Conflict),
+        // Server-side apply lists each field another manager owns as a FieldManagerConflict cause; a
+        // Conflict without them is optimistic concurrency (a stale resourceVersion), worth a retry.
+        "Conflict" if e.causes.iter().any(|c| c.reason == "FieldManagerConflict") => {
+            Verdict::Fail(FatalClass::FieldConflict)
+        }
+        "Conflict" => retry(RetryClass::Conflict),
+        // An Invalid without causes (a server or proxy that drops the details): the message must do.
+        "Invalid" if e.causes.is_empty() => return None,
+        // Replacing the object helps only when every field the server refused is an immutable one
+        // (`field.Invalid(…, "field is immutable")`: a FieldValueInvalid whose detail says so).
+        "Invalid"
+            if e.causes
+                .iter()
+                .all(|c| c.reason == "FieldValueInvalid" && c.message.ends_with("field is immutable")) =>
+        {
+            Verdict::Fail(FatalClass::Immutable)
+        }
+        "Invalid" | "RequestEntityTooLarge" => Verdict::Fail(FatalClass::Invalid),
+        "BadRequest" if webhook_unreachable(&msg) => retry(RetryClass::WebhookUnavailable),
+        "BadRequest" => Verdict::Fail(FatalClass::Invalid),
+        "Unauthorized" | "Forbidden" => Verdict::Fail(FatalClass::Forbidden),
+        "TooManyRequests" => Verdict::Retry {
+            class: RetryClass::Throttled,
+            after: e.retry_after,
+        },
+        // An InternalError is the server's catch-all: a webhook it could not call and a field an older
+        // server's schema lacks both arrive as one, told apart only by their message.
+        "InternalError" if webhook_unreachable(&msg) => retry(RetryClass::WebhookUnavailable),
+        "InternalError" if msg.contains("field not declared in schema") => {
+            Verdict::Fail(FatalClass::UnknownField)
+        }
+        "InternalError" | "ServiceUnavailable" | "Timeout" | "ServerTimeout" => Verdict::Retry {
+            class: RetryClass::ServerError,
+            after: e.retry_after,
+        },
+        _ => return None,
+    })
+}
+
+/// For answers without a Status reason (proxies, gateways, servers that answer in plain text): the
+/// HTTP code, and the message where the code alone cannot say.
+fn by_code_and_message(e: &RequestError) -> Verdict {
+    let msg = e.message.to_ascii_lowercase();
+    let webhook = webhook_unreachable(&msg);
     match e.code {
         None => retry(RetryClass::Transport),
         Some(404) => {
@@ -82,9 +156,7 @@ pub fn classify(e: &RequestError) -> Verdict {
             class: RetryClass::Throttled,
             after: e.retry_after,
         },
-        Some(400) | Some(422) if webhook && !msg.contains("denied the request") => {
-            retry(RetryClass::WebhookUnavailable)
-        }
+        Some(400) | Some(422) if webhook => retry(RetryClass::WebhookUnavailable),
         Some(422) if msg.contains("field is immutable") => Verdict::Fail(FatalClass::Immutable),
         Some(400) | Some(422) => Verdict::Fail(FatalClass::Invalid),
         Some(401) | Some(403) => Verdict::Fail(FatalClass::Forbidden),
@@ -186,11 +258,18 @@ mod tests {
                 Verdict::Fail(FatalClass::Forbidden),
             ),
             (
-                err(
-                    Some(409),
-                    "Conflict",
-                    "Apply failed with 1 conflict: conflict with \"kubectl\": .data.a",
-                    "",
+                with_causes(
+                    err(
+                        Some(409),
+                        "Conflict",
+                        "Apply failed with 1 conflict: conflict with \"kubectl\": .data.a",
+                        "",
+                    ),
+                    vec![cause(
+                        "FieldManagerConflict",
+                        ".data.a",
+                        "conflict with \"kubectl\"",
+                    )],
                 ),
                 Verdict::Fail(FatalClass::FieldConflict),
             ),
@@ -214,11 +293,18 @@ mod tests {
                 },
             ),
             (
-                err(
-                    Some(422),
-                    "Invalid",
-                    "Deployment.apps \"m\" is invalid: spec.selector: Invalid value: {\"matchLabels\":{\"a\":\"b\"}}: field is immutable",
-                    "",
+                with_causes(
+                    err(
+                        Some(422),
+                        "Invalid",
+                        "Deployment.apps \"m\" is invalid: spec.selector: Invalid value: {\"matchLabels\":{\"a\":\"b\"}}: field is immutable",
+                        "",
+                    ),
+                    vec![cause(
+                        "FieldValueInvalid",
+                        "spec.selector",
+                        "Invalid value: {\"matchLabels\":{\"a\":\"b\"}}: field is immutable",
+                    )],
                 ),
                 Verdict::Fail(FatalClass::Immutable),
             ),
@@ -251,6 +337,275 @@ mod tests {
                 after: Some(Duration::from_secs(2))
             }
         );
+    }
+
+    fn cause(reason: &str, field: &str, message: &str) -> crate::cluster::Cause {
+        crate::cluster::Cause {
+            reason: reason.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn with_causes(mut e: RequestError, causes: Vec<crate::cluster::Cause>) -> RequestError {
+        e.causes = causes;
+        e
+    }
+
+    /// Each decision the Status makes, with a message that would have decided otherwise (or nothing).
+    #[test]
+    fn the_status_reason_decides_before_the_message() {
+        let fail = Verdict::Fail;
+        let cases = [
+            // An invalid object whose offending value happens to mention a webhook timing out: the
+            // message alone read it as an unreachable webhook and retried it until --timeout.
+            (
+                with_causes(
+                    err(
+                        Some(422),
+                        "Invalid",
+                        "Thing.x.io \"t\" is invalid: spec.webhook: Invalid value: \"timeout\": webhook timeout must be a duration",
+                        "",
+                    ),
+                    vec![cause(
+                        "FieldValueInvalid",
+                        "spec.webhook",
+                        "Invalid value: \"timeout\": webhook timeout must be a duration",
+                    )],
+                ),
+                fail(FatalClass::Invalid),
+            ),
+            // Immutable only when every refused field is: replacing would not fix spec.replicas.
+            (
+                with_causes(
+                    err(
+                        Some(422),
+                        "Invalid",
+                        "Deployment.apps \"m\" is invalid: [spec.replicas: Invalid value: -1: must be greater than or equal to 0, spec.selector: Invalid value: {}: field is immutable]",
+                        "",
+                    ),
+                    vec![
+                        cause(
+                            "FieldValueInvalid",
+                            "spec.replicas",
+                            "Invalid value: -1: must be greater than or equal to 0",
+                        ),
+                        cause(
+                            "FieldValueInvalid",
+                            "spec.selector",
+                            "Invalid value: {}: field is immutable",
+                        ),
+                    ],
+                ),
+                fail(FatalClass::Invalid),
+            ),
+            (
+                with_causes(
+                    err(Some(422), "Invalid", "Deployment.apps \"m\" is invalid", ""),
+                    vec![cause(
+                        "FieldValueInvalid",
+                        "spec.selector",
+                        "Invalid value: {}: field is immutable",
+                    )],
+                ),
+                fail(FatalClass::Immutable),
+            ),
+            (
+                with_causes(
+                    err(Some(422), "Invalid", "Service \"s\" is invalid", ""),
+                    vec![cause(
+                        "FieldValueNotSupported",
+                        "spec.ports[0].protocol",
+                        "Unsupported value: \"TPC\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
+                    )],
+                ),
+                fail(FatalClass::Invalid),
+            ),
+            // A field conflict is told by its causes; an optimistic-concurrency 409 whose message
+            // quotes a manager's words is not one.
+            (
+                with_causes(
+                    err(Some(409), "Conflict", "Apply failed with 1 conflict", ""),
+                    vec![cause(
+                        "FieldManagerConflict",
+                        ".data.a",
+                        "conflict with \"kubectl\"",
+                    )],
+                ),
+                fail(FatalClass::FieldConflict),
+            ),
+            (
+                err(
+                    Some(409),
+                    "Conflict",
+                    "Operation cannot be fulfilled on configmaps \"c\": precondition failed (conflict with a newer write)",
+                    "",
+                ),
+                retry(RetryClass::Conflict),
+            ),
+            (
+                err(
+                    Some(409),
+                    "AlreadyExists",
+                    "leases \"kyma-lock\" already exists",
+                    "leases",
+                ),
+                retry(RetryClass::Conflict),
+            ),
+            // NotFound: the details say whether the namespace is what is missing, not the wording.
+            (
+                err(Some(404), "NotFound", "namespaces \"x\" not found", "namespaces"),
+                retry(RetryClass::NamespaceMissing),
+            ),
+            (
+                err(
+                    Some(404),
+                    "NotFound",
+                    "configmaps \"namespaces \" not found\"",
+                    "configmaps",
+                ),
+                retry(RetryClass::KindNotServed),
+            ),
+            // A refusal that says "timeout" in a name is still a refusal.
+            (
+                err(
+                    Some(403),
+                    "Forbidden",
+                    "validatingwebhookconfigurations \"webhook-timeout\" is forbidden: User \"u\" cannot patch",
+                    "",
+                ),
+                fail(FatalClass::Forbidden),
+            ),
+            (
+                err(Some(401), "Unauthorized", "Unauthorized", ""),
+                fail(FatalClass::Forbidden),
+            ),
+            (
+                err(
+                    Some(413),
+                    "RequestEntityTooLarge",
+                    "Request entity too large: limit is 3145728",
+                    "",
+                ),
+                fail(FatalClass::Invalid),
+            ),
+            // Whatever code a gateway chose, the server's reason says these pass.
+            (
+                err(
+                    Some(504),
+                    "Timeout",
+                    "Timeout: request did not complete within 60s",
+                    "",
+                ),
+                Verdict::Retry {
+                    class: RetryClass::ServerError,
+                    after: None,
+                },
+            ),
+            (
+                err(
+                    Some(500),
+                    "ServerTimeout",
+                    "The list operation against configmaps could not be completed at this time",
+                    "",
+                ),
+                Verdict::Retry {
+                    class: RetryClass::ServerError,
+                    after: None,
+                },
+            ),
+            (
+                err(
+                    Some(503),
+                    "ServiceUnavailable",
+                    "the server is currently unable to handle the request",
+                    "",
+                ),
+                Verdict::Retry {
+                    class: RetryClass::ServerError,
+                    after: None,
+                },
+            ),
+            (
+                err(Some(500), "InternalError", "etcdserver: leader changed", ""),
+                Verdict::Retry {
+                    class: RetryClass::ServerError,
+                    after: None,
+                },
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(classify(&e), want, "{e:?}");
+        }
+        let mut throttled = err(Some(503), "TooManyRequests", "storage is (re)initializing", "");
+        throttled.retry_after = Some(Duration::from_secs(1));
+        assert_eq!(
+            classify(&throttled),
+            Verdict::Retry {
+                class: RetryClass::Throttled,
+                after: Some(Duration::from_secs(1))
+            }
+        );
+    }
+
+    /// Without a reason (a proxy's plain-text answer) the code and the message still decide.
+    #[test]
+    fn without_a_reason_the_message_is_the_fallback() {
+        let cases = [
+            (
+                err(
+                    Some(409),
+                    "",
+                    "Apply failed with 1 conflict: conflict with \"kubectl\": .data.a",
+                    "",
+                ),
+                Verdict::Fail(FatalClass::FieldConflict),
+            ),
+            (
+                err(Some(404), "", "namespaces \"x\" not found", ""),
+                retry(RetryClass::NamespaceMissing),
+            ),
+            (
+                err(
+                    Some(422),
+                    "",
+                    "x is invalid: spec.selector: Invalid value: {}: field is immutable",
+                    "",
+                ),
+                Verdict::Fail(FatalClass::Immutable),
+            ),
+            (
+                err(Some(502), "", "Bad Gateway", ""),
+                Verdict::Retry {
+                    class: RetryClass::ServerError,
+                    after: None,
+                },
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(classify(&e), want, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_terminating_namespace_is_known_by_its_cause() {
+        let with_cause = with_causes(
+            err(Some(403), "Forbidden", "unable to create new content", ""),
+            vec![cause(
+                "NamespaceTerminating",
+                "metadata.namespace",
+                "namespace kyma-installer is being terminated",
+            )],
+        );
+        assert!(with_cause.namespace_terminating());
+        let old = err(
+            Some(403),
+            "Forbidden",
+            "leases \"kyma-lock\" is forbidden: unable to create new content in namespace kyma-installer because it is being terminated",
+            "",
+        );
+        assert!(old.namespace_terminating());
+        assert!(!err(Some(403), "Forbidden", "User \"u\" cannot create leases", "").namespace_terminating());
     }
 
     #[test]

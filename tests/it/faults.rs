@@ -956,3 +956,100 @@ async fn a_throttling_server_is_waited_on_not_hammered() {
     let out = kyma_at(&admin, &["undeploy", "--modules", &name]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
+
+/// Run `kyma ARGS` against `kubeconfig`; also its process id (the lock's holder names it).
+fn kyma_with_pid(kubeconfig: &std::path::Path, args: &[&str]) -> (u32, std::process::Output) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("NO_COLOR", "1")
+        .env("KYMA_CACHE_DIR", std::env::temp_dir().join("kyma-test-cache"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (pid, child.wait_with_output().unwrap())
+}
+
+/// Discovery of `/api/v1` fails in the middle of a run (a 503, as from a server mid-restart): the run
+/// ends with exit 4 and the server's answer, never a panic (exit 101 here, 134 in a release build); a
+/// failure after the lock is taken gives the lock back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_discovery_failure_mid_run_is_exit_4_not_a_panic() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let ns = unique("discofail");
+    let name = format!("discofail-{ns}");
+    let cat = one_configmap_module(&ns, &name);
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = PathProxy::start(&kubeconfig(), "", &[]).await;
+    let kc = proxy.kubeconfig(dir.path(), "proxied");
+    let deploy = [
+        "deploy",
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--modules",
+        &name,
+        "--wait-for-lock",
+    ];
+    let leases = resource(&c, "coordination.k8s.io/v1", "Lease");
+    let lock_of = |pid: u32| {
+        let (c, leases) = (c.clone(), leases.clone());
+        async move {
+            c.get(&leases, Some("kyma-installer"), "kyma-lock")
+                .await
+                .unwrap()
+                .and_then(|l| l.pointer("/spec/holderIdentity")?.as_str().map(str::to_string))
+                .filter(|h| h.contains(&format!("pid {pid} ")))
+        }
+    };
+
+    // Connecting reads /api and /apis; the core group's resources are read on first use, and fail.
+    proxy.inject(Fault::new(
+        http::Method::GET,
+        "/api/v1",
+        0,
+        503,
+        "ServiceUnavailable",
+    ));
+    let (pid, out) = kyma_with_pid(&kc, &deploy);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 4, "{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("HTTP 503") && stderr.contains("GET /api/v1 answers 503"),
+        "the server's answer is said: {stderr}"
+    );
+    assert!(proxy.seen().iter().any(|p| p == "/api/v1"), "{:?}", proxy.seen());
+    assert_eq!(lock_of(pid).await, None, "the lock is not left held");
+
+    // The same outage after the lock is taken (the inventories cannot be listed): exit 4, lock given back.
+    proxy.heal();
+    proxy.inject(Fault::new(
+        http::Method::GET,
+        "/api/v1/namespaces/kyma-installer/secrets",
+        0,
+        503,
+        "ServiceUnavailable",
+    ));
+    let (pid, out) = kyma_with_pid(&kc, &deploy);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 4, "{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("HTTP 503"), "{stderr}");
+    assert!(
+        proxy.seen().iter().any(|p| p.contains("/leases")),
+        "the lock was taken first: {:?}",
+        proxy.seen()
+    );
+    assert_eq!(lock_of(pid).await, None, "the lock is given back");
+
+    // Nothing was applied; the module was never recorded.
+    let cms = resource(&c, "v1", "ConfigMap");
+    assert!(c.get(&cms, Some(&ns), "settings").await.unwrap().is_none());
+}

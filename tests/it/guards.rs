@@ -281,3 +281,83 @@ async fn prune_keeps_and_remembers_what_it_cannot_read() {
     let out = kyma(&["undeploy", "--modules", &name]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
 }
+
+/// The user running undeploy may not delete ConfigMaps: the server's 403 ends the run at once (exit 4,
+/// not exit 3 after --timeout), naming the object and the server's reason, and the module stays
+/// recorded so a run with the rights finishes the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_refused_delete_is_said_at_once_and_stays_recorded() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let ns = unique("nodelete");
+    let name = format!("nodelete-{ns}");
+    let cat = catalog(&[
+        ("m/module.yaml", module(&name, &ns, "1.0.0")),
+        ("m/templates/cm.yaml", cm("settings")),
+        (
+            "m/templates/sa.yaml",
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: worker\n".into(),
+        ),
+    ]);
+    let (rc, doc, stderr) = deploy_at(
+        &kubeconfig(),
+        &["--catalog", cat.path().to_str().unwrap(), "--modules", &name],
+    );
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    let user = Impersonated::new(
+        &c,
+        &format!("nodelete-{ns}"),
+        rules_with_core(json!([
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch", "create", "patch", "update"]},
+            {"apiGroups": [""], "resources": ["namespaces", "serviceaccounts"], "verbs": ALL}])),
+    )
+    .await;
+
+    let started = std::time::Instant::now();
+    let out = kyma_at(
+        &user.kubeconfig,
+        &["undeploy", "--modules", &name, "--timeout", "60s"],
+    );
+    let took = started.elapsed();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), 4, "{stdout}\n{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "said at once, not after --timeout: {took:?}\n{stderr}"
+    );
+    let said = format!("refused ConfigMap/{ns}/settings: HTTP 403");
+    assert!(
+        stdout.contains(&said) && stdout.contains("cannot delete resource \"configmaps\""),
+        "names the object and the server's reason:\n{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("the server refused to delete ConfigMap/{ns}/settings")),
+        "{stderr}"
+    );
+    figure(format!(
+        "undeploy with a DELETE refused (403): exit 4 after {:.2} s (--timeout 60s)",
+        took.as_secs_f64()
+    ));
+
+    let cms = resource(&c, "v1", "ConfigMap");
+    assert!(c.get(&cms, Some(&ns), "settings").await.unwrap().is_some());
+    let sas = resource(&c, "v1", "ServiceAccount");
+    assert!(
+        c.get(&sas, Some(&ns), "worker").await.unwrap().is_none(),
+        "what may be deleted is"
+    );
+    let status = json_of(&kyma(&["status", "--modules", &name, "-o", "json"]));
+    assert!(
+        status.to_string().contains(&format!("ConfigMap/{ns}/settings")),
+        "still recorded: {status:#}"
+    );
+
+    user.remove(&c).await;
+    let out = kyma(&["undeploy", "--modules", &name]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    assert!(c.get(&cms, Some(&ns), "settings").await.unwrap().is_none());
+}

@@ -555,7 +555,55 @@ pub struct PathProxy {
     pub prefix: String,
     /// Every request's path and query as received (prefix included), in order.
     pub paths: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    faults: std::sync::Arc<std::sync::Mutex<Vec<Fault>>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// An answer the proxy gives in the server's place: a Kubernetes `Status` with `code` and `reason`, to
+/// `method` requests for exactly `path` (after the workspace prefix, without the query), from the
+/// `after`+1-th such request on. What a server mid-restart or an aggregated API that is down answers.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub method: http::Method,
+    pub path: String,
+    pub after: usize,
+    pub code: u16,
+    pub reason: String,
+    seen: usize,
+}
+
+impl Fault {
+    pub fn new(method: http::Method, path: &str, after: usize, code: u16, reason: &str) -> Fault {
+        Fault {
+            method,
+            path: path.to_string(),
+            after,
+            code,
+            reason: reason.to_string(),
+            seen: 0,
+        }
+    }
+
+    /// The answer to this request, if the fault takes it.
+    fn answer(&mut self, method: &http::Method, path: &str) -> Option<http::Response<kube::client::Body>> {
+        if *method != self.method || path != self.path {
+            return None;
+        }
+        self.seen += 1;
+        if self.seen <= self.after {
+            return None;
+        }
+        let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("injected by the test proxy: {} {} answers {}", self.method, self.path, self.code),
+            "reason": self.reason, "code": self.code});
+        Some(
+            http::Response::builder()
+                .status(self.code)
+                .header("content-type", "application/json")
+                .body(kube::client::Body::from(serde_json::to_vec(&status).unwrap()))
+                .unwrap(),
+        )
+    }
 }
 
 impl PathProxy {
@@ -575,7 +623,8 @@ impl PathProxy {
             .map(|(p, hidden)| (p.to_string(), hidden.iter().map(|g| g.to_string()).collect()))
             .collect();
         let prefix = spaces[0].0.clone();
-        let shared = std::sync::Arc::new((client, spaces, paths.clone()));
+        let faults: std::sync::Arc<std::sync::Mutex<Vec<Fault>>> = Default::default();
+        let shared = std::sync::Arc::new((client, spaces, paths.clone(), faults.clone()));
         let task = tokio::spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
@@ -587,7 +636,7 @@ impl PathProxy {
                         hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                             let shared = shared.clone();
                             async move {
-                                let (client, spaces, paths) = &*shared;
+                                let (client, spaces, paths, faults) = &*shared;
                                 let pq = req
                                     .uri()
                                     .path_and_query()
@@ -620,6 +669,14 @@ impl PathProxy {
                                     path.starts_with(&format!("/apis/{g}/")) || path == format!("/apis/{g}")
                                 }) {
                                     return Ok(reply(404, "404 page not found"));
+                                }
+                                let injected = faults
+                                    .lock()
+                                    .unwrap()
+                                    .iter_mut()
+                                    .find_map(|f| f.answer(req.method(), &path));
+                                if let Some(answer) = injected {
+                                    return Ok(answer);
                                 }
                                 let (parts, body) = req.into_parts();
                                 let bytes = body
@@ -671,8 +728,19 @@ impl PathProxy {
             base,
             prefix,
             paths,
+            faults,
             task,
         }
+    }
+
+    /// From now on, answer what `fault` matches in the server's place.
+    pub fn inject(&self, fault: Fault) {
+        self.faults.lock().unwrap().push(fault);
+    }
+
+    /// Answer everything as the server does again.
+    pub fn heal(&self) {
+        self.faults.lock().unwrap().clear();
     }
 
     /// A kubeconfig for the workspace: the proxy's URL with the prefix, and no credentials (the proxy

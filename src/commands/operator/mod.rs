@@ -517,6 +517,17 @@ async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> Result<(), 
     };
     match crate::action::undeploy::run(&cluster, &opts, tokio_util::sync::CancellationToken::new()).await {
         Ok(r) if r.complete() => Ok(()),
+        Ok(r) if r.refused() => {
+            let refused: Vec<String> = r
+                .modules
+                .iter()
+                .flat_map(|(_, d)| d.refused.iter().map(|(o, why)| format!("{o}: {why}")))
+                .collect();
+            Err(Failure::new(
+                Exit::Unreachable,
+                anyhow::anyhow!("the server refused to delete {}", refused.join("; ")),
+            ))
+        }
         Ok(_) => Err(Failure::new(
             Exit::Timeout,
             anyhow::anyhow!("objects are still being deleted"),
