@@ -14,6 +14,10 @@ use crate::inventory::{self, Member};
 use crate::object::ObjectKey;
 use crate::plan::kind_rank;
 
+/// Requests in flight at once while reading and deleting members: a module of thousands of objects
+/// asked all at once makes the server time out on most of them.
+const CONCURRENCY: usize = 32;
+
 /// What happens to CRDs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrdPolicy {
@@ -97,11 +101,19 @@ pub async fn delete_members(
         }
     }
     let deadline = tokio::time::Instant::now() + opts.timeout;
+    let limit = tokio::sync::Semaphore::new(CONCURRENCY);
     for (phase, targets) in phases {
         let mut doomed = Vec::new();
-        for t in targets {
+        let lives = futures::future::join_all(targets.iter().map(|t| async {
+            let _permit = limit.acquire().await.expect("never closed");
+            cluster
+                .get(&t.resource, t.member.namespace.as_deref(), &t.member.name)
+                .await
+        }))
+        .await;
+        for (t, live) in targets.into_iter().zip(lives) {
             let m = &t.member;
-            let live = match cluster.get(&t.resource, m.namespace.as_deref(), &m.name).await {
+            let live = match live {
                 Ok(Some(v)) => v,
                 Ok(None) => {
                     report.deleted.push(m.key());
@@ -155,11 +167,12 @@ pub async fn delete_members(
             }
             doomed.push(t);
         }
-        futures::future::join_all(
-            doomed
-                .iter()
-                .map(|t| cluster.delete(&t.resource, t.member.namespace.as_deref(), &t.member.name)),
-        )
+        futures::future::join_all(doomed.iter().map(|t| async {
+            let _permit = limit.acquire().await.expect("never closed");
+            cluster
+                .delete(&t.resource, t.member.namespace.as_deref(), &t.member.name)
+                .await
+        }))
         .await;
         let mut remaining = wait_gone(cluster, &doomed, deadline).await;
         if !remaining.is_empty() && opts.remove_finalizers {

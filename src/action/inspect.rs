@@ -12,6 +12,10 @@ use crate::inventory::{self, Inventory, Member};
 use crate::object::ObjectKey;
 use crate::plan::Plan;
 
+/// Requests status has in flight at once, over all modules: each object is a GET and a dry-run apply,
+/// and a module of thousands of objects asked all at once makes the server time out on most of them.
+const STATUS_CONCURRENCY: usize = 32;
+
 /// Strip what the server owns or that changes on every write, and mask Secret values.
 pub fn normalize(v: &Value) -> Value {
     let mut v = v.clone();
@@ -165,11 +169,12 @@ pub async fn status(
         .flat_map(|i| i.members.iter().map(Member::api_version))
         .collect::<Vec<_>>();
     cluster.discovery.ensure(cluster, gvs).await;
-    let results = futures::future::join_all(invs.iter().map(|inv| module_status(cluster, inv))).await;
+    let limit = tokio::sync::Semaphore::new(STATUS_CONCURRENCY);
+    let results = futures::future::join_all(invs.iter().map(|inv| module_status(cluster, inv, &limit))).await;
     Ok(results)
 }
 
-async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
+async fn module_status(cluster: &Cluster, inv: &Inventory, limit: &tokio::sync::Semaphore) -> ModuleStatus {
     let manifest: HashMap<ObjectKey, &Value> = inv.manifest.iter().map(|o| (ObjectKey::of(o), o)).collect();
     let details = futures::future::join_all(inv.members.iter().map(|m| {
         let desired = match &inv.manifest_error {
@@ -179,7 +184,10 @@ async fn module_status(cluster: &Cluster, inv: &Inventory) -> ModuleStatus {
                 .copied()
                 .map_or(Desired::Unrecorded, Desired::Recorded),
         };
-        object_status(cluster, m, desired)
+        async move {
+            let _permit = limit.acquire().await.expect("never closed");
+            object_status(cluster, m, desired).await
+        }
     }))
     .await;
     let ready = details.iter().filter(|d| d.health.is_ready()).count();
