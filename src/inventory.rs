@@ -2,8 +2,14 @@
 //! `kyma-installer/kyma-<module>` labelled `applyset.kubernetes.io/id`, and every member labelled
 //! `applyset.kubernetes.io/part-of=<id>`. The parent also records the member list, version, hashes and
 //! the applied manifest, so prune, undeploy, status and the fast "unchanged" skip never guess.
+//!
+//! A record too large for one Secret (a module of thousands of objects) is cut by size: the parent keeps
+//! the first piece plus `parts.json` (how many parts, the digest of the whole), numbered part Secrets
+//! `kyma-<module>.<generation>.part-<n>` hold the rest. Parts of a new write get new names (the generation
+//! is a prefix of the digest), are written before the parent and the old ones deleted after it, so every
+//! LIST sees a parent whose parts all exist, even while a write runs or after one was interrupted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Read, Write};
 
 use base64::Engine as _;
@@ -21,8 +27,22 @@ pub const PART_OF_LABEL: &str = "applyset.kubernetes.io/part-of";
 pub const TOOLING_ANNOTATION: &str = "applyset.kubernetes.io/tooling";
 pub const GROUP_KINDS_ANNOTATION: &str = "applyset.kubernetes.io/contains-group-kinds";
 pub const NAMESPACES_ANNOTATION: &str = "applyset.kubernetes.io/additional-namespaces";
-/// Marks a parent Secret as a kyma inventory; the value is the module name.
+/// Marks a parent Secret (and its parts) as a kyma inventory; the value is the module name.
 pub const INVENTORY_LABEL: &str = "kyma-project.io/module";
+/// On a part Secret: its position (1, 2, …) after the parent.
+pub const PART_LABEL: &str = "kyma-project.io/inventory-part";
+/// On a part Secret: the ApplySet id of its parent.
+pub const PART_PARENT_LABEL: &str = "kyma-project.io/inventory-of";
+/// On a part Secret: the write it belongs to (a prefix of the digest its parent records).
+pub const GENERATION_LABEL: &str = "kyma-project.io/inventory-generation";
+/// Data per Secret: well under the server's 1 MiB limit on a Secret's data, and under etcd's ~1.5 MiB
+/// request limit once base64 and metadata are added.
+pub const SECRET_BUDGET: usize = 768 * 1024;
+const RECORD_KEY: &str = "inventory.json";
+const MANIFEST_KEY: &str = "manifest.json.gz";
+/// In a parent whose record did not fit: `PartsRecord`. Its absence means everything is in the parent
+/// (inventories written before parts existed, and every small one).
+const PARTS_KEY: &str = "parts.json";
 /// An object carrying `kyma-project.io/keep: "true"` is never pruned or undeployed.
 pub const KEEP_ANNOTATION: &str = "kyma-project.io/keep";
 /// A module namespace kyma created implicitly; shared by the modules that use it.
@@ -30,6 +50,11 @@ pub const SHARED_LABEL: &str = "kyma-project.io/shared-namespace";
 
 pub fn parent_name(module: &str) -> String {
     format!("kyma-{module}")
+}
+
+/// Module names are DNS labels (no dots), so a part can never be named like another module's parent.
+pub fn part_name(module: &str, generation: &str, n: usize) -> String {
+    format!("kyma-{module}.{generation}.part-{n}")
 }
 
 /// KEP-3659: `applyset-` + base64url-no-padding(sha256(`<name>.<namespace>.<kind>.<group>`)) + `-v1`.
@@ -183,11 +208,37 @@ impl Inventory {
         set.into_iter().collect()
     }
 
-    /// The parent Secret, as applied.
+    /// The parent Secret, as applied, when the record fits in one (tests; `to_secrets` in general).
     pub fn to_secret(&self) -> Value {
+        self.to_secrets(SECRET_BUDGET).parent
+    }
+
+    /// The parent Secret and the parts the record needs beyond it, at most `budget` bytes of data each.
+    pub fn to_secrets(&self, budget: usize) -> Secrets {
         let manifest = serde_json::to_vec(&self.manifest).unwrap_or_default();
-        let record = serde_json::to_vec(self).expect("serialisable");
-        json!({
+        let payload: Data = BTreeMap::from([
+            (
+                RECORD_KEY.to_string(),
+                serde_json::to_vec(self).expect("serialisable"),
+            ),
+            (MANIFEST_KEY.to_string(), gzip(&manifest)),
+        ]);
+        let mut pieces = split(&payload, budget).into_iter();
+        let mut data = pieces.next().unwrap_or_default();
+        let rest: Vec<Data> = pieces.collect();
+        let sha256 = payload_digest(&payload);
+        let generation = generation_of(&sha256).to_string();
+        if !rest.is_empty() {
+            let record = PartsRecord {
+                parts: rest.len(),
+                sha256,
+            };
+            data.insert(
+                PARTS_KEY.to_string(),
+                serde_json::to_vec(&record).expect("serialisable"),
+            );
+        }
+        let parent = json!({
             "apiVersion": "v1",
             "kind": "Secret",
             "metadata": {
@@ -201,40 +252,96 @@ impl Inventory {
                 }
             },
             "type": "kyma-project.io/inventory",
-            "data": {
-                "inventory.json": b64(&record),
-                "manifest.json.gz": b64(&gzip(&manifest)),
-            }
-        })
+            "data": encode(&data),
+        });
+        let parts = rest
+            .iter()
+            .enumerate()
+            .map(|(i, piece)| {
+                json!({
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {
+                        "name": part_name(&self.module, &generation, i + 1),
+                        "namespace": NAMESPACE,
+                        "labels": {
+                            INVENTORY_LABEL: self.module,
+                            PART_PARENT_LABEL: self.id(),
+                            PART_LABEL: (i + 1).to_string(),
+                            GENERATION_LABEL: generation,
+                            "app.kubernetes.io/managed-by": "kyma",
+                        },
+                    },
+                    "type": "kyma-project.io/inventory-part",
+                    "data": encode(piece),
+                })
+            })
+            .collect();
+        Secrets {
+            parent,
+            parts,
+            generation,
+        }
     }
 
+    /// A record kept in one Secret.
     pub fn from_secret(secret: &Value) -> Result<Inventory, InventoryError> {
-        let name = secret
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
+        Self::assemble(secret, &[])
+    }
+
+    /// A record from its parent and the part Secrets listed with it (of any generation: the parent
+    /// says which it needs). A part it needs that is missing or does not match is `Corrupt`, never a
+    /// shorter inventory.
+    pub fn assemble(parent: &Value, parts: &[&Value]) -> Result<Inventory, InventoryError> {
+        let name = secret_name(parent);
         let corrupt = |message: String| InventoryError::Corrupt {
             name: name.clone(),
             message,
         };
-        let field = |k: &str| -> Result<Vec<u8>, InventoryError> {
-            let text = secret
-                .pointer(&format!("/data/{k}"))
-                .and_then(Value::as_str)
-                .ok_or_else(|| corrupt(format!("no {k}")))?;
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map_err(|e| corrupt(format!("{k}: {e}")))
+        let mut data = decode(parent)?;
+        let payload = match data.remove(PARTS_KEY) {
+            None => data,
+            Some(record) => {
+                let record: PartsRecord =
+                    serde_json::from_slice(&record).map_err(|e| corrupt(format!("{PARTS_KEY}: {e}")))?;
+                let generation = generation_of(&record.sha256);
+                let module = label(parent, INVENTORY_LABEL).unwrap_or("?");
+                let mut pieces = vec![data];
+                for n in 1..=record.parts {
+                    let part = parts
+                        .iter()
+                        .find(|p| {
+                            label(p, GENERATION_LABEL) == Some(generation)
+                                && label(p, PART_LABEL) == Some(n.to_string().as_str())
+                        })
+                        .ok_or_else(|| {
+                            corrupt(format!(
+                                "part {n} of {} ({}) is missing",
+                                record.parts,
+                                part_name(module, generation, n)
+                            ))
+                        })?;
+                    pieces.push(decode(part)?);
+                }
+                let whole = join(pieces);
+                if payload_digest(&whole) != record.sha256 {
+                    return Err(corrupt(format!(
+                        "its {} part(s) do not add up to the recorded digest: a part was changed",
+                        record.parts
+                    )));
+                }
+                whole
+            }
         };
+        let field = |k: &str| payload.get(k).ok_or_else(|| corrupt(format!("no {k}")));
         let mut inv: Inventory =
-            serde_json::from_slice(&field("inventory.json")?).map_err(|e| corrupt(e.to_string()))?;
-        let manifest = field("manifest.json.gz").and_then(|gz| {
+            serde_json::from_slice(field(RECORD_KEY)?).map_err(|e| corrupt(e.to_string()))?;
+        let manifest = field(MANIFEST_KEY).and_then(|gz| {
             let mut text = Vec::new();
             flate2::read::GzDecoder::new(gz.as_slice())
                 .read_to_end(&mut text)
-                .map_err(|e| corrupt(format!("manifest.json.gz: {e}")))?;
-            serde_json::from_slice(&text).map_err(|e| corrupt(format!("manifest.json.gz: {e}")))
+                .map_err(|e| corrupt(format!("{MANIFEST_KEY}: {e}")))?;
+            serde_json::from_slice(&text).map_err(|e| corrupt(format!("{MANIFEST_KEY}: {e}")))
         });
         match manifest {
             Ok(m) => inv.manifest = m,
@@ -242,6 +349,128 @@ impl Inventory {
         }
         Ok(inv)
     }
+}
+
+/// What one inventory write applies: parts first, then the parent.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub parent: Value,
+    pub parts: Vec<Value>,
+    /// The parts' generation: the previous write's parts are those of any other.
+    pub generation: String,
+}
+
+/// A parent's note on the parts it needs.
+#[derive(Debug, Serialize, Deserialize)]
+struct PartsRecord {
+    parts: usize,
+    /// Of the whole record (`payload_digest`), so a changed part is noticed, not read.
+    sha256: String,
+}
+
+/// A Secret's data, decoded, by key.
+type Data = BTreeMap<String, Vec<u8>>;
+
+fn encode(data: &Data) -> Value {
+    Value::Object(
+        data.iter()
+            .map(|(k, v)| (k.clone(), Value::String(b64(v))))
+            .collect(),
+    )
+}
+
+fn decode(secret: &Value) -> Result<Data, InventoryError> {
+    let corrupt = |message: String| InventoryError::Corrupt {
+        name: secret_name(secret),
+        message,
+    };
+    let Some(data) = secret.get("data").and_then(Value::as_object) else {
+        return Ok(Data::new());
+    };
+    data.iter()
+        .map(|(k, v)| {
+            let text = v
+                .as_str()
+                .ok_or_else(|| corrupt(format!("{k} is not a string")))?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(|e| corrupt(format!("{k}: {e}")))?;
+            Ok((k.clone(), bytes))
+        })
+        .collect()
+}
+
+fn secret_name(secret: &Value) -> String {
+    secret
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string()
+}
+
+fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+    object
+        .pointer(&format!("/metadata/labels/{}", key.replace('/', "~1")))
+        .and_then(Value::as_str)
+}
+
+/// sha256 of a record, each key framed by its name and length so that no other cut of the same bytes
+/// hashes alike.
+fn payload_digest(payload: &Data) -> String {
+    let mut h = Sha256::new();
+    for (k, v) in payload {
+        h.update((k.len() as u64).to_be_bytes());
+        h.update(k.as_bytes());
+        h.update((v.len() as u64).to_be_bytes());
+        h.update(v);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A label-sized, name-sized prefix of a digest; the full digest is checked after the join.
+fn generation_of(sha256: &str) -> &str {
+    &sha256[..sha256.len().min(16)]
+}
+
+/// Cut a record into pieces of at most `budget` bytes of data, in key order: the first is the parent's,
+/// the others the parts'. A key spanning pieces is continued under the same name. A record that fits is
+/// one piece.
+fn split(payload: &Data, budget: usize) -> Vec<Data> {
+    let budget = budget.max(1);
+    let mut pieces = vec![Data::new()];
+    let mut room = budget;
+    for (k, v) in payload {
+        let mut rest = v.as_slice();
+        loop {
+            if room == 0 && !rest.is_empty() {
+                pieces.push(Data::new());
+                room = budget;
+            }
+            let take = rest.len().min(room);
+            let piece = pieces.last_mut().expect("never empty");
+            piece
+                .entry(k.clone())
+                .or_default()
+                .extend_from_slice(&rest[..take]);
+            room -= take;
+            rest = &rest[take..];
+            if rest.is_empty() {
+                break;
+            }
+        }
+    }
+    pieces
+}
+
+/// The record the pieces (parent first) were cut from.
+fn join(pieces: Vec<Data>) -> Data {
+    let mut whole = Data::new();
+    for piece in pieces {
+        for (k, v) in piece {
+            whole.entry(k).or_default().extend(v);
+        }
+    }
+    whole
 }
 
 /// A core kind kyma's own bookkeeping needs. Discovery of `/api/v1` can fail mid-run (a 503 while the
@@ -261,7 +490,7 @@ async fn secrets(cluster: &Cluster) -> Result<Resource, RequestError> {
     core(cluster, "Secret").await
 }
 
-/// Every kyma inventory on the cluster, by module name.
+/// Every kyma inventory on the cluster, by module name: one LIST of parents and parts together.
 pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryError> {
     let r = secrets(cluster).await?;
     let items = match cluster.list(&r, Some(NAMESPACE), Some(INVENTORY_LABEL)).await {
@@ -269,12 +498,31 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
         Err(e) if e.is_not_found() => vec![],
         Err(e) => return Err(e.into()),
     };
-    let mut out: Vec<Inventory> = items
-        .iter()
-        .map(Inventory::from_secret)
-        .collect::<Result<_, _>>()?;
+    let mut out = assemble_all(&items)?;
     out.sort_by(|a, b| a.module.cmp(&b.module));
     Ok(out)
+}
+
+/// Inventories from listed Secrets. Parts no parent asks for (an interrupted write's, or a removed
+/// module's) are ignored: the next write or remove deletes them.
+fn assemble_all(items: &[Value]) -> Result<Vec<Inventory>, InventoryError> {
+    let mut parts: HashMap<&str, Vec<&Value>> = HashMap::new();
+    for p in items.iter().filter(|i| label(i, PART_LABEL).is_some()) {
+        parts
+            .entry(label(p, PART_PARENT_LABEL).unwrap_or(""))
+            .or_default()
+            .push(p);
+    }
+    items
+        .iter()
+        .filter(|i| label(i, PART_LABEL).is_none())
+        .map(|parent| {
+            let theirs = label(parent, ID_LABEL)
+                .and_then(|id| parts.get(id))
+                .map_or(&[][..], Vec::as_slice);
+            Inventory::assemble(parent, theirs)
+        })
+        .collect()
 }
 
 /// Make sure a namespace of kyma's own exists (the inventory's, the operator's). The last undeploy
@@ -305,25 +553,46 @@ pub async fn ensure_namespace_named(cluster: &Cluster, name: &str) -> Result<(),
         .map(|_| ())
 }
 
+/// Write an inventory: its parts first (under names of their own, so the parent still in place keeps
+/// pointing at a whole record), then the parent, then the previous write's parts.
 pub async fn write(cluster: &Cluster, inv: &Inventory) -> Result<(), RequestError> {
     let r = secrets(cluster).await?;
-    cluster
-        .apply(
-            &r,
-            &inv.to_secret(),
-            ApplyOptions {
-                force: true,
-                dry_run: false,
-                ..Default::default()
-            },
-        )
-        .await
-        .map(|_| ())
+    let secrets = inv.to_secrets(SECRET_BUDGET);
+    let opts = ApplyOptions {
+        force: true,
+        dry_run: false,
+        ..Default::default()
+    };
+    for s in secrets.parts.iter().chain([&secrets.parent]) {
+        cluster.apply(&r, s, opts).await?;
+    }
+    remove_parts(cluster, &r, &inv.module, Some(&secrets.generation)).await
 }
 
+/// Remove an inventory: the parent first (parts without one are ignored), then its parts.
 pub async fn remove(cluster: &Cluster, module: &str) -> Result<(), RequestError> {
     let r = secrets(cluster).await?;
-    cluster.delete(&r, Some(NAMESPACE), &parent_name(module)).await
+    cluster.delete(&r, Some(NAMESPACE), &parent_name(module)).await?;
+    remove_parts(cluster, &r, module, None).await
+}
+
+/// Delete a module's parts but those of generation `keep`.
+async fn remove_parts(
+    cluster: &Cluster,
+    r: &Resource,
+    module: &str,
+    keep: Option<&str>,
+) -> Result<(), RequestError> {
+    let selector = format!("{PART_PARENT_LABEL}={}", applyset_id(module));
+    let parts = match cluster.list(r, Some(NAMESPACE), Some(&selector)).await {
+        Ok(items) => items,
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for part in parts.iter().filter(|p| label(p, GENERATION_LABEL) != keep) {
+        cluster.delete(r, Some(NAMESPACE), &secret_name(part)).await?;
+    }
+    Ok(())
 }
 
 /// Another owner of a live object, if it has one that is not this inventory: another ApplySet (kubectl
@@ -458,6 +727,174 @@ mod tests {
                 .manifest_error
                 .as_deref()
                 .is_some_and(|e| e.contains("manifest.json.gz"))
+        );
+    }
+
+    fn big(members: usize) -> Inventory {
+        let ns = "a-namespace-of-the-module".to_string();
+        Inventory {
+            module: "big".into(),
+            version: "1.0.0".into(),
+            values_hash: "v".into(),
+            manifest_hash: "m".into(),
+            deployed_at: "2026-11-25T10:00:00Z".into(),
+            complete: true,
+            depends_on: vec![],
+            members: (0..members)
+                .map(|i| Member {
+                    group: String::new(),
+                    version: "v1".into(),
+                    kind: "ConfigMap".into(),
+                    namespace: Some(ns.clone()),
+                    name: format!("large-inventory-config-{i}"),
+                    shared: false,
+                })
+                .collect(),
+            manifest: (0..members)
+                .map(|i| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("large-inventory-config-{i}"), "namespace": ns}, "data": {"n": i.to_string()}}))
+                .collect(),
+            manifest_error: None,
+        }
+    }
+
+    fn data_bytes(secret: &Value) -> usize {
+        decode(secret).unwrap().values().map(Vec::len).sum()
+    }
+
+    fn corrupt_message(r: Result<Inventory, InventoryError>) -> (String, String) {
+        match r {
+            Err(InventoryError::Corrupt { name, message }) => (name, message),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn split_and_join_round_trip_at_any_budget() {
+        let payload: Data = BTreeMap::from([
+            ("a".to_string(), (0..=255u8).cycle().take(1000).collect()),
+            ("b".to_string(), vec![7; 333]),
+            ("c".to_string(), vec![]),
+        ]);
+        for budget in [1, 7, 100, 333, 1000, 1333, 5000] {
+            let pieces = split(&payload, budget);
+            assert!(
+                pieces
+                    .iter()
+                    .all(|p| p.values().map(Vec::len).sum::<usize>() <= budget)
+            );
+            assert_eq!(pieces.len(), 1333usize.div_ceil(budget).max(1), "budget {budget}");
+            assert_eq!(join(pieces), payload, "budget {budget}");
+        }
+        // The same bytes cut differently between keys do not hash alike.
+        let moved: Data = BTreeMap::from([("a".to_string(), vec![1, 2]), ("b".to_string(), vec![3])]);
+        let other: Data = BTreeMap::from([("a".to_string(), vec![1]), ("b".to_string(), vec![2, 3])]);
+        assert_ne!(payload_digest(&moved), payload_digest(&other));
+    }
+
+    #[test]
+    fn a_small_record_stays_one_secret_in_the_old_format() {
+        let inv = big(3);
+        let s = inv.to_secrets(SECRET_BUDGET);
+        assert!(s.parts.is_empty());
+        let keys: Vec<&String> = s.parent["data"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["inventory.json", "manifest.json.gz"]);
+        // What kyma wrote before parts existed reads as before.
+        let back = assemble_all(std::slice::from_ref(&s.parent)).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].members, inv.members);
+    }
+
+    #[test]
+    fn ten_thousand_objects_span_secrets_under_the_limit_and_join_back() {
+        let inv = big(10_000);
+        let s = inv.to_secrets(SECRET_BUDGET);
+        let sizes: Vec<usize> = std::iter::once(&s.parent)
+            .chain(&s.parts)
+            .map(data_bytes)
+            .collect();
+        // One Secret could not hold it: the server refuses a Secret of more than 1 MiB of data.
+        assert!(sizes.iter().sum::<usize>() > 1024 * 1024, "{sizes:?}");
+        assert!(!s.parts.is_empty());
+        assert!(sizes.iter().all(|&n| n < 1024 * 1024), "{sizes:?}");
+        // As one LIST returns them: in any order, mixed with another module's single Secret and with
+        // an older write's parts.
+        let older = big(10_001).to_secrets(SECRET_BUDGET);
+        let mut items: Vec<Value> = s.parts.iter().rev().cloned().collect();
+        items.extend(older.parts.iter().cloned());
+        items.push(s.parent.clone());
+        let mut small = big(1);
+        small.module = "small".into();
+        items.push(small.to_secret());
+        let mut back = assemble_all(&items).unwrap();
+        back.sort_by(|a, b| a.module.cmp(&b.module));
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].members, inv.members);
+        assert_eq!(back[0].manifest, inv.manifest);
+        assert_eq!(back[0].manifest_error, None);
+        assert_eq!(back[1].module, "small");
+        for p in &s.parts {
+            assert_eq!(p["metadata"]["labels"][PART_PARENT_LABEL], applyset_id("big"));
+            assert!(
+                p["metadata"]["labels"].get(ID_LABEL).is_none(),
+                "a part is no ApplySet parent"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_stale_or_changed_part_is_corrupt_never_short() {
+        let inv = big(200);
+        let s = inv.to_secrets(4096);
+        assert!(s.parts.len() >= 2, "{}", s.parts.len());
+        let parts: Vec<&Value> = s.parts.iter().collect();
+        assert_eq!(
+            Inventory::assemble(&s.parent, &parts).unwrap().members,
+            inv.members
+        );
+
+        // Missing: named, with the parent.
+        let (name, message) = corrupt_message(Inventory::assemble(&s.parent, &parts[1..]));
+        assert_eq!(name, "kyma-big");
+        assert!(
+            message.contains("part 1 of") && message.contains(".part-1"),
+            "{message}"
+        );
+
+        // Stale: another write's parts at the same positions are not taken for this one's.
+        let other = big(201).to_secrets(4096);
+        let mut mixed: Vec<&Value> = other.parts.iter().collect();
+        mixed.push(parts[1]);
+        let (_, message) = corrupt_message(Inventory::assemble(&s.parent, &mixed));
+        assert!(message.contains("is missing"), "{message}");
+
+        // Changed: same generation, other bytes.
+        let mut changed = s.parts[0].clone();
+        changed["data"]["inventory.json"] = json!(b64(b"[]"));
+        let mut with_changed = parts.clone();
+        with_changed[0] = &changed;
+        let (_, message) = corrupt_message(Inventory::assemble(&s.parent, &with_changed));
+        assert!(message.contains("digest"), "{message}");
+
+        // Undecodable: the part is named.
+        let mut garbled = s.parts[0].clone();
+        garbled["data"]["inventory.json"] = json!("not base64!");
+        let mut with_garbled = parts.clone();
+        with_garbled[0] = &garbled;
+        let (name, _) = corrupt_message(Inventory::assemble(&s.parent, &with_garbled));
+        assert_eq!(name, secret_name(&s.parts[0]));
+
+        // A parent whose note on its parts cannot be read.
+        let mut parent = s.parent.clone();
+        parent["data"][PARTS_KEY] = json!(b64(b"{"));
+        let (name, message) = corrupt_message(Inventory::assemble(&parent, &parts));
+        assert_eq!(name, "kyma-big");
+        assert!(message.contains(PARTS_KEY), "{message}");
+
+        // Read through the LIST path too: one corrupt inventory fails the read, naming it.
+        let mut items: Vec<Value> = s.parts[1..].to_vec();
+        items.push(s.parent.clone());
+        assert!(
+            matches!(assemble_all(&items), Err(InventoryError::Corrupt { name, .. }) if name == "kyma-big")
         );
     }
 

@@ -14,6 +14,10 @@ use crate::inventory::{self, Member};
 use crate::object::ObjectKey;
 use crate::plan::kind_rank;
 
+/// Requests in flight at once while reading and deleting members: a module of thousands of objects
+/// asked all at once makes the server time out on most of them.
+const CONCURRENCY: usize = 32;
+
 /// What happens to CRDs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrdPolicy {
@@ -113,11 +117,19 @@ pub async fn delete_members(
         }
     }
     let deadline = tokio::time::Instant::now() + opts.timeout;
+    let limit = tokio::sync::Semaphore::new(CONCURRENCY);
     for (phase, targets) in phases {
         let mut doomed = Vec::new();
-        for t in targets {
+        let lives = futures::future::join_all(targets.iter().map(|t| async {
+            let _permit = limit.acquire().await.expect("never closed");
+            cluster
+                .get(&t.resource, t.member.namespace.as_deref(), &t.member.name)
+                .await
+        }))
+        .await;
+        for (t, live) in targets.into_iter().zip(lives) {
             let m = &t.member;
-            let live = match cluster.get(&t.resource, m.namespace.as_deref(), &m.name).await {
+            let live = match live {
                 Ok(Some(v)) => v,
                 Ok(None) => {
                     report.deleted.push(m.key());
@@ -171,7 +183,11 @@ pub async fn delete_members(
             }
             doomed.push(t);
         }
-        let sent = futures::future::join_all(doomed.iter().map(|t| delete_one(cluster, t, deadline))).await;
+        let sent = futures::future::join_all(doomed.iter().map(|t| async {
+            let _permit = limit.acquire().await.expect("never closed");
+            delete_one(cluster, t, deadline).await
+        }))
+        .await;
         // A DELETE the server refused will not happen however long we wait: said now, with its reason.
         let mut accepted = Vec::new();
         for (t, r) in doomed.into_iter().zip(sent) {

@@ -17,6 +17,7 @@ mod fetch;
 mod fleet;
 mod guards;
 mod identity;
+mod inventory;
 mod kcp;
 mod lifecycle;
 mod network;
