@@ -168,6 +168,8 @@ struct NodeState {
     warning: Option<String>,
     /// Deleted and recreated once because an update hit an immutable field.
     replaced: bool,
+    /// The watch this object waits on fails, and why.
+    watch_error: Option<String>,
     resource: Option<Resource>,
     established: bool,
     dependents: Vec<usize>,
@@ -180,9 +182,13 @@ enum Msg {
     Requeue(usize),
     Health(usize, Health),
     Established(usize),
-    /// A readiness watch failed (it is retried with backoff); `nodes` wait on it.
-    WatchError {
+    /// The watch these objects wait on fails (`Some`), or works again.
+    WatchFailing {
         nodes: Vec<usize>,
+        error: Option<String>,
+    },
+    /// A readiness watch failed (it is retried with backoff).
+    WatchError {
         module: String,
         kind: String,
         namespace: Option<String>,
@@ -250,6 +256,7 @@ pub async fn run(
             reason: "waiting to be applied".into(),
             warning: None,
             replaced: false,
+            watch_error: None,
             resource: None,
             established: false,
             dependents: vec![],
@@ -461,19 +468,17 @@ impl Engine<'_> {
                 }
             }
             Msg::Health(i, h) => self.on_health(i, h),
+            Msg::WatchFailing { nodes, error } => {
+                for i in nodes {
+                    self.nodes[i].watch_error = error.clone();
+                }
+            }
             Msg::WatchError {
-                nodes,
                 module,
                 kind,
                 namespace,
                 message,
             } => {
-                // Said on the objects too: on timeout they were never seen ready because of it.
-                for i in nodes {
-                    if self.nodes[i].st == St::Applied {
-                        self.nodes[i].reason = format!("not seen ready: watching {kind} failed: {message}");
-                    }
-                }
                 self.emit(Event::WatchError {
                     module,
                     kind,
@@ -992,7 +997,10 @@ impl Engine<'_> {
                 .into_iter()
                 .map(|i| Blocking {
                     object: self.key(i),
-                    reason: self.nodes[i].reason.clone(),
+                    reason: match (&self.nodes[i].watch_error, self.nodes[i].st) {
+                        (Some(e), St::Applied) => format!("{} ({e})", self.nodes[i].reason),
+                        _ => self.nodes[i].reason.clone(),
+                    },
                     origin: self.plan.nodes[i].object.origin.to_string(),
                 })
                 .collect(),

@@ -226,6 +226,14 @@ pub(super) async fn run(
             let _ = tx.send(Msg::Health(i, h));
         }
     };
+    // Said on the waiting objects too, until the watch works again: on timeout they were never seen
+    // ready because of it.
+    let failing = |nodes: Vec<usize>, message: Option<String>| {
+        let _ = tx.send(Msg::WatchFailing {
+            nodes,
+            error: message.map(|m| format!("watching {} failed: {m}", spec.kind)),
+        });
+    };
     let mut group = Group::new(spec.grace, spec.error_grace);
     send(group.join(first, Instant::now()));
     // The default backoff keeps a failing watch (no permission, server away) from spinning; its
@@ -247,18 +255,32 @@ pub(super) async fn run(
         let next = group.next_timer();
         tokio::select! {
             w = joins.recv(), if open => match w {
-                Some(w) => send(group.join(w, Instant::now())),
+                Some(w) => {
+                    if let Some(message) = &last_error {
+                        failing(vec![w.node], Some(message.clone()));
+                    }
+                    send(group.join(w, Instant::now()));
+                }
                 None => open = false,
             },
             ev = stream.next() => match ev {
                 None => break,
-                Some(Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o))) => {
-                    last_error = None;
+                Some(Ok(watcher::Event::Apply(o))) => {
+                    if last_error.take().is_some() {
+                        failing(group.nodes(), None);
+                    }
+                    let v = serde_json::to_value(&o).unwrap_or(Value::Null);
+                    send(group.observe(v, Instant::now()));
+                }
+                // Listing works; only a change seen on the watch shows that the watch does.
+                Some(Ok(watcher::Event::InitApply(o))) => {
                     let v = serde_json::to_value(&o).unwrap_or(Value::Null);
                     send(group.observe(v, Instant::now()));
                 }
                 Some(Ok(watcher::Event::Delete(o))) => {
-                    last_error = None;
+                    if last_error.take().is_some() {
+                        failing(group.nodes(), None);
+                    }
                     if let Some(name) = o.metadata.name.as_deref() {
                         group.forget(name);
                     }
@@ -268,8 +290,8 @@ pub(super) async fn run(
                     let message = e.to_string();
                     // The same error again after each backoff is said once.
                     if last_error.as_deref() != Some(message.as_str()) {
+                        failing(group.nodes(), Some(message.clone()));
                         let _ = tx.send(Msg::WatchError {
-                            nodes: group.nodes(),
                             module: spec.module.clone(),
                             kind: spec.kind.clone(),
                             namespace: spec.key.namespace.clone(),

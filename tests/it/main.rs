@@ -27,3 +27,4 @@ mod render;
 mod secrets;
 mod terminal;
 mod upgrade;
+mod watches;
