@@ -57,6 +57,16 @@ pub enum Event {
     ClusterUnreachable { message: String },
     #[serde(rename_all = "camelCase")]
     ClusterReachable { after_ms: u64 },
+    /// A readiness watch failed; it is retried with backoff, and its waiting objects name the error
+    /// until it recovers.
+    #[serde(rename_all = "camelCase")]
+    WatchError {
+        module: String,
+        kind: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        namespace: Option<String>,
+        message: String,
+    },
     #[serde(rename_all = "camelCase")]
     ModuleFinished {
         module: String,
@@ -79,6 +89,7 @@ impl Event {
             | Event::ObjectReplacing { module, .. }
             | Event::ObjectWaiting { module, .. }
             | Event::ObjectReady { module, .. }
+            | Event::WatchError { module, .. }
             | Event::ModuleFinished { module, .. } => *module = format!("{cluster}/{module}"),
             Event::ClusterUnreachable { message } => *message = format!("{cluster}: {message}"),
             Event::ClusterReachable { .. } => {}

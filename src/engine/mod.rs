@@ -6,14 +6,15 @@
 pub mod classify;
 pub mod events;
 pub mod readiness;
+mod watch;
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{ApplyOptions, Cluster, RequestError, Resource};
@@ -167,6 +168,8 @@ struct NodeState {
     warning: Option<String>,
     /// Deleted and recreated once because an update hit an immutable field.
     replaced: bool,
+    /// The watch this object waits on fails, and why.
+    watch_error: Option<String>,
     resource: Option<Resource>,
     established: bool,
     dependents: Vec<usize>,
@@ -179,6 +182,18 @@ enum Msg {
     Requeue(usize),
     Health(usize, Health),
     Established(usize),
+    /// The watch these objects wait on fails (`Some`), or works again.
+    WatchFailing {
+        nodes: Vec<usize>,
+        error: Option<String>,
+    },
+    /// A readiness watch failed (it is retried with backoff).
+    WatchError {
+        module: String,
+        kind: String,
+        namespace: Option<String>,
+        message: String,
+    },
 }
 
 /// An object's place in the ready queue: kind rank, then the plan's tie-breakers (`Plan::priority`).
@@ -192,7 +207,10 @@ struct Engine<'a> {
     ready_q: BinaryHeap<Reverse<(Priority, usize)>>,
     tx: mpsc::UnboundedSender<Msg>,
     events: mpsc::UnboundedSender<Event>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Applies, backoffs, watches in flight; finished ones are reaped as the loop goes.
+    tasks: JoinSet<()>,
+    /// How objects join the watch of their kind and namespace that is already running.
+    watches: HashMap<watch::Key, mpsc::UnboundedSender<watch::Waiter>>,
     in_flight: usize,
     start: Instant,
     module_done: Vec<Option<Duration>>,
@@ -238,6 +256,7 @@ pub async fn run(
             reason: "waiting to be applied".into(),
             warning: None,
             replaced: false,
+            watch_error: None,
             resource: None,
             established: false,
             dependents: vec![],
@@ -262,7 +281,8 @@ pub async fn run(
         ready_q: BinaryHeap::new(),
         tx,
         events,
-        tasks: vec![],
+        tasks: JoinSet::new(),
+        watches: HashMap::new(),
         in_flight: 0,
         start: Instant::now(),
         module_done: vec![None; module_count],
@@ -328,6 +348,7 @@ pub async fn run(
         tokio::select! {
             msg = rx.recv() => {
                 if let Some(msg) = msg { e.handle(msg) }
+                while e.tasks.try_join_next().is_some() {}
             }
             _ = tokio::time::sleep_until(deadline) => { timed_out = true; break; }
             _ = cancel.cancelled(), if !interrupted => {
@@ -336,9 +357,7 @@ pub async fn run(
             }
         }
     }
-    for t in &e.tasks {
-        t.abort();
-    }
+    e.tasks.abort_all();
     e.outcome(timed_out && !e.all_done(), interrupted).await
 }
 
@@ -408,7 +427,7 @@ impl Engine<'_> {
             }
             let data = node.object.data.clone();
             let dry_run_unserved = self.s.dry_run && resource.is_none();
-            self.tasks.push(tokio::spawn(async move {
+            self.tasks.spawn(async move {
                 let result = match resource {
                     Some(r) => cluster.apply(&r, &data, opts).await.map(|v| (r, v)),
                     None if dry_run_unserved => Ok((unserved_resource(&api_version, &kind), data)),
@@ -430,7 +449,7 @@ impl Engine<'_> {
                     }
                 };
                 let _ = tx.send(Msg::Applied(i, result));
-            }));
+            });
         }
     }
 
@@ -449,6 +468,24 @@ impl Engine<'_> {
                 }
             }
             Msg::Health(i, h) => self.on_health(i, h),
+            Msg::WatchFailing { nodes, error } => {
+                for i in nodes {
+                    self.nodes[i].watch_error = error.clone();
+                }
+            }
+            Msg::WatchError {
+                module,
+                kind,
+                namespace,
+                message,
+            } => {
+                self.emit(Event::WatchError {
+                    module,
+                    kind,
+                    namespace,
+                    message,
+                });
+            }
             Msg::Established(i) => {
                 self.nodes[i].established = true;
                 for d in std::mem::take(&mut self.nodes[i].est_dependents) {
@@ -514,7 +551,7 @@ impl Engine<'_> {
         let needs_watch =
             (self.s.wait && !h.is_ready()) || (is_crd && !self.nodes[i].est_dependents.is_empty());
         if needs_watch {
-            self.spawn_watch(i, r);
+            self.spawn_watch(i, r, &live);
         }
         self.on_health(i, h);
     }
@@ -636,10 +673,10 @@ impl Engine<'_> {
                     delay_ms: delay.as_millis() as u64,
                 });
                 let tx = self.tx.clone();
-                self.tasks.push(tokio::spawn(async move {
+                self.tasks.spawn(async move {
                     tokio::time::sleep(delay).await;
                     let _ = tx.send(Msg::Requeue(i));
-                }));
+                });
             }
             Verdict::Fail(FatalClass::Immutable) if !self.nodes[i].replaced && self.may_replace(i) => {
                 self.replace(i, message)
@@ -726,7 +763,7 @@ impl Engine<'_> {
         );
         let cluster = self.cluster.clone();
         let tx = self.tx.clone();
-        self.tasks.push(tokio::spawn(async move {
+        self.tasks.spawn(async move {
             if let Some(r) = cluster.discovery.resolve(&av, &kind) {
                 let _ = cluster.delete(&r, ns.as_deref(), &name).await;
                 // Until it is gone (its finalizers done); the apply after that creates it anew.
@@ -738,7 +775,7 @@ impl Engine<'_> {
                 }
             }
             let _ = tx.send(Msg::Requeue(i));
-        }));
+        });
     }
 
     /// Fail a node and everything that can no longer happen because of it.
@@ -793,67 +830,67 @@ impl Engine<'_> {
         }
     }
 
-    fn spawn_watch(&mut self, i: usize, r: Resource) {
+    /// Wait for an applied object on the watch of its kind and namespace: the running one of its
+    /// module if any, else a new one.
+    fn spawn_watch(&mut self, i: usize, r: Resource, live: &Value) {
         let obj = &self.plan.nodes[i].object;
-        let api = self.cluster.dynamic_api(&r, obj.namespace());
-        let name = obj.name().to_string();
-        let group = obj.group().to_string();
-        let kind = obj.kind().to_string();
-        let tx = self.tx.clone();
-        let grace = self.s.status_grace;
-        let error_grace = self.s.error_grace;
-        let has_status = r.has_status;
-        let module_cr = obj.module_cr;
-        self.tasks.push(tokio::spawn(async move {
-            let cfg = kube::runtime::watcher::Config::default().fields(&format!("metadata.name={name}"));
-            let mut stream = kube::runtime::watcher(api, cfg).boxed();
-            let far = tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600);
-            let grace_at = tokio::time::Instant::now() + grace;
-            // Set when a module CR first reports Error; it fails only if still in Error then.
-            let mut error_at = far;
-            let mut ctx = readiness::Context { has_status_subresource: has_status, module_cr, ..Default::default() };
-            let mut last: Option<Value> = None;
-            loop {
-                tokio::select! {
-                    ev = stream.next() => {
-                        let Some(ev) = ev else { break };
-                        let obj = match ev {
-                            Ok(kube::runtime::watcher::Event::Apply(o)) | Ok(kube::runtime::watcher::Event::InitApply(o)) => o,
-                            _ => continue,
-                        };
-                        let v = serde_json::to_value(&obj).unwrap_or(Value::Null);
-                        let in_error = v.pointer("/status/state").and_then(Value::as_str) == Some("Error");
-                        if !in_error {
-                            error_at = far;
-                        } else if error_at == far {
-                            error_at = tokio::time::Instant::now() + error_grace;
-                        }
-                        ctx.error_grace_expired = in_error && tokio::time::Instant::now() >= error_at;
-                        let h = readiness::health(&v, &group, &kind, ctx);
-                        last = Some(v);
-                        let ready = h.is_ready();
-                        let _ = tx.send(Msg::Health(i, h));
-                        if ready { break; }
-                    }
-                    _ = tokio::time::sleep_until(grace_at), if !ctx.grace_expired => {
-                        ctx.grace_expired = true;
-                        if let Some(v) = &last {
-                            let h = readiness::health(v, &group, &kind, ctx);
-                            let ready = h.is_ready();
-                            let _ = tx.send(Msg::Health(i, h));
-                            if ready { break; }
-                        }
-                    }
-                    _ = tokio::time::sleep_until(error_at), if error_at != far && !ctx.error_grace_expired => {
-                        ctx.error_grace_expired = true;
-                        if let Some(v) = &last {
-                            let h = readiness::health(v, &group, &kind, ctx);
-                            let _ = tx.send(Msg::Health(i, h));
-                        }
-                    }
-                }
-            }
-        }));
+        let since = live
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|v| v.parse::<u64>().ok());
+        let part_of = obj
+            .data
+            .pointer(&format!(
+                "/metadata/labels/{}",
+                crate::inventory::PART_OF_LABEL.replace('/', "~1")
+            ))
+            .and_then(Value::as_str);
+        // A shared watch must tell states from before the apply from those after it, which takes
+        // ordered resource versions; without them (or without the label) the object watches alone.
+        let filter = match (part_of, since) {
+            (Some(id), Some(_)) => watch::Filter::Label(format!("{}={id}", crate::inventory::PART_OF_LABEL)),
+            _ => watch::Filter::Name(obj.name().to_string()),
+        };
+        let namespace = if r.namespaced {
+            obj.namespace().map(str::to_string)
+        } else {
+            None
+        };
+        let key = watch::Key {
+            api_version: r.api_version(),
+            plural: r.plural.clone(),
+            namespace,
+            filter,
+        };
+        let waiter = watch::Waiter {
+            node: i,
+            name: obj.name().to_string(),
+            group: obj.group().to_string(),
+            kind: obj.kind().to_string(),
+            has_status: r.has_status,
+            module_cr: obj.module_cr,
+            since,
+        };
+        // A watch that has ended (none of its objects waited any more) has closed its channel.
+        let waiter = match self.watches.get(&key) {
+            Some(joins) => match joins.send(waiter) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(w)) => w,
+            },
+            None => waiter,
+        };
+        let (joins, joined) = mpsc::unbounded_channel();
+        let spec = watch::Spec {
+            api: self.cluster.dynamic_api(&r, key.namespace.as_deref()),
+            module: self.module_name(i),
+            kind: obj.kind().to_string(),
+            grace: self.s.status_grace,
+            error_grace: self.s.error_grace,
+            key: key.clone(),
+        };
+        self.watches.insert(key, joins);
+        self.tasks
+            .spawn(watch::run(spec, waiter, joined, self.tx.clone()));
     }
 
     /// A CRD is established: learn its kinds from the server for each served version, then release the
@@ -879,7 +916,7 @@ impl Engine<'_> {
             .collect();
         let cluster = self.cluster.clone();
         let tx = self.tx.clone();
-        self.tasks.push(tokio::spawn(async move {
+        self.tasks.spawn(async move {
             for gv in versions {
                 // Established can precede discovery by a moment; a failed refresh is retried by the
                 // custom resource's own kind-not-served path.
@@ -891,7 +928,7 @@ impl Engine<'_> {
                 }
             }
             let _ = tx.send(Msg::Established(i));
-        }));
+        });
     }
 
     fn module_result(&self, m: usize, timed_out: bool, interrupted: bool) -> ModuleResult {
@@ -960,7 +997,10 @@ impl Engine<'_> {
                 .into_iter()
                 .map(|i| Blocking {
                     object: self.key(i),
-                    reason: self.nodes[i].reason.clone(),
+                    reason: match (&self.nodes[i].watch_error, self.nodes[i].st) {
+                        (Some(e), St::Applied) => format!("{} ({e})", self.nodes[i].reason),
+                        _ => self.nodes[i].reason.clone(),
+                    },
                     origin: self.plan.nodes[i].object.origin.to_string(),
                 })
                 .collect(),

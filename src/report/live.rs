@@ -220,6 +220,14 @@ fn draw(
         Event::ObjectReplacing { module, object, .. } => {
             update(module, &mut |p| p.status = format!("replacing {object}"))
         }
+        Event::WatchError {
+            module,
+            kind,
+            namespace,
+            message,
+        } => update(module, &mut |p| {
+            p.status = format!("{}: {message}", watch_what(kind, namespace.as_deref()))
+        }),
         Event::ClusterUnreachable { .. } | Event::ClusterReachable { .. } => {
             if let Some(line) = outage_line(ev) {
                 let _ = multi.println(line);
@@ -288,6 +296,14 @@ fn outage_line(ev: &Event) -> Option<String> {
     }
 }
 
+/// `watching Deployment in ns failed` / `watching CustomResourceDefinition failed`.
+fn watch_what(kind: &str, namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("watching {kind} in {ns} failed"),
+        None => format!("watching {kind} failed"),
+    }
+}
+
 /// Off a TTY: one line per state change, none per object applied (a CI log is read, not watched).
 fn plain_line(ev: &Event, started: Instant) -> Option<String> {
     match ev {
@@ -324,6 +340,15 @@ fn plain_line(ev: &Event, started: Instant) -> Option<String> {
             reason,
         } => Some(format!(
             "{module}: {object}: deleting and recreating it: {reason}"
+        )),
+        Event::WatchError {
+            module,
+            kind,
+            namespace,
+            message,
+        } => Some(format!(
+            "{module}: {}: {message}; retrying with backoff",
+            watch_what(kind, namespace.as_deref())
         )),
         Event::ClusterUnreachable { .. } | Event::ClusterReachable { .. } => outage_line(ev),
         Event::ModuleFinished {
@@ -367,6 +392,25 @@ mod tests {
         assert_eq!(
             short("CustomResourceDefinition.apiextensions.k8s.io/x.y"),
             "CustomResourceDefinition/x.y"
+        );
+    }
+
+    #[test]
+    fn a_watch_error_names_its_kind_and_namespace() {
+        let ev = Event::WatchError {
+            module: "app".into(),
+            kind: "Deployment".into(),
+            namespace: Some("web".into()),
+            message: "failed to perform initial object list: forbidden".into(),
+        };
+        assert_eq!(
+            plain_line(&ev, Instant::now()).unwrap(),
+            "app: watching Deployment in web failed: failed to perform initial object list: forbidden; retrying with backoff"
+        );
+        assert_eq!(
+            serde_json::to_value(&ev).unwrap(),
+            serde_json::json!({"event": "watchError", "module": "app", "kind": "Deployment", "namespace": "web",
+                "message": "failed to perform initial object list: forbidden"})
         );
     }
 

@@ -28,3 +28,4 @@ mod render;
 mod secrets;
 mod terminal;
 mod upgrade;
+mod watches;

@@ -1,0 +1,401 @@
+//! Readiness watches shared by the objects that wait: one per kind, namespace and module (its ApplySet
+//! label), not one per object, so a module of thousands of slow objects costs the server a handful of
+//! watches. Each watch hands what it sees to the objects waiting on it by name, and ends when none wait.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::Msg;
+use super::readiness::{self, Health};
+
+/// Which objects a watch asks the server for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Filter {
+    /// A label selector, `applyset.kubernetes.io/part-of=<id>`: every member of one module's ApplySet.
+    Label(String),
+    /// One object by name: one without the ApplySet label (a shared module namespace), or whose server
+    /// gives resource versions that cannot be ordered.
+    Name(String),
+}
+
+/// One watch: a resource in a namespace (`None` for cluster-scoped kinds), filtered.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Key {
+    pub api_version: String,
+    pub plural: String,
+    pub namespace: Option<String>,
+    pub filter: Filter,
+}
+
+impl Key {
+    fn config(&self) -> watcher::Config {
+        match &self.filter {
+            Filter::Label(selector) => watcher::Config::default().labels(selector),
+            Filter::Name(name) => watcher::Config::default().fields(&format!("metadata.name={name}")),
+        }
+    }
+}
+
+/// An applied object that waits to be seen ready.
+#[derive(Debug)]
+pub(super) struct Waiter {
+    pub node: usize,
+    pub name: String,
+    pub group: String,
+    pub kind: String,
+    pub has_status: bool,
+    pub module_cr: bool,
+    /// The resourceVersion of the apply's answer. A shared watch may have listed the object before it
+    /// was applied; a state older than the apply says nothing about what was applied.
+    pub since: Option<u64>,
+}
+
+struct Waiting {
+    node: usize,
+    group: String,
+    kind: String,
+    ctx: readiness::Context,
+    /// Set when a module CR first reports Error; it fails only if still in Error then.
+    error_at: Option<Instant>,
+    since: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// The status grace window of a kind with a status subresource.
+    Grace,
+    /// The error grace window of a module CR in state Error.
+    Error,
+}
+
+/// The objects one watch serves, and the latest state it has seen of every object it shows (an object
+/// may show up before it joins: its apply's answer reaches the engine after the watch saw the change).
+pub(super) struct Group {
+    grace: Duration,
+    error_grace: Duration,
+    waiting: HashMap<String, Waiting>,
+    seen: HashMap<String, Value>,
+    timers: BinaryHeap<Reverse<(Instant, Timer, String)>>,
+}
+
+fn resource_version(v: &Value) -> Option<u64> {
+    v.pointer("/metadata/resourceVersion")?.as_str()?.parse().ok()
+}
+
+impl Group {
+    pub fn new(grace: Duration, error_grace: Duration) -> Group {
+        Group {
+            grace,
+            error_grace,
+            waiting: HashMap::new(),
+            seen: HashMap::new(),
+            timers: BinaryHeap::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// The engine's nodes still waiting here.
+    pub fn nodes(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.waiting.values().map(|w| w.node).collect();
+        v.sort_unstable();
+        v
+    }
+
+    pub fn join(&mut self, w: Waiter, now: Instant) -> Option<(usize, Health)> {
+        self.timers
+            .push(Reverse((now + self.grace, Timer::Grace, w.name.clone())));
+        self.waiting.insert(
+            w.name.clone(),
+            Waiting {
+                node: w.node,
+                group: w.group,
+                kind: w.kind,
+                ctx: readiness::Context {
+                    has_status_subresource: w.has_status,
+                    module_cr: w.module_cr,
+                    ..Default::default()
+                },
+                error_at: None,
+                since: w.since,
+            },
+        );
+        self.evaluate(&w.name, now)
+    }
+
+    /// A state the watch showed (added, modified, listed).
+    pub fn observe(&mut self, v: Value, now: Instant) -> Option<(usize, Health)> {
+        let name = v.pointer("/metadata/name")?.as_str()?.to_string();
+        self.seen.insert(name.clone(), v);
+        self.evaluate(&name, now)
+    }
+
+    pub fn forget(&mut self, name: &str) {
+        self.seen.remove(name);
+    }
+
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// Grace windows that have passed: the waiting object's last state is judged again.
+    pub fn fire(&mut self, now: Instant) -> Vec<(usize, Health)> {
+        let mut out = Vec::new();
+        while let Some(Reverse((t, timer, name))) = self.timers.peek().cloned() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(w) = self.waiting.get_mut(&name) else {
+                continue;
+            };
+            let live = match timer {
+                Timer::Grace if !w.ctx.grace_expired => {
+                    w.ctx.grace_expired = true;
+                    true
+                }
+                // Only the deadline of the current stay in Error counts.
+                Timer::Error => w.error_at == Some(t) && !w.ctx.error_grace_expired,
+                Timer::Grace => false,
+            };
+            if live && let Some(h) = self.evaluate(&name, now) {
+                out.push(h);
+            }
+        }
+        out
+    }
+
+    /// Judge a waiting object on its latest state, if the watch has shown one as new as its apply.
+    /// A ready or failed object waits no more.
+    fn evaluate(&mut self, name: &str, now: Instant) -> Option<(usize, Health)> {
+        let w = self.waiting.get_mut(name)?;
+        let v = self.seen.get(name)?;
+        if let (Some(since), Some(rv)) = (w.since, resource_version(v))
+            && rv < since
+        {
+            return None;
+        }
+        let in_error = v.pointer("/status/state").and_then(Value::as_str) == Some("Error");
+        if !in_error {
+            w.error_at = None;
+        } else if w.error_at.is_none() {
+            let at = now + self.error_grace;
+            w.error_at = Some(at);
+            self.timers.push(Reverse((at, Timer::Error, name.to_string())));
+        }
+        w.ctx.error_grace_expired = in_error && w.error_at.is_some_and(|at| now >= at);
+        let h = readiness::health(v, &w.group, &w.kind, w.ctx);
+        let node = w.node;
+        if h.is_ready() || matches!(h, Health::Failed(_)) {
+            self.waiting.remove(name);
+            self.seen.remove(name);
+        }
+        Some((node, h))
+    }
+}
+
+/// What a watch needs besides its objects.
+pub(super) struct Spec {
+    pub key: Key,
+    pub api: kube::Api<kube::api::DynamicObject>,
+    pub module: String,
+    pub kind: String,
+    pub grace: Duration,
+    pub error_grace: Duration,
+}
+
+/// Run one watch until none of its objects wait. Objects join through `joins`; once the group is
+/// empty the channel is closed, so a late joiner's send fails and the engine starts a new watch.
+pub(super) async fn run(
+    spec: Spec,
+    first: Waiter,
+    mut joins: mpsc::UnboundedReceiver<Waiter>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let send = |h: Option<(usize, Health)>| {
+        if let Some((i, h)) = h {
+            let _ = tx.send(Msg::Health(i, h));
+        }
+    };
+    // Said on the waiting objects too, until the watch works again: on timeout they were never seen
+    // ready because of it.
+    let failing = |nodes: Vec<usize>, message: Option<String>| {
+        let _ = tx.send(Msg::WatchFailing {
+            nodes,
+            error: message.map(|m| format!("watching {} failed: {m}", spec.kind)),
+        });
+    };
+    let mut group = Group::new(spec.grace, spec.error_grace);
+    send(group.join(first, Instant::now()));
+    // The default backoff keeps a failing watch (no permission, server away) from spinning; its
+    // errors still come through, each one after a longer pause.
+    let mut stream = watcher(spec.api, spec.key.config()).default_backoff().boxed();
+    let mut open = true;
+    let mut last_error: Option<String> = None;
+    loop {
+        if group.is_empty() {
+            joins.close();
+            while let Ok(w) = joins.try_recv() {
+                send(group.join(w, Instant::now()));
+            }
+            open = false;
+            if group.is_empty() {
+                break;
+            }
+        }
+        let next = group.next_timer();
+        tokio::select! {
+            w = joins.recv(), if open => match w {
+                Some(w) => {
+                    if let Some(message) = &last_error {
+                        failing(vec![w.node], Some(message.clone()));
+                    }
+                    send(group.join(w, Instant::now()));
+                }
+                None => open = false,
+            },
+            ev = stream.next() => match ev {
+                None => break,
+                Some(Ok(watcher::Event::Apply(o))) => {
+                    if last_error.take().is_some() {
+                        failing(group.nodes(), None);
+                    }
+                    let v = serde_json::to_value(&o).unwrap_or(Value::Null);
+                    send(group.observe(v, Instant::now()));
+                }
+                // Listing works; only a change seen on the watch shows that the watch does.
+                Some(Ok(watcher::Event::InitApply(o))) => {
+                    let v = serde_json::to_value(&o).unwrap_or(Value::Null);
+                    send(group.observe(v, Instant::now()));
+                }
+                Some(Ok(watcher::Event::Delete(o))) => {
+                    if last_error.take().is_some() {
+                        failing(group.nodes(), None);
+                    }
+                    if let Some(name) = o.metadata.name.as_deref() {
+                        group.forget(name);
+                    }
+                }
+                Some(Ok(watcher::Event::Init | watcher::Event::InitDone)) => {}
+                Some(Err(e)) => {
+                    let message = e.to_string();
+                    // The same error again after each backoff is said once.
+                    if last_error.as_deref() != Some(message.as_str()) {
+                        failing(group.nodes(), Some(message.clone()));
+                        let _ = tx.send(Msg::WatchError {
+                            module: spec.module.clone(),
+                            kind: spec.kind.clone(),
+                            namespace: spec.key.namespace.clone(),
+                            message: message.clone(),
+                        });
+                        last_error = Some(message);
+                    }
+                }
+            },
+            _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
+                for h in group.fire(Instant::now()) {
+                    send(Some(h));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn waiter(node: usize, name: &str, since: u64) -> Waiter {
+        Waiter {
+            node,
+            name: name.into(),
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            has_status: true,
+            module_cr: false,
+            since: Some(since),
+        }
+    }
+
+    fn deployment(name: &str, rv: u64, ready: i64) -> Value {
+        json!({
+            "metadata": {"name": name, "resourceVersion": rv.to_string(), "generation": 1},
+            "spec": {"replicas": 1},
+            "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": ready, "availableReplicas": ready}
+        })
+    }
+
+    #[test]
+    fn one_watch_serves_its_waiting_objects_by_name_and_ignores_states_older_than_their_apply() {
+        let now = Instant::now();
+        let mut g = Group::new(Duration::from_secs(3), Duration::from_secs(30));
+        assert!(g.join(waiter(7, "a", 100), now).is_none(), "nothing seen yet");
+        assert!(g.join(waiter(8, "b", 100), now).is_none());
+        // The watch listed `a` before its apply (ready then): that says nothing about the new spec.
+        assert_eq!(g.observe(deployment("a", 90, 1), now), None);
+        // An object nobody waits for is remembered, not reported.
+        assert_eq!(g.observe(deployment("c", 120, 1), now), None);
+        assert_eq!(
+            g.observe(deployment("a", 110, 0), now),
+            Some((7, Health::InProgress("0/1 replicas ready".into())))
+        );
+        assert_eq!(g.observe(deployment("b", 111, 1), now), Some((8, Health::Ready)));
+        assert_eq!(g.nodes(), vec![7], "b is ready and waits no more");
+        // `c` showed up before it joined: judged on join, not after the next change that may never come.
+        assert_eq!(g.join(waiter(9, "c", 115), now), Some((9, Health::Ready)));
+        assert_eq!(g.observe(deployment("a", 130, 1), now), Some((7, Health::Ready)));
+        assert!(g.is_empty());
+    }
+
+    #[test]
+    fn grace_windows_are_per_object() {
+        let now = Instant::now();
+        let mut g = Group::new(Duration::from_secs(3), Duration::from_secs(10));
+        let cr = |name: &str, node: usize, module_cr: bool| Waiter {
+            node,
+            name: name.into(),
+            group: "x.io".into(),
+            kind: "Thing".into(),
+            has_status: true,
+            module_cr,
+            since: None,
+        };
+        g.join(cr("quiet", 1, false), now);
+        g.observe(json!({"metadata": {"name": "quiet"}, "spec": {}}), now);
+        g.join(cr("late", 2, false), now + Duration::from_secs(2));
+        g.observe(json!({"metadata": {"name": "late"}, "spec": {}}), now);
+        g.join(cr("broken", 3, true), now);
+        assert!(matches!(
+            g.observe(
+                json!({"metadata": {"name": "broken"}, "status": {"state": "Error"}}),
+                now
+            ),
+            Some((3, Health::InProgress(_)))
+        ));
+        assert_eq!(
+            g.fire(now + Duration::from_secs(3)),
+            vec![
+                (3, Health::InProgress("state Error (failing if it stays)".into())),
+                (1, Health::Ready)
+            ],
+            "only the objects that joined 3 s ago are past their grace window; Error has longer"
+        );
+        assert_eq!(g.fire(now + Duration::from_secs(5)), vec![(2, Health::Ready)]);
+        assert_eq!(
+            g.fire(now + Duration::from_secs(10)),
+            vec![(3, Health::Failed("state Error".into()))],
+            "a module CR still in Error after the error grace fails"
+        );
+        assert!(g.is_empty());
+    }
+}
