@@ -431,7 +431,7 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
         ("locked/templates/a.yaml", cm("a")),
     ]);
     let dir = cat.path().to_str().unwrap();
-    let held = kyma::testkit::lock::Lock::acquire(&c, true)
+    let held = kyma::testkit::lock::Lock::acquire(&c, kyma::testkit::lock::LockWait::Forever)
         .await
         .expect("take the lock");
     let out = kyma(&[
@@ -467,7 +467,9 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
     assert!(exists(&c, &ns, "a").await);
 
     // `kyma unlock` breaks a lock whose holder is gone.
-    let stale = kyma::testkit::lock::Lock::acquire(&c, true).await.unwrap();
+    let stale = kyma::testkit::lock::Lock::acquire(&c, kyma::testkit::lock::LockWait::Forever)
+        .await
+        .unwrap();
     let out = kyma(&["unlock"]);
     assert_eq!(code(&out), 0);
     assert!(
