@@ -58,7 +58,7 @@ pub mod testkit {
         pub use crate::inventory::{Inventory, NAMESPACE, PART_OF_LABEL, applyset_id, read_all};
     }
     pub mod lock {
-        pub use crate::lock::Lock;
+        pub use crate::lock::{Lock, LockWait};
     }
     pub mod tls {
         pub use crate::tls::install_crypto_provider;

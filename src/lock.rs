@@ -1,18 +1,25 @@
 //! One writer per cluster: a `coordination.k8s.io` Lease `kyma-installer/kyma-lock`, taken with
 //! optimistic concurrency (resourceVersion), renewed while the run lives, expiring by itself when a run
 //! dies (no stuck "another operation is in progress"), broken on purpose by `kyma unlock`.
+//!
+//! Expiry follows client-go's leader election: a waiting process remembers when *it* last saw the
+//! Lease change (its resourceVersion) and takes it only once a whole lease duration has passed on its
+//! own monotonic clock since then, so clocks that disagree between machines never hand the lock to two
+//! runs. The holder, in turn, counts its lease from just before each renewal it sent, and stops
+//! writing as soon as that runs out.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use crate::cluster::{Cluster, RequestError, Resource};
 use crate::inventory::NAMESPACE;
 
 pub const LEASE_NAME: &str = "kyma-lock";
 const DURATION_SECS: i64 = 30;
-const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// Which Lease, and how long it lives unrenewed: the cluster lock of a CLI run, or the leadership of
 /// one operator shard.
@@ -26,11 +33,44 @@ pub struct LeaseSpec {
 
 impl LeaseSpec {
     pub fn cluster_lock() -> LeaseSpec {
+        // Test-only: the lifecycle tests shorten the lease to pause a run past it in seconds, not
+        // half a minute. Not a user setting (a short lease makes a slow API server cost the lock).
+        let duration_secs = std::env::var("KYMA_LOCK_LEASE_SECONDS")
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|&s| s > 0)
+            .unwrap_or(DURATION_SECS);
         LeaseSpec {
             namespace: NAMESPACE.into(),
             name: LEASE_NAME.into(),
-            duration_secs: DURATION_SECS,
-            renew_every: RENEW_EVERY,
+            duration_secs,
+            renew_every: Duration::from_millis(duration_secs as u64 * 1000 / 3),
+        }
+    }
+
+    fn duration(&self) -> Duration {
+        Duration::from_secs(self.duration_secs.max(1) as u64)
+    }
+}
+
+/// What to do when someone else holds the Lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWait {
+    /// Fail at once (unless the holder looks gone: then watch it for one lease duration to be sure).
+    Fail,
+    /// Wait at most this long (`--wait-for-lock`, bounded by `--timeout`).
+    Upto(Duration),
+    /// Wait as long as it takes (an operator replica standing by for its shard).
+    Forever,
+}
+
+impl LockWait {
+    /// `--wait-for-lock` waits, but never longer than `--timeout`.
+    pub fn from_flag(wait_for_lock: bool, timeout: Duration) -> LockWait {
+        if wait_for_lock {
+            LockWait::Upto(timeout)
+        } else {
+            LockWait::Fail
         }
     }
 }
@@ -45,6 +85,11 @@ pub enum LockError {
         since: String,
         expires: String,
     },
+    #[error(
+        "the cluster is still locked by {holder} after waiting {} (--wait-for-lock waits at most --timeout); try again later, or run `kyma unlock` if that run is gone",
+        humantime::format_duration(*.waited)
+    )]
+    StillHeld { holder: String, waited: Duration },
     #[error("cannot take or release the cluster lock")]
     Request(#[from] RequestError),
     /// A Kubernetes-compatible endpoint without `coordination.k8s.io` (a fresh kcp workspace): there
@@ -55,11 +100,29 @@ pub enum LockError {
     NoLeases,
 }
 
+/// How a held Lease stopped being ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Lost {
+    #[error("taken over by {0}")]
+    TakenOver(String),
+    #[error("broken (deleted or released by someone else, e.g. `kyma unlock`)")]
+    Broken,
+    #[error("not renewed in time (this process was paused or could not reach the server)")]
+    NotRenewed,
+}
+
+/// What the holder knows of its Lease: the object it last wrote (its resourceVersion is the
+/// precondition of the next renewal and of the release), and whether and how it was lost.
+struct Held {
+    last: Value,
+    lost: Option<Lost>,
+}
+
 pub struct Lock {
     cluster: Cluster,
     lease: Resource,
-    spec: LeaseSpec,
     identity: String,
+    state: Arc<Mutex<Held>>,
     renewer: tokio::task::JoinHandle<()>,
     /// Cancelled when the Lease is no longer ours: broken, taken over, or not renewed in time.
     pub lost: tokio_util::sync::CancellationToken,
@@ -111,23 +174,29 @@ fn parse_time(v: &Value, p: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Who holds the lease, since when, and whether it has expired.
-/// Who holds the lock, as the Lease says.
+fn resource_version(v: &Value) -> Option<&str> {
+    v.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+}
+
+fn holder_of(v: &Value) -> &str {
+    v.pointer("/spec/holderIdentity")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Who holds the lock, as the Lease says. The times are the holder's wall clock: for messages and
+/// as a hint only, never to decide that the lock is free.
 struct Holder {
     who: String,
     since: String,
-    /// Released (no holder) or not renewed in time: free to take.
-    expired: bool,
+    /// The holder's renewTime plus the duration is past by our wall clock: it looks gone.
+    looks_stale: bool,
     /// When it expires unless renewed, for messages.
     expires: String,
+    duration: Duration,
 }
 
 fn holder(lease: &Value) -> Holder {
-    let who = lease
-        .pointer("/spec/holderIdentity")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
     let since = lease
         .pointer("/spec/acquireTime")
         .and_then(Value::as_str)
@@ -139,34 +208,71 @@ fn holder(lease: &Value) -> Holder {
         .unwrap_or(DURATION_SECS);
     let renew = parse_time(lease, "/spec/renewTime");
     let expires_at = renew.map(|r| r + chrono::Duration::seconds(duration));
-    let expired = who.is_empty() || expires_at.is_none_or(|e| e < Utc::now());
+    let looks_stale = expires_at.is_none_or(|e| e < Utc::now());
     let expires = expires_at
         .map(|e| format!("at {}", e.format("%H:%M:%S UTC")))
         .unwrap_or_else(|| "soon".into());
     Holder {
-        who,
+        who: holder_of(lease).to_string(),
         since,
-        expired,
+        looks_stale,
         expires,
+        duration: Duration::from_secs(duration.max(1) as u64),
+    }
+}
+
+/// client-go's expiry rule: a Lease is free when released (no holder), or when this process has seen
+/// it unchanged for a whole lease duration on its own monotonic clock.
+#[derive(Default)]
+struct Observer {
+    /// The resourceVersion last seen, and when this process first saw it.
+    seen: Option<(String, Instant)>,
+}
+
+impl Observer {
+    fn free(&mut self, live: &Value, now: Instant) -> bool {
+        if holder_of(live).is_empty() {
+            return true;
+        }
+        let rv = resource_version(live).unwrap_or("").to_string();
+        let since = match &self.seen {
+            Some((seen, at)) if *seen == rv => *at,
+            _ => {
+                self.seen = Some((rv, now));
+                now
+            }
+        };
+        now.duration_since(since) >= holder(live).duration
     }
 }
 
 impl Lock {
-    /// Take the cluster lock, or fail at once naming the holder (or wait with `wait`).
-    pub async fn acquire(cluster: &Cluster, wait: bool) -> Result<Lock, LockError> {
+    /// Take the cluster lock, or fail naming the holder (or wait as `wait` says).
+    pub async fn acquire(cluster: &Cluster, wait: LockWait) -> Result<Lock, LockError> {
         Self::acquire_lease(cluster, &LeaseSpec::cluster_lock(), wait).await
     }
 
-    /// Take the Lease `spec` names, or fail at once naming the holder (or wait with `wait`).
-    pub async fn acquire_lease(cluster: &Cluster, spec: &LeaseSpec, wait: bool) -> Result<Lock, LockError> {
+    /// Take the Lease `spec` names, or fail naming the holder (or wait as `wait` says).
+    pub async fn acquire_lease(
+        cluster: &Cluster,
+        spec: &LeaseSpec,
+        wait: LockWait,
+    ) -> Result<Lock, LockError> {
         crate::inventory::ensure_namespace_named(cluster, &spec.namespace).await?;
         let (ns, name) = (spec.namespace.as_str(), spec.name.as_str());
         let lease = lease_resource(cluster).await?;
         let identity = identity();
+        let started = Instant::now();
+        let mut observer = Observer::default();
+        // A waiter checks often enough to take over soon after the lease runs out.
+        let every = Duration::from_millis((spec.duration_secs.max(1) as u64) * 1000 / 8)
+            .clamp(Duration::from_millis(100), Duration::from_secs(1));
         // The last undeploy removes the inventory namespace; while it terminates nothing can be created
         // in it. Wait for it to go (bounded), then create it again.
-        let terminating_until = tokio::time::Instant::now() + Duration::from_secs(120);
-        loop {
+        let terminating_until = Instant::now() + Duration::from_secs(120);
+        let (written, valid_from) = loop {
+            // Counted from before the write that takes it: others count from when they see it, later.
+            let attempt_at = Instant::now();
             let attempt = match cluster.get(&lease, Some(ns), name).await? {
                 None => {
                     cluster
@@ -174,102 +280,181 @@ impl Lock {
                         .await
                 }
                 Some(live) => {
-                    let h = holder(&live);
-                    if !h.expired {
-                        if !wait {
-                            return Err(LockError::Held {
-                                holder: h.who,
-                                since: h.since,
-                                expires: h.expires,
+                    if !observer.free(&live, Instant::now()) {
+                        let h = holder(&live);
+                        let give_up = match wait {
+                            // Without waiting, a holder that looks alive fails the run at once; one
+                            // that looks gone by its own timestamps is watched for one lease duration
+                            // (its renewals would show) before it is taken.
+                            LockWait::Fail => !h.looks_stale || started.elapsed() > h.duration + every,
+                            LockWait::Upto(limit) => started.elapsed() >= limit,
+                            LockWait::Forever => false,
+                        };
+                        if give_up {
+                            return Err(match wait {
+                                LockWait::Upto(_) => LockError::StillHeld {
+                                    holder: h.who,
+                                    waited: started.elapsed(),
+                                },
+                                _ => LockError::Held {
+                                    holder: h.who,
+                                    since: h.since,
+                                    expires: h.expires,
+                                },
                             });
                         }
-                        // A standby checks often enough to take over soon after the lease runs out.
-                        let every = Duration::from_millis((spec.duration_secs.max(1) as u64) * 1000 / 8);
-                        tokio::time::sleep(every.clamp(Duration::from_millis(100), Duration::from_secs(1)))
-                            .await;
+                        let mut pause = every;
+                        if let LockWait::Upto(limit) = wait {
+                            pause = pause.min(limit.saturating_sub(started.elapsed()));
+                        }
+                        tokio::time::sleep(pause).await;
                         continue;
                     }
-                    let rv = live.pointer("/metadata/resourceVersion").and_then(Value::as_str);
+                    // Takeover carries the resourceVersion read: if the holder renewed (or another
+                    // waiter took it) meanwhile, the server refuses it with 409 and we read again.
                     cluster
-                        .replace(&lease, &lease_body(spec, &identity, &now_micro(), rv))
+                        .replace(
+                            &lease,
+                            &lease_body(spec, &identity, &now_micro(), resource_version(&live)),
+                        )
                         .await
                 }
             };
             match attempt {
-                Ok(_) => break,
+                Ok(v) => break (v, attempt_at),
                 // Someone else created or updated it between our read and write: read again.
                 Err(e) if e.code == Some(409) => continue,
-                Err(e) if e.namespace_terminating() && tokio::time::Instant::now() < terminating_until => {
+                Err(e) if e.namespace_terminating() && Instant::now() < terminating_until => {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     crate::inventory::ensure_namespace_named(cluster, ns).await?;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             }
-        }
-        let lost = tokio_util::sync::CancellationToken::new();
-        let renewer = {
-            let cluster = cluster.clone();
-            let lease = lease.clone();
-            let identity = identity.clone();
-            let (spec, lost) = (spec.clone(), lost.clone());
-            tokio::spawn(async move {
-                let mut renewed = tokio::time::Instant::now();
-                let valid = Duration::from_secs(spec.duration_secs.max(1) as u64);
-                loop {
-                    tokio::time::sleep(spec.renew_every).await;
-                    match cluster.get(&lease, Some(&spec.namespace), &spec.name).await {
-                        Ok(Some(mut live)) => {
-                            if live.pointer("/spec/holderIdentity").and_then(Value::as_str)
-                                != Some(identity.as_str())
-                            {
-                                // Broken by `kyma unlock` (a CLI run goes on, unprotected, as asked),
-                                // or taken over by another operator.
-                                lost.cancel();
-                                return;
-                            }
-                            live["spec"]["renewTime"] = json!(now_micro());
-                            if cluster.replace(&lease, &live).await.is_ok() {
-                                renewed = tokio::time::Instant::now();
-                            }
-                        }
-                        Ok(None) => {
-                            lost.cancel();
-                            return;
-                        }
-                        Err(_) => {}
-                    }
-                    // Not renewed for a whole lease duration: someone else may hold it by now.
-                    if renewed.elapsed() >= valid {
-                        lost.cancel();
-                        return;
-                    }
-                }
-            })
         };
+        let state = Arc::new(Mutex::new(Held {
+            last: written,
+            lost: None,
+        }));
+        let lost = tokio_util::sync::CancellationToken::new();
+        let renewer = tokio::spawn(renew(
+            cluster.clone(),
+            lease.clone(),
+            spec.clone(),
+            identity.clone(),
+            state.clone(),
+            lost.clone(),
+            valid_from,
+        ));
         Ok(Lock {
             cluster: cluster.clone(),
             lease,
-            spec: spec.clone(),
             identity,
+            state,
             renewer,
             lost,
         })
     }
 
-    /// Give the lock back (only if it is still ours).
+    /// How the Lease was lost, once `lost` fired.
+    pub fn lost_reason(&self) -> Option<Lost> {
+        self.state.lock().unwrap().lost.clone()
+    }
+
+    /// Give the lock back, only if it is still ours: the Lease is deleted on the condition that it is
+    /// still the version we last wrote, so a waiter takes it at once; if someone else wrote it since
+    /// (took it over), the server refuses (409) and it is left alone. A delete rather than clearing the
+    /// holder: after the last undeploy the namespace is terminating, and a waiter must then wait to
+    /// create a new Lease there, not take over one that goes away with the namespace.
     pub async fn release(self) {
         self.renewer.abort();
-        if let Ok(Some(live)) = self
-            .cluster
-            .get(&self.lease, Some(&self.spec.namespace), &self.spec.name)
-            .await
-            && live.pointer("/spec/holderIdentity").and_then(Value::as_str) == Some(self.identity.as_str())
+        let last = {
+            let held = self.state.lock().unwrap();
+            if held.lost.is_some() {
+                return;
+            }
+            held.last.clone()
+        };
+        let (Some(ns), Some(name), Some(rv)) = (
+            last.pointer("/metadata/namespace").and_then(Value::as_str),
+            last.pointer("/metadata/name").and_then(Value::as_str),
+            resource_version(&last),
+        ) else {
+            return;
+        };
+        let refused = self.cluster.delete_version(&self.lease, Some(ns), name, rv).await;
+        // A renewal cut short by the abort may have gone through: then the Lease is still ours, at a
+        // version we did not see. Anyone else's is left alone.
+        if refused.is_err_and(|e| e.code == Some(409))
+            && let Ok(Some(live)) = self.cluster.get(&self.lease, Some(ns), name).await
+            && holder_of(&live) == self.identity
+            && let Some(rv) = resource_version(&live)
         {
-            let _ = self
-                .cluster
-                .delete(&self.lease, Some(&self.spec.namespace), &self.spec.name)
-                .await;
+            let _ = self.cluster.delete_version(&self.lease, Some(ns), name, rv).await;
+        }
+    }
+}
+
+/// Keep the Lease ours: renew it every `renew_every` with the resourceVersion last written; give it up
+/// (cancel `lost`) when someone else holds it, it is gone, or a whole lease duration passed since the
+/// last renewal that went through (after a pause, that is noticed before any request is sent).
+async fn renew(
+    cluster: Cluster,
+    lease: Resource,
+    spec: LeaseSpec,
+    identity: String,
+    state: Arc<Mutex<Held>>,
+    lost: tokio_util::sync::CancellationToken,
+    mut valid_from: Instant,
+) {
+    let valid = spec.duration();
+    let give_up = |why: Lost| {
+        state.lock().unwrap().lost = Some(why);
+        lost.cancel();
+    };
+    loop {
+        let deadline = valid_from + valid;
+        tokio::time::sleep_until((Instant::now() + spec.renew_every).min(deadline)).await;
+        if Instant::now() >= deadline {
+            return give_up(Lost::NotRenewed);
+        }
+        let attempt_from = Instant::now();
+        let body = {
+            let mut body = state.lock().unwrap().last.clone();
+            body["spec"]["renewTime"] = json!(now_micro());
+            body
+        };
+        match tokio::time::timeout_at(deadline, cluster.replace(&lease, &body)).await {
+            Err(_) => return give_up(Lost::NotRenewed),
+            Ok(Ok(written)) => {
+                state.lock().unwrap().last = written;
+                valid_from = attempt_from;
+            }
+            // Written by someone else since our last write: whose is it now?
+            Ok(Err(e)) if e.code == Some(409) || e.code == Some(404) => {
+                match tokio::time::timeout_at(
+                    deadline,
+                    cluster.get(&lease, Some(&spec.namespace), &spec.name),
+                )
+                .await
+                {
+                    Err(_) => return give_up(Lost::NotRenewed),
+                    Ok(Ok(None)) => return give_up(Lost::Broken),
+                    Ok(Ok(Some(live))) => {
+                        let who = holder_of(&live);
+                        if who.is_empty() {
+                            return give_up(Lost::Broken);
+                        }
+                        if who != identity {
+                            return give_up(Lost::TakenOver(who.to_string()));
+                        }
+                        // Still ours (written by us through another path): renew from this version.
+                        state.lock().unwrap().last = live;
+                    }
+                    Ok(Err(_)) => {}
+                }
+            }
+            Ok(Err(_)) => {}
         }
     }
 }
@@ -288,13 +473,46 @@ pub async fn force_unlock(cluster: &Cluster) -> Result<Option<String>, LockError
 mod tests {
     use super::*;
 
+    fn lease(holder: &str, rv: &str, renew: &str) -> Value {
+        json!({"metadata": {"resourceVersion": rv},
+               "spec": {"holderIdentity": holder, "acquireTime": "x", "renewTime": renew, "leaseDurationSeconds": 30}})
+    }
+
     #[test]
-    fn expiry() {
-        let fresh = json!({"spec": {"holderIdentity": "a", "acquireTime": "x", "renewTime": now_micro(), "leaseDurationSeconds": 30}});
-        assert!(!holder(&fresh).expired);
-        let old = json!({"spec": {"holderIdentity": "a", "renewTime": "2020-01-01T00:00:00.000000Z", "leaseDurationSeconds": 30}});
-        assert!(holder(&old).expired);
-        let released = json!({"spec": {"holderIdentity": "", "renewTime": now_micro()}});
-        assert!(holder(&released).expired);
+    fn wall_clock_is_only_a_hint() {
+        assert!(!holder(&lease("a", "1", &now_micro())).looks_stale);
+        assert!(holder(&lease("a", "1", "2020-01-01T00:00:00.000000Z")).looks_stale);
+    }
+
+    /// A renewTime long past by our clock does not free the Lease: only a full duration without a
+    /// change, seen on our own clock, does; a change starts the count again.
+    #[test]
+    fn expiry_is_judged_by_when_we_saw_it_change() {
+        let t0 = Instant::now();
+        let mut o = Observer::default();
+        let old = lease("a", "1", "2020-01-01T00:00:00.000000Z");
+        assert!(
+            !o.free(&old, t0),
+            "first sight never expires, whatever renewTime says"
+        );
+        assert!(!o.free(&old, t0 + Duration::from_secs(29)));
+        let renewed = lease("a", "2", "2020-01-01T00:00:00.000000Z");
+        assert!(
+            !o.free(&renewed, t0 + Duration::from_secs(31)),
+            "renewed: counted anew"
+        );
+        assert!(!o.free(&renewed, t0 + Duration::from_secs(60)));
+        assert!(o.free(&renewed, t0 + Duration::from_secs(61)));
+        // A holder whose clock runs ahead (renewTime in our future) expires all the same.
+        let mut o = Observer::default();
+        let ahead = lease("a", "3", "2999-01-01T00:00:00.000000Z");
+        assert!(!o.free(&ahead, t0));
+        assert!(o.free(&ahead, t0 + Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn released_is_free_at_once() {
+        let mut o = Observer::default();
+        assert!(o.free(&lease("", "1", &now_micro()), Instant::now()));
     }
 }

@@ -13,7 +13,7 @@ use super::unchanged;
 use crate::cluster::Cluster;
 use crate::engine::{self, Event, ModuleState, Outcome, Preset, Restored, Settings};
 use crate::inventory::{self, Inventory, Member};
-use crate::lock::{Lock, LockError};
+use crate::lock::{Lock, LockError, LockWait, Lost};
 use crate::object::ObjectKey;
 use crate::plan::Plan;
 use crate::values::ModuleValues;
@@ -25,7 +25,7 @@ pub struct DeployOptions {
     pub allow_empty: bool,
     pub prune_crds: bool,
     pub reapply: bool,
-    pub wait_for_lock: bool,
+    pub wait_for_lock: LockWait,
     /// Modules the server is too old for (found offline by `normalize`): refused, nothing applied.
     pub refused: BTreeMap<String, crate::normalize::Refusal>,
 }
@@ -64,13 +64,34 @@ pub async fn run(
     let (lock, unlocked) = if dry_run {
         (None, None)
     } else {
-        match Lock::acquire(cluster, opts.wait_for_lock).await {
+        let acquired = tokio::select! {
+            r = Lock::acquire(cluster, opts.wait_for_lock) => r,
+            _ = cancel.cancelled() => {
+                cluster.throttle.release();
+                return Err(ActionError::InterruptedWaitingForLock);
+            }
+        };
+        match acquired {
             Ok(lock) => (Some(lock), None),
             Err(e @ LockError::NoLeases) => (None, Some(e.to_string())),
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                cluster.throttle.release();
+                return Err(e.into());
+            }
         }
     };
-    let mut result = deploy_locked(cluster, plan, values, opts, events, cancel).await;
+    let stop = stop_on_loss(&cancel, lock.as_ref());
+    let mut result = deploy_locked(
+        cluster,
+        plan,
+        values,
+        opts,
+        events,
+        stop.token.clone(),
+        lock.as_ref(),
+    )
+    .await;
+    drop(stop);
     cluster.throttle.release();
     if let Some(lock) = lock {
         lock.release().await;
@@ -81,6 +102,43 @@ pub async fn run(
     result
 }
 
+/// The engine's stop token: cancelled by an interrupt or by the loss of the lock, whichever comes
+/// first. Dropping it ends the forwarding.
+pub(super) struct StopOnLoss {
+    pub token: CancellationToken,
+    forward: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for StopOnLoss {
+    fn drop(&mut self) {
+        if let Some(f) = &self.forward {
+            f.abort();
+        }
+    }
+}
+
+pub(super) fn stop_on_loss(cancel: &CancellationToken, lock: Option<&Lock>) -> StopOnLoss {
+    let token = cancel.child_token();
+    let forward = lock.map(|l| {
+        let (lost, token) = (l.lost.clone(), token.clone());
+        tokio::spawn(async move {
+            lost.cancelled().await;
+            token.cancel();
+        })
+    });
+    StopOnLoss { token, forward }
+}
+
+/// Before each write of its own (inventories, prune): is the lock still ours?
+pub(super) fn still_ours(lock: Option<&Lock>) -> Result<(), ActionError> {
+    match lock {
+        Some(l) if l.lost.is_cancelled() => {
+            Err(ActionError::LockLost(l.lost_reason().unwrap_or(Lost::NotRenewed)))
+        }
+        _ => Ok(()),
+    }
+}
+
 async fn deploy_locked(
     cluster: &Cluster,
     plan: &mut Plan,
@@ -88,6 +146,7 @@ async fn deploy_locked(
     opts: &DeployOptions,
     events: mpsc::UnboundedSender<Event>,
     cancel: CancellationToken,
+    lock: Option<&Lock>,
 ) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
     let existing: HashMap<String, Inventory> = inventory::read_all(cluster)
@@ -219,6 +278,7 @@ async fn deploy_locked(
                 union
             })
             .collect();
+        still_ours(lock)?;
         write_all(cluster, &unions).await?;
     }
 
@@ -234,6 +294,8 @@ async fn deploy_locked(
     for (mi, objects) in restored {
         outcome.modules[mi].restored = objects;
     }
+    // Whoever holds the lock now owns the cluster's state: no prune, no inventory from this run.
+    still_ours(lock)?;
 
     let mut pruned = BTreeMap::new();
     let mut exact_inventories = Vec::new();
@@ -253,6 +315,7 @@ async fn deploy_locked(
                     .collect();
                 let stale = drop_shared_in_use(stale, &existing, &inv.module);
                 if !stale.is_empty() {
+                    still_ours(lock)?;
                     let report = delete_members(
                         cluster,
                         &stale,
@@ -279,6 +342,7 @@ async fn deploy_locked(
             exact.complete = true;
             exact_inventories.push(exact);
         }
+        still_ours(lock)?;
         write_all(cluster, &exact_inventories).await?;
     }
     Ok(DeployResult {
@@ -331,7 +395,7 @@ async fn write_all(cluster: &Cluster, invs: &[Inventory]) -> Result<(), ActionEr
     for (inv, r) in invs.iter().zip(written) {
         r.map_err(|source| ActionError::InventoryWrite {
             module: inv.module.clone(),
-            source,
+            source: Box::new(source),
         })?;
     }
     Ok(())

@@ -10,7 +10,7 @@ pub mod undeploy;
 
 use crate::cluster::RequestError;
 use crate::inventory::InventoryError;
-use crate::lock::LockError;
+use crate::lock::{LockError, Lost};
 
 /// Why an action stopped before it could report. The action says what happened; `commands` decides
 /// what exit code that is.
@@ -23,11 +23,22 @@ pub enum ActionError {
     #[error("cannot write the inventory of {module}")]
     InventoryWrite {
         module: String,
+        /// Boxed: a request error with the server's causes is large, and this error travels in every
+        /// action's `Result`.
         #[source]
-        source: RequestError,
+        source: Box<RequestError>,
     },
     #[error("interrupted; what is not deleted yet is still recorded: re-run `kyma undeploy` to finish")]
     Interrupted,
+    #[error("interrupted while waiting for the cluster lock; nothing was changed")]
+    InterruptedWaitingForLock,
+    /// The Lease stopped being ours mid-run: another run may be writing now, so this one stopped at
+    /// once and wrote nothing more, not even its inventories (they still list everything it touched).
+    #[error(
+        "lost the cluster lock ({0}); this run stopped writing at once and left its inventories as they were. \
+         Another run may have changed the cluster since: check with `kyma status`, then run again"
+    )]
+    LockLost(Lost),
     #[error("module '{module}' is not installed by kyma on this cluster (installed: {})", none_if_empty(.installed))]
     NotInstalled { module: String, installed: Vec<String> },
     #[error("{}; nothing was removed (pass --force to undeploy anyway)", .0.join("; "))]

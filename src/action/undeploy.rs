@@ -7,7 +7,7 @@ use super::ActionError;
 use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
 use crate::cluster::Cluster;
 use crate::inventory::{self, Inventory, Member};
-use crate::lock::{Lock, LockError};
+use crate::lock::{Lock, LockError, LockWait, Lost};
 use crate::object::ObjectKey;
 
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub struct UndeployOptions {
     pub prune_crds: bool,
     pub remove_finalizers: bool,
     pub timeout: Duration,
-    pub wait_for_lock: bool,
+    pub wait_for_lock: LockWait,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -43,24 +43,35 @@ pub async fn run(
     opts: &UndeployOptions,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<UndeployResult, ActionError> {
-    let (lock, unlocked) = match Lock::acquire(cluster, opts.wait_for_lock).await {
+    let acquired = tokio::select! {
+        r = Lock::acquire(cluster, opts.wait_for_lock) => r,
+        _ = cancel.cancelled() => return Err(ActionError::InterruptedWaitingForLock),
+    };
+    let (lock, unlocked) = match acquired {
         Ok(lock) => (Some(lock), None),
         Err(e @ LockError::NoLeases) => (None, Some(e.to_string())),
         Err(e) => return Err(e.into()),
     };
     // Interrupted: stop where we are. Inventories go only after their members are gone, so a re-run
     // finds everything not yet deleted still recorded; the lock is released for it.
+    // Lost lock: another run may be deploying now; not one more delete from this one.
+    let lost = lock.as_ref().map(|l| l.lost.clone()).unwrap_or_default();
     let result = tokio::select! {
-        r = undeploy_locked(cluster, opts) => r,
+        biased;
+        _ = lost.cancelled() => Err(ActionError::LockLost(
+            lock.as_ref().and_then(Lock::lost_reason).unwrap_or(Lost::NotRenewed),
+        )),
         _ = cancel.cancelled() => Err(ActionError::Interrupted),
+        r = undeploy_locked(cluster, opts, lock.as_ref()) => r,
     };
     let cleanup = matches!(&result, Ok(r) if r.complete());
     // Nothing of kyma's may stay behind once the last module is gone: not even its own namespace. That
     // is decided and done while the lock is still held — a deploy waiting for the lock must not find
-    // the namespace going away under its inventory writes. The Lease is then released at once (a delete
-    // works in a terminating namespace); the waiting deploy's create is refused while the namespace
+    // the namespace going away under its inventory writes. The Lease is then released at once (deleted:
+    // a delete works in a terminating namespace); the waiting deploy's create is refused while the namespace
     // terminates, and it waits for the namespace and recreates both.
     if cleanup
+        && super::deploy::still_ours(lock.as_ref()).is_ok()
         && let Ok(left) = inventory::read_all(cluster).await
         && left.is_empty()
         && let Some(ns) = cluster.discovery.resolve("v1", "Namespace")
@@ -77,7 +88,11 @@ pub async fn run(
     result
 }
 
-async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<UndeployResult, ActionError> {
+async fn undeploy_locked(
+    cluster: &Cluster,
+    opts: &UndeployOptions,
+    lock: Option<&Lock>,
+) -> Result<UndeployResult, ActionError> {
     let all: HashMap<String, Inventory> = inventory::read_all(cluster)
         .await?
         .into_iter()
@@ -161,11 +176,12 @@ async fn undeploy_locked(cluster: &Cluster, opts: &UndeployOptions) -> Result<Un
         };
         // What is still there stays recorded, so a later run (with the rights) finds it.
         if r.complete() {
+            super::deploy::still_ours(lock)?;
             inventory::remove(cluster, t)
                 .await
                 .map_err(|source| ActionError::InventoryWrite {
                     module: t.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         out.push((t.clone(), r));

@@ -379,6 +379,28 @@ impl Cluster {
         }
     }
 
+    /// Delete only the version `resource_version` of an object: if it was written since, the server
+    /// refuses (409) and it stays.
+    pub async fn delete_version(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        resource_version: &str,
+    ) -> Result<(), RequestError> {
+        let params = kube::api::DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                resource_version: Some(resource_version.to_string()),
+                uid: None,
+            }),
+            ..kube::api::DeleteParams::background()
+        };
+        let req = Self::requests(r, namespace)
+            .delete(name, &params)
+            .map_err(built)?;
+        self.send(req).await.map(|_| ())
+    }
+
     /// Replace the status of an object (tests play the kubelet with this).
     pub async fn replace_status(&self, r: &Resource, object: &Value) -> Result<Value, RequestError> {
         let (ns, name) = namespace_and_name(object);

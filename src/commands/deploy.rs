@@ -97,7 +97,7 @@ pub(super) async fn deploy_to(
         allow_empty: args.allow_empty,
         prune_crds: args.prune_crds,
         reapply: args.reapply,
-        wait_for_lock: args.wait_for_lock,
+        wait_for_lock: crate::lock::LockWait::from_flag(args.wait_for_lock, args.timeout),
         refused: prepared.refused.clone(),
     };
     let result = run(

@@ -62,11 +62,12 @@ fn with_runtime<F: std::future::Future<Output = anyhow::Result<Exit>>>(f: F) -> 
 impl From<ActionError> for Failure {
     fn from(e: ActionError) -> Failure {
         let exit = match &e {
-            ActionError::Lock(LockError::Held { .. }) => Exit::Locked,
+            ActionError::Lock(LockError::Held { .. } | LockError::StillHeld { .. })
+            | ActionError::LockLost(_) => Exit::Locked,
             ActionError::Lock(LockError::Request(_) | LockError::NoLeases)
             | ActionError::Inventory(_)
             | ActionError::InventoryWrite { .. } => Exit::Unreachable,
-            ActionError::Interrupted => Exit::Interrupted,
+            ActionError::Interrupted | ActionError::InterruptedWaitingForLock => Exit::Interrupted,
             ActionError::NotInstalled { .. }
             | ActionError::DependedOn(_)
             | ActionError::ForeignResources(_) => Exit::BadInput,

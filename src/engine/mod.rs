@@ -339,6 +339,13 @@ pub async fn run(
     let mut timed_out = false;
     let mut interrupted = false;
     loop {
+        // Checked before every dispatch, not only when the select below picks the cancel branch: a
+        // stop that came while another message was being handled (the lock lost during a pause) must
+        // not let one more apply out.
+        if !interrupted && cancel.is_cancelled() {
+            interrupted = true;
+            e.ready_q.clear();
+        }
         if !interrupted {
             e.dispatch();
         }

@@ -431,7 +431,7 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
         ("locked/templates/a.yaml", cm("a")),
     ]);
     let dir = cat.path().to_str().unwrap();
-    let held = kyma::testkit::lock::Lock::acquire(&c, true)
+    let held = kyma::testkit::lock::Lock::acquire(&c, kyma::testkit::lock::LockWait::Forever)
         .await
         .expect("take the lock");
     let out = kyma(&[
@@ -467,7 +467,9 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
     assert!(exists(&c, &ns, "a").await);
 
     // `kyma unlock` breaks a lock whose holder is gone.
-    let stale = kyma::testkit::lock::Lock::acquire(&c, true).await.unwrap();
+    let stale = kyma::testkit::lock::Lock::acquire(&c, kyma::testkit::lock::LockWait::Forever)
+        .await
+        .unwrap();
     let out = kyma(&["unlock"]);
     assert_eq!(code(&out), 0);
     assert!(
@@ -712,4 +714,182 @@ async fn undeploy_names_stuck_objects_and_strips_finalizers_only_when_asked() {
     ]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
     assert!(!exists(&c, &ns, "held").await);
+}
+
+/// A run that loses the cluster lock stops writing at once. The first deploy waits for a Deployment
+/// that cannot become ready; it is paused (SIGSTOP) past its lease (4 s here, test-only
+/// `KYMA_LOCK_LEASE_SECONDS`); a second deploy sees the Lease unchanged for that long on its own clock,
+/// takes it over, changes the ConfigMap and records its inventory. Resumed, the first exits 5 saying it
+/// lost the lock, and neither applies nor records anything more: the second run's state stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_run_that_lost_the_lock_stops_without_writing() {
+    // The whole cluster: this test holds the cluster lock paused, and other tests' runs would queue
+    // behind it (or take it over) and blur who wrote what.
+    let _whole = CLUSTER.write().await;
+    let c = cluster().await;
+    let ns = unique("lostlock");
+    let module = unique("lostlock");
+    let cat = catalog(&[
+        (
+            &format!("{module}/module.yaml"),
+            format!("apiVersion: kyma.module/v1\nname: {module}\nversion: 1.0.0\nnamespace: {ns}\n"),
+        ),
+        (&format!("{module}/templates/cm.yaml"), cm("cm")),
+        (
+            &format!("{module}/templates/deploy.yaml"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: never-ready\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      nodeSelector: {\"pool.kyma.test/never\": \"yes\"}\n      containers:\n      - name: x\n        image: busybox\n".into(),
+        ),
+    ]);
+    let dir = cat.path().to_str().unwrap().to_string();
+    let values = |v: &str| {
+        let path = cat.path().join(format!("values-{v}.yaml"));
+        std::fs::write(&path, format!("{module}:\n  v: {v}\n")).unwrap();
+        path.display().to_string()
+    };
+    let (first_values, second_values) = (values("first"), values("second"));
+    let first = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
+        .args([
+            "deploy",
+            "--catalog",
+            &dir,
+            "--modules",
+            &module,
+            "-f",
+            &first_values,
+        ])
+        .args(["--timeout", "60s", "--wait-for-lock"])
+        .env("KUBECONFIG", kubeconfig())
+        .env("NO_COLOR", "1")
+        .env("KYMA_LOCK_LEASE_SECONDS", "4")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start kyma");
+    let pid = first.id().to_string();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+    };
+    let cms = resource(&c, "v1", "ConfigMap");
+    let deployments = resource(&c, "apps/v1", "Deployment");
+    let rv = |v: &Value| {
+        v["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    // The Deployment's status is the controllers' to change; what kyma applies shows in its Apply
+    // entries of managedFields.
+    let applies = |v: &Value| -> Vec<Value> {
+        v["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["operation"] == "Apply")
+            .cloned()
+            .collect()
+    };
+    // Paused once both objects are applied: it waits for the Deployment's readiness from here on.
+    let applied = eventually(Duration::from_secs(60), || async {
+        let cm = c.get(&cms, Some(&ns), "cm").await.ok()??;
+        c.get(&deployments, Some(&ns), "never-ready").await.ok()??;
+        Some(cm)
+    })
+    .await;
+    assert!(applied.is_some(), "the first run applied its objects");
+    assert_eq!(applied.unwrap()["data"]["v"], "first");
+    signal("-STOP");
+    let paused = std::time::Instant::now();
+
+    let out = kyma(&[
+        "deploy",
+        "--catalog",
+        &dir,
+        "--modules",
+        &module,
+        "-f",
+        &second_values,
+        "--no-wait",
+        "--timeout",
+        "60s",
+    ]);
+    let took_over = paused.elapsed();
+    let (_, stderr) = text(&out);
+    assert_eq!(
+        code(&out),
+        0,
+        "the second run took the lock over and deployed: {stderr}"
+    );
+    assert!(
+        took_over >= Duration::from_secs(4),
+        "the second run waited out the lease on its own clock ({took_over:?})"
+    );
+    figure(format!(
+        "lost lock: second deploy took over a paused holder's 4 s lease and finished {:.1}s after the pause",
+        took_over.as_secs_f64()
+    ));
+    let cm_after = c.get(&cms, Some(&ns), "cm").await.unwrap().unwrap();
+    assert_eq!(cm_after["data"]["v"], "second");
+    let deploy_after = c
+        .get(&deployments, Some(&ns), "never-ready")
+        .await
+        .unwrap()
+        .unwrap();
+    let inventory = |all: Vec<kyma::testkit::inventory::Inventory>| {
+        all.into_iter()
+            .find(|i| i.module == module)
+            .map(|i| (i.complete, i.deployed_at))
+    };
+    let recorded = inventory(kyma::testkit::inventory::read_all(&c).await.unwrap());
+    assert!(
+        matches!(&recorded, Some((true, _))),
+        "the second run recorded a complete inventory: {recorded:?}"
+    );
+
+    signal("-CONT");
+    let resumed = std::time::Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(first.wait_with_output());
+    });
+    let out = rx
+        .recv_timeout(Duration::from_secs(90))
+        .expect("the resumed run ends")
+        .unwrap();
+    let stopped = resumed.elapsed();
+    let (_, stderr) = text(&out);
+    assert_eq!(code(&out), 5, "a run that lost its lock exits 5: {stderr}");
+    assert!(stderr.contains("lost the cluster lock"), "{stderr}");
+    assert!(stopped < Duration::from_secs(10), "it stops at once: {stopped:?}");
+    // Give any late write from the first run a moment to land before looking.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cm_end = c.get(&cms, Some(&ns), "cm").await.unwrap().unwrap();
+    assert_eq!(cm_end["data"]["v"], "second", "not reverted by the resumed run");
+    assert_eq!(rv(&cm_end), rv(&cm_after), "no apply from the resumed run");
+    let deploy_end = c
+        .get(&deployments, Some(&ns), "never-ready")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        applies(&deploy_end),
+        applies(&deploy_after),
+        "no apply from the resumed run"
+    );
+    assert_eq!(
+        inventory(kyma::testkit::inventory::read_all(&c).await.unwrap()),
+        recorded,
+        "the inventory is the second run's"
+    );
+    drop(_whole);
+    let out = kyma(&["undeploy", "--modules", &module]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
 }

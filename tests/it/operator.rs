@@ -1008,3 +1008,120 @@ async fn a_slow_mirror_stalls_neither_other_objects_nor_the_lease() {
         assert!(matches!(code(&out), 0 | 2), "{:?}", text(&out));
     }
 }
+
+/// SIGTERM to the leader: the reconcile it has in flight (waiting for a Deployment that cannot become
+/// ready, with a 60 s timeout) is interrupted, its shard Lease is given back, and it exits within 10 s;
+/// the standby leads at once — far sooner than the 30 s lease would take to run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_terminated_leader_stops_at_once_and_its_standby_leads_without_waiting_out_the_lease() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let (module, module_ns, tenant) = (unique("opterm"), unique("opterm-ns"), unique("tenant"));
+    let cat = catalog(&[
+        (&format!("{module}/module.yaml"), module_yaml(&module, &module_ns)),
+        (
+            &format!("{module}/templates/deploy.yaml"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: never-ready\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      nodeSelector: {\"pool.kyma.test/never\": \"yes\"}\n      containers:\n      - name: x\n        image: busybox\n".into(),
+        ),
+    ]);
+    let logs = tempfile::tempdir().unwrap();
+    let run = unique("run");
+    let selector = format!("kyma-test/run={run}");
+    let operator_ns = unique("kyma-operator");
+    let args = [
+        "--shards",
+        "1",
+        "--shard",
+        "0",
+        "--leader-election",
+        "--lease-duration",
+        "30s",
+        "--operator-namespace",
+        &operator_ns,
+    ];
+    let leads = |op: &Operator| op.log().contains("leading shard 0");
+    let mut a = Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &args);
+    assert!(
+        eventually(Duration::from_secs(30), || async { leads(&a).then_some(()) })
+            .await
+            .is_some(),
+        "the first process leads:\n{}",
+        a.log()
+    );
+    let b = Operator::start(&kubeconfig(), cat.path(), logs.path(), &selector, &args);
+    let kymas = kyma_kind(&c).await.expect("the CRD is served");
+    create_namespace(&c, &tenant).await;
+    c.apply(
+        &kymas,
+        &json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
+                "metadata": {"name": "k", "namespace": tenant, "labels": {"kyma-test/run": run}},
+                "spec": {"modules": [{"name": module}]}}),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    // The leader's reconcile is in flight once the Deployment is there: it waits for its readiness.
+    let deployments = resource(&c, "apps/v1", "Deployment");
+    let in_flight = eventually(Duration::from_secs(60), || async {
+        c.get(&deployments, Some(&module_ns), "never-ready")
+            .await
+            .ok()?
+            .map(|_| ())
+    })
+    .await;
+    assert!(in_flight.is_some(), "the leader deploys:\n{}", a.log());
+    assert!(!leads(&b), "one leader at a time:\n{}", b.log());
+
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &a.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let termed = Instant::now();
+    let mut exited = None;
+    while exited.is_none() && termed.elapsed() < Duration::from_secs(20) {
+        if a.child.try_wait().unwrap().is_some() {
+            exited = Some(termed.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exited = exited.unwrap_or_else(|| panic!("still running 20 s after SIGTERM:\n{}", a.log()));
+    assert!(
+        exited < Duration::from_secs(10),
+        "exited {exited:?} after SIGTERM:\n{}",
+        a.log()
+    );
+    assert!(a.log().contains("released shard 0"), "{}", a.log());
+    let took_over = eventually(Duration::from_secs(40), || async {
+        leads(&b).then(|| termed.elapsed())
+    })
+    .await
+    .unwrap_or_else(|| panic!("the standby never led:\n{}", b.log()));
+    // The standby polls every second at most (lease / 8, capped at 1 s): once the Lease is given back
+    // it leads within about that; waiting out the 30 s lease would take 30 s.
+    assert!(
+        took_over < Duration::from_secs(12),
+        "the standby led {took_over:?} after SIGTERM (lease 30 s):\n{}",
+        b.log()
+    );
+    figure(format!(
+        "operator SIGTERM: leader exited in {:.1} s with a reconcile in flight; standby led after {:.1} s (lease 30 s)",
+        exited.as_secs_f64(),
+        took_over.as_secs_f64()
+    ));
+    c.delete(&kymas, Some(&tenant), "k").await.unwrap();
+    let gone = eventually(Duration::from_secs(120), || async {
+        c.list(&kymas, Some(&tenant), None)
+            .await
+            .ok()?
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "the standby cleans up:\n{}", b.log());
+}

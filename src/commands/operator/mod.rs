@@ -41,6 +41,8 @@ struct Ctx {
     /// The shards this process reconciles now: its --shard, or with --leader-election the shards whose
     /// Lease it holds.
     leading: Arc<Mutex<std::collections::BTreeSet<u32>>>,
+    /// SIGTERM or SIGINT: in-flight reconciles stop, shard Leases are given back.
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +93,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
             dir
         },
         leading: Arc::new(Mutex::new(Default::default())),
+        shutdown: super::signals::cancel_on_signal(),
     });
     eprintln!(
         "kyma operator: watching {} objects on {} (context {}); resync every {}",
@@ -104,9 +107,12 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
     // leader has been gone for a while (so replicas started together each take their own), which is how
     // killing one leader moves its shard to another process.
     let (gained_tx, gained_rx) = futures::channel::mpsc::unbounded::<()>();
+    let mut leaders = Vec::new();
+    let give_back = tokio_util::sync::CancellationToken::new();
     if ctx.args.leader_election {
         for shard in 0..ctx.args.shards {
-            tokio::spawn(lead(ctx.clone(), shard, gained_tx.clone()));
+            let (ctx, gained, give_back) = (ctx.clone(), gained_tx.clone(), give_back.clone());
+            leaders.push(tokio::spawn(lead(ctx, shard, gained, give_back)));
         }
     } else {
         ctx.leading.lock().unwrap().insert(ctx.args.shard);
@@ -143,9 +149,12 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         },
     );
     // A shard gained: every object is looked at again (those of the new shard were skipped so far).
+    // On SIGTERM the controller takes no new work and waits for the reconciles in flight, which the
+    // same token interrupts (their engine stops dispatching; their cluster lock is released).
+    let shutdown = ctx.shutdown.clone();
     controller
         .reconcile_all_on(gained_rx)
-        .shutdown_on_signal()
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(reconcile, error_policy, ctx)
         .for_each(|r| async move {
             if let Err(e) = r {
@@ -153,39 +162,71 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
             }
         })
         .await;
+    // The shard Leases are given back once nothing of ours reconciles any more, so a standby leads at
+    // once instead of after the lease runs out. Bounded: a server that does not answer must not keep
+    // the process from exiting (the Leases then expire by themselves).
+    shutdown.cancel();
+    give_back.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(leaders)).await;
+    eprintln!("kyma operator: stopped");
     Ok(Exit::Success)
 }
 
 /// Hold shard `shard`'s Lease whenever possible: wait for it, lead until it is lost, wait again.
-async fn lead(ctx: Arc<Ctx>, shard: u32, gained: futures::channel::mpsc::UnboundedSender<()>) {
+/// Ends when `give_back` is cancelled (shutdown), releasing the Lease if it holds it.
+async fn lead(
+    ctx: Arc<Ctx>,
+    shard: u32,
+    gained: futures::channel::mpsc::UnboundedSender<()>,
+    give_back: tokio_util::sync::CancellationToken,
+) {
     let spec = crate::lock::LeaseSpec {
         namespace: ctx.args.operator_namespace.clone(),
         name: format!("kyma-operator-shard-{shard}"),
         duration_secs: ctx.args.lease_duration.as_secs().max(3) as i64,
         renew_every: ctx.args.lease_duration / 3,
     };
+    let stop = give_back;
     if shard != ctx.args.shard {
-        tokio::time::sleep(ctx.args.lease_duration * 2).await;
+        tokio::select! {
+            _ = tokio::time::sleep(ctx.args.lease_duration * 2) => {}
+            _ = stop.cancelled() => return,
+        }
     }
     loop {
         eprintln!(
             "kyma operator: waiting to lead shard {shard} (Lease {}/{})",
             spec.namespace, spec.name
         );
-        let lock = match crate::lock::Lock::acquire_lease(&ctx.home, &spec, true).await {
+        let acquired = tokio::select! {
+            r = crate::lock::Lock::acquire_lease(&ctx.home, &spec, crate::lock::LockWait::Forever) => r,
+            _ = stop.cancelled() => return,
+        };
+        let lock = match acquired {
             Ok(lock) => lock,
             Err(e) => {
                 eprintln!("kyma operator: shard {shard}: {e}; trying again");
-                tokio::time::sleep(ctx.args.lease_duration).await;
-                continue;
+                tokio::select! {
+                    _ = tokio::time::sleep(ctx.args.lease_duration) => continue,
+                    _ = stop.cancelled() => return,
+                }
             }
         };
         ctx.leading.lock().unwrap().insert(shard);
         eprintln!("kyma operator: leading shard {shard}");
         let _ = gained.unbounded_send(());
-        lock.lost.cancelled().await;
-        ctx.leading.lock().unwrap().remove(&shard);
-        eprintln!("kyma operator: lost shard {shard} (another replica leads it now)");
+        tokio::select! {
+            _ = lock.lost.cancelled() => {
+                ctx.leading.lock().unwrap().remove(&shard);
+                eprintln!("kyma operator: lost shard {shard} (another replica leads it now)");
+            }
+            _ = stop.cancelled() => {
+                ctx.leading.lock().unwrap().remove(&shard);
+                lock.release().await;
+                eprintln!("kyma operator: released shard {shard}");
+                return;
+            }
+        }
     }
 }
 
@@ -489,7 +530,7 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
         target,
         false,
         tx,
-        tokio_util::sync::CancellationToken::new(),
+        ctx.shutdown.child_token(),
     )
     .await;
     let _ = log.await;
@@ -513,9 +554,9 @@ async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> Result<(), 
         prune_crds: false,
         remove_finalizers: false,
         timeout: ctx.args.timeout,
-        wait_for_lock: true,
+        wait_for_lock: crate::lock::LockWait::Upto(ctx.args.timeout),
     };
-    match crate::action::undeploy::run(&cluster, &opts, tokio_util::sync::CancellationToken::new()).await {
+    match crate::action::undeploy::run(&cluster, &opts, ctx.shutdown.child_token()).await {
         Ok(r) if r.complete() => Ok(()),
         Ok(r) if r.refused() => {
             let refused: Vec<String> = r
