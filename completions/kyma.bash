@@ -926,7 +926,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__operator__subcmd__manifests)
-            opts="-o -v -h -V --image --namespace --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-m -o -v -h -V --image --namespace --modules --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -938,6 +938,14 @@ _kyma() {
                     ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --modules)
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
                     return 0
                     ;;
                 --output)

@@ -368,6 +368,19 @@ complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subc
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l image -d 'The operator\'s image: this binary on a `scratch` base (see `Containerfile`)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l namespace -d 'Namespace of the operator\'s Deployment, ServiceAccount and Leases (not kyma-installer: the last undeploy removes that one)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -s m -l modules -d 'Single-cluster mode: the modules the operator may install into the cluster it runs in. Its ClusterRole is derived from what they render (each kind with the verbs kyma uses). Without it, the control-plane profile: the operator reads its `Kyma` objects and the Secrets they name and installs only into the clusters those Secrets reach' -r -f -a "api-gateway\t''
+btp-operator\t''
+cap-operator\t''
+cfapi\t''
+docker-registry\t''
+eventing\t''
+istio\t''
+keda\t''
+nats\t''
+registry-cache\t''
+registry-proxy\t''
+serverless\t''
+telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from manifests" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
