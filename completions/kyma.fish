@@ -74,6 +74,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l concurrency -d 'Req
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l events -d 'Stream events to stdout as they happen' -r -f -a "ndjson\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l status-grace -d 'How long a new custom resource with an empty status may take to report one before it counts as ready' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l error-grace -d 'How long a module\'s custom resource may stay in state Error before the module fails (managers pass through Error while what they need comes up)' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l wait-for-lock -d 'Wait for another run\'s cluster lock instead of failing: at most --timeout, or as long as given (`--wait-for-lock=15m`). The wait is not counted in --timeout' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r
@@ -87,7 +88,6 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l adopt -d 'Take over
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l allow-empty -d 'Allow a module that now renders nothing to prune everything it had'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l prune-crds -d 'Prune CRDs no longer rendered (deletes every resource of their kinds too)'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l reapply -d 'Apply modules even when nothing changed since their last complete deploy'
-complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l wait-for-lock -d 'Wait for another run\'s cluster lock instead of failing'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l force-replace -d 'When an upgrade changes a field the server cannot change in place (a Deployment\'s spec.selector), delete and recreate that object. Per object: annotate it kyma-project.io/replace: "true"'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'
@@ -226,6 +226,7 @@ registry-proxy\t''
 serverless\t''
 telemetry\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l timeout -d 'Give up waiting for deletion after this long' -r
+complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l wait-for-lock -d 'Wait for another run\'s cluster lock instead of failing: at most --timeout, or as long as given (`--wait-for-lock=15m`). The wait is not counted in --timeout' -r
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Repeat it to target the current context of each file, all in one run' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l context -d 'Kubeconfig context to use (default: the current context). Repeat it to target several clusters in one run' -r
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l cluster-concurrency -d 'With several clusters: how many are worked on at once; each has its own lock, discovery, rounds and readiness, and one cluster\'s failure never stops the others' -r
@@ -239,7 +240,6 @@ complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l all -d 'Remove ev
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l force -d 'Go on although other installed modules list these in dependsOn'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l prune-crds -d 'Delete the modules\' CRDs even when resources of their kinds remain (those go too)'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l remove-finalizers -d 'Strip finalizers from objects still stuck at the timeout'
-complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l wait-for-lock -d 'Wait for another run\'s cluster lock instead of failing'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l all-contexts -d 'Target every context of the kubeconfig(s)'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l offline -d 'Never touch the network for catalogs or manifests: use the download cache (and a mirror directory) only'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l accept-new-digests -d 'Accept release assets whose content changed since they were first downloaded (and record the new digests). Without it such a change is an error'

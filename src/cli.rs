@@ -269,9 +269,10 @@ pub struct DeployArgs {
     /// Apply modules even when nothing changed since their last complete deploy.
     #[arg(long)]
     pub reapply: bool,
-    /// Wait for another run's cluster lock instead of failing.
-    #[arg(long)]
-    pub wait_for_lock: bool,
+    /// Wait for another run's cluster lock instead of failing: at most --timeout, or as long as given
+    /// (`--wait-for-lock=15m`). The wait is not counted in --timeout.
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true, value_parser = parse_duration)]
+    pub wait_for_lock: Option<Option<Duration>>,
     /// When an upgrade changes a field the server cannot change in place (a Deployment's
     /// spec.selector), delete and recreate that object. Per object: annotate it
     /// kyma-project.io/replace: "true".
@@ -299,9 +300,10 @@ pub struct UndeployArgs {
     /// Give up waiting for deletion after this long.
     #[arg(long, value_parser = parse_duration, default_value = "5m")]
     pub timeout: Duration,
-    /// Wait for another run's cluster lock instead of failing.
-    #[arg(long)]
-    pub wait_for_lock: bool,
+    /// Wait for another run's cluster lock instead of failing: at most --timeout, or as long as given
+    /// (`--wait-for-lock=15m`). The wait is not counted in --timeout.
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true, value_parser = parse_duration)]
+    pub wait_for_lock: Option<Option<Duration>>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }

@@ -65,12 +65,11 @@ pub enum LockWait {
 }
 
 impl LockWait {
-    /// `--wait-for-lock` waits, but never longer than `--timeout`.
-    pub fn from_flag(wait_for_lock: bool, timeout: Duration) -> LockWait {
-        if wait_for_lock {
-            LockWait::Upto(timeout)
-        } else {
-            LockWait::Fail
+    /// `--wait-for-lock` waits, but never longer than `--timeout`; `--wait-for-lock=D` at most D.
+    pub fn from_flag(wait_for_lock: Option<Option<Duration>>, timeout: Duration) -> LockWait {
+        match wait_for_lock {
+            None => LockWait::Fail,
+            Some(bound) => LockWait::Upto(bound.unwrap_or(timeout)),
         }
     }
 }
@@ -86,7 +85,7 @@ pub enum LockError {
         expires: String,
     },
     #[error(
-        "the cluster is still locked by {holder} after waiting {} (--wait-for-lock waits at most --timeout); try again later, or run `kyma unlock` if that run is gone",
+        "the cluster is still locked by {holder} after waiting {} (--wait-for-lock waits at most --timeout, --wait-for-lock=DURATION as long as given); try again later, or run `kyma unlock` if that run is gone",
         humantime::format_duration(*.waited)
     )]
     StillHeld { holder: String, waited: Duration },

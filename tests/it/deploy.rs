@@ -659,7 +659,7 @@ async fn interrupt_stops_cleanly_with_exit_130() {
             "60s",
             "-o",
             "json",
-            "--wait-for-lock",
+            "--wait-for-lock=15m",
         ])
         .env("KUBECONFIG", kubeconfig())
         .env("NO_COLOR", "1")

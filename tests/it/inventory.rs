@@ -1,6 +1,7 @@
 //! An inventory too large for one Secret: a module of 10,000 objects deploys, its record spans a parent
 //! and part Secrets each under the server's limit, status reads it, a re-run skips it, and undeploy
-//! removes every object and every inventory Secret. Real test bed.
+//! removes every object and every inventory Secret. Real test bed: the fault suite's, one test at a
+//! time, so its minutes of holding the cluster lock never hold up the tests sharing the main bed.
 
 use std::time::Instant;
 
@@ -51,8 +52,9 @@ async fn inventory_secrets(c: &kyma::testkit::cluster::Cluster, name: &str) -> V
     ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
 )]
 async fn a_module_of_ten_thousand_objects_keeps_its_inventory_in_several_secrets() {
-    let _shared = CLUSTER.read().await;
-    let c = cluster().await;
+    let _bed = FAULT_BED.lock().await;
+    let kc = fault_bed().join("kubeconfig");
+    let c = cluster_at(&kc).await;
     let ns = unique("inv-big");
     let name = ns.clone();
     let cat = catalog(&[
@@ -67,7 +69,7 @@ async fn a_module_of_ten_thousand_objects_keeps_its_inventory_in_several_secrets
     let dir = cat.path().to_str().unwrap();
 
     let started = Instant::now();
-    let (rc, doc, stderr) = deploy(&["--catalog", dir, "--modules", &name, "--timeout", "600s"]);
+    let (rc, doc, stderr) = deploy_at(&kc, &["--catalog", dir, "--modules", &name, "--timeout", "600s"]);
     let took = started.elapsed();
     assert_eq!(rc, 0, "{:.4000}\n{stderr:.4000}", doc.to_string());
     assert_eq!(module(&doc, &name)["state"], "Ready", "{:.2000}", doc.to_string());
@@ -89,7 +91,7 @@ async fn a_module_of_ten_thousand_objects_keeps_its_inventory_in_several_secrets
     ));
 
     // Status reads the whole record back.
-    let out = kyma(&["status", "--modules", &name, "-o", "json"]);
+    let out = kyma_at(&kc, &["status", "--modules", &name, "-o", "json"]);
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 0, "{stdout:.2000}\n{stderr:.2000}");
     let status: Value = serde_json::from_str(&stdout).unwrap();
@@ -103,7 +105,7 @@ async fn a_module_of_ten_thousand_objects_keeps_its_inventory_in_several_secrets
     assert_eq!(m["drifted"], 0, "{:.2000}", m.to_string());
 
     // The record is read whole, so the unchanged skip recognises it.
-    let (rc, doc, stderr) = deploy(&["--catalog", dir, "--modules", &name, "--timeout", "600s"]);
+    let (rc, doc, stderr) = deploy_at(&kc, &["--catalog", dir, "--modules", &name, "--timeout", "600s"]);
     assert_eq!(rc, 0, "{:.4000}\n{stderr:.4000}", doc.to_string());
     assert_eq!(
         module(&doc, &name)["state"],
@@ -112,7 +114,7 @@ async fn a_module_of_ten_thousand_objects_keeps_its_inventory_in_several_secrets
         doc.to_string()
     );
 
-    let out = kyma(&["undeploy", "--modules", &name, "--timeout", "600s"]);
+    let out = kyma_at(&kc, &["undeploy", "--modules", &name, "--timeout", "600s"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
     assert_eq!(
         inventory_secrets(&c, &name).await,
@@ -132,8 +134,4 @@ async fn a_module_of_ten_thousand_objects_keeps_its_inventory_in_several_secrets
         .await
         .unwrap_or_default();
     assert_eq!(left.len(), 0, "ConfigMaps left after undeploy");
-}
-
-fn deploy(args: &[&str]) -> (i32, Value, String) {
-    deploy_at(&kubeconfig(), args)
 }

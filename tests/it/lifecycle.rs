@@ -262,7 +262,7 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
             "conv@2.0.0",
             "--timeout",
             "60s",
-            "--wait-for-lock",
+            "--wait-for-lock=15m",
         ])
         .env("KUBECONFIG", kubeconfig())
         .stdout(std::process::Stdio::piped())

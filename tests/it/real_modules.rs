@@ -137,7 +137,7 @@ fn deploy_with_cache(cache: &std::path::Path, args: &[&str]) -> (i32, Value, Str
     all.extend_from_slice(args);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
         .args(&all)
-        .arg("--wait-for-lock")
+        .arg("--wait-for-lock=15m")
         .env("KUBECONFIG", kubeconfig())
         .env("NO_COLOR", "1")
         .env("KYMA_CACHE_DIR", cache)

@@ -145,8 +145,12 @@ pub fn kyma(args: &[&str]) -> Output {
 pub fn kyma_at(kubeconfig: &std::path::Path, args: &[&str]) -> Output {
     // Tests run side by side: deploys and undeploys queue for the cluster lock instead of failing on it.
     let mut args: Vec<&str> = args.to_vec();
-    if matches!(args.first(), Some(&"deploy") | Some(&"undeploy")) && !args.contains(&"--no-lock-wait") {
-        args.push("--wait-for-lock");
+    // Their own --timeout stays short, so the wait is bounded apart from it.
+    if matches!(args.first(), Some(&"deploy") | Some(&"undeploy"))
+        && !args.contains(&"--no-lock-wait")
+        && !args.iter().any(|a| a.starts_with("--wait-for-lock"))
+    {
+        args.push("--wait-for-lock=15m");
     }
     args.retain(|a| *a != "--no-lock-wait");
 

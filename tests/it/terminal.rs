@@ -158,7 +158,7 @@ fn a_deploy_that_times_out_fits_the_terminal_and_ends_every_bar() {
                 &modules,
                 "--timeout",
                 "6s",
-                "--wait-for-lock",
+                "--wait-for-lock=15m",
             ],
         );
         let (rc, screen) = pane.exit_code(Duration::from_secs(120));

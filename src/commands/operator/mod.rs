@@ -486,7 +486,8 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
         values_file.path().display().to_string(),
         "--timeout".into(),
         humantime::format_duration(ctx.args.timeout).to_string(),
-        "--wait-for-lock".into(),
+        // Reconciles of objects aimed at one cluster take turns on its lock: waiting is normal here.
+        format!("--wait-for-lock={}", humantime::format_duration(lock_wait(ctx))),
         // No --reapply: a resync of an unchanged spec checks the cluster (one LIST per kind and namespace)
         // and applies only modules with something missing, edited or unhealthy, instead of every object
         // of every module every time.
@@ -537,6 +538,12 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
     report
 }
 
+/// How long a reconcile waits for its cluster's lock: its --timeout, and never less than ten minutes
+/// (the other reconciles aimed at that cluster hold it in turn; the wait is not counted in --timeout).
+fn lock_wait(ctx: &Ctx) -> Duration {
+    ctx.args.timeout.max(Duration::from_secs(600))
+}
+
 /// `kyma deploy`'s flags, parsed by clap as the command line parses them.
 #[derive(Debug, Parser)]
 #[command(name = "deploy")]
@@ -554,7 +561,7 @@ async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> Result<(), 
         prune_crds: false,
         remove_finalizers: false,
         timeout: ctx.args.timeout,
-        wait_for_lock: crate::lock::LockWait::Upto(ctx.args.timeout),
+        wait_for_lock: crate::lock::LockWait::Upto(lock_wait(ctx)),
     };
     match crate::action::undeploy::run(&cluster, &opts, ctx.shutdown.child_token()).await {
         Ok(r) if r.complete() => Ok(()),
