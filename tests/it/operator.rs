@@ -870,9 +870,10 @@ async fn the_operator_runs_under_the_role_its_manifests_print() {
     for (r, name) in cluster_scoped {
         let _ = c.delete(&r, None, &name).await;
     }
-    // The refused module's inventory (written before its Job was refused) goes with it.
+    // The refused module's inventory, if its deploy wrote one before the Job was refused, goes with it
+    // (not installed: exit 2, nothing to do).
     let out = kyma_at(&kc, &["undeploy", "--modules", &other]);
-    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    assert!(matches!(code(&out), 0 | 2), "{:?}", text(&out));
 }
 
 /// A slow mirror does not stall the operator: while one `Kyma` object's release assets trickle in over
