@@ -1,7 +1,9 @@
 //! `kyma`: install Kyma modules into any Kubernetes cluster.
 //!
 //! The pipeline, one module per stage, data flowing one way:
-//! `catalog` → `values` → `render` → `plan` → `engine` (rounds, readiness; talks to `cluster`) → `report`.
+//! `catalog` (+ `fetch`) → `values` → `render` → `plan` → `engine` (rounds, readiness; talks to `cluster`,
+//! records in `store`) → `report`. `pipeline` runs the offline half, `action` one operation on one cluster,
+//! `commands` and `operator` are the two front ends.
 //! `cli` parses flags once; `commands` wire the stages, one file per command.
 //!
 //! Every module is private: the binary needs [`Cli`] and [`run`], and the integration tests and fuzz
@@ -15,14 +17,16 @@ mod cluster;
 mod commands;
 mod engine;
 mod exit;
-mod inventory;
-mod lock;
+mod fetch;
 mod normalize;
 mod object;
+mod operator;
+mod pipeline;
 mod plan;
 mod privilege;
 mod render;
 mod report;
+mod store;
 mod tls;
 mod values;
 mod version;
@@ -36,9 +40,6 @@ pub use commands::run;
 pub mod testkit {
     pub mod catalog {
         pub use crate::catalog::{Catalog, FileSet};
-        pub mod fetch {
-            pub use crate::catalog::fetch::sha256_hex;
-        }
         pub mod release {
             pub use crate::catalog::release::{GITHUB, images};
         }
@@ -48,17 +49,20 @@ pub mod testkit {
     }
     pub mod cluster {
         pub use crate::cluster::{ApplyOptions, Cluster, Resource, connect};
-    }
-    pub mod engine {
         pub mod classify {
-            pub use crate::engine::classify::{FatalClass, RetryClass, Verdict, classify};
+            pub use crate::cluster::classify::{FatalClass, RetryClass, Verdict, classify};
         }
     }
-    pub mod inventory {
-        pub use crate::inventory::{Inventory, NAMESPACE, PART_OF_LABEL, applyset_id, read_all};
+    pub mod fetch {
+        pub use crate::fetch::sha256_hex;
     }
-    pub mod lock {
-        pub use crate::lock::{Lock, LockWait};
+    pub mod store {
+        pub mod inventory {
+            pub use crate::store::inventory::{Inventory, NAMESPACE, PART_OF_LABEL, applyset_id, read_all};
+        }
+        pub mod lock {
+            pub use crate::store::lock::{Lock, LockWait};
+        }
     }
     pub mod tls {
         pub use crate::tls::install_crypto_provider;

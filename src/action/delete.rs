@@ -10,9 +10,9 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, Resource};
-use crate::inventory::{self, Member};
 use crate::object::ObjectKey;
 use crate::plan::kind_rank;
+use crate::store::inventory::{self, Member};
 
 /// Requests in flight at once while reading and deleting members: a module of thousands of objects
 /// asked all at once makes the server time out on most of them.
@@ -237,7 +237,7 @@ async fn delete_one(
     t: &Target,
     deadline: tokio::time::Instant,
 ) -> Result<(), crate::cluster::RequestError> {
-    use crate::engine::classify::{Verdict, backoff, classify};
+    use crate::cluster::classify::{Verdict, backoff, classify};
     let mut attempt = 0;
     loop {
         match cluster
@@ -437,14 +437,14 @@ pub async fn foreign_resources(
             Err(e)
                 if attempt < 8
                     && matches!(
-                        crate::engine::classify::classify(&e),
-                        crate::engine::classify::Verdict::Retry { .. }
+                        crate::cluster::classify::classify(&e),
+                        crate::cluster::classify::Verdict::Retry { .. }
                     ) =>
             {
                 attempt += 1;
                 let wait = e
                     .retry_after
-                    .unwrap_or_else(|| crate::engine::classify::backoff(attempt))
+                    .unwrap_or_else(|| crate::cluster::classify::backoff(attempt))
                     .min(Duration::from_secs(5));
                 tokio::time::sleep(wait).await;
             }

@@ -12,10 +12,10 @@ use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
 use super::unchanged;
 use crate::cluster::Cluster;
 use crate::engine::{self, Event, ModuleState, Outcome, Preset, Restored, Settings};
-use crate::inventory::{self, Inventory, Member};
-use crate::lock::{Lock, LockError, LockWait, Lost};
 use crate::object::ObjectKey;
 use crate::plan::Plan;
+use crate::store::inventory::{self, Inventory, Member};
+use crate::store::lock::{Lock, LockError, LockWait, Lost};
 use crate::values::ModuleValues;
 
 #[derive(Debug, Clone)]

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::engine::readiness::{self, Health};
-use crate::inventory::{self, Inventory, Member};
 use crate::object::ObjectKey;
 use crate::plan::Plan;
+use crate::store::inventory::{self, Inventory, Member};
 
 /// Strip what the server owns or that changes on every write, and mask Secret values.
 pub fn normalize(v: &Value) -> Value {
@@ -504,7 +504,7 @@ mod tests {
         let masked = |v: Value| normalize(&v)["data"]["password"].as_str().unwrap().to_string();
         let mask = masked(secret("s", "aHVudGVyMg=="));
         // The old mask was a plain SHA-256 prefix: anyone could hash a guess and compare.
-        let unkeyed = crate::catalog::fetch::sha256_hex(b"aHVudGVyMg==");
+        let unkeyed = crate::fetch::sha256_hex(b"aHVudGVyMg==");
         assert!(!mask.contains(&unkeyed[..12]), "{mask}");
         assert_eq!(mask, masked(secret("s", "aHVudGVyMg==")), "stable within a run");
         assert_ne!(

@@ -9,8 +9,8 @@ pub mod unchanged;
 pub mod undeploy;
 
 use crate::cluster::RequestError;
-use crate::inventory::InventoryError;
-use crate::lock::{LockError, Lost};
+use crate::store::inventory::InventoryError;
+use crate::store::lock::{LockError, Lost};
 
 /// Why an action stopped before it could report. The action says what happened; `commands` decides
 /// what exit code that is.

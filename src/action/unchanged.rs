@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, RequestError, Resource};
 use crate::engine::readiness::{self, Health};
-use crate::inventory::{self, PART_OF_LABEL};
 use crate::object::{ObjectKey, Scope};
 use crate::plan::Plan;
+use crate::store::inventory::{self, PART_OF_LABEL};
 
 /// Objects read with one request: apiVersion, kind, namespace.
 type Group = (String, String, Option<String>);

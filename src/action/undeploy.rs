@@ -6,9 +6,9 @@ use std::time::Duration;
 use super::ActionError;
 use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
 use crate::cluster::Cluster;
-use crate::inventory::{self, Inventory, Member};
-use crate::lock::{Lock, LockError, LockWait, Lost};
 use crate::object::ObjectKey;
+use crate::store::inventory::{self, Inventory, Member};
+use crate::store::lock::{Lock, LockError, LockWait, Lost};
 
 #[derive(Debug, Clone)]
 pub struct UndeployOptions {

@@ -3,7 +3,6 @@
 //! contract is checked in exactly one place.
 
 pub mod contract;
-pub mod fetch;
 pub mod module_template;
 pub mod release;
 pub mod source;
@@ -29,7 +28,7 @@ pub enum CatalogError {
     #[error("catalog {source_name}: {message}")]
     Source { source_name: String, message: String },
     #[error(transparent)]
-    Fetch(#[from] fetch::FetchError),
+    Fetch(#[from] crate::fetch::FetchError),
     /// An asset URL that could reach outside a mirror directory: refused when the catalog is loaded,
     /// before anything is fetched or applied.
     #[error("module {module} ({location})")]
@@ -37,13 +36,13 @@ pub enum CatalogError {
         module: String,
         location: String,
         #[source]
-        source: Box<fetch::FetchError>,
+        source: Box<crate::fetch::FetchError>,
     },
     #[error("module {module}")]
     Asset {
         module: String,
         #[source]
-        source: fetch::FetchError,
+        source: crate::fetch::FetchError,
     },
 }
 

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::fetch::{FetchError, Fetcher};
 use super::{CatalogError, Module};
+use crate::fetch::{FetchError, Fetcher};
 
 /// The release-asset URL prefix a mirror replaces.
 pub const GITHUB: &str = "https://github.com/";

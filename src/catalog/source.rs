@@ -8,8 +8,8 @@ use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
 
-use super::fetch::{self, Fetcher, check_asset_url};
 use super::{Catalog, CatalogError, FileSet, module_template, release};
+use crate::fetch::{self, Fetcher, check_asset_url};
 
 /// The built-in catalog's path, for messages.
 pub const BUILTIN_INDEX: &str = "modules/kyma-modules.yaml";

@@ -3,6 +3,7 @@
 //! answer keeps its HTTP code and headers (a plain-text `404 page not found` from an unknown group and
 //! a `Retry-After` on 429 both matter to the engine).
 
+pub mod classify;
 mod connect;
 pub mod discovery;
 
@@ -174,7 +175,7 @@ impl Cluster {
                     attempt += 1;
                     let wait = e
                         .retry_after
-                        .unwrap_or_else(|| crate::engine::classify::backoff(attempt))
+                        .unwrap_or_else(|| crate::cluster::classify::backoff(attempt))
                         .min(Duration::from_secs(60).saturating_sub(start.elapsed()));
                     tokio::time::sleep(wait).await;
                 }

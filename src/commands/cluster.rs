@@ -35,7 +35,7 @@ pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster
                     );
                     last_said = Some(Instant::now());
                 }
-                let wait = crate::engine::classify::backoff(attempt).min(Duration::from_secs(2));
+                let wait = crate::cluster::classify::backoff(attempt).min(Duration::from_secs(2));
                 tokio::time::sleep(wait.min(window.saturating_sub(start.elapsed()))).await;
             }
             Err(e) => {

@@ -5,19 +5,19 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::Report;
-use super::pipeline::Loaded;
 use crate::action::deploy::{DeployOptions, run};
 use crate::cli::{DeployArgs, GlobalArgs, OutputFormat};
 use crate::cluster::Target;
 use crate::engine::Event;
 use crate::exit::{Exit, Failure};
+use crate::pipeline::Loaded;
 use crate::render::ClusterFacts;
 
 pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> {
     // Everything the user gave is checked (assets fetched once, templates rendered offline) before any
     // cluster is contacted.
-    let loaded = super::pipeline::load(&global, &args.selection)?;
-    super::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
+    let loaded = crate::pipeline::load(&global, &args.selection)?;
+    crate::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
     let targets = super::fleet::targets(&args.cluster)?;
     let several = targets.len() > 1;
 
@@ -66,7 +66,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     Ok(exit)
 }
 
-pub(super) async fn deploy_to(
+pub(crate) async fn deploy_to(
     global: &GlobalArgs,
     args: &DeployArgs,
     loaded: &Loaded,
@@ -78,9 +78,11 @@ pub(super) async fn deploy_to(
     let cluster =
         super::cluster::connect_within(target, args.cluster.wait_for_cluster.min(args.timeout)).await?;
     let facts = super::cluster::facts(&cluster, loaded.uses_network_facts()).await;
-    let mut prepared = super::pipeline::render(global, loaded, &facts)?;
+    let mut prepared = crate::pipeline::render(global, loaded, &facts)?;
     let mut report = Report::new(immediate);
-    super::pipeline::warnings(&prepared, &mut report);
+    for w in crate::pipeline::warning_lines(&prepared) {
+        report.warn(&w);
+    }
 
     let opts = DeployOptions {
         settings: crate::engine::Settings {
@@ -97,7 +99,7 @@ pub(super) async fn deploy_to(
         allow_empty: args.allow_empty,
         prune_crds: args.prune_crds,
         reapply: args.reapply,
-        wait_for_lock: crate::lock::LockWait::from_flag(args.wait_for_lock, args.timeout),
+        wait_for_lock: crate::store::lock::LockWait::from_flag(args.wait_for_lock, args.timeout),
         refused: prepared.refused.clone(),
     };
     let result = run(

@@ -9,8 +9,8 @@ use crate::render::ClusterFacts;
 pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     // Everything the user gave is checked (assets fetched once, templates rendered offline) before any
     // cluster is contacted.
-    let loaded = super::pipeline::load(&global, &args.selection)?;
-    super::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
+    let loaded = crate::pipeline::load(&global, &args.selection)?;
+    crate::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
     let targets = super::fleet::targets(&args.cluster)?;
     let several = targets.len() > 1;
     super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
@@ -21,9 +21,11 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
                 .await
                 .map_err(|f| Failure::new(Exit::BadInput, f.error))?;
             let facts = super::cluster::facts(&cluster, loaded.uses_network_facts()).await;
-            let mut prepared = super::pipeline::render(global, loaded, &facts)?;
+            let mut prepared = crate::pipeline::render(global, loaded, &facts)?;
             let mut report = Report::new(!several);
-            super::pipeline::warnings(&prepared, &mut report);
+            for w in crate::pipeline::warning_lines(&prepared) {
+                report.warn(&w);
+            }
             let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan, args.concurrency as usize)
                 .await
                 .map_err(|e| Failure::new(Exit::BadInput, e))?;

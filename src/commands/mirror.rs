@@ -4,15 +4,15 @@
 
 use serde_json::json;
 
-use crate::catalog::fetch::{FetchError, confined, mirror_path, write_in};
 use crate::cli::{GlobalArgs, MirrorArgs, OutputFormat};
 use crate::exit::Failure;
+use crate::fetch::{FetchError, confined, mirror_path, write_in};
 use crate::report::table::Table;
 
 pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
-    let catalog = super::pipeline::load_catalog(global)?;
-    let fetcher = super::pipeline::fetcher(global);
-    let modules = super::pipeline::select(&catalog, &args.modules)?;
+    let catalog = crate::pipeline::load_catalog(global)?;
+    let fetcher = crate::pipeline::fetcher(global);
+    let modules = crate::pipeline::select(&catalog, &args.modules)?;
     let mut rows = Vec::new();
     let mut images = std::collections::BTreeSet::new();
     let images_path = args.to.join("images.txt");
@@ -38,7 +38,7 @@ pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
         };
         for (url, pin) in urls {
             let asset_failure = |e: FetchError| {
-                super::pipeline::catalog_failure(crate::catalog::CatalogError::Asset {
+                crate::pipeline::catalog_failure(crate::catalog::CatalogError::Asset {
                     module: m.id(),
                     source: e,
                 })

@@ -1,16 +1,14 @@
 //! One file per command: each wires the pipeline stages and holds no logic of its own.
 
-mod cluster;
+pub(crate) mod cluster;
 mod completion;
-mod deploy;
+pub(crate) mod deploy;
 mod diff;
-mod fleet;
+pub(crate) mod fleet;
 mod mirror;
 mod modules;
-mod operator;
-mod pipeline;
 mod render;
-mod signals;
+pub(crate) mod signals;
 mod status;
 mod undeploy;
 mod unlock;
@@ -19,7 +17,7 @@ mod version;
 use crate::action::ActionError;
 use crate::cli::{Cli, Command};
 use crate::exit::{Exit, Failure, exit_code_of};
-use crate::lock::LockError;
+use crate::store::lock::LockError;
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -37,10 +35,10 @@ pub fn run(cli: Cli) -> i32 {
         Command::Status(args) => with_runtime(status::exec(global, args)),
         Command::Unlock(args) => with_runtime(unlock::exec(global, args)),
         Command::Operator(crate::cli::OperatorCommand::Run(args)) => {
-            with_runtime(operator::run(global, *args))
+            with_runtime(crate::operator::run(global, *args))
         }
         Command::Operator(crate::cli::OperatorCommand::Manifests(args)) => {
-            operator::manifests::print(&global, &args).map(|_| Exit::Success)
+            crate::operator::manifests::print(&global, &args).map(|_| Exit::Success)
         }
     };
     match result {

@@ -7,7 +7,7 @@ use crate::exit::ResultExt;
 use crate::report::table::Table;
 
 pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
-    let catalog = super::pipeline::load_catalog(global)?;
+    let catalog = crate::pipeline::load_catalog(global)?;
     match cmd {
         ModulesCommand::List => {
             let rows: Vec<_> = catalog
@@ -67,7 +67,7 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
             // A release module's values and schema come from its assets: show them when they can be had
             // (cache, mirror, network), and the URLs regardless.
             let (m, unavailable) =
-                match crate::catalog::release::materialize(chosen, &super::pipeline::fetcher(global)) {
+                match crate::catalog::release::materialize(chosen, &crate::pipeline::fetcher(global)) {
                     Ok(m) => (m, None),
                     Err(e) => (chosen.clone(), Some(format!("{e:#}"))),
                 };

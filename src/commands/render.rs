@@ -5,8 +5,8 @@ use crate::exit::Failure;
 use crate::render::ClusterFacts;
 
 pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<()> {
-    let prepared = super::pipeline::prepare(global, &args.selection, &ClusterFacts::default())?;
-    super::pipeline::print_warnings(&prepared);
+    let prepared = crate::pipeline::prepare(global, &args.selection, &ClusterFacts::default())?;
+    crate::pipeline::print_warnings(&prepared);
     let plan = &prepared.plan;
     let mut all = String::new();
     for (m, idx) in crate::plan::ordered_for_output(plan) {
@@ -18,7 +18,7 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<()> {
             text.push_str(&crate::yaml::to_string(&o.data));
         }
         match &args.output_dir {
-            Some(dir) => super::pipeline::write_file(&dir.join(format!("{}.yaml", module.name)), &text)
+            Some(dir) => crate::pipeline::write_file(&dir.join(format!("{}.yaml", module.name)), &text)
                 .map_err(|e| Failure::new(crate::exit::Exit::BadInput, e))?,
             None => all.push_str(&text),
         }

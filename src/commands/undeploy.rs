@@ -22,7 +22,7 @@ pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit
                 prune_crds: args.prune_crds,
                 remove_finalizers: args.remove_finalizers,
                 timeout: args.timeout,
-                wait_for_lock: crate::lock::LockWait::from_flag(args.wait_for_lock, args.timeout),
+                wait_for_lock: crate::store::lock::LockWait::from_flag(args.wait_for_lock, args.timeout),
             };
             let result = run(&cluster, &opts, cancel).await.map_err(Failure::from)?;
             let mut report = Report::new(!several);

@@ -12,8 +12,8 @@ pub async fn exec(global: GlobalArgs, args: ClusterArgs) -> anyhow::Result<Exit>
         async move {
             let cluster = super::cluster::connect_within(&target, args.wait_for_cluster).await?;
             let mut report = Report::new(!several);
-            let said = match crate::lock::force_unlock(&cluster).await {
-                Err(crate::lock::LockError::NoLeases) => {
+            let said = match crate::store::lock::force_unlock(&cluster).await {
+                Err(crate::store::lock::LockError::NoLeases) => {
                     "this server serves no Leases: kyma takes no lock on it, so there is none to break".into()
                 }
                 Ok(Some(holder)) => format!("broke the cluster lock held by {holder}"),

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::classify::RetryClass;
+use crate::cluster::classify::RetryClass;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "camelCase")]

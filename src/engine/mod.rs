@@ -3,7 +3,6 @@
 //! jitter, tracks readiness from watches, and stops on success, timeout or Ctrl-C. It prints nothing:
 //! it emits events and returns an outcome.
 
-pub mod classify;
 pub mod events;
 pub mod readiness;
 mod watch;
@@ -17,10 +16,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::cluster::classify::{FatalClass, RetryClass, Verdict, backoff, classify, repeat_limit};
 use crate::cluster::{ApplyOptions, Cluster, RequestError, Resource};
 use crate::object::Scope;
 use crate::plan::{Plan, Wait};
-use classify::{FatalClass, RetryClass, Verdict, backoff, classify, repeat_limit};
 pub use events::Event;
 use readiness::Health;
 
@@ -849,13 +848,15 @@ impl Engine<'_> {
             .data
             .pointer(&format!(
                 "/metadata/labels/{}",
-                crate::inventory::PART_OF_LABEL.replace('/', "~1")
+                crate::store::inventory::PART_OF_LABEL.replace('/', "~1")
             ))
             .and_then(Value::as_str);
         // A shared watch must tell states from before the apply from those after it, which takes
         // ordered resource versions; without them (or without the label) the object watches alone.
         let filter = match (part_of, since) {
-            (Some(id), Some(_)) => watch::Filter::Label(format!("{}={id}", crate::inventory::PART_OF_LABEL)),
+            (Some(id), Some(_)) => {
+                watch::Filter::Label(format!("{}={id}", crate::store::inventory::PART_OF_LABEL))
+            }
             _ => watch::Filter::Name(obj.name().to_string()),
         };
         let namespace = if r.namespaced {

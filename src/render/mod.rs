@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Value, json};
 
 use crate::catalog::Module;
-use crate::catalog::fetch::Fetcher;
+use crate::fetch::Fetcher;
 use crate::object::{Object, Origin, Scope, builtin_scope};
 use crate::values::ModuleValues;
 
@@ -25,7 +25,7 @@ pub enum RenderError {
     #[error("{origin}: {message}")]
     Object { origin: String, message: String },
     #[error(transparent)]
-    Fetch(#[from] crate::catalog::fetch::FetchError),
+    Fetch(#[from] crate::fetch::FetchError),
 }
 
 /// Facts about the target cluster that templates may use. Offline, these are the documented defaults.

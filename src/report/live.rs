@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
+use crate::cluster::classify::RetryClass;
 use crate::engine::Event;
-use crate::engine::classify::RetryClass;
 
 #[derive(Debug, Clone, Copy)]
 pub struct LiveOptions {

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
+use kyma::testkit::cluster::classify::{FatalClass, RetryClass, Verdict, classify};
 use kyma::testkit::cluster::{ApplyOptions, Resource};
-use kyma::testkit::engine::classify::{FatalClass, RetryClass, Verdict, classify};
 
 use crate::support::*;
 

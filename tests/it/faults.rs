@@ -260,7 +260,7 @@ fn final_doc(lines: &[String]) -> serde_json::Value {
 /// the module's inventory; nothing else in the namespace is labelled as kyma's.
 async fn all_there_and_recorded(c: &kyma::testkit::cluster::Cluster, ns: &str, module: &str, n: usize) {
     let cms = resource(c, "v1", "ConfigMap");
-    let id = kyma::testkit::inventory::applyset_id(module);
+    let id = kyma::testkit::store::inventory::applyset_id(module);
     let live = c.list(&cms, Some(ns), None).await.unwrap();
     let labelled: std::collections::BTreeSet<String> = live
         .iter()
@@ -273,7 +273,7 @@ async fn all_there_and_recorded(c: &kyma::testkit::cluster::Cluster, ns: &str, m
         .collect();
     let want: std::collections::BTreeSet<String> = (0..n).map(|i| format!("c{i}")).collect();
     assert_eq!(labelled, want, "exactly the module's objects, all labelled");
-    let inv = kyma::testkit::inventory::read_all(c)
+    let inv = kyma::testkit::store::inventory::read_all(c)
         .await
         .unwrap()
         .into_iter()
@@ -410,7 +410,7 @@ async fn watch_lock_holders(
 ) {
     use futures::StreamExt;
     let leases = resource(c, "coordination.k8s.io/v1", "Lease");
-    let api = c.dynamic_api(&leases, Some(kyma::testkit::inventory::NAMESPACE));
+    let api = c.dynamic_api(&leases, Some(kyma::testkit::store::inventory::NAMESPACE));
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let record = seen.clone();
     let task = tokio::spawn(async move {
@@ -567,7 +567,7 @@ async fn consistent(
     module: &str,
     group: &str,
 ) -> (usize, usize) {
-    let id = kyma::testkit::inventory::applyset_id(module);
+    let id = kyma::testkit::store::inventory::applyset_id(module);
     let part_of = |o: &serde_json::Value| {
         o.pointer("/metadata/labels/applyset.kubernetes.io~1part-of")
             .and_then(|v| v.as_str())
@@ -590,7 +590,7 @@ async fn consistent(
     {
         labelled.insert(format!("CustomResourceDefinition/sprockets.{group}"));
     }
-    let invs = kyma::testkit::inventory::read_all(c).await.unwrap();
+    let invs = kyma::testkit::store::inventory::read_all(c).await.unwrap();
     let members: std::collections::BTreeSet<String> = invs
         .iter()
         .filter(|i| i.module == module)
@@ -603,7 +603,11 @@ async fn consistent(
     );
     let leases = resource(c, "coordination.k8s.io/v1", "Lease");
     let lease = c
-        .get(&leases, Some(kyma::testkit::inventory::NAMESPACE), "kyma-lock")
+        .get(
+            &leases,
+            Some(kyma::testkit::store::inventory::NAMESPACE),
+            "kyma-lock",
+        )
         .await
         .unwrap();
     let holder = lease

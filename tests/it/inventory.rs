@@ -128,7 +128,7 @@ async fn a_module_of_ten_thousand_objects_keeps_its_inventory_in_several_secrets
             Some(&ns),
             Some(&format!(
                 "applyset.kubernetes.io/part-of={}",
-                kyma::testkit::inventory::applyset_id(&name)
+                kyma::testkit::store::inventory::applyset_id(&name)
             )),
         )
         .await

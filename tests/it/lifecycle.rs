@@ -94,10 +94,14 @@ async fn upgrade_prunes_only_what_was_dropped_and_empty_renders_prune_nothing() 
     );
 
     // The ApplySet as KEP-3659 (and kubectl's --applyset) expects it.
-    let id = kyma::testkit::inventory::applyset_id("life");
+    let id = kyma::testkit::store::inventory::applyset_id("life");
     let secrets = resource(&c, "v1", "Secret");
     let parent = c
-        .get(&secrets, Some(kyma::testkit::inventory::NAMESPACE), "kyma-life")
+        .get(
+            &secrets,
+            Some(kyma::testkit::store::inventory::NAMESPACE),
+            "kyma-life",
+        )
         .await
         .unwrap()
         .expect("parent Secret");
@@ -132,7 +136,7 @@ async fn upgrade_prunes_only_what_was_dropped_and_empty_renders_prune_nothing() 
         .filter_map(|m| m["metadata"]["name"].as_str())
         .collect();
     assert_eq!(names, BTreeSet::from(["keep", "new"]));
-    let inv = kyma::testkit::inventory::Inventory::from_secret(&parent).unwrap();
+    let inv = kyma::testkit::store::inventory::Inventory::from_secret(&parent).unwrap();
     assert!(
         inv.complete
             && inv.version == "2.0.0"
@@ -286,11 +290,15 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
     // The interrupted run left the union recorded, marked incomplete.
     let secrets = resource(&c, "v1", "Secret");
     let parent = c
-        .get(&secrets, Some(kyma::testkit::inventory::NAMESPACE), "kyma-conv")
+        .get(
+            &secrets,
+            Some(kyma::testkit::store::inventory::NAMESPACE),
+            "kyma-conv",
+        )
         .await
         .unwrap()
         .unwrap();
-    let inv = kyma::testkit::inventory::Inventory::from_secret(&parent).unwrap();
+    let inv = kyma::testkit::store::inventory::Inventory::from_secret(&parent).unwrap();
     assert!(!inv.complete);
     let names: BTreeSet<String> = inv.members.iter().map(|m| m.name.clone()).collect();
     assert!(
@@ -317,11 +325,15 @@ async fn interrupted_upgrade_then_rerun_converges_with_nothing_orphaned() {
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     assert!(!exists(&c, &ns, "dropped-later").await, "orphan left behind");
     let parent = c
-        .get(&secrets, Some(kyma::testkit::inventory::NAMESPACE), "kyma-conv")
+        .get(
+            &secrets,
+            Some(kyma::testkit::store::inventory::NAMESPACE),
+            "kyma-conv",
+        )
         .await
         .unwrap()
         .unwrap();
-    let inv = kyma::testkit::inventory::Inventory::from_secret(&parent).unwrap();
+    let inv = kyma::testkit::store::inventory::Inventory::from_secret(&parent).unwrap();
     let names: BTreeSet<String> = inv.members.iter().map(|m| m.name.clone()).collect();
     assert!(inv.complete);
     assert_eq!(
@@ -431,7 +443,7 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
         ("locked/templates/a.yaml", cm("a")),
     ]);
     let dir = cat.path().to_str().unwrap();
-    let held = kyma::testkit::lock::Lock::acquire(&c, kyma::testkit::lock::LockWait::Forever)
+    let held = kyma::testkit::store::lock::Lock::acquire(&c, kyma::testkit::store::lock::LockWait::Forever)
         .await
         .expect("take the lock");
     let out = kyma(&[
@@ -467,7 +479,7 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
     assert!(exists(&c, &ns, "a").await);
 
     // `kyma unlock` breaks a lock whose holder is gone.
-    let stale = kyma::testkit::lock::Lock::acquire(&c, kyma::testkit::lock::LockWait::Forever)
+    let stale = kyma::testkit::store::lock::Lock::acquire(&c, kyma::testkit::store::lock::LockWait::Forever)
         .await
         .unwrap();
     let out = kyma(&["unlock"]);
@@ -843,12 +855,12 @@ async fn a_run_that_lost_the_lock_stops_without_writing() {
         .await
         .unwrap()
         .unwrap();
-    let inventory = |all: Vec<kyma::testkit::inventory::Inventory>| {
+    let inventory = |all: Vec<kyma::testkit::store::inventory::Inventory>| {
         all.into_iter()
             .find(|i| i.module == module)
             .map(|i| (i.complete, i.deployed_at))
     };
-    let recorded = inventory(kyma::testkit::inventory::read_all(&c).await.unwrap());
+    let recorded = inventory(kyma::testkit::store::inventory::read_all(&c).await.unwrap());
     assert!(
         matches!(&recorded, Some((true, _))),
         "the second run recorded a complete inventory: {recorded:?}"
@@ -885,7 +897,7 @@ async fn a_run_that_lost_the_lock_stops_without_writing() {
         "no apply from the resumed run"
     );
     assert_eq!(
-        inventory(kyma::testkit::inventory::read_all(&c).await.unwrap()),
+        inventory(kyma::testkit::store::inventory::read_all(&c).await.unwrap()),
         recorded,
         "the inventory is the second run's"
     );

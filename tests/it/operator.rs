@@ -353,7 +353,7 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         let inv = cluster
             .get(
                 &secrets,
-                Some(kyma::testkit::inventory::NAMESPACE),
+                Some(kyma::testkit::store::inventory::NAMESPACE),
                 &format!("kyma-{module}"),
             )
             .await;

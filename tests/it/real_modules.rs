@@ -327,7 +327,7 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
             .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string())
     );
     assert!(
-        c.get(&nss, None, kyma::testkit::inventory::NAMESPACE)
+        c.get(&nss, None, kyma::testkit::store::inventory::NAMESPACE)
             .await
             .unwrap()
             .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string()),
@@ -337,7 +337,7 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
         .list(
             &cms,
             Some("kyma-system"),
-            Some(kyma::testkit::inventory::PART_OF_LABEL),
+            Some(kyma::testkit::store::inventory::PART_OF_LABEL),
         )
         .await
         .unwrap();

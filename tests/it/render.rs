@@ -256,7 +256,7 @@ fn tarball(files: &[(&str, &str)]) -> Vec<u8> {
 #[tokio::test]
 async fn catalog_and_manifest_urls_are_pinned_cached_and_work_offline() {
     let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-release\ndata:\n  ui: '{{ not.templated }}'\n";
-    let manifest_sha = kyma::testkit::catalog::fetch::sha256_hex(manifest.as_bytes());
+    let manifest_sha = kyma::testkit::fetch::sha256_hex(manifest.as_bytes());
     let mut files = HashMap::new();
     files.insert("/m-manager.yaml".to_string(), manifest.as_bytes().to_vec());
     let (base, manifest_hits) = serve(files.clone()).await;
@@ -270,7 +270,7 @@ async fn catalog_and_manifest_urls_are_pinned_cached_and_work_offline() {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: t\n",
         ),
     ]);
-    let tgz_sha = kyma::testkit::catalog::fetch::sha256_hex(&tgz);
+    let tgz_sha = kyma::testkit::fetch::sha256_hex(&tgz);
     files.insert("/catalog.tar.gz".to_string(), tgz);
     let (base2, hits3) = serve(files).await;
     let cache = tempfile::tempdir().unwrap();
@@ -541,7 +541,7 @@ fn a_changed_release_asset_is_refused_until_accepted() {
     let m = mirror.path().to_str().unwrap();
     let out = kyma_cached(cache.path(), &["render", "--mirror", m, "--modules", "keda"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
-    let before = kyma::testkit::catalog::fetch::sha256_hex(
+    let before = kyma::testkit::fetch::sha256_hex(
         &std::fs::read(mirror.path().join(rel).join("keda-manager.yaml")).unwrap(),
     );
     let recorded = std::fs::read_to_string(cache.path().join("digests.json")).unwrap();
@@ -552,7 +552,7 @@ fn a_changed_release_asset_is_refused_until_accepted() {
     let changed = std::fs::read_to_string(&path).unwrap()
         + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: surprise\n  namespace: kyma-system\n";
     std::fs::write(&path, &changed).unwrap();
-    let after = kyma::testkit::catalog::fetch::sha256_hex(changed.as_bytes());
+    let after = kyma::testkit::fetch::sha256_hex(changed.as_bytes());
     std::fs::remove_dir_all(cache.path().join("downloads")).unwrap();
     let out = kyma_cached(cache.path(), &["render", "--mirror", m, "--modules", "keda"]);
     let (stdout, stderr) = text(&out);

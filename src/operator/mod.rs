@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use self::api::{FINALIZER, KymaSpec};
-use super::fleet::Report;
 use crate::cli::{DeployArgs, GlobalArgs, OperatorRunArgs};
 use crate::cluster::{ApplyOptions, Cluster, Resource, Target};
+use crate::commands::fleet::Report;
 use crate::exit::{Exit, Failure};
 
 struct Ctx {
@@ -59,14 +59,14 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         ))
         .into());
     }
-    let targets = super::fleet::targets(&args.cluster)?;
+    let targets = crate::commands::fleet::targets(&args.cluster)?;
     let [home_target] = targets.as_slice() else {
         return Err(Failure::bad_input(anyhow::anyhow!(
             "the operator watches one cluster: give at most one --context and one --kubeconfig"
         ))
         .into());
     };
-    let home = super::cluster::connect_within(home_target, args.cluster.wait_for_cluster).await?;
+    let home = crate::commands::cluster::connect_within(home_target, args.cluster.wait_for_cluster).await?;
     // The CRD first: the operator brings its own API.
     let crds = resolve(&home, "apiextensions.k8s.io/v1", "CustomResourceDefinition").await?;
     home.apply(&crds, &api::crd(), ApplyOptions::default())
@@ -93,7 +93,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
             dir
         },
         leading: Arc::new(Mutex::new(Default::default())),
-        shutdown: super::signals::cancel_on_signal(),
+        shutdown: crate::commands::signals::cancel_on_signal(),
     });
     eprintln!(
         "kyma operator: watching {} objects on {} (context {}); resync every {}",
@@ -180,7 +180,7 @@ async fn lead(
     gained: futures::channel::mpsc::UnboundedSender<()>,
     give_back: tokio_util::sync::CancellationToken,
 ) {
-    let spec = crate::lock::LeaseSpec {
+    let spec = crate::store::lock::LeaseSpec {
         namespace: ctx.args.operator_namespace.clone(),
         name: format!("kyma-operator-shard-{shard}"),
         duration_secs: ctx.args.lease_duration.as_secs().max(3) as i64,
@@ -199,7 +199,7 @@ async fn lead(
             spec.namespace, spec.name
         );
         let acquired = tokio::select! {
-            r = crate::lock::Lock::acquire_lease(&ctx.home, &spec, crate::lock::LockWait::Forever) => r,
+            r = crate::store::lock::Lock::acquire_lease(&ctx.home, &spec, crate::store::lock::LockWait::Forever) => r,
             _ = stop.cancelled() => return,
         };
         let lock = match acquired {
@@ -499,7 +499,7 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
     let args = DeployCommand::try_parse_from(argv)
         .map_err(|e| Failure::bad_input(anyhow::anyhow!("{e}")))?
         .deploy;
-    let mut loaded = super::pipeline::load(&ctx.global, &args.selection)?;
+    let mut loaded = crate::pipeline::load(&ctx.global, &args.selection)?;
     if let Some(crate::cli::OverridesSource::Secret(_)) = &ctx.args.overrides_from {
         for l in &mut loaded.locked {
             l.hide(crate::values::Hidden::FromSecret);
@@ -524,7 +524,7 @@ async fn deploy(ctx: &Ctx, target: &Target, spec: &KymaSpec, key: &str) -> Resul
             }
         }
     });
-    let report = super::deploy::deploy_to(
+    let report = crate::commands::deploy::deploy_to(
         &ctx.global,
         &args,
         &loaded,
@@ -553,7 +553,7 @@ struct DeployCommand {
 }
 
 async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> Result<(), Failure> {
-    let cluster = super::cluster::connect_within(target, ctx.args.cluster.wait_for_cluster).await?;
+    let cluster = crate::commands::cluster::connect_within(target, ctx.args.cluster.wait_for_cluster).await?;
     let opts = crate::action::undeploy::UndeployOptions {
         modules: modules.to_vec(),
         all: false,
@@ -561,7 +561,7 @@ async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> Result<(), 
         prune_crds: false,
         remove_finalizers: false,
         timeout: ctx.args.timeout,
-        wait_for_lock: crate::lock::LockWait::Upto(lock_wait(ctx)),
+        wait_for_lock: crate::store::lock::LockWait::Upto(lock_wait(ctx)),
     };
     match crate::action::undeploy::run(&cluster, &opts, ctx.shutdown.child_token()).await {
         Ok(r) if r.complete() => Ok(()),

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, RequestError, Resource};
-use crate::inventory::NAMESPACE;
+use crate::store::inventory::NAMESPACE;
 
 pub const LEASE_NAME: &str = "kyma-lock";
 const DURATION_SECS: i64 = 30;
@@ -257,7 +257,7 @@ impl Lock {
         spec: &LeaseSpec,
         wait: LockWait,
     ) -> Result<Lock, LockError> {
-        crate::inventory::ensure_namespace_named(cluster, &spec.namespace).await?;
+        crate::store::inventory::ensure_namespace_named(cluster, &spec.namespace).await?;
         let (ns, name) = (spec.namespace.as_str(), spec.name.as_str());
         let lease = lease_resource(cluster).await?;
         let identity = identity();
@@ -325,7 +325,7 @@ impl Lock {
                 Err(e) if e.code == Some(409) => continue,
                 Err(e) if e.namespace_terminating() && Instant::now() < terminating_until => {
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    crate::inventory::ensure_namespace_named(cluster, ns).await?;
+                    crate::store::inventory::ensure_namespace_named(cluster, ns).await?;
                     continue;
                 }
                 Err(e) => return Err(e.into()),

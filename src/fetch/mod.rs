@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::release::GITHUB;
+use crate::catalog::release::GITHUB;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {

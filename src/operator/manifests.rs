@@ -26,7 +26,7 @@ pub fn print(global: &GlobalArgs, args: &OperatorManifestsArgs) -> anyhow::Resul
             profile: None,
             overrides: None,
         };
-        let prepared = crate::commands::pipeline::prepare(global, &selection, &ClusterFacts::default())?;
+        let prepared = crate::pipeline::prepare(global, &selection, &ClusterFacts::default())?;
         let objects: Vec<&Object> = prepared.plan.nodes.iter().map(|n| &n.object).collect();
         Profile::Modules {
             names: args.modules.clone(),

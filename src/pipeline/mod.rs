@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
-use crate::catalog::fetch::{Fetcher, Mirror};
 use crate::catalog::{Catalog, CatalogError, Module, release, source};
 use crate::cli::{GlobalArgs, SelectionArgs};
 use crate::exit::{Exit, Failure, ResultExt};
+use crate::fetch::{Fetcher, Mirror};
 use crate::plan::Plan;
 use crate::render::ClusterFacts;
 use crate::values::{Locked, ValueInputs};
@@ -151,7 +151,7 @@ pub fn prepare(
 }
 
 /// Warnings every command gives the same way: locked values, allowed powerful grants, plan warnings.
-fn warning_lines(p: &Prepared) -> Vec<String> {
+pub fn warning_lines(p: &Prepared) -> Vec<String> {
     let mut lines = Vec::new();
     lines.extend(p.locked.iter().map(Locked::warning));
     for (g, reason) in &p.privileged {
@@ -170,13 +170,6 @@ fn warning_lines(p: &Prepared) -> Vec<String> {
 pub fn print_warnings(p: &Prepared) {
     for w in warning_lines(p) {
         crate::report::style::warn(&w);
-    }
-}
-
-/// The same warnings, into a cluster's report.
-pub fn warnings(p: &Prepared, report: &mut super::fleet::Report) {
-    for w in warning_lines(p) {
-        report.warn(&w);
     }
 }
 
