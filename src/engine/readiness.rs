@@ -79,67 +79,11 @@ pub fn health(obj: &Value, group: &str, kind: &str, ctx: Context) -> Health {
         return Health::InProgress(cond_text(condition(obj, "Reconciling")));
     }
     match (group, kind) {
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-            if cond_status(obj, "NamesAccepted") == Some("False") {
-                return Health::Failed(cond_text(condition(obj, "NamesAccepted")));
-            }
-            if cond_status(obj, "Established") == Some("True") {
-                Health::Ready
-            } else {
-                Health::InProgress("CRD not established yet".into())
-            }
-        }
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => crd(obj),
         ("apps", "Deployment") => deployment(obj),
-        ("apps", "StatefulSet") => {
-            let want = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-            let ready = i(obj, "/status/readyReplicas");
-            let partition = obj
-                .pointer("/spec/updateStrategy/rollingUpdate/partition")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            if observed.is_none() {
-                return Health::InProgress("waiting for the StatefulSet controller".into());
-            }
-            if ready < want {
-                return Health::InProgress(format!("{ready}/{want} replicas ready"));
-            }
-            if partition == 0 {
-                let cur = obj.pointer("/status/currentRevision").and_then(Value::as_str);
-                let upd = obj.pointer("/status/updateRevision").and_then(Value::as_str);
-                if cur != upd {
-                    return Health::InProgress("rolling update in progress".into());
-                }
-            }
-            Health::Ready
-        }
-        ("apps", "DaemonSet") => {
-            if observed.is_none() {
-                return Health::InProgress("waiting for the DaemonSet controller".into());
-            }
-            let desired = i(obj, "/status/desiredNumberScheduled");
-            let counts = [
-                "currentNumberScheduled",
-                "updatedNumberScheduled",
-                "numberAvailable",
-                "numberReady",
-            ];
-            for c in counts {
-                let n = i(obj, &format!("/status/{c}"));
-                if n < desired {
-                    return Health::InProgress(format!("{c} {n}/{desired}"));
-                }
-            }
-            Health::Ready
-        }
-        ("batch", "Job") => {
-            if cond_status(obj, "Failed") == Some("True") {
-                Health::Failed(cond_text(condition(obj, "Failed")))
-            } else if cond_status(obj, "Complete") == Some("True") {
-                Health::Ready
-            } else {
-                Health::InProgress("job not complete".into())
-            }
-        }
+        ("apps", "StatefulSet") => statefulset(obj, observed.is_some()),
+        ("apps", "DaemonSet") => daemonset(obj, observed.is_some()),
+        ("batch", "Job") => job(obj),
         ("", "PersistentVolumeClaim") => match obj.pointer("/status/phase").and_then(Value::as_str) {
             Some("Bound") => Health::Ready,
             Some(p) => Health::InProgress(format!("phase {p}")),
@@ -151,6 +95,70 @@ pub fn health(obj: &Value, group: &str, kind: &str, ctx: Context) -> Health {
             _ => Health::Ready,
         },
         _ => generic(obj, ctx),
+    }
+}
+
+fn crd(obj: &Value) -> Health {
+    if cond_status(obj, "NamesAccepted") == Some("False") {
+        return Health::Failed(cond_text(condition(obj, "NamesAccepted")));
+    }
+    if cond_status(obj, "Established") == Some("True") {
+        Health::Ready
+    } else {
+        Health::InProgress("CRD not established yet".into())
+    }
+}
+
+fn statefulset(obj: &Value, observed: bool) -> Health {
+    let want = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    let ready = i(obj, "/status/readyReplicas");
+    let partition = obj
+        .pointer("/spec/updateStrategy/rollingUpdate/partition")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    if !observed {
+        return Health::InProgress("waiting for the StatefulSet controller".into());
+    }
+    if ready < want {
+        return Health::InProgress(format!("{ready}/{want} replicas ready"));
+    }
+    if partition == 0 {
+        let cur = obj.pointer("/status/currentRevision").and_then(Value::as_str);
+        let upd = obj.pointer("/status/updateRevision").and_then(Value::as_str);
+        if cur != upd {
+            return Health::InProgress("rolling update in progress".into());
+        }
+    }
+    Health::Ready
+}
+
+fn daemonset(obj: &Value, observed: bool) -> Health {
+    if !observed {
+        return Health::InProgress("waiting for the DaemonSet controller".into());
+    }
+    let desired = i(obj, "/status/desiredNumberScheduled");
+    let counts = [
+        "currentNumberScheduled",
+        "updatedNumberScheduled",
+        "numberAvailable",
+        "numberReady",
+    ];
+    for c in counts {
+        let n = i(obj, &format!("/status/{c}"));
+        if n < desired {
+            return Health::InProgress(format!("{c} {n}/{desired}"));
+        }
+    }
+    Health::Ready
+}
+
+fn job(obj: &Value) -> Health {
+    if cond_status(obj, "Failed") == Some("True") {
+        Health::Failed(cond_text(condition(obj, "Failed")))
+    } else if cond_status(obj, "Complete") == Some("True") {
+        Health::Ready
+    } else {
+        Health::InProgress("job not complete".into())
     }
 }
 
