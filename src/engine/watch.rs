@@ -12,8 +12,10 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::Msg;
 use super::readiness::{self, Health};
+use super::{Engine, Msg};
+use crate::cluster::Resource;
+use crate::store::inventory::PART_OF_LABEL;
 
 /// Which objects a watch asks the server for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -213,6 +215,92 @@ pub(super) struct Spec {
     pub error_grace: Duration,
 }
 
+/// A running watch: its group of waiting objects and the way back to the engine.
+struct Running {
+    spec: Spec,
+    group: Group,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// The watch's last error, until it works again.
+    last_error: Option<String>,
+}
+
+impl Running {
+    fn send(&self, h: Option<(usize, Health)>) {
+        if let Some((i, h)) = h {
+            let _ = self.tx.send(Msg::Health(i, h));
+        }
+    }
+
+    /// Said on the waiting objects too, until the watch works again: on timeout they were never seen
+    /// ready because of it.
+    fn failing(&self, nodes: Vec<usize>, message: Option<String>) {
+        let _ = self.tx.send(Msg::WatchFailing {
+            nodes,
+            error: message.map(|m| format!("watching {} failed: {m}", self.spec.kind)),
+        });
+    }
+
+    fn join(&mut self, w: Waiter) {
+        let h = self.group.join(w, Instant::now());
+        self.send(h);
+    }
+
+    /// An object joins the running watch: told at once if the watch is failing.
+    fn join_running(&mut self, w: Waiter) {
+        if let Some(message) = &self.last_error {
+            self.failing(vec![w.node], Some(message.clone()));
+        }
+        self.join(w);
+    }
+
+    /// A change seen on the watch shows that it works again.
+    fn recovered(&mut self) {
+        if self.last_error.take().is_some() {
+            self.failing(self.group.nodes(), None);
+        }
+    }
+
+    fn on_event(&mut self, ev: Result<watcher::Event<kube::api::DynamicObject>, watcher::Error>) {
+        match ev {
+            Ok(watcher::Event::Apply(o)) => {
+                self.recovered();
+                let h = self.group.observe(to_value(&o), Instant::now());
+                self.send(h);
+            }
+            // Listing works; only a change seen on the watch shows that the watch does.
+            Ok(watcher::Event::InitApply(o)) => {
+                let h = self.group.observe(to_value(&o), Instant::now());
+                self.send(h);
+            }
+            Ok(watcher::Event::Delete(o)) => {
+                self.recovered();
+                if let Some(name) = o.metadata.name.as_deref() {
+                    self.group.forget(name);
+                }
+            }
+            Ok(watcher::Event::Init | watcher::Event::InitDone) => {}
+            Err(e) => {
+                let message = e.to_string();
+                // The same error again after each backoff is said once.
+                if self.last_error.as_deref() != Some(message.as_str()) {
+                    self.failing(self.group.nodes(), Some(message.clone()));
+                    let _ = self.tx.send(Msg::WatchError {
+                        module: self.spec.module.clone(),
+                        kind: self.spec.kind.clone(),
+                        namespace: self.spec.key.namespace.clone(),
+                        message: message.clone(),
+                    });
+                    self.last_error = Some(message);
+                }
+            }
+        }
+    }
+}
+
+fn to_value(o: &kube::api::DynamicObject) -> Value {
+    serde_json::to_value(o).unwrap_or(Value::Null)
+}
+
 /// Run one watch until none of its objects wait. Objects join through `joins`; once the group is
 /// empty the channel is closed, so a late joiner's send fails and the engine starts a new watch.
 pub(super) async fn run(
@@ -221,92 +309,103 @@ pub(super) async fn run(
     mut joins: mpsc::UnboundedReceiver<Waiter>,
     tx: mpsc::UnboundedSender<Msg>,
 ) {
-    let send = |h: Option<(usize, Health)>| {
-        if let Some((i, h)) = h {
-            let _ = tx.send(Msg::Health(i, h));
-        }
-    };
-    // Said on the waiting objects too, until the watch works again: on timeout they were never seen
-    // ready because of it.
-    let failing = |nodes: Vec<usize>, message: Option<String>| {
-        let _ = tx.send(Msg::WatchFailing {
-            nodes,
-            error: message.map(|m| format!("watching {} failed: {m}", spec.kind)),
-        });
-    };
-    let mut group = Group::new(spec.grace, spec.error_grace);
-    send(group.join(first, Instant::now()));
     // The default backoff keeps a failing watch (no permission, server away) from spinning; its
     // errors still come through, each one after a longer pause.
-    let mut stream = watcher(spec.api, spec.key.config()).default_backoff().boxed();
+    let mut stream = watcher(spec.api.clone(), spec.key.config())
+        .default_backoff()
+        .boxed();
+    let mut w = Running {
+        group: Group::new(spec.grace, spec.error_grace),
+        spec,
+        tx,
+        last_error: None,
+    };
+    w.join(first);
     let mut open = true;
-    let mut last_error: Option<String> = None;
     loop {
-        if group.is_empty() {
+        if w.group.is_empty() {
             joins.close();
-            while let Ok(w) = joins.try_recv() {
-                send(group.join(w, Instant::now()));
+            while let Ok(waiter) = joins.try_recv() {
+                w.join(waiter);
             }
             open = false;
-            if group.is_empty() {
+            if w.group.is_empty() {
                 break;
             }
         }
-        let next = group.next_timer();
+        let next = w.group.next_timer();
         tokio::select! {
-            w = joins.recv(), if open => match w {
-                Some(w) => {
-                    if let Some(message) = &last_error {
-                        failing(vec![w.node], Some(message.clone()));
-                    }
-                    send(group.join(w, Instant::now()));
-                }
+            waiter = joins.recv(), if open => match waiter {
+                Some(waiter) => w.join_running(waiter),
                 None => open = false,
             },
             ev = stream.next() => match ev {
                 None => break,
-                Some(Ok(watcher::Event::Apply(o))) => {
-                    if last_error.take().is_some() {
-                        failing(group.nodes(), None);
-                    }
-                    let v = serde_json::to_value(&o).unwrap_or(Value::Null);
-                    send(group.observe(v, Instant::now()));
-                }
-                // Listing works; only a change seen on the watch shows that the watch does.
-                Some(Ok(watcher::Event::InitApply(o))) => {
-                    let v = serde_json::to_value(&o).unwrap_or(Value::Null);
-                    send(group.observe(v, Instant::now()));
-                }
-                Some(Ok(watcher::Event::Delete(o))) => {
-                    if last_error.take().is_some() {
-                        failing(group.nodes(), None);
-                    }
-                    if let Some(name) = o.metadata.name.as_deref() {
-                        group.forget(name);
-                    }
-                }
-                Some(Ok(watcher::Event::Init | watcher::Event::InitDone)) => {}
-                Some(Err(e)) => {
-                    let message = e.to_string();
-                    // The same error again after each backoff is said once.
-                    if last_error.as_deref() != Some(message.as_str()) {
-                        failing(group.nodes(), Some(message.clone()));
-                        let _ = tx.send(Msg::WatchError {
-                            module: spec.module.clone(),
-                            kind: spec.kind.clone(),
-                            namespace: spec.key.namespace.clone(),
-                            message: message.clone(),
-                        });
-                        last_error = Some(message);
-                    }
-                }
+                Some(ev) => w.on_event(ev),
             },
             _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
-                for h in group.fire(Instant::now()) {
-                    send(Some(h));
+                for h in w.group.fire(Instant::now()) {
+                    w.send(Some(h));
                 }
             }
         }
+    }
+}
+
+/// Which objects a watch for this object asks for. A shared watch must tell states from before the
+/// apply from those after it, which takes ordered resource versions; without them (or without the
+/// module's ApplySet label) the object watches alone.
+fn filter_for(part_of: Option<&str>, since: Option<u64>, name: &str) -> Filter {
+    match (part_of, since) {
+        (Some(id), Some(_)) => Filter::Label(format!("{PART_OF_LABEL}={id}")),
+        _ => Filter::Name(name.to_string()),
+    }
+}
+
+impl Engine<'_> {
+    /// Wait for an applied object on the watch of its kind and namespace: the running one of its
+    /// module if any, else a new one.
+    pub(super) fn spawn_watch(&mut self, i: usize, r: Resource, live: &Value) {
+        let obj = &self.plan.nodes[i].object;
+        let since = resource_version(live);
+        let part_of = obj
+            .data
+            .pointer(&format!("/metadata/labels/{}", PART_OF_LABEL.replace('/', "~1")))
+            .and_then(Value::as_str);
+        let key = Key {
+            api_version: r.api_version(),
+            plural: r.plural.clone(),
+            namespace: obj.namespace().filter(|_| r.namespaced).map(str::to_string),
+            filter: filter_for(part_of, since, obj.name()),
+        };
+        let waiter = Waiter {
+            node: i,
+            name: obj.name().to_string(),
+            group: obj.group().to_string(),
+            kind: obj.kind().to_string(),
+            has_status: r.has_status,
+            module_cr: obj.module_cr,
+            since,
+        };
+        // A watch that has ended (none of its objects waited any more) has closed its channel.
+        let waiter = match self.watches.get(&key) {
+            Some(joins) => match joins.send(waiter) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(w)) => w,
+            },
+            None => waiter,
+        };
+        let (joins, joined) = mpsc::unbounded_channel();
+        let spec = Spec {
+            api: self.cluster.dynamic_api(&r, key.namespace.as_deref()),
+            module: self.module_name(i),
+            kind: obj.kind().to_string(),
+            grace: self.s.status_grace,
+            error_grace: self.s.error_grace,
+            key: key.clone(),
+        };
+        self.watches.insert(key, joins);
+        self.tasks.spawn(run(spec, waiter, joined, self.tx.clone()));
     }
 }
 
@@ -355,6 +454,24 @@ mod tests {
         assert_eq!(g.join(waiter(9, "c", 115), now), Some((9, Health::Ready)));
         assert_eq!(g.observe(deployment("a", 130, 1), now), Some((7, Health::Ready)));
         assert!(g.is_empty());
+    }
+
+    #[test]
+    fn objects_share_their_module_watch_only_with_the_applyset_label_and_an_ordered_version() {
+        let label = Filter::Label(format!("{PART_OF_LABEL}=applyset-abc"));
+        let alone = Filter::Name("manager".into());
+        for (part_of, since, want) in [
+            (Some("applyset-abc"), Some(42), &label),
+            (Some("applyset-abc"), None, &alone),
+            (None, Some(42), &alone),
+            (None, None, &alone),
+        ] {
+            assert_eq!(
+                &filter_for(part_of, since, "manager"),
+                want,
+                "{part_of:?} {since:?}"
+            );
+        }
     }
 
     #[test]
