@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::values::Profile;
@@ -152,7 +153,6 @@ pub enum ModulesCommand {
     #[command(after_help = "Examples:\n  kyma modules show istio\n  kyma modules show istio@1.29.0 -o json")]
     Show {
         /// `name` or `name@version`.
-        #[arg(value_parser = ModuleNameParser, hide_possible_values = true)]
         module: String,
     },
 }
@@ -161,7 +161,13 @@ pub enum ModulesCommand {
 #[derive(Debug, Clone, Args)]
 pub struct SelectionArgs {
     /// Modules to use, comma-separated; `name@version` picks a version.
-    #[arg(short = 'm', long, value_delimiter = ',', required = true, value_name = "NAME[@VERSION],...", value_parser = ModuleNameParser, hide_possible_values = true)]
+    #[arg(
+        short = 'm',
+        long,
+        value_delimiter = ',',
+        required = true,
+        value_name = "NAME[@VERSION],..."
+    )]
     pub modules: Vec<String>,
     /// Values file; top-level keys are module names or `global`. Repeatable, later files win.
     #[arg(short = 'f', long = "values", value_name = "FILE")]
@@ -170,7 +176,7 @@ pub struct SelectionArgs {
     #[arg(long = "set", value_name = "MODULE.KEY=VALUE")]
     pub set: Vec<String>,
     /// Values profile shipped by each module.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = clap::builder::EnumValueParser::<ProfileArg>::new().map(Profile::from))]
     pub profile: Option<Profile>,
     /// Central overrides from a platform team: they win over everything the user gives.
     #[arg(long, value_name = "FILE", env = "KYMA_OVERRIDES")]
@@ -180,7 +186,13 @@ pub struct SelectionArgs {
 #[derive(Debug, Clone, Args)]
 pub struct MirrorArgs {
     /// Modules to mirror, comma-separated; `name@version` picks a version.
-    #[arg(short = 'm', long, value_delimiter = ',', required = true, value_name = "NAME[@VERSION],...", value_parser = ModuleNameParser, hide_possible_values = true)]
+    #[arg(
+        short = 'm',
+        long,
+        value_delimiter = ',',
+        required = true,
+        value_name = "NAME[@VERSION],..."
+    )]
     pub modules: Vec<String>,
     /// The mirror directory (created if missing).
     #[arg(long, value_name = "DIR")]
@@ -283,7 +295,13 @@ pub struct DeployArgs {
 #[derive(Debug, Clone, Args)]
 pub struct UndeployArgs {
     /// Modules to remove, comma-separated.
-    #[arg(short = 'm', long, value_delimiter = ',', value_parser = ModuleNameParser, hide_possible_values = true, required_unless_present = "all", conflicts_with = "all")]
+    #[arg(
+        short = 'm',
+        long,
+        value_delimiter = ',',
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
     pub modules: Vec<String>,
     /// Remove every module kyma installed.
     #[arg(long)]
@@ -325,7 +343,7 @@ pub struct DiffArgs {
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// Only these modules (default: every installed module).
-    #[arg(short = 'm', long, value_delimiter = ',', value_parser = ModuleNameParser, hide_possible_values = true)]
+    #[arg(short = 'm', long, value_delimiter = ',')]
     pub modules: Vec<String>,
     /// Exit 1 when any module is not Ready or any object drifted or is missing (a CI gate); without it
     /// status exits 0 whenever it could read the cluster.
@@ -338,34 +356,24 @@ pub struct StatusArgs {
     pub cluster: ClusterArgs,
 }
 
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 30s, 5m or 1h: {e}"))
+/// `--profile`'s choices; the values stage has its own [`Profile`], which knows nothing of flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProfileArg {
+    Evaluation,
+    Production,
 }
 
-/// Accepts any `name[@version]` (the catalog judges it, with suggestions) but offers the built-in
-/// catalog's module names to shell completion.
-#[derive(Clone, Debug)]
-pub struct ModuleNameParser;
-
-impl clap::builder::TypedValueParser for ModuleNameParser {
-    type Value = String;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<String, clap::Error> {
-        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Evaluation => Profile::Evaluation,
+            ProfileArg::Production => Profile::Production,
+        }
     }
+}
 
-    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        let names: Vec<String> = crate::catalog::source::builtin()
-            .names()
-            .map(str::to_string)
-            .collect();
-        Some(Box::new(names.into_iter().map(clap::builder::PossibleValue::new)))
-    }
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 30s, 5m or 1h: {e}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -453,7 +461,7 @@ pub struct OperatorManifestsArgs {
     /// ClusterRole is derived from what they render (each kind with the verbs kyma uses). Without it,
     /// the control-plane profile: the operator reads its `Kyma` objects and the Secrets they name and
     /// installs only into the clusters those Secrets reach.
-    #[arg(short = 'm', long, value_delimiter = ',', value_name = "NAME[@VERSION],...", value_parser = ModuleNameParser, hide_possible_values = true)]
+    #[arg(short = 'm', long, value_delimiter = ',', value_name = "NAME[@VERSION],...")]
     pub modules: Vec<String>,
 }
 

@@ -18,11 +18,13 @@ mod commands;
 mod engine;
 mod exit;
 mod fetch;
+mod hash;
 mod normalize;
 mod object;
 mod operator;
 mod pipeline;
 mod plan;
+mod policy;
 mod privilege;
 mod render;
 mod report;
@@ -41,7 +43,8 @@ pub mod testkit {
     pub mod catalog {
         pub use crate::catalog::{Catalog, FileSet};
         pub mod release {
-            pub use crate::catalog::release::{GITHUB, images};
+            pub use crate::catalog::release::images;
+            pub use crate::fetch::GITHUB;
         }
         pub mod source {
             pub use crate::catalog::source::{builtin, from_dir};
@@ -54,7 +57,7 @@ pub mod testkit {
         }
     }
     pub mod fetch {
-        pub use crate::fetch::sha256_hex;
+        pub use crate::hash::sha256_hex;
     }
     pub mod store {
         pub mod inventory {

@@ -18,56 +18,19 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 
 use crate::object::Object;
+pub use crate::policy::{Allowances, Class};
 use crate::render::Rendered;
 
-/// What a refused grant lets a workload do; each class is allowed separately, so allowing a module's
-/// reviewed cluster-admin binding does not also wave through a later release's `system:masters` one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Class {
-    SuperUser,
-    Escalation,
-    SystemMasters,
-}
-
-impl Class {
-    pub const ALL: [Class; 3] = [Class::SuperUser, Class::Escalation, Class::SystemMasters];
-
-    /// The key under `policy` that allows it.
-    pub fn policy_key(self) -> &'static str {
-        match self {
-            Class::SuperUser => "superUser",
-            Class::Escalation => "escalation",
-            Class::SystemMasters => "systemMasters",
+/// The rule a class of grant breaks, for the refusal.
+fn rule(class: Class) -> &'static str {
+    match class {
+        Class::SuperUser => "kyma never installs a super-user service account",
+        Class::Escalation => {
+            "kyma never installs a service account that can give itself more rights than it has"
         }
-    }
-
-    fn rule(self) -> &'static str {
-        match self {
-            Class::SuperUser => "kyma never installs a super-user service account",
-            Class::Escalation => {
-                "kyma never installs a service account that can give itself more rights than it has"
-            }
-            Class::SystemMasters => {
-                "system:masters passes every authorization check, so no binding to it is ever needed"
-            }
+        Class::SystemMasters => {
+            "system:masters passes every authorization check, so no binding to it is ever needed"
         }
-    }
-}
-
-/// The central overrides' `policy`: per class, the modules allowed to make such a grant, with the reason.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Allowances(BTreeMap<Class, BTreeMap<String, String>>);
-
-impl Allowances {
-    pub fn allow(&mut self, class: Class, module: &str, reason: &str) {
-        self.0
-            .entry(class)
-            .or_default()
-            .insert(module.to_string(), reason.to_string());
-    }
-
-    pub fn reason(&self, class: Class, module: &str) -> Option<&str> {
-        self.0.get(&class)?.get(module).map(String::as_str)
     }
 }
 
@@ -87,7 +50,7 @@ pub struct Grant {
 #[error(
     "module {}: {}: {} grants {}. {}; give the workload the rights it needs, or, if the module really \
      needs this, allow it in the central overrides file: `policy: {{{}: {{{}: \"<reason>\"}}}}`",
-    .0.module, .0.origin, .0.binding, .0.what, .0.class.rule(), .0.class.policy_key(), .0.module
+    .0.module, .0.origin, .0.binding, .0.what, rule(.0.class), .0.class.policy_key(), .0.module
 )]
 pub struct Refused(pub Grant);
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Module, close_names};
-use crate::privilege::{Allowances, Class};
+use crate::policy::{Allowances, Class};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
@@ -41,7 +41,7 @@ fn hint(close: &[String]) -> String {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     Evaluation,
@@ -677,6 +677,7 @@ mod tests {
             source: "test".into(),
             location: "cat/m".into(),
             files,
+            downloaded: Default::default(),
             release: None,
         }
     }

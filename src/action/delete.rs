@@ -95,6 +95,35 @@ pub async fn delete_members(
         .ensure(cluster, members.iter().map(Member::api_version))
         .await;
     let deleting: HashSet<ObjectKey> = members.iter().map(Member::key).collect();
+    let phases = in_phases(cluster, members, &mut report);
+    let run = Deletion {
+        cluster,
+        ours,
+        deleting: &deleting,
+        opts,
+        deadline: tokio::time::Instant::now() + opts.timeout,
+        limit: tokio::sync::Semaphore::new(CONCURRENCY),
+    };
+    for (phase, targets) in phases {
+        let doomed = run.select(phase, targets, &mut report).await;
+        let doomed = run.send(doomed, &mut report).await;
+        run.wait(&doomed, &mut report).await;
+        if !report.complete() {
+            // Later phases (namespaces, CRDs) would only get stuck behind these — or, for a CRD, take
+            // a refused custom resource along with it.
+            break;
+        }
+    }
+    report
+}
+
+/// The members whose kind is served, by deletion phase. A kind that is gone (its CRD was deleted) takes
+/// its objects with it; a kind whose discovery failed cannot be judged and is refused.
+fn in_phases(
+    cluster: &Cluster,
+    members: &[Member],
+    report: &mut DeleteReport,
+) -> BTreeMap<Phase, Vec<Target>> {
     let mut phases: BTreeMap<Phase, Vec<Target>> = BTreeMap::new();
     for m in members {
         let resource = cluster
@@ -116,17 +145,32 @@ pub async fn delete_members(
             }),
         }
     }
-    let deadline = tokio::time::Instant::now() + opts.timeout;
-    let limit = tokio::sync::Semaphore::new(CONCURRENCY);
-    for (phase, targets) in phases {
-        let mut doomed = Vec::new();
+    phases
+}
+
+/// One `delete_members` call: what every phase shares.
+struct Deletion<'a> {
+    cluster: &'a Cluster,
+    ours: &'a [String],
+    deleting: &'a HashSet<ObjectKey>,
+    opts: &'a DeleteOptions,
+    deadline: tokio::time::Instant,
+    limit: tokio::sync::Semaphore,
+}
+
+impl Deletion<'_> {
+    /// Read each target and keep what must stay (gone already, unreadable, kept by annotation, taken
+    /// over, a namespace or CRD still in use); the rest is to be deleted.
+    async fn select(&self, phase: Phase, targets: Vec<Target>, report: &mut DeleteReport) -> Vec<Target> {
+        let cluster = self.cluster;
         let lives = futures::future::join_all(targets.iter().map(|t| async {
-            let _permit = limit.acquire().await.expect("never closed");
+            let _permit = self.limit.acquire().await.expect("never closed");
             cluster
                 .get(&t.resource, t.member.namespace.as_deref(), &t.member.name)
                 .await
         }))
         .await;
+        let mut doomed = Vec::new();
         for (t, live) in targets.into_iter().zip(lives) {
             let m = &t.member;
             let live = match live {
@@ -140,55 +184,53 @@ pub async fn delete_members(
                     continue;
                 }
             };
-            if inventory::is_kept(&live) {
-                report
-                    .kept
-                    .push((m.key(), format!("annotated {}=true", inventory::KEEP_ANNOTATION)));
-                continue;
+            match self.keep_reason(phase, m, &live).await {
+                Some(why) => report.kept.push((m.key(), why)),
+                None => doomed.push(t),
             }
-            if !m.shared {
-                let label = live
-                    .pointer(&format!(
-                        "/metadata/labels/{}",
-                        inventory::PART_OF_LABEL.replace('/', "~1")
-                    ))
-                    .and_then(Value::as_str);
-                if !label.is_some_and(|l| ours.iter().any(|o| o == l)) {
-                    report.kept.push((
-                        m.key(),
-                        "no longer labelled as kyma's (another owner took it over)".into(),
-                    ));
-                    continue;
-                }
-            }
-            if phase == Phase::Namespaces
-                && let Some(why) = namespace_holds_foreign(cluster, &m.name, &deleting).await
-            {
-                report.kept.push((m.key(), why));
-                continue;
-            }
-            if phase == Phase::Crds && opts.crds != CrdPolicy::Always {
-                if opts.crds == CrdPolicy::Keep {
-                    report.kept.push((
-                        m.key(),
-                        "CRDs are kept on prune; --prune-crds deletes it and every resource of its kind"
-                            .into(),
-                    ));
-                    continue;
-                }
-                if let Some(why) = crd_in_use(cluster, &live, &deleting).await {
-                    report.kept.push((m.key(), why));
-                    continue;
-                }
-            }
-            doomed.push(t);
         }
+        doomed
+    }
+
+    /// Why the live object of member `m` must stay, if it must.
+    async fn keep_reason(&self, phase: Phase, m: &Member, live: &Value) -> Option<String> {
+        if inventory::is_kept(live) {
+            return Some(format!("annotated {}=true", inventory::KEEP_ANNOTATION));
+        }
+        if !m.shared {
+            let label = live
+                .pointer(&format!(
+                    "/metadata/labels/{}",
+                    inventory::PART_OF_LABEL.replace('/', "~1")
+                ))
+                .and_then(Value::as_str);
+            if !label.is_some_and(|l| self.ours.iter().any(|o| o == l)) {
+                return Some("no longer labelled as kyma's (another owner took it over)".into());
+            }
+        }
+        if phase == Phase::Namespaces {
+            return namespace_holds_foreign(self.cluster, &m.name, self.deleting).await;
+        }
+        if phase == Phase::Crds {
+            return match self.opts.crds {
+                CrdPolicy::Always => None,
+                CrdPolicy::Keep => Some(
+                    "CRDs are kept on prune; --prune-crds deletes it and every resource of its kind".into(),
+                ),
+                CrdPolicy::IfUnused => crd_in_use(self.cluster, live, self.deleting).await,
+            };
+        }
+        None
+    }
+
+    /// Send the DELETEs. A DELETE the server refused will not happen however long we wait: said now,
+    /// with its reason. Returns the accepted ones.
+    async fn send(&self, doomed: Vec<Target>, report: &mut DeleteReport) -> Vec<Target> {
         let sent = futures::future::join_all(doomed.iter().map(|t| async {
-            let _permit = limit.acquire().await.expect("never closed");
-            delete_one(cluster, t, deadline).await
+            let _permit = self.limit.acquire().await.expect("never closed");
+            delete_one(self.cluster, t, self.deadline).await
         }))
         .await;
-        // A DELETE the server refused will not happen however long we wait: said now, with its reason.
         let mut accepted = Vec::new();
         for (t, r) in doomed.into_iter().zip(sent) {
             match r {
@@ -196,9 +238,15 @@ pub async fn delete_members(
                 Err(e) => report.refused.push((t.member.key(), e.to_string())),
             }
         }
-        let doomed = accepted;
-        let mut remaining = wait_gone(cluster, &doomed, deadline).await;
-        if !remaining.is_empty() && opts.remove_finalizers {
+        accepted
+    }
+
+    /// Wait until the deleted objects are gone (removing finalizers when asked, with 30 s more); what
+    /// is still there is stuck, with what holds it.
+    async fn wait(&self, doomed: &[Target], report: &mut DeleteReport) {
+        let cluster = self.cluster;
+        let mut remaining = wait_gone(cluster, doomed, self.deadline).await;
+        if !remaining.is_empty() && self.opts.remove_finalizers {
             for t in doomed.iter().filter(|t| remaining.contains(&t.member.key())) {
                 let _ = cluster
                     .merge_patch(
@@ -210,9 +258,9 @@ pub async fn delete_members(
                     )
                     .await;
             }
-            remaining = wait_gone(cluster, &doomed, deadline + Duration::from_secs(30)).await;
+            remaining = wait_gone(cluster, doomed, self.deadline + Duration::from_secs(30)).await;
         }
-        for t in &doomed {
+        for t in doomed {
             let name = t.member.key();
             if remaining.contains(&name) {
                 let why = stuck_reason(cluster, t).await;
@@ -221,13 +269,7 @@ pub async fn delete_members(
                 report.deleted.push(name);
             }
         }
-        if !report.complete() {
-            // Later phases (namespaces, CRDs) would only get stuck behind these — or, for a CRD, take
-            // a refused custom resource along with it.
-            break;
-        }
     }
-    report
 }
 
 /// One DELETE: a transient answer (5xx, no answer, 409) is tried again, briefly and within the

@@ -157,99 +157,13 @@ async fn deploy_locked(
 
     inventory::label_plan(plan);
 
-    let mut presets: Vec<Option<Preset>> = vec![None; plan.modules.len()];
-    let mut changes = Vec::new();
-    let mut warnings = Vec::new();
-    let mut new_inventories: Vec<Option<Inventory>> = vec![None; plan.modules.len()];
-    let mut unchanged = Vec::new();
-    for (mi, m) in plan.modules.iter().enumerate() {
-        if let Some(r) = opts.refused.get(&m.name) {
-            presets[mi] = Some(Preset::Refuse {
-                object: r.object.clone(),
-                reason: r.reason.clone(),
-                origin: r.origin.clone(),
-            });
-            continue;
-        }
-        let mut idx: Vec<usize> = plan.nodes_of(mi).map(|(i, _)| i).collect();
-        idx.sort_by_key(|&i| plan.priority(i));
-        let manifest: Vec<Value> = idx.iter().map(|&i| plan.nodes[i].object.data.clone()).collect();
-        let manifest_hash =
-            inventory::hash_json(&serde_json::json!({"version": m.version, "objects": manifest}));
-        let values_hash = inventory::hash_json(
-            &serde_json::to_value(values.get(&m.name).map(|v| (&v.values, &v.global))).unwrap_or_default(),
-        );
-        let members: Vec<Member> = idx
-            .iter()
-            .map(|&i| Member::of(&plan.nodes[i].object, plan.nodes[i].implicit))
-            .collect();
-        let prev = existing.get(&m.name);
-        let from = prev.map(|p| p.version.clone());
-        if from.as_deref() != Some(m.version.as_str()) {
-            let downgrade = match (
-                from.as_deref().and_then(|f| semver::Version::parse(f).ok()),
-                semver::Version::parse(&m.version).ok(),
-            ) {
-                (Some(f), Some(t)) => t < f,
-                _ => false,
-            };
-            if downgrade {
-                warnings.push(format!(
-                    "{}: downgrade {} → {}",
-                    m.name,
-                    from.as_deref().unwrap_or("-"),
-                    m.version
-                ));
-            }
-            changes.push(VersionChange {
-                module: m.name.clone(),
-                from,
-                to: m.version.clone(),
-                downgrade,
-            });
-        }
-        if let Some(p) = prev {
-            // A member a prune had to keep (it could not be read, say) is still recorded: the run goes
-            // ahead so the prune is tried again. CRDs kept by policy do not count.
-            let leftovers = p
-                .members
-                .iter()
-                .any(|pm| !members.iter().any(|m| m.same_object(pm)) && (opts.prune_crds || !pm.is_crd()));
-            if p.complete && p.manifest_hash == manifest_hash && !leftovers && !opts.reapply && !dry_run {
-                // Unchanged by the inventory's account; skipped only if the cluster agrees (below).
-                presets[mi] = Some(Preset::Skip);
-                unchanged.push(mi);
-            }
-            let real_members = members.iter().filter(|m| !m.shared).count();
-            if presets[mi].is_none()
-                && real_members == 0
-                && p.members.iter().any(|m| !m.shared)
-                && !opts.allow_empty
-            {
-                presets[mi] = Some(Preset::Refuse {
-                    object: format!("module {}", m.name),
-                    reason: format!(
-                        "renders no objects while {} recorded object(s) exist; refusing to prune them all (pass --allow-empty if that is what you want)",
-                        p.members.len()
-                    ),
-                    origin: m.name.clone(),
-                });
-                continue;
-            }
-        }
-        new_inventories[mi] = Some(Inventory {
-            module: m.name.clone(),
-            version: m.version.clone(),
-            values_hash,
-            manifest_hash,
-            deployed_at: now(),
-            complete: false,
-            depends_on: m.depends_on.clone(),
-            members,
-            manifest,
-            manifest_error: None,
-        });
-    }
+    let Decisions {
+        mut presets,
+        changes,
+        warnings,
+        inventories,
+        unchanged,
+    } = decide(plan, values, opts, &existing);
 
     let restored =
         confirm_unchanged(cluster, plan, &unchanged, opts.settings.concurrency, &mut presets).await;
@@ -262,22 +176,7 @@ async fn deploy_locked(
     // Record the union of old and new members before anything is applied: an interrupted run can then
     // always find (and later prune) everything it may have touched.
     if !dry_run {
-        let unions: Vec<Inventory> = new_inventories
-            .iter()
-            .enumerate()
-            .filter(|(mi, _)| presets[*mi].is_none())
-            .filter_map(|(_, inv)| inv.clone())
-            .map(|mut union| {
-                if let Some(p) = existing.get(&union.module) {
-                    for m in &p.members {
-                        if !union.members.iter().any(|n| n.same_object(m)) {
-                            union.members.push(m.clone());
-                        }
-                    }
-                }
-                union
-            })
-            .collect();
+        let unions = unions(&inventories, &presets, &existing);
         still_ours(lock)?;
         write_all(cluster, &unions).await?;
     }
@@ -297,60 +196,263 @@ async fn deploy_locked(
     // Whoever holds the lock now owns the cluster's state: no prune, no inventory from this run.
     still_ours(lock)?;
 
-    let mut pruned = BTreeMap::new();
-    let mut exact_inventories = Vec::new();
-    if !dry_run {
-        for (mi, r) in outcome.modules.iter().enumerate() {
-            let Some(inv) = &new_inventories[mi] else { continue };
-            if presets[mi].is_some() || !matches!(r.state, ModuleState::Ready | ModuleState::Applied) {
-                continue; // the union inventory stays until a run completes
-            }
-            let mut exact = inv.clone();
-            if let Some(prev) = existing.get(&inv.module) {
-                let stale: Vec<Member> = prev
-                    .members
-                    .iter()
-                    .filter(|m| !inv.members.iter().any(|n| n.same_object(m)))
-                    .cloned()
-                    .collect();
-                let stale = drop_shared_in_use(stale, &existing, &inv.module);
-                if !stale.is_empty() {
-                    still_ours(lock)?;
-                    let report = delete_members(
-                        cluster,
-                        &stale,
-                        &[inv.id()],
-                        &DeleteOptions {
-                            crds: if opts.prune_crds {
-                                CrdPolicy::Always
-                            } else {
-                                CrdPolicy::Keep
-                            },
-                            remove_finalizers: false,
-                            timeout: opts.settings.timeout,
-                        },
-                    )
-                    .await;
-                    let deleted: HashSet<&ObjectKey> = report.deleted.iter().collect();
-                    // What could not or should not be deleted stays recorded, so nothing is orphaned.
-                    exact
-                        .members
-                        .extend(stale.iter().filter(|m| !deleted.contains(&m.key())).cloned());
-                    pruned.insert(inv.module.clone(), report);
-                }
-            }
-            exact.complete = true;
-            exact_inventories.push(exact);
-        }
-        still_ours(lock)?;
-        write_all(cluster, &exact_inventories).await?;
-    }
+    let pruned = if dry_run {
+        BTreeMap::new()
+    } else {
+        let done = Done {
+            outcome: &outcome,
+            presets: &presets,
+            inventories: &inventories,
+            existing: &existing,
+        };
+        prune_and_record(cluster, lock, opts, done).await?
+    };
     Ok(DeployResult {
         outcome,
         changes,
         pruned,
         warnings,
     })
+}
+
+/// What a deploy decides for each module from its plan and its inventory, before the cluster is asked.
+struct Decisions {
+    /// Skip (unchanged by the inventory's account) or refuse, per module; `None` goes to the engine.
+    presets: Vec<Option<Preset>>,
+    changes: Vec<VersionChange>,
+    warnings: Vec<String>,
+    /// The inventory each module records once it is done; `None` for a refused module.
+    inventories: Vec<Option<Inventory>>,
+    /// Modules unchanged by their inventories' account: skipped only if the cluster agrees.
+    unchanged: Vec<usize>,
+}
+
+fn decide(
+    plan: &Plan,
+    values: &BTreeMap<String, ModuleValues>,
+    opts: &DeployOptions,
+    existing: &HashMap<String, Inventory>,
+) -> Decisions {
+    let n = plan.modules.len();
+    let mut d = Decisions {
+        presets: vec![None; n],
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        inventories: vec![None; n],
+        unchanged: Vec::new(),
+    };
+    for (mi, m) in plan.modules.iter().enumerate() {
+        if let Some(r) = opts.refused.get(&m.name) {
+            d.presets[mi] = Some(Preset::Refuse {
+                object: r.object.clone(),
+                reason: r.reason.clone(),
+                origin: r.origin.clone(),
+            });
+            continue;
+        }
+        let inv = new_inventory(plan, mi, values);
+        let prev = existing.get(&m.name);
+        if let Some(change) = version_change(&m.name, prev, &m.version) {
+            if change.downgrade {
+                d.warnings.push(format!(
+                    "{}: downgrade {} → {}",
+                    m.name,
+                    change.from.as_deref().unwrap_or("-"),
+                    m.version
+                ));
+            }
+            d.changes.push(change);
+        }
+        match prev.and_then(|p| preset_against(p, &inv, opts)) {
+            Some(Preset::Skip) => {
+                d.presets[mi] = Some(Preset::Skip);
+                d.unchanged.push(mi);
+            }
+            Some(refused) => {
+                d.presets[mi] = Some(refused);
+                continue;
+            }
+            None => {}
+        }
+        d.inventories[mi] = Some(inv);
+    }
+    d
+}
+
+/// The inventory module `mi` records for this plan and these values (not yet complete).
+fn new_inventory(plan: &Plan, mi: usize, values: &BTreeMap<String, ModuleValues>) -> Inventory {
+    let m = &plan.modules[mi];
+    let mut idx: Vec<usize> = plan.nodes_of(mi).map(|(i, _)| i).collect();
+    idx.sort_by_key(|&i| plan.priority(i));
+    let manifest: Vec<Value> = idx.iter().map(|&i| plan.nodes[i].object.data.clone()).collect();
+    let manifest_hash = inventory::hash_json(&serde_json::json!({"version": m.version, "objects": manifest}));
+    let values_hash = inventory::hash_json(
+        &serde_json::to_value(values.get(&m.name).map(|v| (&v.values, &v.global))).unwrap_or_default(),
+    );
+    let members: Vec<Member> = idx
+        .iter()
+        .map(|&i| Member::of(&plan.nodes[i].object, plan.nodes[i].implicit))
+        .collect();
+    Inventory {
+        module: m.name.clone(),
+        version: m.version.clone(),
+        values_hash,
+        manifest_hash,
+        deployed_at: now(),
+        complete: false,
+        depends_on: m.depends_on.clone(),
+        members,
+        manifest,
+        manifest_error: None,
+    }
+}
+
+/// The version change of a module against its inventory, if its version changes.
+fn version_change(module: &str, prev: Option<&Inventory>, to: &str) -> Option<VersionChange> {
+    let from = prev.map(|p| p.version.clone());
+    if from.as_deref() == Some(to) {
+        return None;
+    }
+    let downgrade = match (
+        from.as_deref().and_then(|f| semver::Version::parse(f).ok()),
+        semver::Version::parse(to).ok(),
+    ) {
+        (Some(f), Some(t)) => t < f,
+        _ => false,
+    };
+    Some(VersionChange {
+        module: module.to_string(),
+        from,
+        to: to.to_string(),
+        downgrade,
+    })
+}
+
+/// A module with an inventory `prev`: skipped when nothing changed by the inventory's account, refused
+/// when it would now render nothing while recorded objects exist (unless `--allow-empty`).
+fn preset_against(prev: &Inventory, new: &Inventory, opts: &DeployOptions) -> Option<Preset> {
+    // A member a prune had to keep (it could not be read, say) is still recorded: the run goes
+    // ahead so the prune is tried again. CRDs kept by policy do not count.
+    let leftovers = prev
+        .members
+        .iter()
+        .any(|pm| !new.members.iter().any(|m| m.same_object(pm)) && (opts.prune_crds || !pm.is_crd()));
+    if prev.complete
+        && prev.manifest_hash == new.manifest_hash
+        && !leftovers
+        && !opts.reapply
+        && !opts.settings.dry_run
+    {
+        return Some(Preset::Skip);
+    }
+    let real_members = new.members.iter().filter(|m| !m.shared).count();
+    if real_members == 0 && prev.members.iter().any(|m| !m.shared) && !opts.allow_empty {
+        return Some(Preset::Refuse {
+            object: format!("module {}", new.module),
+            reason: format!(
+                "renders no objects while {} recorded object(s) exist; refusing to prune them all (pass --allow-empty if that is what you want)",
+                prev.members.len()
+            ),
+            origin: new.module.clone(),
+        });
+    }
+    None
+}
+
+/// The inventories to record before anything is applied: each module's new members plus its old ones.
+fn unions(
+    inventories: &[Option<Inventory>],
+    presets: &[Option<Preset>],
+    existing: &HashMap<String, Inventory>,
+) -> Vec<Inventory> {
+    inventories
+        .iter()
+        .enumerate()
+        .filter(|(mi, _)| presets[*mi].is_none())
+        .filter_map(|(_, inv)| inv.clone())
+        .map(|mut union| {
+            if let Some(p) = existing.get(&union.module) {
+                for m in &p.members {
+                    if !union.members.iter().any(|n| n.same_object(m)) {
+                        union.members.push(m.clone());
+                    }
+                }
+            }
+            union
+        })
+        .collect()
+}
+
+/// A finished engine run and what it was started with.
+struct Done<'a> {
+    outcome: &'a Outcome,
+    presets: &'a [Option<Preset>],
+    inventories: &'a [Option<Inventory>],
+    existing: &'a HashMap<String, Inventory>,
+}
+
+/// After the engine: every module that became ready (or applied) has its stale members pruned and its
+/// exact inventory recorded; the others keep the union inventory until a run completes.
+async fn prune_and_record(
+    cluster: &Cluster,
+    lock: Option<&Lock>,
+    opts: &DeployOptions,
+    done: Done<'_>,
+) -> Result<BTreeMap<String, DeleteReport>, ActionError> {
+    let mut pruned = BTreeMap::new();
+    let mut exact_inventories = Vec::new();
+    for (mi, r) in done.outcome.modules.iter().enumerate() {
+        let Some(inv) = &done.inventories[mi] else {
+            continue;
+        };
+        if done.presets[mi].is_some() || !matches!(r.state, ModuleState::Ready | ModuleState::Applied) {
+            continue; // the union inventory stays until a run completes
+        }
+        let mut exact = inv.clone();
+        if let Some(prev) = done.existing.get(&inv.module) {
+            let stale: Vec<Member> = prev
+                .members
+                .iter()
+                .filter(|m| !inv.members.iter().any(|n| n.same_object(m)))
+                .cloned()
+                .collect();
+            let stale = drop_shared_in_use(stale, done.existing, &inv.module);
+            if !stale.is_empty() {
+                still_ours(lock)?;
+                let report = prune(cluster, &stale, inv, opts).await;
+                let deleted: HashSet<&ObjectKey> = report.deleted.iter().collect();
+                // What could not or should not be deleted stays recorded, so nothing is orphaned.
+                exact
+                    .members
+                    .extend(stale.iter().filter(|m| !deleted.contains(&m.key())).cloned());
+                pruned.insert(inv.module.clone(), report);
+            }
+        }
+        exact.complete = true;
+        exact_inventories.push(exact);
+    }
+    still_ours(lock)?;
+    write_all(cluster, &exact_inventories).await?;
+    Ok(pruned)
+}
+
+/// Delete a module's members that this version no longer renders (CRDs only with `--prune-crds`).
+async fn prune(cluster: &Cluster, stale: &[Member], inv: &Inventory, opts: &DeployOptions) -> DeleteReport {
+    delete_members(
+        cluster,
+        stale,
+        &[inv.id()],
+        &DeleteOptions {
+            crds: if opts.prune_crds {
+                CrdPolicy::Always
+            } else {
+                CrdPolicy::Keep
+            },
+            remove_finalizers: false,
+            timeout: opts.settings.timeout,
+        },
+    )
+    .await
 }
 
 /// Modules that look unchanged by their inventories keep their `Skip` only when the cluster shows every
@@ -428,21 +530,46 @@ async fn check_ownership(
 ) {
     let gvs = plan.api_versions().chain(["v1".to_string()]);
     cluster.discovery.ensure(cluster, gvs).await;
-    let ns_resource = cluster.discovery.resolve("v1", "Namespace");
-    // Namespaces that exist; `None` when they cannot be listed, and then every object is checked.
-    let live_namespaces: Option<HashSet<String>> = match &ns_resource {
-        Some(r) => cluster.list(r, None, None).await.ok().map(|list| {
-            list.iter()
-                .filter_map(|n| {
-                    n.pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-                .collect()
-        }),
-        None => None,
-    };
-    // (apiVersion, kind, namespace) → [(node index)]
+    let live_namespaces = live_namespaces(cluster).await;
+    let groups = adoption_candidates(plan, existing, presets, live_namespaces.as_ref());
+    let lists = futures::future::join_all(groups.keys().map(|(av, kind, ns)| async move {
+        match cluster.discovery.resolve(av, kind) {
+            Some(r) => cluster.list(&r, ns.as_deref(), None).await,
+            None => Ok(vec![]), // not served yet: nothing of it can exist
+        }
+    }))
+    .await;
+    for ((_, nodes), items) in groups.iter().zip(lists) {
+        match items {
+            Ok(items) => refuse_foreign_owned(plan, nodes, &items, presets),
+            // Ownership that cannot be checked is not assumed: the module is refused, and says why.
+            Err(e) => refuse_unchecked(plan, nodes, &e, presets),
+        }
+    }
+}
+
+/// Namespaces that exist; `None` when they cannot be listed, and then every object is checked.
+async fn live_namespaces(cluster: &Cluster) -> Option<HashSet<String>> {
+    let ns_resource = cluster.discovery.resolve("v1", "Namespace")?;
+    cluster.list(&ns_resource, None, None).await.ok().map(|list| {
+        list.iter()
+            .filter_map(|n| {
+                n.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect()
+    })
+}
+
+/// The objects a deploy could adopt, by (apiVersion, kind, namespace): not recorded as the module's
+/// own yet, and in a namespace that exists.
+fn adoption_candidates(
+    plan: &Plan,
+    existing: &HashMap<String, Inventory>,
+    presets: &[Option<Preset>],
+    live_namespaces: Option<&HashSet<String>>,
+) -> BTreeMap<(String, String, Option<String>), Vec<usize>> {
     let mut groups: BTreeMap<(String, String, Option<String>), Vec<usize>> = BTreeMap::new();
     for (i, n) in plan.nodes.iter().enumerate() {
         if presets[n.module].is_some() || n.implicit {
@@ -456,7 +583,7 @@ async fn check_ownership(
         {
             continue; // ours already
         }
-        if let (Some(ns), Some(live)) = (n.object.namespace(), &live_namespaces)
+        if let (Some(ns), Some(live)) = (n.object.namespace(), live_namespaces)
             && !live.contains(ns)
         {
             continue; // a namespace that does not exist holds nothing to adopt
@@ -470,56 +597,47 @@ async fn check_ownership(
             .or_default()
             .push(i);
     }
-    let lists = futures::future::join_all(groups.keys().map(|(av, kind, ns)| async move {
-        match cluster.discovery.resolve(av, kind) {
-            Some(r) => cluster.list(&r, ns.as_deref(), None).await,
-            None => Ok(vec![]), // not served yet: nothing of it can exist
+    groups
+}
+
+/// Refuse the module of each node whose live object (in `items`) belongs to another tool.
+fn refuse_foreign_owned(plan: &Plan, nodes: &[usize], items: &[Value], presets: &mut [Option<Preset>]) {
+    let by_name: HashMap<&str, &Value> = items
+        .iter()
+        .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o)))
+        .collect();
+    for &i in nodes {
+        let n = &plan.nodes[i];
+        if presets[n.module].is_some() {
+            continue;
         }
-    }))
-    .await;
-    for ((_, nodes), items) in groups.iter().zip(lists) {
-        // Ownership that cannot be checked is not assumed: the module is refused, and says why.
-        let items = match items {
-            Ok(items) => items,
-            Err(e) => {
-                for &i in nodes {
-                    let n = &plan.nodes[i];
-                    if presets[n.module].is_none() {
-                        presets[n.module] = Some(Preset::Refuse {
-                            object: n.object.key().to_string(),
-                            reason: format!(
-                                "cannot check who owns it (listing {} failed: {e}); nothing of the module was applied, re-run with the rights to list it or pass --adopt",
-                                n.object.kind()
-                            ),
-                            origin: n.object.origin.to_string(),
-                        });
-                    }
-                }
-                continue;
-            }
+        let Some(live) = by_name.get(n.object.name()) else {
+            continue;
         };
-        let by_name: HashMap<&str, &Value> = items
-            .iter()
-            .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o)))
-            .collect();
-        for &i in nodes {
-            let n = &plan.nodes[i];
-            if presets[n.module].is_some() {
-                continue;
-            }
-            let Some(live) = by_name.get(n.object.name()) else {
-                continue;
-            };
-            let module = &plan.modules[n.module].name;
-            if let Some(owner) = inventory::foreign_owner(live, &inventory::applyset_id(module)) {
-                presets[n.module] = Some(Preset::Refuse {
-                    object: n.object.key().to_string(),
-                    reason: format!(
-                        "refusing to adopt it: it belongs to {owner}; pass --adopt to take it over"
-                    ),
-                    origin: n.object.origin.to_string(),
-                });
-            }
+        let module = &plan.modules[n.module].name;
+        if let Some(owner) = inventory::foreign_owner(live, &inventory::applyset_id(module)) {
+            presets[n.module] = Some(Preset::Refuse {
+                object: n.object.key().to_string(),
+                reason: format!("refusing to adopt it: it belongs to {owner}; pass --adopt to take it over"),
+                origin: n.object.origin.to_string(),
+            });
+        }
+    }
+}
+
+/// Refuse the module of each node whose kind could not be listed: who owns it is unknown.
+fn refuse_unchecked(plan: &Plan, nodes: &[usize], e: &dyn std::fmt::Display, presets: &mut [Option<Preset>]) {
+    for &i in nodes {
+        let n = &plan.nodes[i];
+        if presets[n.module].is_none() {
+            presets[n.module] = Some(Preset::Refuse {
+                object: n.object.key().to_string(),
+                reason: format!(
+                    "cannot check who owns it (listing {} failed: {e}); nothing of the module was applied, re-run with the rights to list it or pass --adopt",
+                    n.object.kind()
+                ),
+                origin: n.object.origin.to_string(),
+            });
         }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::engine::readiness::{self, Health};
-use crate::object::ObjectKey;
+use crate::object::{Object, ObjectKey};
 use crate::plan::Plan;
 use crate::store::inventory::{self, Inventory, Member};
 
@@ -364,79 +364,92 @@ pub async fn diff(
     cluster.discovery.ensure(cluster, plan.api_versions()).await;
     let mut order: Vec<usize> = (0..plan.nodes.len()).collect();
     order.sort_by_key(|&i| plan.priority(i));
-    let module_ns: Vec<Option<String>> = plan.modules.iter().map(|m| m.namespace.clone()).collect();
+    let plan = &*plan;
     let checks = order.iter().map(|&i| {
         let node = &plan.nodes[i];
-        let module = plan.modules[node.module].name.clone();
-        let mut object = node.object.clone();
-        let ns = module_ns[node.module].clone();
-        async move {
-            let Some(r) = cluster.discovery.resolve(object.api_version(), object.kind()) else {
-                let text = crate::yaml::to_string(&normalize(&object.data));
-                return Some(ObjectDiff {
-                    module,
-                    object: object.key().to_string(),
-                    action: DiffAction::Create,
-                    diff: added(&text),
-                });
-            };
-            if object.scope == crate::object::Scope::Unknown {
-                object.scope = if r.namespaced {
-                    crate::object::Scope::Namespaced
-                } else {
-                    crate::object::Scope::Cluster
-                };
-                crate::render::apply_scope(&mut object, ns.as_deref());
-            }
-            // A read or dry run that fails is reported as such: "no change" would be a guess.
-            let error = |what: &str, e: crate::cluster::RequestError| {
-                Some(ObjectDiff {
-                    module: module.clone(),
-                    object: object.key().to_string(),
-                    action: DiffAction::Error,
-                    diff: format!("{what}: {e}\n"),
-                })
-            };
-            let live = match cluster.get(&r, object.namespace(), object.name()).await {
-                Ok(l) => l,
-                Err(e) => return error("cannot read the live object", e),
-            };
-            let after = match cluster
-                .apply(
-                    &r,
-                    &object.data,
-                    ApplyOptions {
-                        force: true,
-                        dry_run: true,
-                        ..Default::default()
-                    },
-                )
-                .await
-            {
-                Ok(a) => a,
-                Err(e) => return error("the server refuses the rendered object (dry run)", e),
-            };
-            let after = crate::yaml::to_string(&normalize(&after));
-            match live {
-                None => Some(ObjectDiff {
-                    module,
-                    object: object.key().to_string(),
-                    action: DiffAction::Create,
-                    diff: added(&after),
-                }),
-                Some(l) => {
-                    let before = crate::yaml::to_string(&normalize(&l));
-                    (before != after).then(|| ObjectDiff {
-                        module,
-                        object: object.key().to_string(),
-                        action: DiffAction::Update,
-                        diff: unified(&before, &after, &object.key().to_string()),
-                    })
-                }
-            }
-        }
+        let module = &plan.modules[node.module];
+        diff_object(
+            cluster,
+            module.name.clone(),
+            node.object.clone(),
+            module.namespace.as_deref(),
+        )
     });
     let mut out: Vec<ObjectDiff> = bounded(checks, concurrency).await.into_iter().flatten().collect();
+    out.extend(prunes(plan, &existing));
+    Ok(out)
+}
+
+/// One rendered object against the live one: created, updated (with a unified diff), unchanged
+/// (`None`), or not comparable.
+async fn diff_object(
+    cluster: &Cluster,
+    module: String,
+    mut object: Object,
+    module_namespace: Option<&str>,
+) -> Option<ObjectDiff> {
+    let Some(r) = cluster.discovery.resolve(object.api_version(), object.kind()) else {
+        let text = crate::yaml::to_string(&normalize(&object.data));
+        return Some(ObjectDiff {
+            module,
+            object: object.key().to_string(),
+            action: DiffAction::Create,
+            diff: added(&text),
+        });
+    };
+    if object.scope == crate::object::Scope::Unknown {
+        object.scope = if r.namespaced {
+            crate::object::Scope::Namespaced
+        } else {
+            crate::object::Scope::Cluster
+        };
+        crate::render::apply_scope(&mut object, module_namespace);
+    }
+    // A read or dry run that fails is reported as such: "no change" would be a guess.
+    let error = |what: &str, e: crate::cluster::RequestError| {
+        Some(ObjectDiff {
+            module: module.clone(),
+            object: object.key().to_string(),
+            action: DiffAction::Error,
+            diff: format!("{what}: {e}\n"),
+        })
+    };
+    let live = match cluster.get(&r, object.namespace(), object.name()).await {
+        Ok(l) => l,
+        Err(e) => return error("cannot read the live object", e),
+    };
+    let options = ApplyOptions {
+        force: true,
+        dry_run: true,
+        ..Default::default()
+    };
+    let after = match cluster.apply(&r, &object.data, options).await {
+        Ok(a) => a,
+        Err(e) => return error("the server refuses the rendered object (dry run)", e),
+    };
+    let after = crate::yaml::to_string(&normalize(&after));
+    match live {
+        None => Some(ObjectDiff {
+            module,
+            object: object.key().to_string(),
+            action: DiffAction::Create,
+            diff: added(&after),
+        }),
+        Some(l) => {
+            let before = crate::yaml::to_string(&normalize(&l));
+            (before != after).then(|| ObjectDiff {
+                module,
+                object: object.key().to_string(),
+                action: DiffAction::Update,
+                diff: unified(&before, &after, &object.key().to_string()),
+            })
+        }
+    }
+}
+
+/// The recorded members a deploy of `plan` would prune: no longer rendered, not shared.
+fn prunes(plan: &Plan, existing: &BTreeMap<String, Inventory>) -> Vec<ObjectDiff> {
+    let mut out = Vec::new();
     for m in &plan.modules {
         let Some(inv) = existing.get(&m.name) else {
             continue;
@@ -460,7 +473,7 @@ pub async fn diff(
             });
         }
     }
-    Ok(out)
+    out
 }
 
 fn added(text: &str) -> String {
@@ -504,7 +517,7 @@ mod tests {
         let masked = |v: Value| normalize(&v)["data"]["password"].as_str().unwrap().to_string();
         let mask = masked(secret("s", "aHVudGVyMg=="));
         // The old mask was a plain SHA-256 prefix: anyone could hash a guess and compare.
-        let unkeyed = crate::fetch::sha256_hex(b"aHVudGVyMg==");
+        let unkeyed = crate::hash::sha256_hex(b"aHVudGVyMg==");
         assert!(!mask.contains(&unkeyed[..12]), "{mask}");
         assert_eq!(mask, masked(secret("s", "aHVudGVyMg==")), "stable within a run");
         assert_ne!(

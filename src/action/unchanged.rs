@@ -123,36 +123,42 @@ async fn confirm_module(cluster: &Cluster, plan: &Plan, module: usize, concurren
                 continue;
             }
         };
-        let by_name: HashMap<&str, &Value> = live
-            .iter()
-            .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o)))
-            .collect();
-        for (i, key) in nodes {
-            let o = &plan.nodes[*i].object;
-            let Some(live) = by_name.get(o.name()) else {
-                findings.push((*i, key.clone(), Finding::Missing));
-                continue;
-            };
-            if let Err(path) = carries(&o.data, live) {
-                findings.push((*i, key.clone(), Finding::Changed(path)));
-                continue;
-            }
-            let ctx = readiness::Context {
-                has_status_subresource: r.has_status,
-                grace_expired: true,
-                error_grace_expired: true,
-                module_cr: o.module_cr,
-            };
-            match readiness::health(live, o.group(), o.kind(), ctx) {
-                Health::Ready | Health::Warning(_) => {}
-                Health::InProgress(why) | Health::Failed(why) => {
-                    findings.push((*i, key.clone(), Finding::NotReady(why)))
-                }
-            }
-        }
+        judge(plan, &r, nodes, &live, &mut findings);
     }
     findings.sort_by(|a, b| a.1.cmp(&b.1));
     findings
+}
+
+/// Each node of one group against the live objects listed for it: missing, changed by another
+/// manager, or not (yet) healthy.
+fn judge(plan: &Plan, r: &Resource, nodes: &Members, live: &[Value], findings: &mut Vec<Found>) {
+    let by_name: HashMap<&str, &Value> = live
+        .iter()
+        .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o)))
+        .collect();
+    for (i, key) in nodes {
+        let o = &plan.nodes[*i].object;
+        let Some(live) = by_name.get(o.name()) else {
+            findings.push((*i, key.clone(), Finding::Missing));
+            continue;
+        };
+        if let Err(path) = carries(&o.data, live) {
+            findings.push((*i, key.clone(), Finding::Changed(path)));
+            continue;
+        }
+        let ctx = readiness::Context {
+            has_status_subresource: r.has_status,
+            grace_expired: true,
+            error_grace_expired: true,
+            module_cr: o.module_cr,
+        };
+        match readiness::health(live, o.group(), o.kind(), ctx) {
+            Health::Ready | Health::Warning(_) => {}
+            Health::InProgress(why) | Health::Failed(why) => {
+                findings.push((*i, key.clone(), Finding::NotReady(why)))
+            }
+        }
+    }
 }
 
 /// The live objects of one kind in one namespace that carry the module's ApplySet label.

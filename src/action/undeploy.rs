@@ -98,57 +98,16 @@ async fn undeploy_locked(
         .into_iter()
         .map(|i| (i.module.clone(), i))
         .collect();
-    let targets: Vec<String> = if opts.all {
-        let mut v: Vec<String> = all.keys().cloned().collect();
-        v.sort();
-        v
-    } else {
-        for m in &opts.modules {
-            if !all.contains_key(m) {
-                let mut installed: Vec<String> = all.keys().cloned().collect();
-                installed.sort();
-                return Err(ActionError::NotInstalled {
-                    module: m.clone(),
-                    installed,
-                });
-            }
-        }
-        opts.modules.clone()
-    };
-    let mut warnings = Vec::new();
-    for (name, inv) in &all {
-        if targets.contains(name) {
-            continue;
-        }
-        for t in inv.depends_on.iter().filter(|d| targets.contains(d)) {
-            warnings.push(format!("{name} (installed) lists {t} in dependsOn"));
-        }
-    }
+    let targets = chosen(opts, &all)?;
+    let warnings = dependents(&all, &targets);
     if !warnings.is_empty() && !opts.force {
         return Err(ActionError::DependedOn(warnings));
     }
-    let remaining: HashMap<String, Inventory> = all
-        .iter()
-        .filter(|(n, _)| !targets.contains(n))
-        .map(|(n, i)| (n.clone(), i.clone()))
-        .collect();
-    // Several modules are removed together: their members are deleted in one ordered pass, so custom
-    // resources of every module go before any CRD.
-    let mut members: Vec<Member> = Vec::new();
-    let mut ids = Vec::new();
-    for t in &targets {
-        let inv = &all[t];
-        ids.push(inv.id());
-        for m in &inv.members {
-            if !members.iter().any(|o| o.same_object(m)) {
-                members.push(m.clone());
-            }
-        }
-    }
-    let members = super::deploy::drop_shared_in_use(members, &remaining, "");
+    let members = members_of(&all, &targets);
     if !opts.force && !opts.prune_crds {
         refuse_foreign_resources(cluster, &members).await?;
     }
+    let ids: Vec<String> = targets.iter().map(|t| all[t].id()).collect();
     let report = delete_members(
         cluster,
         &members,
@@ -166,14 +125,7 @@ async fn undeploy_locked(
     .await;
     let mut out = Vec::new();
     for t in &targets {
-        let inv = &all[t];
-        let mine = |x: &ObjectKey| inv.members.iter().any(|m| &m.key() == x);
-        let r = DeleteReport {
-            deleted: report.deleted.iter().filter(|x| mine(x)).cloned().collect(),
-            kept: report.kept.iter().filter(|(x, _)| mine(x)).cloned().collect(),
-            stuck: report.stuck.iter().filter(|(x, _)| mine(x)).cloned().collect(),
-            refused: report.refused.iter().filter(|(x, _)| mine(x)).cloned().collect(),
-        };
+        let r = report_of(&report, &all[t]);
         // What is still there stays recorded, so a later run (with the rights) finds it.
         if r.complete() {
             super::deploy::still_ours(lock)?;
@@ -190,6 +142,68 @@ async fn undeploy_locked(
         modules: out,
         warnings,
     })
+}
+
+/// The modules to remove: every installed one (`--all`, in name order), or those named, each of
+/// which must be installed.
+fn chosen(opts: &UndeployOptions, all: &HashMap<String, Inventory>) -> Result<Vec<String>, ActionError> {
+    let mut installed: Vec<String> = all.keys().cloned().collect();
+    installed.sort();
+    if opts.all {
+        return Ok(installed);
+    }
+    if let Some(m) = opts.modules.iter().find(|m| !all.contains_key(*m)) {
+        return Err(ActionError::NotInstalled {
+            module: m.clone(),
+            installed,
+        });
+    }
+    Ok(opts.modules.clone())
+}
+
+/// Installed modules that stay but list one of `targets` in `dependsOn`, one line each.
+fn dependents(all: &HashMap<String, Inventory>, targets: &[String]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (name, inv) in all {
+        if targets.contains(name) {
+            continue;
+        }
+        for t in inv.depends_on.iter().filter(|d| targets.contains(d)) {
+            warnings.push(format!("{name} (installed) lists {t} in dependsOn"));
+        }
+    }
+    warnings
+}
+
+/// Every member of the modules removed, once. Several modules are removed together: their members are
+/// deleted in one ordered pass, so custom resources of every module go before any CRD. A shared
+/// namespace another (remaining) module lists stays.
+fn members_of(all: &HashMap<String, Inventory>, targets: &[String]) -> Vec<Member> {
+    let remaining: HashMap<String, Inventory> = all
+        .iter()
+        .filter(|(n, _)| !targets.contains(n))
+        .map(|(n, i)| (n.clone(), i.clone()))
+        .collect();
+    let mut members: Vec<Member> = Vec::new();
+    for t in targets {
+        for m in &all[t].members {
+            if !members.iter().any(|o| o.same_object(m)) {
+                members.push(m.clone());
+            }
+        }
+    }
+    super::deploy::drop_shared_in_use(members, &remaining, "")
+}
+
+/// The part of one deletion report that concerns the members of `inv`.
+fn report_of(report: &DeleteReport, inv: &Inventory) -> DeleteReport {
+    let mine = |x: &ObjectKey| inv.members.iter().any(|m| &m.key() == x);
+    DeleteReport {
+        deleted: report.deleted.iter().filter(|x| mine(x)).cloned().collect(),
+        kept: report.kept.iter().filter(|(x, _)| mine(x)).cloned().collect(),
+        stuck: report.stuck.iter().filter(|(x, _)| mine(x)).cloned().collect(),
+        refused: report.refused.iter().filter(|(x, _)| mine(x)).cloned().collect(),
+    }
 }
 
 /// Kyma's rule for removing a module: its manager goes only when no custom resource of the module's

@@ -2,6 +2,7 @@
 //! embedded catalog, directories, tarballs over HTTP) all reduce to a set of files, so the module
 //! contract is checked in exactly one place.
 
+pub mod assets;
 pub mod contract;
 pub mod module_template;
 pub mod release;
@@ -71,6 +72,9 @@ pub struct Module {
     /// Files relative to the module directory (`templates/x.yaml`, `values.yaml`, …). Empty for a
     /// release module until it is materialized.
     pub files: BTreeMap<String, String>,
+    /// The text of each of `manifest_urls`, by URL: empty until the module's assets are fetched
+    /// ([`assets::fetch`]).
+    pub downloaded: BTreeMap<String, String>,
     /// Set for a real module release (manager manifest + default CR); `None` for own-format modules.
     pub release: Option<release::Release>,
 }
@@ -362,6 +366,7 @@ fn parse_module(
         source: source.to_string(),
         location: location.to_string(),
         files,
+        downloaded: BTreeMap::new(),
         release: None,
     })
 }

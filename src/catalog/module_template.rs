@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::release::{CustomResourceRef, DefaultCr, GITHUB, ManagerRef, Release};
+use super::release::{CustomResourceRef, DefaultCr, ManagerRef, Release};
 use super::{CatalogError, Module};
+use crate::fetch::GITHUB;
 
 pub const API_VERSION: &str = "operator.kyma-project.io/v1beta2";
 const MODULE_NAME_LABEL: &str = "operator.kyma-project.io/module-name";
@@ -166,6 +167,7 @@ pub fn from_template(source: &str, at: &str, t: &Value) -> Result<Module, Catalo
         source: source.to_string(),
         location: format!("ModuleTemplate {name_of_object}"),
         files: BTreeMap::new(),
+        downloaded: BTreeMap::new(),
         release: Some(Release {
             repository,
             manager_manifest: manifest.to_string(),

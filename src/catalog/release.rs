@@ -15,10 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{CatalogError, Module};
-use crate::fetch::{FetchError, Fetcher};
-
-/// The release-asset URL prefix a mirror replaces.
-pub const GITHUB: &str = "https://github.com/";
+use crate::fetch::{FetchError, Fetcher, GITHUB};
 
 /// Where the default CR comes from.
 #[derive(Debug, Clone, Serialize)]
@@ -192,6 +189,7 @@ pub fn from_index(source: &str, location: &str, text: &str) -> Result<Vec<Module
                 source: source.to_string(),
                 location: format!("{}@{}", m.repository, v.version),
                 files: BTreeMap::new(),
+                downloaded: BTreeMap::new(),
                 release: Some(Release {
                     repository: Some(m.repository.clone()),
                     manager_manifest: asset_url(&m.repository, &v.version, &assets.manager),

@@ -1,6 +1,7 @@
 //! Reading the kubeconfig the way kubectl does and proving the server answers before any work.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
@@ -39,17 +40,21 @@ pub enum ConnectError {
         code: u16,
         message: String,
     },
+    /// The cluster did not answer within `--wait-for-cluster`; `last` says how it failed at the end.
+    #[error("gave up waiting for the cluster after {waited_secs:.0} s")]
+    GaveUp {
+        waited_secs: f64,
+        #[source]
+        last: Box<ConnectError>,
+    },
 }
 
 impl ConnectError {
-    /// Exit class: a wrong file or context is bad input (2); a server that does not answer or refuses
-    /// us is "unreachable" (4).
-    pub fn exit(&self) -> crate::exit::Exit {
+    /// The failure itself, under any waiting for the cluster that came before it.
+    pub fn last(&self) -> &ConnectError {
         match self {
-            ConnectError::Unreachable { .. } | ConnectError::Unauthorized { .. } => {
-                crate::exit::Exit::Unreachable
-            }
-            _ => crate::exit::Exit::BadInput,
+            ConnectError::GaveUp { last, .. } => last.last(),
+            e => e,
         }
     }
 }
@@ -181,6 +186,49 @@ pub fn redact_url(url: &str) -> String {
             format!("{}{}", &url[..s + 3], &url[at + 1..])
         }
         _ => url.to_string(),
+    }
+}
+
+/// Connect, waiting up to `window` for a cluster that does not answer yet (a CI job that just created
+/// it): refused connections, timeouts and "not ready" 5xx are retried with backoff and said on stderr
+/// once, then every few seconds. Everything else fails at once.
+pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster, ConnectError> {
+    let start = Instant::now();
+    let mut attempt = 0;
+    let mut last_said: Option<Instant> = None;
+    loop {
+        match connect(target.kubeconfig.as_ref(), target.context.as_deref()).await {
+            Ok(c) => {
+                if last_said.is_some() {
+                    eprintln!(
+                        "the cluster answered after {:.1} s",
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+                return Ok(c);
+            }
+            Err(e) if e.is_transient() && start.elapsed() < window => {
+                attempt += 1;
+                if last_said.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+                    let left = window.saturating_sub(start.elapsed()).as_secs_f64().ceil();
+                    eprintln!(
+                        "waiting for the cluster: {e}; retrying for up to {left} s more (--wait-for-cluster)"
+                    );
+                    last_said = Some(Instant::now());
+                }
+                let wait = super::classify::backoff(attempt).min(Duration::from_secs(2));
+                tokio::time::sleep(wait.min(window.saturating_sub(start.elapsed()))).await;
+            }
+            Err(e) => {
+                return Err(match last_said {
+                    Some(_) => ConnectError::GaveUp {
+                        waited_secs: start.elapsed().as_secs_f64(),
+                        last: Box::new(e),
+                    },
+                    None => e,
+                });
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod classify;
 mod connect;
 pub mod discovery;
+pub mod facts;
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use http_body_util::BodyExt;
 use kube::client::Body;
 use serde_json::Value;
 
-pub use connect::{Target, connect, targets};
+pub use connect::{ConnectError, Target, connect, connect_within, targets};
 pub use discovery::{Discovery, Resource};
 
 /// The field manager every write uses.

@@ -76,8 +76,8 @@ pub(crate) async fn deploy_to(
     cancel: CancellationToken,
 ) -> Result<Report, Failure> {
     let cluster =
-        super::cluster::connect_within(target, args.cluster.wait_for_cluster.min(args.timeout)).await?;
-    let facts = super::cluster::facts(&cluster, loaded.uses_network_facts()).await;
+        crate::cluster::connect_within(target, args.cluster.wait_for_cluster.min(args.timeout)).await?;
+    let facts = crate::cluster::facts::read(&cluster, loaded.uses_network_facts()).await;
     let mut prepared = crate::pipeline::render(global, loaded, &facts)?;
     let mut report = Report::new(immediate);
     for w in crate::pipeline::warning_lines(&prepared) {

@@ -17,10 +17,10 @@ pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
         let (global, args, loaded) = (&global, &args, &loaded);
         async move {
             // Any cluster problem is an error (2), never "changes" (1).
-            let cluster = super::cluster::connect_within(&target, args.cluster.wait_for_cluster)
+            let cluster = crate::cluster::connect_within(&target, args.cluster.wait_for_cluster)
                 .await
-                .map_err(|f| Failure::new(Exit::BadInput, f.error))?;
-            let facts = super::cluster::facts(&cluster, loaded.uses_network_facts()).await;
+                .map_err(|e| Failure::new(Exit::BadInput, e))?;
+            let facts = crate::cluster::facts::read(&cluster, loaded.uses_network_facts()).await;
             let mut prepared = crate::pipeline::render(global, loaded, &facts)?;
             let mut report = Report::new(!several);
             for w in crate::pipeline::warning_lines(&prepared) {

@@ -70,8 +70,7 @@ pub fn most_serious(codes: impl IntoIterator<Item = Exit>) -> Exit {
 }
 
 pub fn targets(args: &ClusterArgs) -> Result<Vec<Target>, Failure> {
-    crate::cluster::targets(&args.kubeconfig, &args.context, args.all_contexts)
-        .map_err(|e| Failure::new(e.exit(), e))
+    crate::cluster::targets(&args.kubeconfig, &args.context, args.all_contexts).map_err(Failure::from)
 }
 
 /// Run `one` on every target and print what they did. One target: exactly the single-cluster output

@@ -1,6 +1,5 @@
 //! One file per command: each wires the pipeline stages and holds no logic of its own.
 
-pub(crate) mod cluster;
 mod completion;
 pub(crate) mod deploy;
 mod diff;
@@ -16,6 +15,7 @@ mod version;
 
 use crate::action::ActionError;
 use crate::cli::{Cli, Command};
+use crate::cluster::ConnectError;
 use crate::exit::{Exit, Failure, exit_code_of};
 use crate::store::lock::LockError;
 
@@ -69,6 +69,18 @@ impl From<ActionError> for Failure {
             ActionError::NotInstalled { .. }
             | ActionError::DependedOn(_)
             | ActionError::ForeignResources(_) => Exit::BadInput,
+        };
+        Failure::new(exit, e)
+    }
+}
+
+/// A wrong kubeconfig or context is bad input; a server that does not answer or refuses our
+/// credentials is unreachable (after any waiting, by how it failed at the end).
+impl From<ConnectError> for Failure {
+    fn from(e: ConnectError) -> Failure {
+        let exit = match e.last() {
+            ConnectError::Unreachable { .. } | ConnectError::Unauthorized { .. } => Exit::Unreachable,
+            _ => Exit::BadInput,
         };
         Failure::new(exit, e)
     }

@@ -19,7 +19,7 @@ pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> 
     super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
         let (global, args) = (&global, &args);
         async move {
-            let cluster = super::cluster::connect_within(&target, args.cluster.wait_for_cluster).await?;
+            let cluster = crate::cluster::connect_within(&target, args.cluster.wait_for_cluster).await?;
             let modules = crate::action::inspect::status(&cluster, &args.modules, args.concurrency as usize)
                 .await
                 .map_err(|e| Failure::new(Exit::Unreachable, e))?;

@@ -13,7 +13,7 @@ pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit
         let (global, args, cancel) = (&global, &args, cancel.clone());
         async move {
             let cluster =
-                super::cluster::connect_within(&target, args.cluster.wait_for_cluster.min(args.timeout))
+                crate::cluster::connect_within(&target, args.cluster.wait_for_cluster.min(args.timeout))
                     .await?;
             let opts = UndeployOptions {
                 modules: args.modules.clone(),

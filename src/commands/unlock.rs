@@ -10,7 +10,7 @@ pub async fn exec(global: GlobalArgs, args: ClusterArgs) -> anyhow::Result<Exit>
     super::fleet::run(&global, targets, args.cluster_concurrency, |target| {
         let args = &args;
         async move {
-            let cluster = super::cluster::connect_within(&target, args.wait_for_cluster).await?;
+            let cluster = crate::cluster::connect_within(&target, args.wait_for_cluster).await?;
             let mut report = Report::new(!several);
             let said = match crate::store::lock::force_unlock(&cluster).await {
                 Err(crate::store::lock::LockError::NoLeases) => {

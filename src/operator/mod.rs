@@ -66,7 +66,9 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         ))
         .into());
     };
-    let home = crate::commands::cluster::connect_within(home_target, args.cluster.wait_for_cluster).await?;
+    let home = crate::cluster::connect_within(home_target, args.cluster.wait_for_cluster)
+        .await
+        .map_err(Failure::from)?;
     // The CRD first: the operator brings its own API.
     let crds = resolve(&home, "apiextensions.k8s.io/v1", "CustomResourceDefinition").await?;
     home.apply(&crds, &api::crd(), ApplyOptions::default())
@@ -553,7 +555,7 @@ struct DeployCommand {
 }
 
 async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> Result<(), Failure> {
-    let cluster = crate::commands::cluster::connect_within(target, ctx.args.cluster.wait_for_cluster).await?;
+    let cluster = crate::cluster::connect_within(target, ctx.args.cluster.wait_for_cluster).await?;
     let opts = crate::action::undeploy::UndeployOptions {
         modules: modules.to_vec(),
         all: false,

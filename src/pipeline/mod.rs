@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
-use crate::catalog::{Catalog, CatalogError, Module, release, source};
+use crate::catalog::{Catalog, CatalogError, Module, assets, source};
 use crate::cli::{GlobalArgs, SelectionArgs};
 use crate::exit::{Exit, Failure, ResultExt};
 use crate::fetch::{Fetcher, Mirror};
@@ -83,7 +83,7 @@ pub fn load(global: &GlobalArgs, sel: &SelectionArgs) -> Result<Loaded, Failure>
     let fetcher = fetcher(global);
     let modules = select(&catalog, &sel.modules)?
         .into_iter()
-        .map(|m| release::materialize(m, &fetcher))
+        .map(|m| assets::fetch(m, &fetcher))
         .collect::<Result<Vec<Module>, _>>()
         .map_err(catalog_failure)?;
     let names: Vec<&str> = catalog.names().collect();
@@ -113,14 +113,9 @@ impl Loaded {
 }
 
 /// Render a loaded selection for one set of cluster facts and plan it.
-pub fn render(global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
+pub fn render(_global: &GlobalArgs, loaded: &Loaded, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
     let refs: Vec<&Module> = loaded.modules.iter().collect();
-    let mut rendered =
-        crate::render::render_all(&refs, &loaded.values, cluster, &fetcher(global)).map_err(|e| match e {
-            crate::render::RenderError::Fetch(f) if f.is_bad_input() => Failure::bad_input(f),
-            crate::render::RenderError::Fetch(f) => Failure::new(Exit::Fetch, f),
-            e => Failure::bad_input(e),
-        })?;
+    let mut rendered = crate::render::render_all(&refs, &loaded.values, cluster).bad_input()?;
     let privileged = crate::privilege::check(&rendered, &loaded.allowances).bad_input()?;
     for o in rendered.iter_mut().flat_map(|r| r.objects.iter_mut()) {
         crate::normalize::fill_defaults(&mut o.data);

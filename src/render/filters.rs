@@ -65,7 +65,7 @@ pub fn register(tera: &mut Tera) {
         },
     );
     tera.register_filter("sha256", |v: &str, _: Kwargs, _: &State| {
-        crate::fetch::sha256_hex(v.as_bytes())
+        crate::hash::sha256_hex(v.as_bytes())
     });
     // A YAML-safe double-quoted scalar: JSON string syntax is valid YAML.
     tera.register_filter("quote", |v: Value, _: Kwargs, _: &State| -> TeraResult<String> {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Value, json};
 
 use crate::catalog::Module;
-use crate::fetch::Fetcher;
+pub use crate::cluster::facts::ClusterFacts;
 use crate::object::{Object, Origin, Scope, builtin_scope};
 use crate::values::ModuleValues;
 
@@ -24,36 +24,6 @@ pub enum RenderError {
     Yaml { file: String, message: String },
     #[error("{origin}: {message}")]
     Object { origin: String, message: String },
-    #[error(transparent)]
-    Fetch(#[from] crate::fetch::FetchError),
-}
-
-/// Facts about the target cluster that templates may use. Offline, these are the documented defaults.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ClusterFacts {
-    /// The address families Services get, primary first: `["IPv4"]` offline; read from the cluster
-    /// when a template asks (`networking.k8s.io` ServiceCIDRs, else the `default/kubernetes` Service).
-    pub ip_families: Vec<String>,
-    /// Both IPv4 and IPv6 (`false` offline).
-    pub dual_stack: bool,
-    /// `major.minor` of the server, or `null` offline.
-    pub version: Option<String>,
-    /// True when the server is a kcp workspace.
-    pub kcp: bool,
-    /// API groups/versions the server serves (`[]` offline).
-    pub api_versions: Vec<String>,
-}
-
-impl Default for ClusterFacts {
-    fn default() -> Self {
-        ClusterFacts {
-            ip_families: vec!["IPv4".into()],
-            dual_stack: false,
-            version: None,
-            kcp: false,
-            api_versions: vec![],
-        }
-    }
 }
 
 /// One module's rendered objects.
@@ -109,7 +79,6 @@ pub fn render_module(
     module: &Module,
     values: &ModuleValues,
     cluster: &ClusterFacts,
-    fetcher: &Fetcher,
 ) -> Result<Rendered, RenderError> {
     let mut tera = tera::Tera::new();
     // Kubernetes YAML is not HTML: escaping would corrupt quotes and ampersands.
@@ -148,12 +117,11 @@ pub fn render_module(
         parse_objects(module, &module.describe_file(path), text, false, &mut objects)?;
     }
     for m in &module.manifest_urls {
-        let bytes = fetcher.get_asset(m.url(), m.sha256())?;
-        let text = String::from_utf8(bytes).map_err(|_| RenderError::Yaml {
+        let text = module.downloaded.get(m.url()).ok_or_else(|| RenderError::Yaml {
             file: m.url().to_string(),
-            message: "is not UTF-8 text".into(),
+            message: "was not fetched before rendering".into(),
         })?;
-        parse_objects(module, m.url(), &text, false, &mut objects)?;
+        parse_objects(module, m.url(), text, false, &mut objects)?;
     }
     if module.release.is_some() {
         // A release module's one configured object: its default CR with the values merged in.
@@ -298,11 +266,10 @@ pub fn render_all(
     modules: &[&Module],
     values: &BTreeMap<String, ModuleValues>,
     cluster: &ClusterFacts,
-    fetcher: &Fetcher,
 ) -> Result<Vec<Rendered>, RenderError> {
     let mut out = Vec::new();
     for m in modules {
-        out.push(render_module(m, &values[&m.name], cluster, fetcher)?);
+        out.push(render_module(m, &values[&m.name], cluster)?);
     }
     default_namespaces(&mut out);
     check_duplicates(&out)?;

@@ -181,7 +181,7 @@ pub fn hash_json(v: &Value) -> String {
             other => other.clone(),
         }
     }
-    crate::fetch::sha256_hex(
+    crate::hash::sha256_hex(
         serde_json::to_string(&canonical(v))
             .unwrap_or_default()
             .as_bytes(),

@@ -1,55 +1,34 @@
-//! Connecting for commands: kubeconfig errors and unreachable servers become the right exit codes.
-
-use std::time::{Duration, Instant};
+//! What templates may know about the target cluster: its version, whether it is a kcp workspace, the
+//! API groups it serves and the address families its Services get. Offline, the documented defaults.
 
 use serde_json::Value;
 
-use crate::cluster::{Cluster, Target};
-use crate::exit::Failure;
-use crate::render::ClusterFacts;
+use super::Cluster;
 
-/// Connect, waiting up to `window` for a cluster that does not answer yet (a CI job that just created
-/// it): refused connections, timeouts and "not ready" 5xx are retried with backoff and said on stderr
-/// once, then every few seconds. Everything else fails at once.
-pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster, Failure> {
-    let start = Instant::now();
-    let mut attempt = 0;
-    let mut last_said: Option<Instant> = None;
-    loop {
-        match crate::cluster::connect(target.kubeconfig.as_ref(), target.context.as_deref()).await {
-            Ok(c) => {
-                if last_said.is_some() {
-                    eprintln!(
-                        "the cluster answered after {:.1} s",
-                        start.elapsed().as_secs_f64()
-                    );
-                }
-                return Ok(c);
-            }
-            Err(e) if e.is_transient() && start.elapsed() < window => {
-                attempt += 1;
-                if last_said.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
-                    let left = window.saturating_sub(start.elapsed()).as_secs_f64().ceil();
-                    eprintln!(
-                        "waiting for the cluster: {e}; retrying for up to {left} s more (--wait-for-cluster)"
-                    );
-                    last_said = Some(Instant::now());
-                }
-                let wait = crate::cluster::classify::backoff(attempt).min(Duration::from_secs(2));
-                tokio::time::sleep(wait.min(window.saturating_sub(start.elapsed()))).await;
-            }
-            Err(e) => {
-                let exit = e.exit();
-                let e = anyhow::Error::new(e);
-                let e = match last_said {
-                    Some(_) => e.context(format!(
-                        "gave up waiting for the cluster after {:.0} s",
-                        start.elapsed().as_secs_f64()
-                    )),
-                    None => e,
-                };
-                return Err(Failure::new(exit, e));
-            }
+/// Facts about the target cluster that templates may use. Offline, these are the documented defaults.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClusterFacts {
+    /// The address families Services get, primary first: `["IPv4"]` offline; read from the cluster
+    /// when a template asks (`networking.k8s.io` ServiceCIDRs, else the `default/kubernetes` Service).
+    pub ip_families: Vec<String>,
+    /// Both IPv4 and IPv6 (`false` offline).
+    pub dual_stack: bool,
+    /// `major.minor` of the server, or `null` offline.
+    pub version: Option<String>,
+    /// True when the server is a kcp workspace.
+    pub kcp: bool,
+    /// API groups/versions the server serves (`[]` offline).
+    pub api_versions: Vec<String>,
+}
+
+impl Default for ClusterFacts {
+    fn default() -> Self {
+        ClusterFacts {
+            ip_families: vec!["IPv4".into()],
+            dual_stack: false,
+            version: None,
+            kcp: false,
+            api_versions: vec![],
         }
     }
 }
@@ -57,7 +36,7 @@ pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster
 /// Facts templates may use, read from the cluster. The address families are read only when `network`
 /// (a selected template uses them): a kcp workspace serves no Services, and kyma asks a server only
 /// for what the modules need.
-pub async fn facts(cluster: &Cluster, network: bool) -> ClusterFacts {
+pub async fn read(cluster: &Cluster, network: bool) -> ClusterFacts {
     let mut facts = ClusterFacts {
         api_versions: cluster.discovery.api_versions(),
         ..Default::default()
