@@ -6,6 +6,7 @@
 pub mod classify;
 mod connect;
 pub mod discovery;
+pub mod version;
 
 use std::time::Duration;
 
@@ -517,18 +518,4 @@ fn tls_in_words(e: &rustls::Error) -> String {
         ),
         _ => e.to_string(),
     }
-}
-
-/// A kube error with its whole chain of causes, each said once.
-pub fn transport_message(e: &kube::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
