@@ -10,7 +10,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, Resource};
-use crate::object::ObjectKey;
+use crate::object::{Fields, ObjectKey};
 use crate::plan::kind_rank;
 use crate::store::inventory::{self, Member};
 
@@ -147,12 +147,7 @@ pub async fn delete_members(
                 continue;
             }
             if !m.shared {
-                let label = live
-                    .pointer(&format!(
-                        "/metadata/labels/{}",
-                        inventory::PART_OF_LABEL.replace('/', "~1")
-                    ))
-                    .and_then(Value::as_str);
+                let label = live.label(inventory::PART_OF_LABEL);
                 if !label.is_some_and(|l| ours.iter().any(|o| o == l)) {
                     report.kept.push((
                         m.key(),

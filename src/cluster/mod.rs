@@ -424,12 +424,8 @@ impl Cluster {
 }
 
 fn namespace_and_name(object: &Value) -> (Option<&str>, &str) {
-    let ns = object.pointer("/metadata/namespace").and_then(Value::as_str);
-    let name = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    (ns, name)
+    use crate::object::Fields;
+    (object.str_at(&["metadata", "namespace"]), object.name_or_empty())
 }
 
 /// kube's builder refuses only what no server would take (an empty name): say so as a failed request.
