@@ -16,6 +16,7 @@ mod cli;
 mod cluster;
 mod commands;
 mod engine;
+mod errors;
 mod exit;
 mod fetch;
 mod hash;

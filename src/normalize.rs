@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::catalog::Module;
-use crate::catalog::release::parse_minor;
+use crate::cluster::version::parse_minor;
 use crate::render::Rendered;
 
 /// Pod specs inside an object: a Pod's own, a template's, a CronJob's job template's.

@@ -68,14 +68,10 @@ impl ObjectKey {
     /// The identity of an object given as JSON (a rendered object, a recorded manifest).
     pub fn of(data: &Value) -> ObjectKey {
         ObjectKey {
-            group: group_of(str_at(data, "/apiVersion")).to_string(),
-            kind: str_at(data, "/kind").to_string(),
-            namespace: data
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-            name: str_at(data, "/metadata/name").to_string(),
+            group: group_of(data.str_at(&["apiVersion"]).unwrap_or("")).to_string(),
+            kind: data.str_at(&["kind"]).unwrap_or("").to_string(),
+            namespace: data.namespace_of().map(str::to_string),
+            name: data.name_or_empty().to_string(),
         }
     }
 }
@@ -87,25 +83,55 @@ impl serde::Serialize for ObjectKey {
     }
 }
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
+/// Reading a Kubernetes object given as JSON by a path of keys. Each step is a key as written in the
+/// object (`app.kubernetes.io/part-of`, `tls.crt`), never JSON-pointer text: nobody escapes `/` or `~`
+/// by hand. A step into a list is its index.
+pub trait Fields {
+    fn at(&self, path: &[&str]) -> Option<&Value>;
+
+    fn str_at(&self, path: &[&str]) -> Option<&str> {
+        self.at(path)?.as_str()
+    }
+    /// `metadata.labels[key]`.
+    fn label(&self, key: &str) -> Option<&str> {
+        self.str_at(&["metadata", "labels", key])
+    }
+    /// `metadata.annotations[key]`.
+    fn annotation(&self, key: &str) -> Option<&str> {
+        self.str_at(&["metadata", "annotations", key])
+    }
+    /// `metadata.name`, or `""`.
+    fn name_or_empty(&self) -> &str {
+        self.str_at(&["metadata", "name"]).unwrap_or("")
+    }
+    /// `metadata.namespace`, when set and not empty.
+    fn namespace_of(&self) -> Option<&str> {
+        self.str_at(&["metadata", "namespace"]).filter(|s| !s.is_empty())
+    }
+}
+
+impl Fields for Value {
+    fn at(&self, path: &[&str]) -> Option<&Value> {
+        path.iter().try_fold(self, |v, key| match v {
+            Value::Object(m) => m.get(*key),
+            Value::Array(a) => a.get(key.parse::<usize>().ok()?),
+            _ => None,
+        })
+    }
 }
 
 impl Object {
     pub fn api_version(&self) -> &str {
-        str_at(&self.data, "/apiVersion")
+        self.data.str_at(&["apiVersion"]).unwrap_or("")
     }
     pub fn kind(&self) -> &str {
-        str_at(&self.data, "/kind")
+        self.data.str_at(&["kind"]).unwrap_or("")
     }
     pub fn name(&self) -> &str {
-        str_at(&self.data, "/metadata/name")
+        self.data.name_or_empty()
     }
     pub fn namespace(&self) -> Option<&str> {
-        self.data
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
+        self.data.namespace_of()
     }
     /// API group ("" for the core group).
     pub fn group(&self) -> &str {
@@ -130,8 +156,8 @@ impl Object {
         if !self.is_crd() {
             return None;
         }
-        let group = self.data.pointer("/spec/group")?.as_str()?;
-        let kind = self.data.pointer("/spec/names/kind")?.as_str()?;
+        let group = self.data.str_at(&["spec", "group"])?;
+        let kind = self.data.str_at(&["spec", "names", "kind"])?;
         Some((group.to_string(), kind.to_string()))
     }
 }
@@ -200,5 +226,25 @@ pub fn builtin_scope(group: &str, kind: &str) -> Scope {
         Scope::Namespaced
     } else {
         Scope::Unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_are_keys_not_pointers() {
+        let v = json!({"metadata": {"name": "a", "namespace": "",
+            "labels": {"app.kubernetes.io/part-of": "kyma", "a~b": "tilde"}},
+            "data": {"tls.crt": "x"}, "spec": {"list": [{"k": 1}]}});
+        assert_eq!(v.label("app.kubernetes.io/part-of"), Some("kyma"));
+        assert_eq!(v.label("a~b"), Some("tilde"));
+        assert_eq!(v.str_at(&["data", "tls.crt"]), Some("x"));
+        assert_eq!(v.at(&["spec", "list", "0", "k"]), Some(&json!(1)));
+        assert_eq!(v.at(&["spec", "list", "1"]), None);
+        assert_eq!(v.name_or_empty(), "a");
+        assert_eq!(v.namespace_of(), None);
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-use crate::catalog::{Module, close_names};
+use crate::catalog::{Module, close_names, did_you_mean};
 use crate::policy::{Allowances, Class};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +17,7 @@ pub enum ValuesError {
     File { file: String, message: String },
     #[error("--set '{arg}': {message}")]
     Set { arg: String, message: String },
-    #[error("{file}: top-level key '{key}' is neither 'global' nor a module in the catalog{}", hint(.close))]
+    #[error("{file}: top-level key '{key}' is neither 'global' nor a module in the catalog{}", did_you_mean(.close))]
     UnknownModuleKey {
         file: String,
         key: String,
@@ -31,14 +31,6 @@ pub enum ValuesError {
     },
     #[error("{schema}: not a valid JSON Schema: {message}")]
     BadSchema { schema: String, message: String },
-}
-
-fn hint(close: &[String]) -> String {
-    if close.is_empty() {
-        String::new()
-    } else {
-        format!("; did you mean: {}?", close.join(", "))
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -354,7 +346,7 @@ fn read_policy(file: &str, policy: Value, module_names: &[&str]) -> Result<Allow
                 let close = close_names(&module, module_names.iter().copied());
                 return Err(err(format!(
                     "policy.{key}.{module}: not a module in the catalog{}",
-                    hint(&close)
+                    did_you_mean(&close)
                 )));
             }
             match reason.as_str().map(str::trim) {
@@ -404,6 +396,11 @@ fn parse_map(text: &str, file: &str) -> Result<Map<String, Value>, ValuesError> 
 }
 
 /// Deep-merge `overlay` into `base`: maps merge, everything else replaces, `null` deletes.
+///
+/// Not `json_patch::merge` (RFC 7396) on purpose: that drops a `null` under a key the base does not
+/// have yet, and keeps nothing of it. The user's layers are merged into an empty map first (to find
+/// what central overrides lock), so `--set m.a.b=null` would be lost before it reaches the module's
+/// defaults. Here an overlay's new key is taken as it is, `null`s included, for the next merge.
 pub fn merge(base: &mut Value, overlay: Value) {
     match (base, overlay) {
         (Value::Object(b), Value::Object(o)) => {
@@ -464,7 +461,7 @@ fn parse_set_into(root: &mut Value, arg: &str, module_names: &[&str]) -> Result<
             let close = close_names(first, module_names.iter().copied());
             return Err(err(format!(
                 "'{first}' is neither 'global' nor a module in the catalog{}",
-                hint(&close)
+                did_you_mean(&close)
             )));
         }
         if segments.len() < 2 {
@@ -845,6 +842,18 @@ mod tests {
         let mut base = json!({"a": {"b": 1, "c": 2}, "l": [1, 2, 3]});
         merge(&mut base, json!({"a": {"b": null}, "l": [4]}));
         assert_eq!(base, json!({"a": {"c": 2}, "l": [4]}));
+    }
+
+    /// Where kyma's merge and RFC 7396 differ: a `null` under a new key survives the merge of the user's
+    /// layers and still deletes the default it names.
+    #[test]
+    fn null_under_a_new_key_is_kept_for_the_next_merge() {
+        let mut user = json!({});
+        merge(&mut user, json!({"a": {"b": null}}));
+        assert_eq!(user, json!({"a": {"b": null}}));
+        let mut values = json!({"a": {"b": 1, "c": 2}});
+        merge(&mut values, user);
+        assert_eq!(values, json!({"a": {"c": 2}}));
     }
 
     #[test]

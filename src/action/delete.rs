@@ -10,7 +10,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, Resource};
-use crate::object::ObjectKey;
+use crate::object::{Fields, ObjectKey};
 use crate::plan::kind_rank;
 use crate::store::inventory::{self, Member};
 
@@ -198,12 +198,7 @@ impl Deletion<'_> {
             return Some(format!("annotated {}=true", inventory::KEEP_ANNOTATION));
         }
         if !m.shared {
-            let label = live
-                .pointer(&format!(
-                    "/metadata/labels/{}",
-                    inventory::PART_OF_LABEL.replace('/', "~1")
-                ))
-                .and_then(Value::as_str);
+            let label = live.label(inventory::PART_OF_LABEL);
             if !label.is_some_and(|l| self.ours.iter().any(|o| o == l)) {
                 return Some("no longer labelled as kyma's (another owner took it over)".into());
             }
@@ -279,26 +274,24 @@ async fn delete_one(
     t: &Target,
     deadline: tokio::time::Instant,
 ) -> Result<(), crate::cluster::RequestError> {
-    use crate::cluster::classify::{Verdict, backoff, classify};
-    let mut attempt = 0;
-    loop {
+    use crate::cluster::classify::{Verdict, classify, delays};
+    use backon::Retryable;
+    (|| async {
         match cluster
             .delete(&t.resource, t.member.namespace.as_deref(), &t.member.name)
             .await
         {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => {
-                let wait = e.retry_after.unwrap_or_else(|| backoff(attempt + 1));
-                let transient = matches!(classify(&e), Verdict::Retry { .. });
-                if !transient || attempt >= 5 || tokio::time::Instant::now() + wait > deadline {
-                    return Err(e);
-                }
-                attempt += 1;
-                tokio::time::sleep(wait).await;
-            }
+            Err(e) if e.is_not_found() => Ok(()),
+            r => r,
         }
-    }
+    })
+    .retry(delays(5))
+    .when(|e| matches!(classify(e), Verdict::Retry { .. }))
+    .adjust(|e, next| {
+        next.map(|d| e.retry_after.unwrap_or(d))
+            .filter(|wait| tokio::time::Instant::now() + *wait <= deadline)
+    })
+    .await
 }
 
 /// Why an object is still there: its finalizers, or a namespace's conditions.
@@ -472,27 +465,14 @@ pub async fn foreign_resources(
     // A CRD created moments ago answers 429 "storage is (re)initializing" while its watch cache fills;
     // `list` waits such answers out itself. Other transient answers (5xx, no answer) get a few bounded
     // retries here before the check counts as failed.
-    let mut attempt = 0;
-    let items = loop {
-        match cluster.list(&r, None, None).await {
-            Ok(items) => break items,
-            Err(e)
-                if attempt < 8
-                    && matches!(
-                        crate::cluster::classify::classify(&e),
-                        crate::cluster::classify::Verdict::Retry { .. }
-                    ) =>
-            {
-                attempt += 1;
-                let wait = e
-                    .retry_after
-                    .unwrap_or_else(|| crate::cluster::classify::backoff(attempt))
-                    .min(Duration::from_secs(5));
-                tokio::time::sleep(wait).await;
-            }
-            Err(e) => return Err(format!("listing {kind}: {e}")),
-        }
-    };
+    use crate::cluster::classify::{Verdict, classify, delays};
+    use backon::Retryable;
+    let items = (|| cluster.list(&r, None, None))
+        .retry(delays(8))
+        .when(|e| matches!(classify(e), Verdict::Retry { .. }))
+        .adjust(|e, next| next.map(|d| e.retry_after.unwrap_or(d).min(Duration::from_secs(5))))
+        .await
+        .map_err(|e| format!("listing {kind}: {e}"))?;
     Ok(items
         .iter()
         .filter_map(|o| {

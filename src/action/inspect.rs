@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::engine::readiness::{self, Health};
-use crate::object::{Object, ObjectKey};
+use crate::object::{Fields, Object, ObjectKey};
 use crate::plan::Plan;
 use crate::store::inventory::{self, Inventory, Member};
 
@@ -55,10 +55,8 @@ pub fn mask_secret(v: &mut Value) {
     }
     let object = format!(
         "{}/{}",
-        v.pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or(""),
-        v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+        v.str_at(&["metadata", "namespace"]).unwrap_or(""),
+        v.name_or_empty()
     );
     for field in ["data", "stringData"] {
         if let Some(m) = v.get_mut(field).and_then(Value::as_object_mut) {

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, RequestError, Resource};
 use crate::engine::readiness::{self, Health};
-use crate::object::{ObjectKey, Scope};
+use crate::object::{Fields, ObjectKey, Scope};
 use crate::plan::Plan;
 use crate::store::inventory::{self, PART_OF_LABEL};
 
@@ -224,11 +224,7 @@ pub fn carries(desired: &Value, live: &Value) -> Result<(), String> {
                     let want = Value::String(
                         base64::engine::general_purpose::STANDARD.encode(text.as_str().unwrap_or_default()),
                     );
-                    subset(
-                        &want,
-                        live.pointer(&format!("/data/{}", escape(key))),
-                        &format!("data.{key}"),
-                    )?;
+                    subset(&want, live.at(&["data", key]), &format!("data.{key}"))?;
                 }
             }
             _ => subset(dv, l.get(k), k)?,
@@ -240,11 +236,6 @@ pub fn carries(desired: &Value, live: &Value) -> Result<(), String> {
 fn is_secret(o: &Value) -> bool {
     o.get("kind").and_then(Value::as_str) == Some("Secret")
         && o.get("apiVersion").and_then(Value::as_str) == Some("v1")
-}
-
-/// JSON-pointer escaping of one key (RFC 6901).
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 fn subset(desired: &Value, live: Option<&Value>, path: &str) -> Result<(), String> {

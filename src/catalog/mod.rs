@@ -18,7 +18,7 @@ use contract::{ManifestRef, ModuleFile, SUPPORTED_API_VERSIONS};
 pub enum CatalogError {
     #[error("{file}: {message}")]
     BadModuleFile { file: String, message: String },
-    #[error("unknown module '{name}'{}", suggest(.close))]
+    #[error("unknown module '{name}'{}", did_you_mean(.close))]
     UnknownModule { name: String, close: Vec<String> },
     #[error("module '{name}' has no version {version} (available: {})", .available.join(", "))]
     UnknownVersion {
@@ -47,7 +47,8 @@ pub enum CatalogError {
     },
 }
 
-fn suggest(close: &[String]) -> String {
+/// `; did you mean: a, b?` after an unknown name, or nothing when no name is close.
+pub fn did_you_mean(close: &[String]) -> String {
     if close.is_empty() {
         String::new()
     } else {

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::release::{CustomResourceRef, DefaultCr, ManagerRef, Release};
 use super::{CatalogError, Module};
 use crate::fetch::GITHUB;
+use crate::object::Fields;
 
 pub const API_VERSION: &str = "operator.kyma-project.io/v1beta2";
 const MODULE_NAME_LABEL: &str = "operator.kyma-project.io/module-name";
@@ -58,7 +59,7 @@ pub fn parse_text(source: &str, file: &str, text: &str) -> Result<Vec<Module>, C
 
 /// One ModuleTemplate → one release module.
 pub fn from_template(source: &str, at: &str, t: &Value) -> Result<Module, CatalogError> {
-    let name_of_object = t.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?");
+    let name_of_object = t.str_at(&["metadata", "name"]).unwrap_or("?");
     let bad = |message: String| CatalogError::BadModuleFile {
         file: format!("{at} (ModuleTemplate {name_of_object})"),
         message,
@@ -73,13 +74,7 @@ pub fn from_template(source: &str, at: &str, t: &Value) -> Result<Module, Catalo
     let spec = t.get("spec").ok_or_else(|| bad("has no spec".into()))?;
     let s = |p: &str| spec.pointer(p).and_then(Value::as_str).filter(|v| !v.is_empty());
     let name = s("/moduleName")
-        .or_else(|| {
-            t.pointer(&format!(
-                "/metadata/labels/{}",
-                MODULE_NAME_LABEL.replace('/', "~1")
-            ))
-            .and_then(Value::as_str)
-        })
+        .or_else(|| t.label(MODULE_NAME_LABEL))
         .ok_or_else(|| {
             bad("has neither spec.moduleName nor the operator.kyma-project.io/module-name label".into())
         })?
@@ -110,13 +105,7 @@ pub fn from_template(source: &str, at: &str, t: &Value) -> Result<Module, Catalo
         (None, Some(link)) => DefaultCr::Url(link.to_string()),
         (None, None) => return Err(bad("has neither spec.data nor a defaultResource link: there is no default CR to configure the module with".into())),
     };
-    let cluster_scoped = t
-        .pointer(&format!(
-            "/metadata/annotations/{}",
-            CLUSTER_SCOPED_ANNOTATION.replace('/', "~1")
-        ))
-        .and_then(Value::as_str)
-        .map(|v| v == "true");
+    let cluster_scoped = t.annotation(CLUSTER_SCOPED_ANNOTATION).map(|v| v == "true");
     let custom_resource = match &default_cr {
         DefaultCr::Inline(d) => Some(CustomResourceRef {
             api_version: d
@@ -144,10 +133,7 @@ pub fn from_template(source: &str, at: &str, t: &Value) -> Result<Module, Catalo
         .as_ref()
         .map(|m| m.namespace.clone())
         .or_else(|| match &default_cr {
-            DefaultCr::Inline(d) => d
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            DefaultCr::Inline(d) => d.str_at(&["metadata", "namespace"]).map(str::to_string),
             DefaultCr::Url(_) => None,
         })
         .unwrap_or_else(|| "kyma-system".into());

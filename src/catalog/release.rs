@@ -54,17 +54,8 @@ pub struct MinKubernetes {
 impl MinKubernetes {
     /// `(major, minor)`, when the version parses.
     pub fn parsed(&self) -> Option<(u64, u64)> {
-        parse_minor(&self.version)
+        crate::cluster::version::parse_minor(&self.version)
     }
-}
-
-/// `1.28`, `v1.28.3`, `1.28+` → `(1, 28)`.
-pub fn parse_minor(v: &str) -> Option<(u64, u64)> {
-    let v = v.trim_start_matches('v');
-    let mut parts = v.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor: String = parts.next()?.chars().take_while(char::is_ascii_digit).collect();
-    Some((major, minor.parse().ok()?))
 }
 
 /// What makes a module a release module.
@@ -448,13 +439,5 @@ mod tests {
             json!({"kind": "ConfigMap", "data": {"image": "not-an-image"}}),
         ];
         assert_eq!(images(&docs), vec!["a:1", "b:1"]);
-    }
-
-    #[test]
-    fn minor_versions() {
-        assert_eq!(parse_minor("v1.20.2"), Some((1, 20)));
-        assert_eq!(parse_minor("1.28"), Some((1, 28)));
-        assert_eq!(parse_minor("1.30+"), Some((1, 30)));
-        assert_eq!(parse_minor("x"), None);
     }
 }

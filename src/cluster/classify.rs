@@ -192,6 +192,12 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(jitter.max(50))
 }
 
+/// [`backoff`]'s curve for `backon`'s retry loops: `backoff(1)`, `backoff(2)`, … at most `times` delays
+/// (then the last error stands).
+pub fn delays(times: usize) -> impl backon::Backoff {
+    (1..=u32::MAX).map(backoff).take(times)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,6 +612,13 @@ mod tests {
         );
         assert!(old.namespace_terminating());
         assert!(!err(Some(403), "Forbidden", "User \"u\" cannot create leases", "").namespace_terminating());
+    }
+
+    #[test]
+    fn delays_follow_the_backoff_curve_and_stop() {
+        let d: Vec<Duration> = delays(3).collect();
+        assert_eq!(d.len(), 3);
+        assert!(d[0] < Duration::from_millis(400) && d[2] >= Duration::from_millis(750));
     }
 
     #[test]

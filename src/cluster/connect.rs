@@ -303,7 +303,7 @@ pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Res
         file: kubeconfig_file.clone(),
         message: format!(
             "context {context_name}: cannot set up a client from it: {}",
-            super::transport_message(&e)
+            crate::errors::chain(&e)
         ),
     })?;
     let probe = Cluster {

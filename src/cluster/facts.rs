@@ -41,11 +41,7 @@ pub async fn read(cluster: &Cluster, network: bool) -> ClusterFacts {
         api_versions: cluster.discovery.api_versions(),
         ..Default::default()
     };
-    let v = cluster.server_version.trim_start_matches('v');
-    let mut parts = v.split('.');
-    if let (Some(major), Some(minor)) = (parts.next(), parts.next()) {
-        facts.version = Some(format!("{major}.{}", minor.trim_end_matches('+')));
-    }
+    facts.version = crate::cluster::version::major_minor(&cluster.server_version);
     facts.kcp = facts
         .api_versions
         .iter()

@@ -7,6 +7,7 @@ pub mod classify;
 mod connect;
 pub mod discovery;
 pub mod facts;
+pub mod version;
 
 use std::time::Duration;
 
@@ -161,28 +162,29 @@ impl Cluster {
     /// minute: every read and write outside the engine (discovery, lock, inventory, guards) goes through
     /// here, so a throttling server slows kyma down instead of failing it.
     pub async fn send(&self, req: http::Request<Vec<u8>>) -> Result<Value, RequestError> {
+        use backon::Retryable;
+        const PATIENCE: Duration = Duration::from_secs(60);
         let start = std::time::Instant::now();
-        let mut attempt = 0;
-        loop {
-            let gate = match self.throttle.is_serial() {
-                true => Some(self.throttle.gate.lock().await),
+        let (this, req) = (self, &req);
+        (move || async move {
+            // Held for this one round trip, not while waiting out a 429.
+            let _gate = match this.throttle.is_serial() {
+                true => Some(this.throttle.gate.lock().await),
                 false => None,
             };
-            let result = self.send_once(clone_request(&req)).await;
-            drop(gate);
-            match result {
-                Err(e) if e.code == Some(429) && start.elapsed() < Duration::from_secs(60) => {
-                    self.throttle.throttled();
-                    attempt += 1;
-                    let wait = e
-                        .retry_after
-                        .unwrap_or_else(|| crate::cluster::classify::backoff(attempt))
-                        .min(Duration::from_secs(60).saturating_sub(start.elapsed()));
-                    tokio::time::sleep(wait).await;
-                }
-                r => return r,
-            }
-        }
+            this.send_once(clone_request(req)).await
+        })
+        .retry(classify::delays(usize::MAX))
+        .when(|e| e.code == Some(429) && start.elapsed() < PATIENCE)
+        .adjust(|e, next| {
+            Some(
+                e.retry_after
+                    .or(next)?
+                    .min(PATIENCE.saturating_sub(start.elapsed())),
+            )
+        })
+        .notify(|_, _| self.throttle.throttled())
+        .await
     }
 
     /// One HTTP round trip. Non-2xx answers become `RequestError` with code, reason and headers.
@@ -424,12 +426,8 @@ impl Cluster {
 }
 
 fn namespace_and_name(object: &Value) -> (Option<&str>, &str) {
-    let ns = object.pointer("/metadata/namespace").and_then(Value::as_str);
-    let name = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    (ns, name)
+    use crate::object::Fields;
+    (object.str_at(&["metadata", "namespace"]), object.name_or_empty())
 }
 
 /// kube's builder refuses only what no server would take (an empty name): say so as a failed request.
@@ -518,18 +516,4 @@ fn tls_in_words(e: &rustls::Error) -> String {
         ),
         _ => e.to_string(),
     }
-}
-
-/// A kube error with its whole chain of causes, each said once.
-pub fn transport_message(e: &kube::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }

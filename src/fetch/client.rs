@@ -78,7 +78,7 @@ async fn fetch_url(
         .get(url)
         .send()
         .await
-        .map_err(|e| unreachable(error_chain(&e)))?;
+        .map_err(|e| unreachable(crate::errors::causes(&e)))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(FetchError::Http {
@@ -91,7 +91,7 @@ async fn fetch_url(
     }
     let mut bar = ProgressOnTty::new(progress, url, resp.content_length());
     let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
-    while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(error_chain(&e)))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(crate::errors::causes(&e)))? {
         if (bytes.len() + chunk.len()) as u64 > limit {
             bar.finish();
             return Err(too_large());
@@ -101,25 +101,6 @@ async fn fetch_url(
     }
     bar.finish();
     Ok(bytes)
-}
-
-/// reqwest's Display stops at the outermost error ("error sending request for url (…)", which repeats
-/// the URL); the causes below it say what happened.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    if parts.is_empty() {
-        e.to_string()
-    } else {
-        parts.join(": ")
-    }
 }
 
 #[cfg(test)]

@@ -13,12 +13,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Read, Write};
 
 use base64::Engine as _;
+use k8s_openapi::api::core::v1::Namespace;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::cluster::{ApplyOptions, Cluster, RequestError, Resource};
-use crate::object::{Object, ObjectKey};
+use crate::object::{Fields, Object, ObjectKey};
 
 /// Where inventories and the cluster lock live.
 pub const NAMESPACE: &str = "kyma-installer";
@@ -305,14 +306,14 @@ impl Inventory {
                 let record: PartsRecord =
                     serde_json::from_slice(&record).map_err(|e| corrupt(format!("{PARTS_KEY}: {e}")))?;
                 let generation = generation_of(&record.sha256);
-                let module = label(parent, INVENTORY_LABEL).unwrap_or("?");
+                let module = parent.label(INVENTORY_LABEL).unwrap_or("?");
                 let mut pieces = vec![data];
                 for n in 1..=record.parts {
                     let part = parts
                         .iter()
                         .find(|p| {
-                            label(p, GENERATION_LABEL) == Some(generation)
-                                && label(p, PART_LABEL) == Some(n.to_string().as_str())
+                            p.label(GENERATION_LABEL) == Some(generation)
+                                && p.label(PART_LABEL) == Some(n.to_string().as_str())
                         })
                         .ok_or_else(|| {
                             corrupt(format!(
@@ -401,17 +402,7 @@ fn decode(secret: &Value) -> Result<Data, InventoryError> {
 }
 
 fn secret_name(secret: &Value) -> String {
-    secret
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_string()
-}
-
-fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
-    object
-        .pointer(&format!("/metadata/labels/{}", key.replace('/', "~1")))
-        .and_then(Value::as_str)
+    secret.str_at(&["metadata", "name"]).unwrap_or("?").to_string()
 }
 
 /// sha256 of a record, each key framed by its name and length so that no other cut of the same bytes
@@ -507,17 +498,18 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
 /// module's) are ignored: the next write or remove deletes them.
 fn assemble_all(items: &[Value]) -> Result<Vec<Inventory>, InventoryError> {
     let mut parts: HashMap<&str, Vec<&Value>> = HashMap::new();
-    for p in items.iter().filter(|i| label(i, PART_LABEL).is_some()) {
+    for p in items.iter().filter(|i| i.label(PART_LABEL).is_some()) {
         parts
-            .entry(label(p, PART_PARENT_LABEL).unwrap_or(""))
+            .entry(p.label(PART_PARENT_LABEL).unwrap_or(""))
             .or_default()
             .push(p);
     }
     items
         .iter()
-        .filter(|i| label(i, PART_LABEL).is_none())
+        .filter(|i| i.label(PART_LABEL).is_none())
         .map(|parent| {
-            let theirs = label(parent, ID_LABEL)
+            let theirs = parent
+                .label(ID_LABEL)
                 .and_then(|id| parts.get(id))
                 .map_or(&[][..], Vec::as_slice);
             Inventory::assemble(parent, theirs)
@@ -533,7 +525,9 @@ pub async fn ensure_namespace_named(cluster: &Cluster, name: &str) -> Result<(),
     let ns = core(cluster, "Namespace").await?;
     let until = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
     while let Some(live) = cluster.get(&ns, None, name).await? {
-        if live.pointer("/metadata/deletionTimestamp").is_none() || tokio::time::Instant::now() > until {
+        let terminating =
+            Namespace::deserialize(&live).is_ok_and(|n| n.metadata.deletion_timestamp.is_some());
+        if !terminating || tokio::time::Instant::now() > until {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -589,7 +583,7 @@ async fn remove_parts(
         Err(e) if e.is_not_found() => return Ok(()),
         Err(e) => return Err(e),
     };
-    for part in parts.iter().filter(|p| label(p, GENERATION_LABEL) != keep) {
+    for part in parts.iter().filter(|p| p.label(GENERATION_LABEL) != keep) {
         cluster.delete(r, Some(NAMESPACE), &secret_name(part)).await?;
     }
     Ok(())
@@ -598,36 +592,23 @@ async fn remove_parts(
 /// Another owner of a live object, if it has one that is not this inventory: another ApplySet (kubectl
 /// or another kyma module) or a Helm release.
 pub fn foreign_owner(live: &Value, our_id: &str) -> Option<String> {
-    let label = |k: &str| {
-        live.pointer(&format!("/metadata/labels/{}", k.replace('/', "~1")))
-            .and_then(Value::as_str)
-    };
-    let annotation = |k: &str| {
-        live.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
-            .and_then(Value::as_str)
-    };
-    if let Some(id) = label(PART_OF_LABEL)
+    if let Some(id) = live.label(PART_OF_LABEL)
         && id != our_id
     {
         return Some(format!("ApplySet {id}"));
     }
-    if let Some(release) = annotation("meta.helm.sh/release-name") {
-        let ns = annotation("meta.helm.sh/release-namespace").unwrap_or("?");
+    if let Some(release) = live.annotation("meta.helm.sh/release-name") {
+        let ns = live.annotation("meta.helm.sh/release-namespace").unwrap_or("?");
         return Some(format!("Helm release {ns}/{release}"));
     }
-    if let Some(app) = label("kapp.k14s.io/app") {
+    if let Some(app) = live.label("kapp.k14s.io/app") {
         return Some(format!("kapp app {app}"));
     }
     None
 }
 
 pub fn is_kept(live: &Value) -> bool {
-    live.pointer(&format!(
-        "/metadata/annotations/{}",
-        KEEP_ANNOTATION.replace('/', "~1")
-    ))
-    .and_then(Value::as_str)
-        == Some("true")
+    live.annotation(KEEP_ANNOTATION) == Some("true")
 }
 
 /// Label every object of a plan as what it is: a member of its module's ApplySet, or a shared module

@@ -12,6 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -166,21 +169,23 @@ fn lease_body(spec: &LeaseSpec, identity: &str, acquire: &str, resource_version:
     v
 }
 
-fn parse_time(v: &Value, p: &str) -> Option<DateTime<Utc>> {
-    v.pointer(p)
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
+/// A Lease as kyma reads it. The server checks a Lease's fields, so one it returns always fits the type;
+/// anything else reads as an empty Lease (released).
+fn typed(v: &Value) -> Lease {
+    Lease::deserialize(v).unwrap_or_default()
 }
 
-fn resource_version(v: &Value) -> Option<&str> {
-    v.pointer("/metadata/resourceVersion").and_then(Value::as_str)
-}
-
-fn holder_of(v: &Value) -> &str {
-    v.pointer("/spec/holderIdentity")
-        .and_then(Value::as_str)
+fn holder_of(lease: &Lease) -> &str {
+    lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.holder_identity.as_deref())
         .unwrap_or("")
+}
+
+/// A Lease time as chrono's (the messages and the clock are chrono's).
+fn time_of(t: Option<MicroTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.0.as_second(), t.0.subsec_nanosecond() as u32))
 }
 
 /// Who holds the lock, as the Lease says. The times are the holder's wall clock: for messages and
@@ -195,17 +200,14 @@ struct Holder {
     duration: Duration,
 }
 
-fn holder(lease: &Value) -> Holder {
-    let since = lease
-        .pointer("/spec/acquireTime")
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_string();
-    let duration = lease
-        .pointer("/spec/leaseDurationSeconds")
-        .and_then(Value::as_i64)
-        .unwrap_or(DURATION_SECS);
-    let renew = parse_time(lease, "/spec/renewTime");
+fn holder(lease: &Lease) -> Holder {
+    let spec = lease.spec.clone().unwrap_or_default();
+    // Said the way kyma writes it (`now_micro`).
+    let since = time_of(spec.acquire_time)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+        .unwrap_or_else(|| "?".into());
+    let duration = spec.lease_duration_seconds.map_or(DURATION_SECS, i64::from);
+    let renew = time_of(spec.renew_time);
     let expires_at = renew.map(|r| r + chrono::Duration::seconds(duration));
     let looks_stale = expires_at.is_none_or(|e| e < Utc::now());
     let expires = expires_at
@@ -229,11 +231,11 @@ struct Observer {
 }
 
 impl Observer {
-    fn free(&mut self, live: &Value, now: Instant) -> bool {
+    fn free(&mut self, live: &Lease, now: Instant) -> bool {
         if holder_of(live).is_empty() {
             return true;
         }
-        let rv = resource_version(live).unwrap_or("").to_string();
+        let rv = live.metadata.resource_version.clone().unwrap_or_default();
         let since = match &self.seen {
             Some((seen, at)) if *seen == rv => *at,
             _ => {
@@ -279,6 +281,7 @@ impl Lock {
                         .await
                 }
                 Some(live) => {
+                    let live = typed(&live);
                     if !observer.free(&live, Instant::now()) {
                         let h = holder(&live);
                         let give_up = match wait {
@@ -314,7 +317,12 @@ impl Lock {
                     cluster
                         .replace(
                             &lease,
-                            &lease_body(spec, &identity, &now_micro(), resource_version(&live)),
+                            &lease_body(
+                                spec,
+                                &identity,
+                                &now_micro(),
+                                live.metadata.resource_version.as_deref(),
+                            ),
                         )
                         .await
                 }
@@ -372,12 +380,12 @@ impl Lock {
             if held.lost.is_some() {
                 return;
             }
-            held.last.clone()
+            typed(&held.last).metadata
         };
         let (Some(ns), Some(name), Some(rv)) = (
-            last.pointer("/metadata/namespace").and_then(Value::as_str),
-            last.pointer("/metadata/name").and_then(Value::as_str),
-            resource_version(&last),
+            last.namespace.as_deref(),
+            last.name.as_deref(),
+            last.resource_version.as_deref(),
         ) else {
             return;
         };
@@ -386,8 +394,9 @@ impl Lock {
         // version we did not see. Anyone else's is left alone.
         if refused.is_err_and(|e| e.code == Some(409))
             && let Ok(Some(live)) = self.cluster.get(&self.lease, Some(ns), name).await
+            && let live = typed(&live)
             && holder_of(&live) == self.identity
-            && let Some(rv) = resource_version(&live)
+            && let Some(rv) = live.metadata.resource_version.as_deref()
         {
             let _ = self.cluster.delete_version(&self.lease, Some(ns), name, rv).await;
         }
@@ -440,7 +449,8 @@ async fn renew(
                     Err(_) => return give_up(Lost::NotRenewed),
                     Ok(Ok(None)) => return give_up(Lost::Broken),
                     Ok(Ok(Some(live))) => {
-                        let who = holder_of(&live);
+                        let read = typed(&live);
+                        let who = holder_of(&read);
                         if who.is_empty() {
                             return give_up(Lost::Broken);
                         }
@@ -465,16 +475,16 @@ pub async fn force_unlock(cluster: &Cluster) -> Result<Option<String>, LockError
         return Ok(None);
     };
     cluster.delete(&lease, Some(NAMESPACE), LEASE_NAME).await?;
-    Ok(Some(holder(&live).who))
+    Ok(Some(holder(&typed(&live)).who))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn lease(holder: &str, rv: &str, renew: &str) -> Value {
-        json!({"metadata": {"resourceVersion": rv},
-               "spec": {"holderIdentity": holder, "acquireTime": "x", "renewTime": renew, "leaseDurationSeconds": 30}})
+    fn lease(holder: &str, rv: &str, renew: &str) -> Lease {
+        typed(&json!({"metadata": {"resourceVersion": rv},
+               "spec": {"holderIdentity": holder, "acquireTime": "2020-01-01T00:00:00.000001Z", "renewTime": renew, "leaseDurationSeconds": 30}}))
     }
 
     #[test]
