@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use kube::client::Body;
 use serde_json::Value;
 
-pub use connect::{Target, connect, targets};
+pub use connect::{Target, connect, connect_target, targets};
 pub use discovery::{Discovery, Resource};
 
 /// The field manager every write uses.

@@ -16,7 +16,7 @@ pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster
     let mut attempt = 0;
     let mut last_said: Option<Instant> = None;
     loop {
-        match crate::cluster::connect(target.kubeconfig.as_ref(), target.context.as_deref()).await {
+        match crate::cluster::connect_target(target).await {
             Ok(c) => {
                 if last_said.is_some() {
                     eprintln!(

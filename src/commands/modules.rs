@@ -7,7 +7,7 @@ use crate::exit::ResultExt;
 use crate::report::table::Table;
 
 pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
-    let catalog = crate::pipeline::load_catalog(global)?;
+    let catalog = crate::pipeline::load_catalog(&super::requests::fetch(global))?;
     match cmd {
         ModulesCommand::List => {
             let rows: Vec<_> = catalog
@@ -66,11 +66,13 @@ pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
             let chosen = catalog.select(module).bad_input()?;
             // A release module's values and schema come from its assets: show them when they can be had
             // (cache, mirror, network), and the URLs regardless.
-            let (m, unavailable) =
-                match crate::catalog::release::materialize(chosen, &crate::pipeline::fetcher(global)) {
-                    Ok(m) => (m, None),
-                    Err(e) => (chosen.clone(), Some(format!("{e:#}"))),
-                };
+            let (m, unavailable) = match crate::catalog::release::materialize(
+                chosen,
+                &crate::pipeline::fetcher(&super::requests::fetch(global)),
+            ) {
+                Ok(m) => (m, None),
+                Err(e) => (chosen.clone(), Some(format!("{e:#}"))),
+            };
             let defaults = m
                 .file("values.yaml")
                 .map(crate::yaml::parse)
