@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::action::request::defaults;
 use crate::values::Profile;
 
 #[derive(Debug, Parser)]
@@ -228,7 +229,7 @@ pub struct ClusterArgs {
     /// How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while
     /// it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential
     /// errors fail at once. 0 fails at once on anything.
-    #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, default_value = defaults::WAIT_FOR_CLUSTER, value_name = "DURATION")]
     pub wait_for_cluster: Duration,
 }
 
@@ -244,7 +245,7 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Give up after this long (e.g. 90s, 10m).
-    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    #[arg(long, value_parser = parse_duration, default_value = defaults::DEPLOY_TIMEOUT)]
     pub timeout: Duration,
     /// Requests in flight at once.
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=512))]
@@ -263,11 +264,11 @@ pub struct DeployArgs {
     pub events: Option<EventsFormat>,
     /// How long a new custom resource with an empty status may take to report one before it counts
     /// as ready.
-    #[arg(long, value_parser = parse_duration, default_value = "3s", hide = true)]
+    #[arg(long, value_parser = parse_duration, default_value = defaults::STATUS_GRACE, hide = true)]
     pub status_grace: Duration,
     /// How long a module's custom resource may stay in state Error before the module fails
     /// (managers pass through Error while what they need comes up).
-    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    #[arg(long, value_parser = parse_duration, default_value = defaults::ERROR_GRACE)]
     pub error_grace: Duration,
     /// Take over objects another tool owns (another ApplySet, a Helm release).
     #[arg(long)]
@@ -316,7 +317,7 @@ pub struct UndeployArgs {
     #[arg(long)]
     pub remove_finalizers: bool,
     /// Give up waiting for deletion after this long.
-    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    #[arg(long, value_parser = parse_duration, default_value = defaults::UNDEPLOY_TIMEOUT)]
     pub timeout: Duration,
     /// Wait for another run's cluster lock instead of failing: at most --timeout, or as long as given
     /// (`--wait-for-lock=15m`). The wait is not counted in --timeout.
@@ -327,7 +328,7 @@ pub struct UndeployArgs {
 }
 
 /// Requests in flight at once, for deploy and for the reads of status and diff alike.
-pub const DEFAULT_CONCURRENCY: u16 = 32;
+pub const DEFAULT_CONCURRENCY: u16 = defaults::CONCURRENCY;
 
 #[derive(Debug, Clone, Args)]
 pub struct DiffArgs {
@@ -446,6 +447,16 @@ pub struct OperatorRunArgs {
     /// server of the Secret writer's choice.
     #[arg(long)]
     pub insecure_kubeconfig_files: bool,
+    /// How the operator's log lines are written to stderr: `text` (timestamp, level, message, fields)
+    /// or `json` (one object per line).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -49,6 +49,16 @@ impl Profile {
     }
 }
 
+/// One values document: a file the user names (read when the selection is loaded), or data a caller
+/// already holds (the operator's `Kyma` object, central overrides read from a ConfigMap), named by
+/// `origin` in messages. Nothing is written to a file to hand values over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Document {
+    File(PathBuf),
+    Text { origin: String, text: String },
+    Data { origin: String, value: Value },
+}
+
 /// Everything the user and the platform team said about values, read and parsed once.
 #[derive(Debug, Default, Clone)]
 pub struct ValueInputs {
@@ -195,9 +205,9 @@ impl ValueInputs {
     /// every module in the catalog (not only the selected ones) so one values file can serve many runs.
     pub fn read(
         profile: Option<Profile>,
-        files: &[PathBuf],
+        files: &[Document],
         sets: &[String],
-        overrides: Option<&PathBuf>,
+        overrides: Option<&Document>,
         module_names: &[&str],
     ) -> Result<ValueInputs, ValuesError> {
         let mut inputs = ValueInputs {
@@ -277,18 +287,31 @@ impl ValueInputs {
 /// The overrides file's reserved top-level key.
 const POLICY: &str = "policy";
 
-fn read_file_map(path: &PathBuf) -> Result<(String, Map<String, Value>), ValuesError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ValuesError::File {
-        file: file.clone(),
-        message: format!("cannot read: {e}"),
-    })?;
-    let map = parse_map(&text, &file)?;
-    Ok((file, map))
+fn read_file_map(doc: &Document) -> Result<(String, Map<String, Value>), ValuesError> {
+    match doc {
+        Document::File(path) => {
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| ValuesError::File {
+                file: file.clone(),
+                message: format!("cannot read: {e}"),
+            })?;
+            let map = parse_map(&text, &file)?;
+            Ok((file, map))
+        }
+        Document::Text { origin, text } => Ok((origin.clone(), parse_map(text, origin)?)),
+        Document::Data { origin, value } => match value {
+            Value::Object(m) => Ok((origin.clone(), m.clone())),
+            Value::Null => Ok((origin.clone(), Map::new())),
+            other => Err(ValuesError::File {
+                file: origin.clone(),
+                message: format!("must be a mapping at the top level, found {}", kind_of(other)),
+            }),
+        },
+    }
 }
 
 fn read_layer_file(
-    path: &PathBuf,
+    path: &Document,
     module_names: &[&str],
 ) -> Result<(String, Map<String, Value>), ValuesError> {
     let (file, map) = read_file_map(path)?;

@@ -5,6 +5,7 @@
 pub mod delete;
 pub mod deploy;
 pub mod inspect;
+pub mod request;
 pub mod unchanged;
 pub mod undeploy;
 

@@ -99,6 +99,9 @@ fn load_kubeconfig(explicit: Option<&PathBuf>) -> Result<Option<(String, Kubecon
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub kubeconfig: Option<PathBuf>,
+    /// A kubeconfig held in memory instead of a file (the operator reads one from a Secret; nothing is
+    /// written to disk for it). `label` names it in messages.
+    pub inline: Option<String>,
     pub context: Option<String>,
     /// The context name; with the file added when two files name a context alike.
     pub label: String,
@@ -112,6 +115,7 @@ pub fn targets(files: &[PathBuf], contexts: &[String], all: bool) -> Result<Vec<
     let mut out: Vec<Target> = Vec::new();
     let target = |file: Option<&PathBuf>, context: Option<&str>, label: &str| Target {
         kubeconfig: file.cloned(),
+        inline: None,
         context: context.map(str::to_string),
         label: label.to_string(),
     };
@@ -197,7 +201,7 @@ pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster
     let mut attempt = 0;
     let mut last_said: Option<Instant> = None;
     loop {
-        match connect(target.kubeconfig.as_ref(), target.context.as_deref()).await {
+        match connect_target(target).await {
             Ok(c) => {
                 if last_said.is_some() {
                     eprintln!(
@@ -234,9 +238,31 @@ pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster
 
 /// Connect as kubectl would and check that the server answers and accepts us.
 pub async fn connect(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Result<Cluster, ConnectError> {
+    connect_with(load_kubeconfig(kubeconfig)?, context).await
+}
+
+/// Connect to a target: the kubeconfig it holds in memory, or its file (kubectl's search without one).
+pub async fn connect_target(target: &Target) -> Result<Cluster, ConnectError> {
+    let loaded = match &target.inline {
+        Some(text) => Some((
+            target.label.clone(),
+            Kubeconfig::from_yaml(text).map_err(|e| ConnectError::BadKubeconfig {
+                file: target.label.clone(),
+                message: e.to_string(),
+            })?,
+        )),
+        None => load_kubeconfig(target.kubeconfig.as_ref())?,
+    };
+    connect_with(loaded, target.context.as_deref()).await
+}
+
+async fn connect_with(
+    loaded: Option<(String, Kubeconfig)>,
+    context: Option<&str>,
+) -> Result<Cluster, ConnectError> {
     crate::tls::install_crypto_provider();
     let mut kubeconfig_file = "in-cluster configuration".to_string();
-    let (mut config, context_name) = match load_kubeconfig(kubeconfig)? {
+    let (mut config, context_name) = match loaded {
         Some((file, kc)) => {
             kubeconfig_file = file.clone();
             if let Some(name) = context

@@ -5,7 +5,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::Report;
-use crate::action::deploy::{DeployOptions, run};
+use crate::action::deploy::run;
+use crate::action::request::DeployRequest;
 use crate::cli::{DeployArgs, GlobalArgs, OutputFormat};
 use crate::cluster::Target;
 use crate::engine::Event;
@@ -14,10 +15,12 @@ use crate::pipeline::Loaded;
 use crate::render::ClusterFacts;
 
 pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> {
+    let fetch = super::requests::fetch(&global);
+    let request = super::requests::deploy(&args);
     // Everything the user gave is checked (assets fetched once, templates rendered offline) before any
     // cluster is contacted.
-    let loaded = crate::pipeline::load(&global, &args.selection)?;
-    crate::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
+    let loaded = crate::pipeline::load(&fetch, &request.selection)?;
+    crate::pipeline::render(&loaded, &ClusterFacts::default())?;
     let targets = super::fleet::targets(&args.cluster)?;
     let several = targets.len() > 1;
 
@@ -33,7 +36,8 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let limit = args.cluster.cluster_concurrency;
     let exit = super::fleet::run(&global, targets, limit, |target| {
         let events = tx.clone();
-        let (global, args, loaded, cancel) = (&global, &args, &loaded, cancel.clone());
+        let (request, loaded, cancel) = (&request, &loaded, cancel.clone());
+        let output = global.output;
         async move {
             // Several clusters: each cluster's events carry its name (`cluster/module`).
             let (cluster_tx, mut cluster_rx) = mpsc::unbounded_channel::<Event>();
@@ -47,7 +51,12 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
                     let _ = events.send(ev);
                 }
             });
-            let report = deploy_to(global, args, loaded, &target, !several, cluster_tx, cancel).await;
+            let to = Destination {
+                target: &target,
+                output,
+                immediate: !several,
+            };
+            let report = deploy_to(request, loaded, to, cluster_tx, cancel).await;
             let _ = forward.await;
             report
         }
@@ -66,42 +75,34 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     Ok(exit)
 }
 
+/// Where one cluster's deploy goes and how it is reported: the fleet runner's target, the output
+/// format, and whether notes go to stderr at once (one cluster) or into the report (several, or the
+/// operator).
+#[derive(Clone, Copy)]
+pub(crate) struct Destination<'a> {
+    pub target: &'a Target,
+    pub output: OutputFormat,
+    pub immediate: bool,
+}
+
+/// One cluster's deploy of a loaded selection: connect, render with the cluster's facts, deploy,
+/// report. The command line runs it per cluster; the operator per `Kyma` object.
 pub(crate) async fn deploy_to(
-    global: &GlobalArgs,
-    args: &DeployArgs,
+    request: &DeployRequest,
     loaded: &Loaded,
-    target: &Target,
-    immediate: bool,
+    to: Destination<'_>,
     events: mpsc::UnboundedSender<Event>,
     cancel: CancellationToken,
 ) -> Result<Report, Failure> {
-    let cluster =
-        crate::cluster::connect_within(target, args.cluster.wait_for_cluster.min(args.timeout)).await?;
+    let cluster = crate::cluster::connect_within(to.target, request.connect_window()).await?;
     let facts = crate::cluster::facts::read(&cluster, loaded.uses_network_facts()).await;
-    let mut prepared = crate::pipeline::render(global, loaded, &facts)?;
-    let mut report = Report::new(immediate);
+    let mut prepared = crate::pipeline::render(loaded, &facts)?;
+    let mut report = Report::new(to.immediate);
     for w in crate::pipeline::warning_lines(&prepared) {
         report.warn(&w);
     }
 
-    let opts = DeployOptions {
-        settings: crate::engine::Settings {
-            concurrency: args.concurrency as usize,
-            timeout: args.timeout,
-            wait: !args.no_wait,
-            dry_run: args.dry_run,
-            force_conflicts: args.force_conflicts,
-            status_grace: args.status_grace,
-            error_grace: args.error_grace,
-            force_replace: args.force_replace,
-        },
-        adopt: args.adopt,
-        allow_empty: args.allow_empty,
-        prune_crds: args.prune_crds,
-        reapply: args.reapply,
-        wait_for_lock: crate::store::lock::LockWait::from_flag(args.wait_for_lock, args.timeout),
-        refused: prepared.refused.clone(),
-    };
+    let opts = request.options(prepared.refused.clone());
     let result = run(
         &cluster,
         &mut prepared.plan,
@@ -121,41 +122,46 @@ pub(crate) async fn deploy_to(
         serde_json::json!({
             "context": cluster.context,
             "server": cluster.server,
-            "dryRun": args.dry_run,
+            "dryRun": request.dry_run,
             "lockedValues": prepared.locked,
             "versionChanges": result.changes,
             "pruned": result.pruned,
         }),
     );
-    if global.output == OutputFormat::Table {
-        for c in &result.changes {
-            if let Some(from) = &c.from {
-                report.note(format!(
-                    "{} {from} → {}{}",
-                    c.module,
-                    c.to,
-                    if c.downgrade { " (downgrade)" } else { "" }
-                ));
-            }
-        }
-        for (module, pruned) in &result.pruned {
-            for d in &pruned.deleted {
-                report.note(format!("{module}: pruned {d}"));
-            }
-            for (o, why) in pruned.kept.iter().chain(pruned.stuck.iter()) {
-                report.note(format!("{module}: kept {o}: {why}"));
-            }
-            for (o, why) in &pruned.refused {
-                report.note(format!("{module}: not pruned {o}: {why} (still recorded)"));
-            }
-        }
-        if args.dry_run {
-            report.note("dry run: nothing was persisted");
-        }
-        report.out(crate::report::summary::table(
-            &result.outcome,
-            crate::report::style::stdout_width(),
-        ));
+    if to.output == OutputFormat::Table {
+        table_notes(&mut report, &result, request.dry_run);
     }
     Ok(report)
+}
+
+/// The table output's notes (version changes, what was pruned or kept) and the summary table.
+fn table_notes(report: &mut Report, result: &crate::action::deploy::DeployResult, dry_run: bool) {
+    for c in &result.changes {
+        if let Some(from) = &c.from {
+            report.note(format!(
+                "{} {from} → {}{}",
+                c.module,
+                c.to,
+                if c.downgrade { " (downgrade)" } else { "" }
+            ));
+        }
+    }
+    for (module, pruned) in &result.pruned {
+        for d in &pruned.deleted {
+            report.note(format!("{module}: pruned {d}"));
+        }
+        for (o, why) in pruned.kept.iter().chain(pruned.stuck.iter()) {
+            report.note(format!("{module}: kept {o}: {why}"));
+        }
+        for (o, why) in &pruned.refused {
+            report.note(format!("{module}: not pruned {o}: {why} (still recorded)"));
+        }
+    }
+    if dry_run {
+        report.note("dry run: nothing was persisted");
+    }
+    report.out(crate::report::summary::table(
+        &result.outcome,
+        crate::report::style::stdout_width(),
+    ));
 }

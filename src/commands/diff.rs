@@ -9,26 +9,29 @@ use crate::render::ClusterFacts;
 pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     // Everything the user gave is checked (assets fetched once, templates rendered offline) before any
     // cluster is contacted.
-    let loaded = crate::pipeline::load(&global, &args.selection)?;
-    crate::pipeline::render(&global, &loaded, &ClusterFacts::default())?;
+    let fetch = super::requests::fetch(&global);
+    let request = super::requests::diff(&args);
+    let loaded = crate::pipeline::load(&fetch, &request.selection)?;
+    crate::pipeline::render(&loaded, &ClusterFacts::default())?;
     let targets = super::fleet::targets(&args.cluster)?;
     let several = targets.len() > 1;
     super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
-        let (global, args, loaded) = (&global, &args, &loaded);
+        let (global, request, loaded) = (&global, &request, &loaded);
         async move {
             // Any cluster problem is an error (2), never "changes" (1).
-            let cluster = crate::cluster::connect_within(&target, args.cluster.wait_for_cluster)
+            let cluster = crate::cluster::connect_within(&target, request.wait_for_cluster)
                 .await
                 .map_err(|e| Failure::new(Exit::BadInput, e))?;
             let facts = crate::cluster::facts::read(&cluster, loaded.uses_network_facts()).await;
-            let mut prepared = crate::pipeline::render(global, loaded, &facts)?;
+            let mut prepared = crate::pipeline::render(loaded, &facts)?;
             let mut report = Report::new(!several);
             for w in crate::pipeline::warning_lines(&prepared) {
                 report.warn(&w);
             }
-            let diffs = crate::action::inspect::diff(&cluster, &mut prepared.plan, args.concurrency as usize)
-                .await
-                .map_err(|e| Failure::new(Exit::BadInput, e))?;
+            let diffs =
+                crate::action::inspect::diff(&cluster, &mut prepared.plan, request.concurrency as usize)
+                    .await
+                    .map_err(|e| Failure::new(Exit::BadInput, e))?;
             report.json = serde_json::json!({"changes": diffs});
             for d in &diffs {
                 match d.action {

@@ -9,7 +9,7 @@ use crate::exit::ResultExt;
 use crate::report::table::Table;
 
 pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
-    let catalog = crate::pipeline::load_catalog(global)?;
+    let catalog = crate::pipeline::load_catalog(&super::requests::fetch(global))?;
     match cmd {
         ModulesCommand::List => list(global, &catalog),
         ModulesCommand::Show { module } => show(global, &catalog, module),
@@ -86,11 +86,13 @@ fn show(global: &GlobalArgs, catalog: &Catalog, spec: &str) -> anyhow::Result<()
     let chosen = catalog.select(spec).bad_input()?;
     // A release module's values and schema come from its assets: show them when they can be had
     // (cache, mirror, network), and the URLs regardless.
-    let (module, unavailable) =
-        match crate::catalog::release::materialize(chosen, &crate::pipeline::fetcher(global)) {
-            Ok(m) => (m, None),
-            Err(e) => (chosen.clone(), Some(format!("{e:#}"))),
-        };
+    let (module, unavailable) = match crate::catalog::release::materialize(
+        chosen,
+        &crate::pipeline::fetcher(&super::requests::fetch(global)),
+    ) {
+        Ok(m) => (m, None),
+        Err(e) => (chosen.clone(), Some(format!("{e:#}"))),
+    };
     let defaults = module
         .file("values.yaml")
         .map(crate::yaml::parse)

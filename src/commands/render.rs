@@ -5,7 +5,9 @@ use crate::exit::Failure;
 use crate::render::ClusterFacts;
 
 pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<()> {
-    let prepared = crate::pipeline::prepare(global, &args.selection, &ClusterFacts::default())?;
+    let fetch = super::requests::fetch(global);
+    let selection = super::requests::selection(&args.selection);
+    let prepared = crate::pipeline::prepare(&fetch, &selection, &ClusterFacts::default())?;
     crate::pipeline::print_warnings(&prepared);
     let plan = &prepared.plan;
     let mut all = String::new();

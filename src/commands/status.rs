@@ -15,15 +15,17 @@ use crate::report::table::Table;
 const NAMED: usize = 3;
 
 pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> {
+    let request = super::requests::status(&args);
     let targets = super::fleet::targets(&args.cluster)?;
     super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
-        let (global, args) = (&global, &args);
+        let (global, request) = (&global, &request);
         async move {
-            let cluster = crate::cluster::connect_within(&target, args.cluster.wait_for_cluster).await?;
-            let modules = crate::action::inspect::status(&cluster, &args.modules, args.concurrency as usize)
+            let cluster = crate::cluster::connect_within(&target, request.wait_for_cluster).await?;
+            let concurrency = request.concurrency as usize;
+            let modules = crate::action::inspect::status(&cluster, &request.modules, concurrency)
                 .await
                 .map_err(|e| Failure::new(Exit::Unreachable, e))?;
-            Ok(report(&modules, args.check, global.verbose))
+            Ok(report(&modules, request.check, global.verbose))
         }
     })
     .await

@@ -1,30 +1,22 @@
 //! `kyma undeploy`, on one cluster or several.
 
 use super::fleet::Report;
-use crate::action::undeploy::{UndeployOptions, run};
+use crate::action::undeploy::run;
 use crate::cli::{GlobalArgs, OutputFormat, UndeployArgs};
 use crate::exit::{Exit, Failure};
 
 pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit> {
+    let request = super::requests::undeploy(&args);
     let targets = super::fleet::targets(&args.cluster)?;
     let several = targets.len() > 1;
     let cancel = super::signals::cancel_on_signal();
     let exit = super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
-        let (global, args, cancel) = (&global, &args, cancel.clone());
+        let (global, request, cancel) = (&global, &request, cancel.clone());
         async move {
-            let cluster =
-                crate::cluster::connect_within(&target, args.cluster.wait_for_cluster.min(args.timeout))
-                    .await?;
-            let opts = UndeployOptions {
-                modules: args.modules.clone(),
-                all: args.all,
-                force: args.force,
-                prune_crds: args.prune_crds,
-                remove_finalizers: args.remove_finalizers,
-                timeout: args.timeout,
-                wait_for_lock: crate::store::lock::LockWait::from_flag(args.wait_for_lock, args.timeout),
-            };
-            let result = run(&cluster, &opts, cancel).await.map_err(Failure::from)?;
+            let cluster = crate::cluster::connect_within(&target, request.connect_window()).await?;
+            let result = run(&cluster, &request.options(), cancel)
+                .await
+                .map_err(Failure::from)?;
             let mut report = Report::new(!several);
             for w in &result.warnings {
                 report.warn(w);

@@ -91,7 +91,11 @@ async fn fetch_url(
     }
     let mut bar = ProgressOnTty::new(progress, url, resp.content_length());
     let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
-    while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(crate::errors::causes(&e)))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| unreachable(crate::errors::causes(&e)))?
+    {
         if (bytes.len() + chunk.len()) as u64 > limit {
             bar.finish();
             return Err(too_large());

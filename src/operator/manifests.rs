@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::api;
-use crate::cli::{GlobalArgs, OperatorManifestsArgs, SelectionArgs};
+use crate::cli::{GlobalArgs, OperatorManifestsArgs};
 use crate::object::Object;
 use crate::render::ClusterFacts;
 
@@ -19,14 +19,9 @@ pub fn print(global: &GlobalArgs, args: &OperatorManifestsArgs) -> anyhow::Resul
     let profile = if args.modules.is_empty() {
         Profile::ControlPlane
     } else {
-        let selection = SelectionArgs {
-            modules: args.modules.clone(),
-            values: vec![],
-            set: vec![],
-            profile: None,
-            overrides: None,
-        };
-        let prepared = crate::pipeline::prepare(global, &selection, &ClusterFacts::default())?;
+        let selection = crate::pipeline::Selection::modules(args.modules.clone());
+        let fetch = crate::commands::requests::fetch(global);
+        let prepared = crate::pipeline::prepare(&fetch, &selection, &ClusterFacts::default())?;
         let objects: Vec<&Object> = prepared.plan.nodes.iter().map(|n| &n.object).collect();
         Profile::Modules {
             names: args.modules.clone(),

@@ -477,7 +477,11 @@ async fn two_shards_split_the_objects_and_a_killed_leaders_shard_moves() {
     );
     let by = |log: &str| -> Vec<usize> {
         (0..6)
-            .filter(|&i| log.contains(&format!("{tenant}/{}:", names[i])))
+            .filter(|&i| {
+                // The operator's log lines name their object in the field `kyma=namespace/name`.
+                let field = format!("kyma={tenant}/{}", names[i]);
+                log.split_whitespace().any(|w| w == field)
+            })
             .collect()
     };
     let (mine_a, mine_b) = (by(&a.log()), by(&b.log()));

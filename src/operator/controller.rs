@@ -1,0 +1,189 @@
+//! The reconcile of one `Kyma` object: parse its spec, keep the finalizer, undeploy what left the spec
+//! (or everything, when the object is deleted), deploy the rest, and write the status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::DynamicObject;
+use kube::runtime::controller::Action;
+use serde_json::{Value, json};
+
+use super::api::{FINALIZER, KymaSpec};
+use super::status::{self, reason_of};
+use super::{Ctx, ReconcileError};
+use crate::exit::{Exit, Failure};
+
+pub(super) fn key_of(obj: &DynamicObject) -> String {
+    format!(
+        "{}/{}",
+        obj.metadata.namespace.as_deref().unwrap_or(""),
+        obj.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// On failure: back off per object (2 s, 4 s, … up to 5 min), never a fixed poll.
+pub(super) fn error_policy(obj: Arc<DynamicObject>, e: &ReconcileError, ctx: Arc<Ctx>) -> Action {
+    let key = key_of(&obj);
+    let n = {
+        let mut f = ctx.failures.lock().unwrap();
+        let n = f.entry(key.clone()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let wait = backoff(n);
+    tracing::warn!(kyma = %key, retry_in = %humantime::format_duration(wait), "{e}; retrying in {}",
+        humantime::format_duration(wait));
+    Action::requeue(wait)
+}
+
+/// The wait after `n` failed reconciles in a row: 2 s, 4 s, 8 s, … never more than 5 minutes.
+fn backoff(n: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(n.min(9))).min(Duration::from_secs(300))
+}
+
+pub(super) async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
+    let key = key_of(&obj);
+    if !super::shards::mine(&ctx, &key) {
+        return Ok(Action::await_change());
+    }
+    let spec: KymaSpec = match serde_json::from_value(obj.data.get("spec").cloned().unwrap_or(json!({}))) {
+        Ok(s) => s,
+        Err(e) => {
+            status::report(&ctx, &obj, "False", "InvalidSpec", &format!("spec: {e}"), vec![]).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let previous: Vec<String> = obj
+        .data
+        .pointer("/status/modules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["name"].as_str().map(str::to_string))
+        .collect();
+    let finalizers = obj.metadata.finalizers.clone().unwrap_or_default();
+    if obj.metadata.deletion_timestamp.is_some() {
+        return finalize(&ctx, &obj, &spec, &previous, &finalizers).await;
+    }
+    if !finalizers.iter().any(|f| f == FINALIZER) {
+        let mut all = finalizers.clone();
+        all.push(FINALIZER.to_string());
+        status::set_finalizers(&ctx, &obj, json!(all)).await?;
+    }
+    if let Some(m) = spec.modules.iter().find(|m| m.channel.is_some()) {
+        let message = format!(
+            "module {}: channel {:?}: the catalog defines no release channels; give a version instead",
+            m.name,
+            m.channel.as_deref().unwrap_or("")
+        );
+        status::report(&ctx, &obj, "False", "InvalidSpec", &message, vec![]).await?;
+        return Ok(Action::await_change());
+    }
+    apply(&ctx, &obj, &spec, &previous).await
+}
+
+/// The object is being deleted: undeploy everything it deployed, then let it go.
+async fn finalize(
+    ctx: &Ctx,
+    obj: &DynamicObject,
+    spec: &KymaSpec,
+    previous: &[String],
+    finalizers: &[String],
+) -> Result<Action, ReconcileError> {
+    if !finalizers.iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let key = key_of(obj);
+    let target = super::targets::target_of(ctx, spec, obj)
+        .await
+        .map_err(|f| fail(&f))?;
+    if !previous.is_empty() {
+        super::request::undeploy(ctx, &target, previous)
+            .await
+            .map_err(|f| fail(&f))?;
+    }
+    let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
+    status::set_finalizers(ctx, obj, json!(rest)).await?;
+    tracing::info!(kyma = %key, cluster = %target.label, "deleted; undeployed {}", list(previous));
+    Ok(Action::await_change())
+}
+
+/// Bring the target cluster to the spec: undeploy the modules taken out of it, deploy the rest, and
+/// write what came of it.
+async fn apply(
+    ctx: &Ctx,
+    obj: &DynamicObject,
+    spec: &KymaSpec,
+    previous: &[String],
+) -> Result<Action, ReconcileError> {
+    let key = key_of(obj);
+    let target = match super::targets::target_of(ctx, spec, obj).await {
+        Ok(t) => t,
+        Err(f) => {
+            let message = format!("{:#}", f.error);
+            status::report(ctx, obj, "False", reason_of(f.exit), &message, vec![]).await?;
+            // A refused or missing kubeconfig does not heal by retrying: the Secret's watch brings the
+            // object back when it changes.
+            if f.exit == Exit::BadInput {
+                return Ok(Action::await_change());
+            }
+            return Err(fail(&f));
+        }
+    };
+    // A module taken out of the spec is undeployed, with the same guards as `kyma undeploy`.
+    let wanted: Vec<&str> = spec.modules.iter().map(|m| m.name.as_str()).collect();
+    let removed: Vec<String> = previous
+        .iter()
+        .filter(|p| !wanted.contains(&p.as_str()))
+        .cloned()
+        .collect();
+    if !removed.is_empty() {
+        super::request::undeploy(ctx, &target, &removed)
+            .await
+            .map_err(|f| fail(&f))?;
+        tracing::info!(kyma = %key, cluster = %target.label,
+            "undeployed {} (taken out of the spec)", list(&removed));
+    }
+    if spec.modules.is_empty() {
+        status::report(ctx, obj, "True", "Ready", "no modules asked for", vec![]).await?;
+        ctx.failures.lock().unwrap().remove(&key);
+        return Ok(Action::requeue(ctx.args.resync));
+    }
+    let report = super::request::deploy(ctx, &target, spec, &key).await;
+    let (exit, message, modules) = match &report {
+        Ok(r) => (r.exit, status::summary(&r.json), status::modules_of(&r.json)),
+        Err(f) => (f.exit, format!("{:#}", f.error), vec![]),
+    };
+    let ready = if exit == Exit::Success { "True" } else { "False" };
+    status::report(ctx, obj, ready, reason_of(exit), &message, modules).await?;
+    match exit {
+        Exit::Success => {
+            ctx.failures.lock().unwrap().remove(&key);
+            Ok(Action::requeue(ctx.args.resync))
+        }
+        // Bad input does not heal by retrying: wait for the spec (or a Secret) to change.
+        Exit::BadInput => Ok(Action::await_change()),
+        _ => Err(ReconcileError(message)),
+    }
+}
+
+fn fail(f: &Failure) -> ReconcileError {
+    ReconcileError(format!("{:#}", f.error))
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "nothing".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn failed_reconciles_back_off_up_to_five_minutes() {
+        let secs: Vec<u64> = [1, 2, 3, 8, 9, 30].map(|n| super::backoff(n).as_secs()).into();
+        assert_eq!(secs, vec![2, 4, 8, 256, 300, 300]);
+    }
+}

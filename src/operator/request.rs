@@ -1,0 +1,222 @@
+//! A `Kyma` object as typed requests — the same `DeployRequest` and `UndeployRequest` the command line
+//! builds from its flags, run by the same code (`kyma deploy`'s per-cluster deploy, `kyma undeploy`'s
+//! action), so the defaults and the behaviour are the CLI's.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::Ctx;
+use super::api::KymaSpec;
+use crate::action::request::{DeployRequest, UndeployRequest};
+use crate::cli::{OperatorRunArgs, OverridesSource};
+use crate::cluster::Target;
+use crate::commands::fleet::Report;
+use crate::exit::{Exit, Failure};
+use crate::pipeline::{Selection, Values};
+use crate::store::lock::LockWait;
+use crate::values::Document;
+
+/// What `kyma deploy` would be asked for this spec: its modules (`name@version`), their values as
+/// one document (as `-f` gives them), the central overrides, the operator's --timeout, and a wait for
+/// the cluster lock. No `--reapply`: a resync of an unchanged spec checks the cluster (one LIST per kind
+/// and namespace) and applies only modules with something missing, edited or unhealthy, instead of
+/// every object of every module every time.
+pub(super) fn deploy_request(
+    args: &OperatorRunArgs,
+    key: &str,
+    spec: &KymaSpec,
+    overrides: Option<Document>,
+) -> DeployRequest {
+    let modules = spec
+        .modules
+        .iter()
+        .map(|m| match &m.version {
+            Some(v) => format!("{}@{v}", m.name),
+            None => m.name.clone(),
+        })
+        .collect();
+    let values: serde_json::Map<String, Value> = spec
+        .modules
+        .iter()
+        .filter_map(|m| m.values.clone().map(|v| (m.name.clone(), v)))
+        .collect();
+    let values = Values {
+        documents: vec![Document::Data {
+            origin: format!("Kyma {key} spec.modules[].values"),
+            value: Value::Object(values),
+        }],
+        overrides,
+        ..Values::default()
+    };
+    DeployRequest {
+        timeout: args.timeout,
+        // Reconciles of objects aimed at one cluster take turns on its lock: waiting is normal here.
+        wait_for_lock: LockWait::Upto(lock_wait(args)),
+        ..DeployRequest::new(Selection { modules, values })
+    }
+}
+
+/// Undeploy modules taken out of a spec (or of a deleted object), with `kyma undeploy`'s guards.
+pub(super) fn undeploy_request(args: &OperatorRunArgs, modules: &[String]) -> UndeployRequest {
+    UndeployRequest {
+        timeout: args.timeout,
+        wait_for_cluster: args.cluster.wait_for_cluster,
+        wait_for_lock: LockWait::Upto(lock_wait(args)),
+        ..UndeployRequest::new(modules.to_vec())
+    }
+}
+
+/// How long a reconcile waits for its cluster's lock: its --timeout, and never less than ten minutes
+/// (the other reconciles aimed at that cluster hold it in turn; the wait is not counted in --timeout).
+fn lock_wait(args: &OperatorRunArgs) -> Duration {
+    args.timeout.max(Duration::from_secs(600))
+}
+
+/// `kyma deploy` of the spec's modules, through the command's own per-cluster code: its pipeline, its
+/// action, its report. Module results are logged as they finish.
+pub(super) async fn deploy(
+    ctx: &Ctx,
+    target: &Target,
+    spec: &KymaSpec,
+    key: &str,
+) -> Result<Report, Failure> {
+    let overrides = super::targets::central_overrides(ctx).await?;
+    let request = deploy_request(&ctx.args, key, spec, overrides);
+    let mut loaded = crate::pipeline::load(&ctx.fetch, &request.selection)?;
+    if let Some(OverridesSource::Secret(_)) = &ctx.args.overrides_from {
+        for l in &mut loaded.locked {
+            l.hide(crate::values::Hidden::FromSecret);
+        }
+    }
+    let (tx, rx) = mpsc::unbounded_channel::<crate::engine::Event>();
+    let log = tokio::spawn(log_modules(key.to_string(), target.label.clone(), rx));
+    let to = crate::commands::deploy::Destination {
+        target,
+        output: ctx.output,
+        immediate: false,
+    };
+    let cancel = ctx.shutdown.child_token();
+    let report = crate::commands::deploy::deploy_to(&request, &loaded, to, tx, cancel).await;
+    let _ = log.await;
+    report
+}
+
+/// One log line per module as it finishes.
+async fn log_modules(key: String, cluster: String, mut rx: mpsc::UnboundedReceiver<crate::engine::Event>) {
+    while let Some(ev) = rx.recv().await {
+        if let crate::engine::Event::ModuleFinished {
+            module,
+            state,
+            ready,
+            total,
+            ..
+        } = &ev
+        {
+            let state = state.as_str();
+            tracing::info!(kyma = %key, module = %module, cluster = %cluster, state, ready, total,
+                "{module}: {state} ({ready}/{total})");
+        }
+    }
+}
+
+/// `kyma undeploy` of `modules`, with its guards; gone already counts as done.
+pub(super) async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> Result<(), Failure> {
+    let request = undeploy_request(&ctx.args, modules);
+    let cluster = crate::cluster::connect_within(target, request.wait_for_cluster)
+        .await
+        .map_err(Failure::from)?;
+    let cancel = ctx.shutdown.child_token();
+    match crate::action::undeploy::run(&cluster, &request.options(), cancel).await {
+        Ok(r) if r.complete() => Ok(()),
+        Ok(r) if r.refused() => {
+            let refused: Vec<String> = r
+                .modules
+                .iter()
+                .flat_map(|(_, d)| d.refused.iter().map(|(o, why)| format!("{o}: {why}")))
+                .collect();
+            Err(Failure::new(
+                Exit::Unreachable,
+                anyhow::anyhow!("the server refused to delete {}", refused.join("; ")),
+            ))
+        }
+        Ok(_) => Err(Failure::new(
+            Exit::Timeout,
+            anyhow::anyhow!("objects are still being deleted"),
+        )),
+        // Already gone (someone ran `kyma undeploy`): nothing left to do.
+        Err(crate::action::ActionError::NotInstalled { .. }) => Ok(()),
+        Err(e) => Err(Failure::from(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+    use serde_json::json;
+
+    use super::*;
+    use crate::cli::{Cli, Command, OperatorCommand};
+
+    fn operator_args(extra: &[&str]) -> OperatorRunArgs {
+        let argv = ["kyma", "operator", "run"]
+            .into_iter()
+            .chain(extra.iter().copied());
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Operator(OperatorCommand::Run(args)) => *args,
+            _ => unreachable!(),
+        }
+    }
+
+    fn cli_deploy(argv: &[&str]) -> DeployRequest {
+        let argv = ["kyma", "deploy"].into_iter().chain(argv.iter().copied());
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Deploy(args) => crate::commands::requests::deploy(&args),
+            _ => unreachable!(),
+        }
+    }
+
+    /// The operator's request is exactly what `kyma deploy` builds from the flags the operator used to
+    /// pass it (`--modules … -f … --timeout … --wait-for-lock=…`), values aside (those are data now).
+    #[test]
+    fn the_operators_request_is_the_clis_for_the_same_flags() {
+        let spec: KymaSpec = serde_json::from_value(json!({"modules": [
+            {"name": "web"}, {"name": "conf", "version": "1.0.0", "values": {"greeting": "hi"}}]}))
+        .unwrap();
+        for (flags, timeout, lock) in [(&[][..], "5m", "10m"), (&["--timeout", "15m"][..], "15m", "15m")] {
+            let args = operator_args(flags);
+            let mut ours = deploy_request(&args, "t/k", &spec, None);
+            let cli = cli_deploy(&[
+                "--modules",
+                "web,conf@1.0.0",
+                "-f",
+                "values.yaml",
+                "--timeout",
+                timeout,
+                &format!("--wait-for-lock={lock}"),
+            ]);
+            assert_eq!(
+                ours.selection.values.documents,
+                vec![Document::Data {
+                    origin: "Kyma t/k spec.modules[].values".into(),
+                    value: json!({"conf": {"greeting": "hi"}}),
+                }]
+            );
+            ours.selection.values.documents = cli.selection.values.documents.clone();
+            assert_eq!(ours, cli);
+        }
+    }
+
+    #[test]
+    fn undeploy_requests_are_the_clis_defaults_with_the_operators_timeout_and_lock_wait() {
+        let args = operator_args(&["--wait-for-cluster", "7s"]);
+        let ours = undeploy_request(&args, &["a".into()]);
+        let want = UndeployRequest {
+            wait_for_cluster: Duration::from_secs(7),
+            wait_for_lock: LockWait::Upto(Duration::from_secs(600)),
+            ..UndeployRequest::new(vec!["a".into()])
+        };
+        assert_eq!(ours, want);
+    }
+}

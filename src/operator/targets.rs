@@ -1,0 +1,103 @@
+//! Where a `Kyma` object's modules go, and what the operator reads from its own cluster for that: the
+//! kubeconfig Secret an object names (checked, then used in memory) and the central overrides of
+//! `--overrides-from`. Nothing read here is written to a file.
+
+use kube::api::DynamicObject;
+use serde_json::Value;
+
+use super::Ctx;
+use super::api::KymaSpec;
+use crate::cli::OverridesSource;
+use crate::cluster::{Resource, Target};
+use crate::exit::{Exit, Failure};
+use crate::values::Document;
+
+/// The cluster a `Kyma` object's modules go to: this one, or the one its kubeconfig Secret names (the
+/// kubeconfig then travels in the target, in memory).
+pub(super) async fn target_of(ctx: &Ctx, spec: &KymaSpec, obj: &DynamicObject) -> Result<Target, Failure> {
+    let Some(r) = &spec.kubeconfig_secret_ref else {
+        return Ok(ctx.home_target.clone());
+    };
+    let ns = obj.metadata.namespace.as_deref().unwrap_or("default");
+    let bytes = read_key(ctx, &ctx.secrets, ns, &r.name, &r.key).await?;
+    let allowed = super::untrusted::Allowed {
+        exec: ctx.args.insecure_kubeconfig_exec,
+        files: ctx.args.insecure_kubeconfig_files,
+    };
+    let refused = |e: &dyn std::fmt::Display| {
+        Failure::bad_input(anyhow::anyhow!(
+            "the kubeconfig in Secret {ns}/{} key {:?}: {e}",
+            r.name,
+            r.key
+        ))
+    };
+    super::untrusted::check(&bytes, allowed).map_err(|e| refused(&e))?;
+    let text = String::from_utf8(bytes).map_err(|e| refused(&e))?;
+    Ok(Target {
+        kubeconfig: None,
+        inline: Some(text),
+        context: None,
+        label: format!("{ns}/{}", r.name),
+    })
+}
+
+/// The central overrides for this reconcile: `--overrides FILE` (read by the pipeline, as `kyma deploy
+/// --overrides` reads it), or the ConfigMap/Secret of `--overrides-from` read now, as data (so a change
+/// reaches every object by its next resync, and concurrent reconciles share nothing).
+pub(super) async fn central_overrides(ctx: &Ctx) -> Result<Option<Document>, Failure> {
+    let Some(source) = &ctx.args.overrides_from else {
+        return Ok(ctx.args.overrides.clone().map(Document::File));
+    };
+    let ns = ctx.args.operator_namespace.as_str();
+    let (kind, name) = match source {
+        OverridesSource::ConfigMap(n) => ("ConfigMap", n),
+        OverridesSource::Secret(n) => ("Secret", n),
+    };
+    let r = super::resolve(&ctx.home, "v1", kind).await?;
+    let context = |f: Failure| {
+        Failure::new(
+            f.exit,
+            f.error.context("the central overrides (--overrides-from)"),
+        )
+    };
+    let bytes = read_key(ctx, &r, ns, name, "overrides.yaml")
+        .await
+        .map_err(context)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        context(Failure::bad_input(anyhow::anyhow!(
+            "{kind} {ns}/{name} key \"overrides.yaml\": not UTF-8: {e}"
+        )))
+    })?;
+    Ok(Some(Document::Text {
+        origin: format!("{kind} {ns}/{name} key overrides.yaml"),
+        text,
+    }))
+}
+
+/// One key of a ConfigMap or Secret of the watched cluster (a Secret's value decoded from base64): the
+/// kubeconfig a `Kyma` object names, the central overrides.
+async fn read_key(ctx: &Ctx, r: &Resource, ns: &str, name: &str, key: &str) -> Result<Vec<u8>, Failure> {
+    let kind = r.kind.as_str();
+    let object = ctx
+        .home
+        .get(r, Some(ns), name)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                Exit::Unreachable,
+                anyhow::anyhow!("cannot read {kind} {ns}/{name}: {e}"),
+            )
+        })?
+        .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} does not exist")))?;
+    let field = object
+        .pointer(&format!("/data/{}", key.replace('~', "~0").replace('/', "~1")))
+        .and_then(Value::as_str)
+        .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} has no key {key:?}")))?;
+    if kind != "Secret" {
+        return Ok(field.as_bytes().to_vec());
+    }
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(field)
+        .map_err(|e| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} key {key:?}: not base64: {e}")))
+}
