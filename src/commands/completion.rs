@@ -18,22 +18,14 @@ pub fn exec(shell: clap_complete::Shell) -> anyhow::Result<()> {
 }
 
 fn offer_module_names(cmd: clap::Command, names: &[String]) -> clap::Command {
-    let args: Vec<clap::Id> = cmd
-        .get_arguments()
-        .filter(|a| MODULE_ARGS.contains(&a.get_id().as_str()))
-        .map(|a| a.get_id().clone())
-        .collect();
-    let mut cmd = cmd;
-    for id in args {
-        let names = names.to_vec();
-        cmd = cmd.mut_arg(id, |a| {
+    // `mut_args`/`mut_subcommands` keep the order (`mut_arg` would move the arg to the end).
+    cmd.mut_args(|a| {
+        if MODULE_ARGS.contains(&a.get_id().as_str()) {
             a.value_parser(clap::builder::PossibleValuesParser::new(names))
                 .hide_possible_values(true)
-        });
-    }
-    let subs: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
-    for sub in subs {
-        cmd = cmd.mut_subcommand(sub, |s| offer_module_names(s, names));
-    }
-    cmd
+        } else {
+            a
+        }
+    })
+    .mut_subcommands(|s| offer_module_names(s, names))
 }
