@@ -19,6 +19,7 @@ mod engine;
 mod errors;
 mod exit;
 mod fetch;
+mod front;
 mod hash;
 mod normalize;
 mod object;

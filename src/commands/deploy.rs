@@ -2,26 +2,20 @@
 //! render with its facts, deploy, report.
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use super::fleet::Report;
-use crate::action::deploy::run;
-use crate::action::request::DeployRequest;
-use crate::cli::{DeployArgs, GlobalArgs, OutputFormat};
-use crate::cluster::Target;
+use crate::cli::{DeployArgs, GlobalArgs};
 use crate::engine::Event;
 use crate::exit::{Exit, Failure};
-use crate::pipeline::Loaded;
 use crate::render::ClusterFacts;
 
 pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> {
-    let fetch = super::requests::fetch(&global);
-    let request = super::requests::deploy(&args);
+    let fetch = crate::front::requests::fetch(&global);
+    let request = crate::front::requests::deploy(&args);
     // Everything the user gave is checked (assets fetched once, templates rendered offline) before any
     // cluster is contacted.
     let loaded = crate::pipeline::load(&fetch, &request.selection)?;
     crate::pipeline::render(&loaded, &ClusterFacts::default())?;
-    let targets = super::fleet::targets(&args.cluster)?;
+    let targets = crate::front::requests::targets(&args.cluster)?;
     let several = targets.len() > 1;
 
     // One consumer for every cluster's events: bars and lines then never fight over the terminal.
@@ -32,7 +26,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         verbose: global.verbose,
     };
     let consumer = tokio::spawn(crate::report::live::consume(rx, live));
-    let cancel = super::signals::cancel_on_signal();
+    let cancel = crate::front::signals::cancel_on_signal();
     let limit = args.cluster.cluster_concurrency;
     let exit = super::fleet::run(&global, targets, limit, |target| {
         let events = tx.clone();
@@ -51,12 +45,12 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
                     let _ = events.send(ev);
                 }
             });
-            let to = Destination {
+            let to = crate::front::deploy::Destination {
                 target: &target,
                 output,
                 immediate: !several,
             };
-            let report = deploy_to(request, loaded, to, cluster_tx, cancel).await;
+            let report = crate::front::deploy::deploy_to(request, loaded, to, cluster_tx, cancel).await;
             let _ = forward.await;
             report
         }
@@ -73,95 +67,4 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         .into());
     }
     Ok(exit)
-}
-
-/// Where one cluster's deploy goes and how it is reported: the fleet runner's target, the output
-/// format, and whether notes go to stderr at once (one cluster) or into the report (several, or the
-/// operator).
-#[derive(Clone, Copy)]
-pub(crate) struct Destination<'a> {
-    pub target: &'a Target,
-    pub output: OutputFormat,
-    pub immediate: bool,
-}
-
-/// One cluster's deploy of a loaded selection: connect, render with the cluster's facts, deploy,
-/// report. The command line runs it per cluster; the operator per `Kyma` object.
-pub(crate) async fn deploy_to(
-    request: &DeployRequest,
-    loaded: &Loaded,
-    to: Destination<'_>,
-    events: mpsc::UnboundedSender<Event>,
-    cancel: CancellationToken,
-) -> Result<Report, Failure> {
-    let cluster = crate::cluster::connect_within(to.target, request.connect_window()).await?;
-    let facts = crate::cluster::facts::read(&cluster, loaded.uses_network_facts()).await;
-    let mut prepared = crate::pipeline::render(loaded, &facts)?;
-    let mut report = Report::new(to.immediate);
-    for w in crate::pipeline::warning_lines(&prepared) {
-        report.warn(&w);
-    }
-
-    let opts = request.options(prepared.refused.clone());
-    let result = run(
-        &cluster,
-        &mut prepared.plan,
-        &prepared.values,
-        &opts,
-        events,
-        cancel,
-    )
-    .await
-    .map_err(Failure::from)?;
-    for w in &result.warnings {
-        report.warn(w);
-    }
-    report.exit = crate::report::summary::exit_code(&result.outcome);
-    report.json = crate::report::summary::json_doc(
-        &result.outcome,
-        serde_json::json!({
-            "context": cluster.context,
-            "server": cluster.server,
-            "dryRun": request.dry_run,
-            "lockedValues": prepared.locked,
-            "versionChanges": result.changes,
-            "pruned": result.pruned,
-        }),
-    );
-    if to.output == OutputFormat::Table {
-        table_notes(&mut report, &result, request.dry_run);
-    }
-    Ok(report)
-}
-
-/// The table output's notes (version changes, what was pruned or kept) and the summary table.
-fn table_notes(report: &mut Report, result: &crate::action::deploy::DeployResult, dry_run: bool) {
-    for c in &result.changes {
-        if let Some(from) = &c.from {
-            report.note(format!(
-                "{} {from} → {}{}",
-                c.module,
-                c.to,
-                if c.downgrade { " (downgrade)" } else { "" }
-            ));
-        }
-    }
-    for (module, pruned) in &result.pruned {
-        for d in &pruned.deleted {
-            report.note(format!("{module}: pruned {d}"));
-        }
-        for (o, why) in pruned.kept.iter().chain(pruned.stuck.iter()) {
-            report.note(format!("{module}: kept {o}: {why}"));
-        }
-        for (o, why) in &pruned.refused {
-            report.note(format!("{module}: not pruned {o}: {why} (still recorded)"));
-        }
-    }
-    if dry_run {
-        report.note("dry run: nothing was persisted");
-    }
-    report.out(crate::report::summary::table(
-        &result.outcome,
-        crate::report::style::stdout_width(),
-    ));
 }

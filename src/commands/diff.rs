@@ -1,19 +1,19 @@
 //! `kyma diff`: exit 0 no changes, 1 changes, 2 error, as diff(1) does.
 
-use super::fleet::Report;
 use crate::action::inspect::DiffAction;
 use crate::cli::{DiffArgs, GlobalArgs, OutputFormat};
 use crate::exit::{Exit, Failure};
+use crate::front::Report;
 use crate::render::ClusterFacts;
 
 pub async fn exec(global: GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     // Everything the user gave is checked (assets fetched once, templates rendered offline) before any
     // cluster is contacted.
-    let fetch = super::requests::fetch(&global);
-    let request = super::requests::diff(&args);
+    let fetch = crate::front::requests::fetch(&global);
+    let request = crate::front::requests::diff(&args);
     let loaded = crate::pipeline::load(&fetch, &request.selection)?;
     crate::pipeline::render(&loaded, &ClusterFacts::default())?;
-    let targets = super::fleet::targets(&args.cluster)?;
+    let targets = crate::front::requests::targets(&args.cluster)?;
     let several = targets.len() > 1;
     super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
         let (global, request, loaded) = (&global, &request, &loaded);

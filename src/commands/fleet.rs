@@ -3,49 +3,13 @@
 //! `Report` per cluster instead of printing; this file prints them — as before for one cluster, in a
 //! section per cluster with a summary line for several — and decides the exit code.
 
-use std::fmt::Write as _;
-
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::cli::{ClusterArgs, GlobalArgs, OutputFormat};
+use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cluster::Target;
 use crate::exit::{Exit, Failure};
-
-/// What one command did on one cluster.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub exit: Exit,
-    /// The `-o json` document of a single-cluster run.
-    pub json: Value,
-    pub stdout: String,
-    /// Notes and warnings, each line as it would go to stderr.
-    pub stderr: String,
-    /// One cluster: notes go to stderr as they come (a warning before the progress, not after it).
-    pub immediate: bool,
-}
-
-impl Report {
-    pub fn new(immediate: bool) -> Report {
-        Report {
-            immediate,
-            ..Default::default()
-        }
-    }
-    pub fn warn(&mut self, message: &str) {
-        self.note(format!("{} {message}", crate::report::style::warning_prefix()));
-    }
-    pub fn note(&mut self, message: impl std::fmt::Display) {
-        if self.immediate {
-            eprintln!("{message}");
-        } else {
-            let _ = writeln!(self.stderr, "{message}");
-        }
-    }
-    pub fn out(&mut self, text: impl std::fmt::Display) {
-        let _ = write!(self.stdout, "{text}");
-    }
-}
+use crate::front::Report;
 
 /// The order in which a run over several clusters reports its exit code: the most serious wins.
 /// Interrupted first (the person asked to stop), then bad input, a catalog that could not be had, an
@@ -67,10 +31,6 @@ pub fn most_serious(codes: impl IntoIterator<Item = Exit>) -> Exit {
         .into_iter()
         .find(|s| codes.contains(s))
         .unwrap_or(Exit::Success)
-}
-
-pub fn targets(args: &ClusterArgs) -> Result<Vec<Target>, Failure> {
-    crate::cluster::targets(&args.kubeconfig, &args.context, args.all_contexts).map_err(Failure::from)
 }
 
 /// Run `one` on every target and print what they did. One target: exactly the single-cluster output

@@ -10,8 +10,8 @@ use crate::fetch::{FetchError, confined, mirror_path, write_in};
 use crate::report::table::Table;
 
 pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
-    let catalog = crate::pipeline::load_catalog(&super::requests::fetch(global))?;
-    let fetcher = crate::pipeline::fetcher(&super::requests::fetch(global));
+    let catalog = crate::pipeline::load_catalog(&crate::front::requests::fetch(global))?;
+    let fetcher = crate::pipeline::fetcher(&crate::front::requests::fetch(global));
     let modules = crate::pipeline::select(&catalog, &args.modules)?;
     let mut rows = Vec::new();
     let mut images = std::collections::BTreeSet::new();

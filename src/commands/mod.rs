@@ -7,8 +7,6 @@ pub(crate) mod fleet;
 mod mirror;
 mod modules;
 mod render;
-pub(crate) mod requests;
-pub(crate) mod signals;
 mod status;
 mod undeploy;
 mod unlock;

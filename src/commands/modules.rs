@@ -9,7 +9,7 @@ use crate::exit::ResultExt;
 use crate::report::table::Table;
 
 pub fn exec(global: &GlobalArgs, cmd: &ModulesCommand) -> anyhow::Result<()> {
-    let catalog = crate::pipeline::load_catalog(&super::requests::fetch(global))?;
+    let catalog = crate::pipeline::load_catalog(&crate::front::requests::fetch(global))?;
     match cmd {
         ModulesCommand::List => list(global, &catalog),
         ModulesCommand::Show { module } => show(global, &catalog, module),
@@ -88,7 +88,7 @@ fn show(global: &GlobalArgs, catalog: &Catalog, spec: &str) -> anyhow::Result<()
     // (cache, mirror, network), and the URLs regardless.
     let (module, unavailable) = match crate::catalog::release::materialize(
         chosen,
-        &crate::pipeline::fetcher(&super::requests::fetch(global)),
+        &crate::pipeline::fetcher(&crate::front::requests::fetch(global)),
     ) {
         Ok(m) => (m, None),
         Err(e) => (chosen.clone(), Some(format!("{e:#}"))),

@@ -5,8 +5,8 @@ use crate::exit::Failure;
 use crate::render::ClusterFacts;
 
 pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<()> {
-    let fetch = super::requests::fetch(global);
-    let selection = super::requests::selection(&args.selection);
+    let fetch = crate::front::requests::fetch(global);
+    let selection = crate::front::requests::selection(&args.selection);
     let prepared = crate::pipeline::prepare(&fetch, &selection, &ClusterFacts::default())?;
     crate::pipeline::print_warnings(&prepared);
     let plan = &prepared.plan;

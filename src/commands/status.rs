@@ -4,19 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use super::fleet::Report;
 use crate::action::inspect::{Drift, ModuleHealth, ModuleStatus};
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::engine::readiness::Health;
 use crate::exit::{Exit, Failure};
+use crate::front::Report;
 use crate::report::table::Table;
 
 /// How many objects a summary names per problem.
 const NAMED: usize = 3;
 
 pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> {
-    let request = super::requests::status(&args);
-    let targets = super::fleet::targets(&args.cluster)?;
+    let request = crate::front::requests::status(&args);
+    let targets = crate::front::requests::targets(&args.cluster)?;
     super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
         let (global, request) = (&global, &request);
         async move {

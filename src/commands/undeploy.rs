@@ -1,15 +1,15 @@
 //! `kyma undeploy`, on one cluster or several.
 
-use super::fleet::Report;
 use crate::action::undeploy::run;
 use crate::cli::{GlobalArgs, OutputFormat, UndeployArgs};
 use crate::exit::{Exit, Failure};
+use crate::front::Report;
 
 pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit> {
-    let request = super::requests::undeploy(&args);
-    let targets = super::fleet::targets(&args.cluster)?;
+    let request = crate::front::requests::undeploy(&args);
+    let targets = crate::front::requests::targets(&args.cluster)?;
     let several = targets.len() > 1;
-    let cancel = super::signals::cancel_on_signal();
+    let cancel = crate::front::signals::cancel_on_signal();
     let exit = super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
         let (global, request, cancel) = (&global, &request, cancel.clone());
         async move {

@@ -1,11 +1,11 @@
 //! `kyma unlock`, on one cluster or several.
 
-use super::fleet::Report;
 use crate::cli::{ClusterArgs, GlobalArgs};
 use crate::exit::{Exit, Failure};
+use crate::front::Report;
 
 pub async fn exec(global: GlobalArgs, args: ClusterArgs) -> anyhow::Result<Exit> {
-    let targets = super::fleet::targets(&args)?;
+    let targets = crate::front::requests::targets(&args)?;
     let several = targets.len() > 1;
     super::fleet::run(&global, targets, args.cluster_concurrency, |target| {
         let args = &args;

@@ -20,7 +20,7 @@ pub fn print(global: &GlobalArgs, args: &OperatorManifestsArgs) -> anyhow::Resul
         Profile::ControlPlane
     } else {
         let selection = crate::pipeline::Selection::modules(args.modules.clone());
-        let fetch = crate::commands::requests::fetch(global);
+        let fetch = crate::front::requests::fetch(global);
         let prepared = crate::pipeline::prepare(&fetch, &selection, &ClusterFacts::default())?;
         let objects: Vec<&Object> = prepared.plan.nodes.iter().map(|n| &n.object).collect();
         Profile::Modules {

@@ -65,7 +65,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
     let (home, home_target) = connect_home(&args).await?;
     let (kymas, secrets) = install_api(&home).await?;
     let ctx = Arc::new(Ctx {
-        fetch: crate::commands::requests::fetch(&global),
+        fetch: crate::front::requests::fetch(&global),
         output: global.output,
         args,
         home: home.clone(),
@@ -74,7 +74,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         secrets,
         failures: Mutex::new(HashMap::new()),
         leading: Arc::new(Mutex::new(Default::default())),
-        shutdown: crate::commands::signals::cancel_on_signal(),
+        shutdown: crate::front::signals::cancel_on_signal(),
     });
     tracing::info!(
         server = %home.server,
@@ -105,7 +105,7 @@ async fn connect_home(args: &OperatorRunArgs) -> Result<(Cluster, Target), Failu
             args.shards - 1
         )));
     }
-    let targets = crate::commands::fleet::targets(&args.cluster)?;
+    let targets = crate::front::requests::targets(&args.cluster)?;
     let [home_target] = targets.as_slice() else {
         return Err(Failure::bad_input(anyhow::anyhow!(
             "the operator watches one cluster: give at most one --context and one --kubeconfig"

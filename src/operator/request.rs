@@ -12,8 +12,8 @@ use super::api::KymaSpec;
 use crate::action::request::{DeployRequest, UndeployRequest};
 use crate::cli::{OperatorRunArgs, OverridesSource};
 use crate::cluster::Target;
-use crate::commands::fleet::Report;
 use crate::exit::{Exit, Failure};
+use crate::front::Report;
 use crate::pipeline::{Selection, Values};
 use crate::store::lock::LockWait;
 use crate::values::Document;
@@ -92,13 +92,13 @@ pub(super) async fn deploy(
     }
     let (tx, rx) = mpsc::unbounded_channel::<crate::engine::Event>();
     let log = tokio::spawn(log_modules(key.to_string(), target.label.clone(), rx));
-    let to = crate::commands::deploy::Destination {
+    let to = crate::front::deploy::Destination {
         target,
         output: ctx.output,
         immediate: false,
     };
     let cancel = ctx.shutdown.child_token();
-    let report = crate::commands::deploy::deploy_to(&request, &loaded, to, tx, cancel).await;
+    let report = crate::front::deploy::deploy_to(&request, &loaded, to, tx, cancel).await;
     let _ = log.await;
     report
 }
@@ -172,7 +172,7 @@ mod tests {
     fn cli_deploy(argv: &[&str]) -> DeployRequest {
         let argv = ["kyma", "deploy"].into_iter().chain(argv.iter().copied());
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::Deploy(args) => crate::commands::requests::deploy(&args),
+            Command::Deploy(args) => crate::front::requests::deploy(&args),
             _ => unreachable!(),
         }
     }

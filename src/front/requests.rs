@@ -2,7 +2,9 @@
 //! the actions and the fleet runner take.
 
 use crate::action::request::{DeployRequest, DiffRequest, StatusRequest, UndeployRequest};
-use crate::cli::{DeployArgs, DiffArgs, GlobalArgs, SelectionArgs, StatusArgs, UndeployArgs};
+use crate::cli::{ClusterArgs, DeployArgs, DiffArgs, GlobalArgs, SelectionArgs, StatusArgs, UndeployArgs};
+use crate::cluster::Target;
+use crate::exit::Failure;
 use crate::pipeline::{FetchSettings, Selection, Values};
 use crate::store::lock::LockWait;
 use crate::values::Document;
@@ -77,6 +79,11 @@ pub fn status(args: &StatusArgs) -> StatusRequest {
         concurrency: args.concurrency,
         wait_for_cluster: args.cluster.wait_for_cluster,
     }
+}
+
+/// The clusters a command goes to: `--kubeconfig`, `--context`, `--all-contexts`.
+pub fn targets(args: &ClusterArgs) -> Result<Vec<Target>, Failure> {
+    crate::cluster::targets(&args.kubeconfig, &args.context, args.all_contexts).map_err(Failure::from)
 }
 
 #[cfg(test)]
