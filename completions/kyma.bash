@@ -980,7 +980,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__operator__subcmd__run)
-            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --shards --shard --selector --leader-election --operator-namespace --overrides-from --lease-duration --insecure-kubeconfig-exec --insecure-kubeconfig-files --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --shards --shard --selector --leader-election --operator-namespace --overrides-from --lease-duration --insecure-kubeconfig-exec --insecure-kubeconfig-files --log-format --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1040,6 +1040,10 @@ _kyma() {
                     ;;
                 --lease-duration)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)

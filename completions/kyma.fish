@@ -352,6 +352,8 @@ complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subc
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l operator-namespace -d 'The operator\'s own namespace: the shards\' Leases and the central overrides live here (never kyma-installer, which the last undeploy removes)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l overrides-from -d 'Central overrides from a ConfigMap or Secret of --operator-namespace (`configmap/NAME` or `secret/NAME`, key `overrides.yaml`), read at every reconcile and applied last, as `kyma deploy --overrides` does: they win over every `Kyma` object\'s values' -r
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l lease-duration -d 'How long a leader\'s Lease lives unrenewed: a standby takes over at most this long after the leader is gone' -r
+complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l log-format -d 'How the operator\'s log lines are written to stderr: `text` (timestamp, level, message, fields) or `json` (one object per line)' -r -f -a "text\t''
+json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -s o -l output -d 'Output format of the final result' -r -f -a "table\t''
 json\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand operator; and __fish_seen_subcommand_from run" -l catalog -d 'Add or override modules from a directory or an http(s) .tar.gz (`URL#sha256=HEX` pins it). Repeatable; later catalogs win' -r

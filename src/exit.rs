@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::pipeline::PipelineError;
+
 /// The documented, distinct exit codes of every `kyma` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Exit {
@@ -63,9 +65,27 @@ impl std::error::Error for Failure {}
 /// Exit code for any error that reaches `main`: a `Failure` says its own; anything else is a bug or
 /// an unexpected environment problem and is reported as a module failure, never as success.
 pub fn exit_code_of(err: &anyhow::Error) -> Exit {
-    err.downcast_ref::<Failure>()
-        .map(|f| f.exit)
+    if let Some(f) = err.downcast_ref::<Failure>() {
+        return f.exit;
+    }
+    err.downcast_ref::<PipelineError>()
+        .map(pipeline_exit)
         .unwrap_or(Exit::ModuleFailed)
+}
+
+/// The offline half's failures: bad input (2), or a catalog or asset that could not be had (6).
+fn pipeline_exit(e: &PipelineError) -> Exit {
+    match e {
+        PipelineError::Input(_) => Exit::BadInput,
+        PipelineError::Unavailable(_) => Exit::Fetch,
+    }
+}
+
+impl From<PipelineError> for Failure {
+    fn from(e: PipelineError) -> Failure {
+        let exit = pipeline_exit(&e);
+        Failure::new(exit, e)
+    }
 }
 
 pub trait ResultExt<T> {

@@ -38,10 +38,12 @@ pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
         };
         for (url, pin) in urls {
             let asset_failure = |e: FetchError| {
-                crate::pipeline::catalog_failure(crate::catalog::CatalogError::Asset {
-                    module: m.id(),
-                    source: e,
-                })
+                crate::exit::Failure::from(crate::pipeline::catalog_error(
+                    crate::catalog::CatalogError::Asset {
+                        module: m.id(),
+                        source: e,
+                    },
+                ))
             };
             let Some(rest) = mirror_path(&url).map_err(asset_failure)? else {
                 rows.push((m.id(), url, "skipped: not a GitHub release asset".to_string()));

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{FetchSettings, Selection};
+use super::{PipelineError, input};
 use crate::catalog::{Catalog, CatalogError, Module, assets, source};
-use crate::exit::{Exit, Failure, ResultExt};
 use crate::fetch::Fetcher;
 use crate::values::{Locked, ValueInputs};
 
@@ -22,29 +22,29 @@ pub fn fetcher(fetch: &FetchSettings) -> Fetcher {
     fetch.fetcher()
 }
 
-/// A catalog or asset that could not be had is its own exit code (6); a bad one is bad input (2), and
-/// so is a URL or mirror path that would leave its folder.
-pub fn catalog_failure(e: CatalogError) -> Failure {
+/// A catalog or asset that could not be had is unavailable; a bad one is bad input, and so is a URL or
+/// mirror path that would leave its folder.
+pub fn catalog_error(e: CatalogError) -> PipelineError {
     match e {
         CatalogError::Fetch(ref f) | CatalogError::Asset { source: ref f, .. } if f.is_bad_input() => {
-            Failure::bad_input(e)
+            input(e)
         }
-        CatalogError::Fetch(_) | CatalogError::Asset { .. } => Failure::new(Exit::Fetch, e),
-        e => Failure::bad_input(e),
+        CatalogError::Fetch(_) | CatalogError::Asset { .. } => PipelineError::Unavailable(e.into()),
+        e => input(e),
     }
 }
 
-pub fn load_catalog(fetch: &FetchSettings) -> Result<Catalog, Failure> {
-    source::load(&fetch.catalogs, &fetch.fetcher()).map_err(catalog_failure)
+pub fn load_catalog(fetch: &FetchSettings) -> Result<Catalog, PipelineError> {
+    source::load(&fetch.catalogs, &fetch.fetcher()).map_err(catalog_error)
 }
 
 /// Resolve `--modules` against the catalog: each module once, in the order given.
-pub fn select<'c>(catalog: &'c Catalog, specs: &[String]) -> Result<Vec<&'c Module>, Failure> {
+pub fn select<'c>(catalog: &'c Catalog, specs: &[String]) -> Result<Vec<&'c Module>, PipelineError> {
     let mut modules: Vec<&Module> = Vec::new();
     for spec in specs {
-        let m = catalog.select(spec).bad_input()?;
+        let m = catalog.select(spec).map_err(input)?;
         if let Some(prev) = modules.iter().find(|p| p.name == m.name) {
-            return Err(Failure::bad_input(anyhow::anyhow!(
+            return Err(input(anyhow::anyhow!(
                 "module {} is selected twice ({} and {})",
                 m.name,
                 prev.version,
@@ -57,20 +57,20 @@ pub fn select<'c>(catalog: &'c Catalog, specs: &[String]) -> Result<Vec<&'c Modu
 }
 
 /// Catalog → selection → assets → values. Every error here happens before any cluster call.
-pub fn load(fetch: &FetchSettings, sel: &Selection) -> Result<Loaded, Failure> {
+pub fn load(fetch: &FetchSettings, sel: &Selection) -> Result<Loaded, PipelineError> {
     let catalog = load_catalog(fetch)?;
     let fetcher = fetch.fetcher();
     let modules = select(&catalog, &sel.modules)?
         .into_iter()
         .map(|m| assets::fetch(m, &fetcher))
         .collect::<Result<Vec<Module>, _>>()
-        .map_err(catalog_failure)?;
+        .map_err(catalog_error)?;
     let names: Vec<&str> = catalog.names().collect();
     let v = &sel.values;
     let inputs =
-        ValueInputs::read(v.profile, &v.documents, &v.set, v.overrides.as_ref(), &names).bad_input()?;
+        ValueInputs::read(v.profile, &v.documents, &v.set, v.overrides.as_ref(), &names).map_err(input)?;
     let refs: Vec<&Module> = modules.iter().collect();
-    let (values, locked) = crate::values::resolve_all(&inputs, &refs).bad_input()?;
+    let (values, locked) = crate::values::resolve_all(&inputs, &refs).map_err(input)?;
     Ok(Loaded {
         modules,
         locked,

@@ -9,8 +9,26 @@ mod prepare;
 use anyhow::Context as _;
 
 pub use input::{FetchSettings, Selection, Values};
-pub use load::{Loaded, catalog_failure, fetcher, load, load_catalog, select};
+pub use load::{Loaded, catalog_error, fetcher, load, load_catalog, select};
 pub use prepare::{prepare, print_warnings, render, warning_lines};
+
+/// Why the offline half stopped. It names what was wrong; the front ends decide the exit code (`exit.rs`:
+/// bad input 2, a catalog or asset that could not be had 6).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Something the user gave is wrong (catalog, selection, values, templates, grants, a URL or
+    /// mirror path that would leave its folder): fixing the input is the only cure.
+    #[error(transparent)]
+    Input(anyhow::Error),
+    /// A catalog or an asset could not be had (network, mirror, cache): trying again may work.
+    #[error(transparent)]
+    Unavailable(anyhow::Error),
+}
+
+/// Mark an error as the user's input being wrong.
+pub(crate) fn input(e: impl Into<anyhow::Error>) -> PipelineError {
+    PipelineError::Input(e.into())
+}
 
 pub fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     write_bytes(path, text.as_bytes())

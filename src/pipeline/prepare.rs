@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{FetchSettings, Loaded, Selection};
+use super::{PipelineError, input};
 use crate::catalog::Module;
-use crate::exit::{Failure, ResultExt};
 use crate::plan::Plan;
 use crate::render::ClusterFacts;
 use crate::values::Locked;
@@ -21,10 +21,10 @@ pub struct Prepared {
 }
 
 /// Render a loaded selection for one set of cluster facts and plan it.
-pub fn render(loaded: &Loaded, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
+pub fn render(loaded: &Loaded, cluster: &ClusterFacts) -> Result<Prepared, PipelineError> {
     let refs: Vec<&Module> = loaded.modules.iter().collect();
-    let mut rendered = crate::render::render_all(&refs, &loaded.values, cluster).bad_input()?;
-    let privileged = crate::privilege::check(&rendered, &loaded.allowances).bad_input()?;
+    let mut rendered = crate::render::render_all(&refs, &loaded.values, cluster).map_err(input)?;
+    let privileged = crate::privilege::check(&rendered, &loaded.allowances).map_err(input)?;
     for o in rendered.iter_mut().flat_map(|r| r.objects.iter_mut()) {
         crate::normalize::fill_defaults(&mut o.data);
     }
@@ -45,7 +45,11 @@ pub fn render(loaded: &Loaded, cluster: &ClusterFacts) -> Result<Prepared, Failu
 }
 
 /// Everything up to the plan, for commands that render once.
-pub fn prepare(fetch: &FetchSettings, sel: &Selection, cluster: &ClusterFacts) -> Result<Prepared, Failure> {
+pub fn prepare(
+    fetch: &FetchSettings,
+    sel: &Selection,
+    cluster: &ClusterFacts,
+) -> Result<Prepared, PipelineError> {
     render(&super::load(fetch, sel)?, cluster)
 }
 
