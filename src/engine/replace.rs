@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{Engine, Event, Msg};
 use crate::cluster::Cluster;
+use crate::object::Fields as _;
 
 /// Annotation on an object that allows kyma to delete and recreate it when an upgrade changes an
 /// immutable field.
@@ -15,13 +16,7 @@ pub const REPLACE_ANNOTATION: &str = "kyma-project.io/replace";
 
 /// Whether the object may be deleted and recreated: asked for, and not a dry run.
 pub(super) fn allowed(data: &Value, dry_run: bool, force_replace: bool) -> bool {
-    let annotated = data
-        .pointer(&format!(
-            "/metadata/annotations/{}",
-            REPLACE_ANNOTATION.replace('/', "~1")
-        ))
-        .and_then(Value::as_str)
-        == Some("true");
+    let annotated = data.annotation(REPLACE_ANNOTATION) == Some("true");
     !dry_run && (force_replace || annotated)
 }
 

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use super::readiness::{self, Health};
 use super::{Engine, Msg};
 use crate::cluster::Resource;
+use crate::object::Fields as _;
 use crate::store::inventory::PART_OF_LABEL;
 
 /// Which objects a watch asks the server for.
@@ -368,10 +369,7 @@ impl Engine<'_> {
     pub(super) fn spawn_watch(&mut self, i: usize, r: Resource, live: &Value) {
         let obj = &self.plan.nodes[i].object;
         let since = resource_version(live);
-        let part_of = obj
-            .data
-            .pointer(&format!("/metadata/labels/{}", PART_OF_LABEL.replace('/', "~1")))
-            .and_then(Value::as_str);
+        let part_of = obj.data.label(PART_OF_LABEL);
         let key = Key {
             api_version: r.api_version(),
             plural: r.plural.clone(),

@@ -3,13 +3,13 @@
 //! `--overrides-from`. Nothing read here is written to a file.
 
 use kube::api::DynamicObject;
-use serde_json::Value;
 
 use super::Ctx;
 use super::api::KymaSpec;
 use crate::cli::OverridesSource;
 use crate::cluster::{Resource, Target};
 use crate::exit::{Exit, Failure};
+use crate::object::Fields as _;
 use crate::values::Document;
 
 /// The cluster a `Kyma` object's modules go to: this one, or the one its kubeconfig Secret names (the
@@ -90,8 +90,7 @@ async fn read_key(ctx: &Ctx, r: &Resource, ns: &str, name: &str, key: &str) -> R
         })?
         .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} does not exist")))?;
     let field = object
-        .pointer(&format!("/data/{}", key.replace('~', "~0").replace('/', "~1")))
-        .and_then(Value::as_str)
+        .str_at(&["data", key])
         .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} has no key {key:?}")))?;
     if kind != "Secret" {
         return Ok(field.as_bytes().to_vec());
