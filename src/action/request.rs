@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use super::deploy::DeployOptions;
-use super::undeploy::UndeployOptions;
 use crate::pipeline::Selection;
 use crate::store::lock::LockWait;
 
@@ -144,18 +143,6 @@ impl UndeployRequest {
 
     pub fn connect_window(&self) -> Duration {
         self.wait_for_cluster.min(self.timeout)
-    }
-
-    pub fn options(&self) -> UndeployOptions {
-        UndeployOptions {
-            modules: self.modules.clone(),
-            all: self.all,
-            force: self.force,
-            prune_crds: self.prune_crds,
-            remove_finalizers: self.remove_finalizers,
-            timeout: self.timeout,
-            wait_for_lock: self.wait_for_lock,
-        }
     }
 }
 

@@ -1,25 +1,14 @@
 //! Removing modules: only their recorded members, in reverse order, with the same guards as prune.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use super::ActionError;
 use super::delete::{CrdPolicy, DeleteOptions, DeleteReport, delete_members};
+use super::request::UndeployRequest;
 use crate::cluster::Cluster;
 use crate::object::ObjectKey;
 use crate::store::inventory::{self, Inventory, Member};
-use crate::store::lock::{Lock, LockError, LockWait, Lost};
-
-#[derive(Debug, Clone)]
-pub struct UndeployOptions {
-    pub modules: Vec<String>,
-    pub all: bool,
-    pub force: bool,
-    pub prune_crds: bool,
-    pub remove_finalizers: bool,
-    pub timeout: Duration,
-    pub wait_for_lock: LockWait,
-}
+use crate::store::lock::{Lock, LockError, Lost};
 
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -40,7 +29,7 @@ impl UndeployResult {
 
 pub async fn run(
     cluster: &Cluster,
-    opts: &UndeployOptions,
+    opts: &UndeployRequest,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<UndeployResult, ActionError> {
     let acquired = tokio::select! {
@@ -90,7 +79,7 @@ pub async fn run(
 
 async fn undeploy_locked(
     cluster: &Cluster,
-    opts: &UndeployOptions,
+    opts: &UndeployRequest,
     lock: Option<&Lock>,
 ) -> Result<UndeployResult, ActionError> {
     let all: HashMap<String, Inventory> = inventory::read_all(cluster)
@@ -146,7 +135,7 @@ async fn undeploy_locked(
 
 /// The modules to remove: every installed one (`--all`, in name order), or those named, each of
 /// which must be installed.
-fn chosen(opts: &UndeployOptions, all: &HashMap<String, Inventory>) -> Result<Vec<String>, ActionError> {
+fn chosen(opts: &UndeployRequest, all: &HashMap<String, Inventory>) -> Result<Vec<String>, ActionError> {
     let mut installed: Vec<String> = all.keys().cloned().collect();
     installed.sort();
     if opts.all {

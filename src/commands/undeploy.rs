@@ -14,9 +14,7 @@ pub async fn exec(global: GlobalArgs, args: UndeployArgs) -> anyhow::Result<Exit
         let (global, request, cancel) = (&global, &request, cancel.clone());
         async move {
             let cluster = crate::cluster::connect_within(&target, request.connect_window()).await?;
-            let result = run(&cluster, &request.options(), cancel)
-                .await
-                .map_err(Failure::from)?;
+            let result = run(&cluster, request, cancel).await.map_err(Failure::from)?;
             let mut report = Report::new(!several);
             for w in &result.warnings {
                 report.warn(w);

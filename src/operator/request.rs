@@ -128,7 +128,7 @@ pub(super) async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> 
         .await
         .map_err(Failure::from)?;
     let cancel = ctx.shutdown.child_token();
-    match crate::action::undeploy::run(&cluster, &request.options(), cancel).await {
+    match crate::action::undeploy::run(&cluster, &request, cancel).await {
         Ok(r) if r.complete() => Ok(()),
         Ok(r) if r.refused() => {
             let refused: Vec<String> = r
