@@ -2,7 +2,10 @@
 
 use std::fmt;
 
+use crate::action::ActionError;
+use crate::cluster::ConnectError;
 use crate::pipeline::PipelineError;
+use crate::store::lock::LockError;
 
 /// The documented, distinct exit codes of every `kyma` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -96,5 +99,35 @@ pub trait ResultExt<T> {
 impl<T, E: Into<anyhow::Error>> ResultExt<T> for Result<T, E> {
     fn bad_input(self) -> Result<T, Failure> {
         self.map_err(Failure::bad_input)
+    }
+}
+
+/// The exit code of each way an action can stop: the one place that decides it.
+impl From<ActionError> for Failure {
+    fn from(e: ActionError) -> Failure {
+        let exit = match &e {
+            ActionError::Lock(LockError::Held { .. } | LockError::StillHeld { .. })
+            | ActionError::LockLost(_) => Exit::Locked,
+            ActionError::Lock(LockError::Request(_) | LockError::NoLeases)
+            | ActionError::Inventory(_)
+            | ActionError::InventoryWrite { .. } => Exit::Unreachable,
+            ActionError::Interrupted | ActionError::InterruptedWaitingForLock => Exit::Interrupted,
+            ActionError::NotInstalled { .. }
+            | ActionError::DependedOn(_)
+            | ActionError::ForeignResources(_) => Exit::BadInput,
+        };
+        Failure::new(exit, e)
+    }
+}
+
+/// A wrong kubeconfig or context is bad input; a server that does not answer or refuses our
+/// credentials is unreachable (after any waiting, by how it failed at the end).
+impl From<ConnectError> for Failure {
+    fn from(e: ConnectError) -> Failure {
+        let exit = match e.last() {
+            ConnectError::Unreachable { .. } | ConnectError::Unauthorized { .. } => Exit::Unreachable,
+            _ => Exit::BadInput,
+        };
+        Failure::new(exit, e)
     }
 }

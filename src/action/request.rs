@@ -1,5 +1,5 @@
 //! What one operation on a cluster is asked to do, as data. The command line builds a request from its
-//! flags (`commands/requests.rs`), the fleet runner hands the same request to every cluster, and the
+//! flags (`front/requests.rs`), the fleet runner hands the same request to every cluster, and the
 //! operator builds one from a `Kyma` object — nobody builds an argv or writes a file to talk to the
 //! pipeline and the engine.
 //!

@@ -12,11 +12,8 @@ mod undeploy;
 mod unlock;
 mod version;
 
-use crate::action::ActionError;
 use crate::cli::{Cli, Command};
-use crate::cluster::ConnectError;
-use crate::exit::{Exit, Failure, exit_code_of};
-use crate::store::lock::LockError;
+use crate::exit::{Exit, exit_code_of};
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -53,34 +50,4 @@ pub fn run(cli: Cli) -> i32 {
 fn with_runtime<F: std::future::Future<Output = anyhow::Result<Exit>>>(f: F) -> anyhow::Result<Exit> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(f)
-}
-
-/// The exit code of each way an action can stop: the one place that decides it.
-impl From<ActionError> for Failure {
-    fn from(e: ActionError) -> Failure {
-        let exit = match &e {
-            ActionError::Lock(LockError::Held { .. } | LockError::StillHeld { .. })
-            | ActionError::LockLost(_) => Exit::Locked,
-            ActionError::Lock(LockError::Request(_) | LockError::NoLeases)
-            | ActionError::Inventory(_)
-            | ActionError::InventoryWrite { .. } => Exit::Unreachable,
-            ActionError::Interrupted | ActionError::InterruptedWaitingForLock => Exit::Interrupted,
-            ActionError::NotInstalled { .. }
-            | ActionError::DependedOn(_)
-            | ActionError::ForeignResources(_) => Exit::BadInput,
-        };
-        Failure::new(exit, e)
-    }
-}
-
-/// A wrong kubeconfig or context is bad input; a server that does not answer or refuses our
-/// credentials is unreachable (after any waiting, by how it failed at the end).
-impl From<ConnectError> for Failure {
-    fn from(e: ConnectError) -> Failure {
-        let exit = match e.last() {
-            ConnectError::Unreachable { .. } | ConnectError::Unauthorized { .. } => Exit::Unreachable,
-            _ => Exit::BadInput,
-        };
-        Failure::new(exit, e)
-    }
 }

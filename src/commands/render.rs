@@ -8,7 +8,9 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<()> {
     let fetch = crate::front::requests::fetch(global);
     let selection = crate::front::requests::selection(&args.selection);
     let prepared = crate::pipeline::prepare(&fetch, &selection, &ClusterFacts::default())?;
-    crate::pipeline::print_warnings(&prepared);
+    for w in crate::pipeline::warning_lines(&prepared) {
+        crate::report::style::warn(&w);
+    }
     let plan = &prepared.plan;
     let mut all = String::new();
     for (m, idx) in crate::plan::ordered_for_output(plan) {

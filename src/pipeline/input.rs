@@ -1,5 +1,5 @@
 //! What the pipeline is given, as data: which catalogs and how to fetch from them, which modules, and
-//! which values. The command line builds these from its flags (`commands/requests.rs`); the operator
+//! which values. The command line builds these from its flags (`front/requests.rs`); the operator
 //! from a `Kyma` object and its own settings. No clap type reaches the pipeline.
 
 use crate::fetch::{Fetcher, Mirror};

@@ -69,9 +69,3 @@ pub fn warning_lines(p: &Prepared) -> Vec<String> {
     lines.extend(p.plan.warnings.iter().cloned());
     lines
 }
-
-pub fn print_warnings(p: &Prepared) {
-    for w in warning_lines(p) {
-        crate::report::style::warn(&w);
-    }
-}

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, RequestError, Resource};
+use crate::object::Fields as _;
 use crate::store::inventory::NAMESPACE;
 
 pub const LEASE_NAME: &str = "kyma-lock";
@@ -169,10 +170,29 @@ fn lease_body(spec: &LeaseSpec, identity: &str, acquire: &str, resource_version:
     v
 }
 
-/// A Lease as kyma reads it. The server checks a Lease's fields, so one it returns always fits the type;
-/// anything else reads as an empty Lease (released).
+/// A Lease as kyma reads it. A field the type cannot read (a time another writer formatted its own way)
+/// must never make a held lock look free or drop the version a write is checked against: then the Lease
+/// is read field by field, and only what cannot be read is unknown.
 fn typed(v: &Value) -> Lease {
-    Lease::deserialize(v).unwrap_or_default()
+    Lease::deserialize(v).unwrap_or_else(|_| {
+        let mut lease = Lease::default();
+        lease.metadata.resource_version = v.str_at(&["metadata", "resourceVersion"]).map(str::to_string);
+        lease.spec = Some(k8s_openapi::api::coordination::v1::LeaseSpec {
+            holder_identity: v.str_at(&["spec", "holderIdentity"]).map(str::to_string),
+            lease_duration_seconds: v
+                .at(&["spec", "leaseDurationSeconds"])
+                .and_then(Value::as_i64)
+                .and_then(|d| i32::try_from(d).ok()),
+            acquire_time: v
+                .at(&["spec", "acquireTime"])
+                .and_then(|t| MicroTime::deserialize(t).ok()),
+            renew_time: v
+                .at(&["spec", "renewTime"])
+                .and_then(|t| MicroTime::deserialize(t).ok()),
+            ..Default::default()
+        });
+        lease
+    })
 }
 
 fn holder_of(lease: &Lease) -> &str {
@@ -484,7 +504,7 @@ mod tests {
 
     fn lease(holder: &str, rv: &str, renew: &str) -> Lease {
         typed(&json!({"metadata": {"resourceVersion": rv},
-               "spec": {"holderIdentity": holder, "acquireTime": "2020-01-01T00:00:00.000001Z", "renewTime": renew, "leaseDurationSeconds": 30}}))
+               "spec": {"holderIdentity": holder, "acquireTime": "x", "renewTime": renew, "leaseDurationSeconds": 30}}))
     }
 
     #[test]
@@ -517,6 +537,19 @@ mod tests {
         let ahead = lease("a", "3", "2999-01-01T00:00:00.000000Z");
         assert!(!o.free(&ahead, t0));
         assert!(o.free(&ahead, t0 + Duration::from_secs(30)));
+    }
+
+    /// A Lease whose times the type cannot read still has its holder and version: never free at first
+    /// sight, written against its resourceVersion.
+    #[test]
+    fn an_unreadable_time_never_frees_a_held_lease() {
+        let raw = json!({"metadata": {"resourceVersion": "7"},
+            "spec": {"holderIdentity": "b", "acquireTime": "x", "renewTime": "not a time", "leaseDurationSeconds": 30}});
+        let l = typed(&raw);
+        assert_eq!(holder_of(&l), "b");
+        assert_eq!(l.metadata.resource_version.as_deref(), Some("7"));
+        let mut o = Observer::default();
+        assert!(!o.free(&l, Instant::now()));
     }
 
     #[test]
