@@ -773,7 +773,7 @@ async fn a_run_that_lost_the_lock_stops_without_writing() {
             "-f",
             &first_values,
         ])
-        .args(["--timeout", "60s", "--wait-for-lock"])
+        .args(["--timeout", "60s", "--wait-for-lock=15m"])
         .env("KUBECONFIG", kubeconfig())
         .env("NO_COLOR", "1")
         .env("KYMA_LOCK_LEASE_SECONDS", "4")

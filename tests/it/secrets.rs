@@ -97,7 +97,7 @@ async fn no_output_format_shows_secret_data() {
     // Progress bars: the same deploy on a terminal (script(1) gives it one).
     let kc = kubeconfig();
     let cmd = format!(
-        "{} deploy --catalog {dir} --modules {v2} --timeout 30s --wait-for-lock --kubeconfig {}",
+        "{} deploy --catalog {dir} --modules {v2} --timeout 30s --wait-for-lock=15m --kubeconfig {}",
         env!("CARGO_BIN_EXE_kyma"),
         kc.display()
     );
@@ -107,9 +107,13 @@ async fn no_output_format_shows_secret_data() {
         .output();
     if let Ok(out) = tty {
         assert_no_secrets("deploy (on a terminal)", &out.stdout, &out.stderr);
+        // The lock wait is bounded apart from --timeout (as in every test sharing the bed): queued behind
+        // the other tests' deploys, a bare --wait-for-lock (at most --timeout) gave up under CI load.
         assert!(
             String::from_utf8_lossy(&out.stdout).contains(&name),
-            "the terminal run happened"
+            "the terminal run happened: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
     }
     let out = kyma(&["undeploy", "--modules", &name, "-o", "json"]);
