@@ -305,7 +305,8 @@ bench_real() {
   BENCH_PIDS="$BENCH_PIDS $!"
   trap 'for p in $BENCH_PIDS; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
   local six=istio,api-gateway,eventing,nats,keda,serverless mirror="http://127.0.0.1:$port"
-  sleep 0.5
+  # The mirror must listen before the first fetch (a loaded machine took longer than a fixed 0.5 s).
+  for _ in $(seq 1 100); do curl -sf -o /dev/null "$mirror/" && break; sleep 0.1; done
   # The same manifests for kubectl (and a warm asset cache for kyma: both start from local files).
   "$KYMA" render --mirror "$mirror" --modules "$six" >"$WORK/real.yaml"
   local objects; objects=$(grep -c '^kind:' "$WORK/real.yaml")
