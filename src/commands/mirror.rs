@@ -11,7 +11,7 @@ use crate::report::table::Table;
 
 pub fn exec(global: &GlobalArgs, args: &MirrorArgs) -> anyhow::Result<()> {
     let catalog = crate::pipeline::load_catalog(&crate::front::requests::fetch(global))?;
-    let fetcher = crate::pipeline::fetcher(&crate::front::requests::fetch(global));
+    let fetcher = crate::front::requests::fetch(global).fetcher();
     let modules = crate::pipeline::select(&catalog, &args.modules)?;
     let mut rows = Vec::new();
     let mut images = std::collections::BTreeSet::new();

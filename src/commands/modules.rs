@@ -88,7 +88,7 @@ fn show(global: &GlobalArgs, catalog: &Catalog, spec: &str) -> anyhow::Result<()
     // (cache, mirror, network), and the URLs regardless.
     let (module, unavailable) = match crate::catalog::release::materialize(
         chosen,
-        &crate::pipeline::fetcher(&crate::front::requests::fetch(global)),
+        &crate::front::requests::fetch(global).fetcher(),
     ) {
         Ok(m) => (m, None),
         Err(e) => (chosen.clone(), Some(format!("{e:#}"))),

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use super::{FetchSettings, Selection};
 use super::{PipelineError, input};
 use crate::catalog::{Catalog, CatalogError, Module, assets, source};
-use crate::fetch::Fetcher;
 use crate::values::{Locked, ValueInputs};
 
 /// The selection with its assets fetched and its values resolved: everything that does not depend on
@@ -16,10 +15,6 @@ pub struct Loaded {
     pub values: BTreeMap<String, crate::values::ModuleValues>,
     /// `policy` of the central overrides.
     pub allowances: crate::privilege::Allowances,
-}
-
-pub fn fetcher(fetch: &FetchSettings) -> Fetcher {
-    fetch.fetcher()
 }
 
 /// A catalog or asset that could not be had is unavailable; a bad one is bad input, and so is a URL or
