@@ -2,12 +2,13 @@
 //! inventory is skipped only once the cluster shows every object present, still carrying what kyma
 //! applied, and healthy. The inventory says what kyma did, never what the cluster has now: a namespace
 //! deleted by hand, an object edited by someone else, a Deployment scaled to zero are seen here and the
-//! module goes through the engine again. One LIST per kind and namespace (by the module's ApplySet
-//! label), not one GET per object, keeps an unchanged re-deploy cheap.
+//! module goes through the engine again. One LIST per kind for all unchanged modules (by their ApplySet
+//! labels, across namespaces), not one GET per object, keeps an unchanged re-deploy cheap.
 
 use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
+use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 
@@ -17,10 +18,13 @@ use crate::object::{Fields, ObjectKey, Scope};
 use crate::plan::Plan;
 use crate::store::inventory::{self, PART_OF_LABEL};
 
-/// Objects read with one request: apiVersion, kind, namespace.
-type Group = (String, String, Option<String>);
-/// The module's objects of a group: plan node and key (with the namespace discovery settled).
-type Members = Vec<(usize, ObjectKey)>;
+/// A kind, read with one request for every unchanged module: apiVersion, kind.
+type Kind = (String, String);
+/// The objects of one kind that the unchanged modules hold: module, plan node, key (with the namespace
+/// discovery settled).
+type Members = Vec<(usize, usize, ObjectKey)>;
+/// What one read returns: the kind, the members it was for, and the live objects (or why not).
+type Read = (Resource, Members, Result<Vec<Value>, RequestError>);
 
 /// One object that keeps a module from being skipped: its plan node, its key, and why.
 pub type Found = (usize, ObjectKey, Finding);
@@ -56,94 +60,147 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// What the cluster shows for the objects of `module` (an index into `plan.modules`), one finding per
-/// object (its node index and key) that keeps the module from being skipped; empty when all is as
-/// applied and healthy.
+/// What the cluster shows for the objects of `modules` (indices into `plan.modules`): per module, one
+/// finding per object (its node index and key) that keeps it from being skipped; a module with
+/// nothing found is absent from the map.
 ///
 /// Boxed: a stream of borrowing futures inside the operator's reconcile trips rustc's check that the
 /// whole future is `Send` (rust-lang/rust#102211); a boxed future is checked here, once.
 pub fn confirm<'a>(
     cluster: &'a Cluster,
     plan: &'a Plan,
-    module: usize,
+    modules: &'a [usize],
     concurrency: usize,
-) -> futures::future::BoxFuture<'a, Vec<Found>> {
-    confirm_module(cluster, plan, module, concurrency).boxed()
+) -> BoxFuture<'a, BTreeMap<usize, Vec<Found>>> {
+    confirm_modules(cluster, plan, modules, concurrency).boxed()
 }
 
-async fn confirm_module(cluster: &Cluster, plan: &Plan, module: usize, concurrency: usize) -> Vec<Found> {
-    cluster.discovery.ensure(cluster, plan.api_versions()).await;
-    let module_ns = plan.modules[module].namespace.as_deref();
-    let selector = format!(
-        "{PART_OF_LABEL}={}",
-        inventory::applyset_id(&plan.modules[module].name)
-    );
-    let mut groups: BTreeMap<Group, Members> = BTreeMap::new();
-    let mut findings = Vec::new();
-    for (i, node) in plan.nodes_of(module) {
-        let o = &node.object;
-        let Some(r) = cluster.discovery.resolve(o.api_version(), o.kind()) else {
-            findings.push((i, o.key(), Finding::Missing));
-            continue;
-        };
-        // The scope of a kind the render did not know is settled by discovery, as the engine does.
-        let namespace = match (o.scope, r.namespaced) {
-            (Scope::Unknown, true) if o.namespace().is_none() => {
-                Some(module_ns.unwrap_or("default").to_string())
-            }
-            (Scope::Unknown, false) => None,
-            _ => o.namespace().map(str::to_string),
-        };
-        let key = ObjectKey {
-            namespace: namespace.clone(),
-            ..o.key()
-        };
-        groups
-            .entry((o.api_version().to_string(), o.kind().to_string(), namespace))
-            .or_default()
-            .push((i, key));
+async fn confirm_modules(
+    cluster: &Cluster,
+    plan: &Plan,
+    modules: &[usize],
+    concurrency: usize,
+) -> BTreeMap<usize, Vec<Found>> {
+    let mut findings: BTreeMap<usize, Vec<Found>> = BTreeMap::new();
+    if modules.is_empty() {
+        return findings;
     }
-    let reads = groups
-        .into_iter()
-        .map(|((av, kind, ns), nodes)| read_group(cluster, plan, &selector, av, kind, ns, nodes));
+    cluster.discovery.ensure(cluster, plan.api_versions()).await;
+    let mut kinds: BTreeMap<Kind, Members> = BTreeMap::new();
+    // A shared module namespace is not labelled as the module's (several modules use it): it is read
+    // by name.
+    let mut by_name = Vec::new();
+    for &m in modules {
+        let module_ns = plan.modules[m].namespace.as_deref();
+        for (i, node) in plan.nodes_of(m) {
+            let o = &node.object;
+            let Some(r) = cluster.discovery.resolve(o.api_version(), o.kind()) else {
+                findings
+                    .entry(m)
+                    .or_default()
+                    .push((i, o.key(), Finding::Missing));
+                continue;
+            };
+            // The scope of a kind the render did not know is settled by discovery, as the engine does.
+            let namespace = match (o.scope, r.namespaced) {
+                (Scope::Unknown, true) if o.namespace().is_none() => {
+                    Some(module_ns.unwrap_or("default").to_string())
+                }
+                (Scope::Unknown, false) => None,
+                _ => o.namespace().map(str::to_string),
+            };
+            let key = ObjectKey { namespace, ..o.key() };
+            if node.implicit {
+                by_name.push((m, i, key, r));
+            } else {
+                kinds
+                    .entry((o.api_version().to_string(), o.kind().to_string()))
+                    .or_default()
+                    .push((m, i, key));
+            }
+        }
+    }
+    let ids: HashMap<usize, String> = modules
+        .iter()
+        .map(|&m| (m, inventory::applyset_id(&plan.modules[m].name)))
+        .collect();
+    let mut reads: Vec<BoxFuture<'_, Read>> = Vec::with_capacity(kinds.len() + by_name.len());
+    for ((av, kind), members) in kinds {
+        let r = cluster
+            .discovery
+            .resolve(&av, &kind)
+            .expect("resolved before grouping");
+        reads.push(read_kind(cluster, r, &ids, members).boxed());
+    }
+    for (m, i, key, r) in by_name {
+        reads.push(
+            async move {
+                let name = plan.nodes[i].object.name();
+                let live = cluster.get(&r, key.namespace.as_deref(), name).await;
+                (r, vec![(m, i, key)], live.map(|o| o.into_iter().collect()))
+            }
+            .boxed(),
+        );
+    }
     let lists = futures::stream::iter(reads)
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    for (r, nodes, live) in lists {
-        let nodes = &nodes;
-        let live = match live {
-            Ok(items) => items,
+    for (r, members, live) in lists {
+        match live {
+            Ok(live) => judge(plan, &r, &ids, &members, &live, &mut findings),
             Err(e) => {
-                findings.extend(
-                    nodes
-                        .iter()
-                        .map(|(i, k)| (*i, k.clone(), Finding::Unchecked(e.to_string()))),
-                );
-                continue;
+                for (m, i, k) in members {
+                    findings
+                        .entry(m)
+                        .or_default()
+                        .push((i, k, Finding::Unchecked(e.to_string())));
+                }
             }
-        };
-        judge(plan, &r, nodes, &live, &mut findings);
+        }
     }
-    findings.sort_by(|a, b| a.1.cmp(&b.1));
+    for found in findings.values_mut() {
+        found.sort_by(|a, b| a.1.cmp(&b.1));
+    }
     findings
 }
 
-/// Each node of one group against the live objects listed for it: missing, changed by another
+/// Each member of one kind against the live objects listed for it: missing, changed by another
 /// manager, or not (yet) healthy.
-fn judge(plan: &Plan, r: &Resource, nodes: &Members, live: &[Value], findings: &mut Vec<Found>) {
-    let by_name: HashMap<&str, &Value> = live
+fn judge(
+    plan: &Plan,
+    r: &Resource,
+    ids: &HashMap<usize, String>,
+    members: &Members,
+    live: &[Value],
+    findings: &mut BTreeMap<usize, Vec<Found>>,
+) {
+    let live: HashMap<(Option<&str>, &str), &Value> = live
         .iter()
-        .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o)))
+        .filter_map(|o| {
+            Some((
+                (
+                    o.str_at(&["metadata", "namespace"]),
+                    o.str_at(&["metadata", "name"])?,
+                ),
+                o,
+            ))
+        })
         .collect();
-    for (i, key) in nodes {
+    for (m, i, key) in members {
         let o = &plan.nodes[*i].object;
-        let Some(live) = by_name.get(o.name()) else {
-            findings.push((*i, key.clone(), Finding::Missing));
+        let mut found = |f| findings.entry(*m).or_default().push((*i, key.clone(), f));
+        // Listed by every module's label at once: an object now labelled as another module's is not
+        // this module's any more, as a list by its own label would not have shown it.
+        let Some(live) = live
+            .get(&(key.namespace.as_deref(), o.name()))
+            .filter(|l| plan.nodes[*i].implicit || l.label(PART_OF_LABEL) == ids.get(m).map(String::as_str))
+        else {
+            found(Finding::Missing);
             continue;
         };
         if let Err(path) = carries(&o.data, live) {
-            findings.push((*i, key.clone(), Finding::Changed(path)));
+            found(Finding::Changed(path));
             continue;
         }
         let ctx = readiness::Context {
@@ -154,46 +211,39 @@ fn judge(plan: &Plan, r: &Resource, nodes: &Members, live: &[Value], findings: &
         };
         match readiness::health(live, o.group(), o.kind(), ctx) {
             Health::Ready | Health::Warning(_) => {}
-            Health::InProgress(why) | Health::Failed(why) => {
-                findings.push((*i, key.clone(), Finding::NotReady(why)))
-            }
+            Health::InProgress(why) | Health::Failed(why) => found(Finding::NotReady(why)),
         }
     }
 }
 
-/// The live objects of one kind in one namespace that carry the module's ApplySet label.
-async fn read_group(
-    cluster: &Cluster,
-    plan: &Plan,
-    selector: &str,
-    api_version: String,
-    kind: String,
-    ns: Option<String>,
-    nodes: Vec<(usize, ObjectKey)>,
-) -> (
-    Resource,
-    Vec<(usize, ObjectKey)>,
-    Result<Vec<Value>, RequestError>,
-) {
-    let r = cluster
-        .discovery
-        .resolve(&api_version, &kind)
-        .expect("resolved before grouping");
-    // A shared module namespace is not labelled as the module's (several modules use it): it is read
-    // by name.
-    let live = if nodes.iter().any(|(i, _)| plan.nodes[*i].implicit) {
-        let names = nodes
-            .iter()
-            .map(|(i, _)| cluster.get(&r, ns.as_deref(), plan.nodes[*i].object.name()));
-        futures::future::join_all(names)
-            .await
-            .into_iter()
-            .filter_map(Result::transpose)
-            .collect()
-    } else {
-        cluster.list(&r, ns.as_deref(), Some(selector)).await
+/// The live objects of one kind that carry one of the modules' ApplySet labels: one LIST across all
+/// namespaces (a set-based selector names every module). A user who may not list the kind across the
+/// cluster (namespace-scoped RBAC) gets one LIST per namespace instead.
+async fn read_kind(cluster: &Cluster, r: Resource, ids: &HashMap<usize, String>, members: Members) -> Read {
+    let mut wanted: Vec<&str> = members
+        .iter()
+        .filter_map(|(m, _, _)| ids.get(m).map(String::as_str))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let selector = format!("{PART_OF_LABEL} in ({})", wanted.join(","));
+    let mut namespaces: Vec<Option<&str>> = members.iter().map(|(_, _, k)| k.namespace.as_deref()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    let live = match namespaces.as_slice() {
+        // One namespace: asked there, which namespace-scoped RBAC allows.
+        [ns] => cluster.list(&r, *ns, Some(&selector)).await,
+        _ => match cluster.list(&r, None, Some(&selector)).await {
+            Err(e) if e.code == Some(403) => {
+                let per_ns = namespaces.iter().map(|ns| cluster.list(&r, *ns, Some(&selector)));
+                futures::future::try_join_all(per_ns)
+                    .await
+                    .map(|lists| lists.into_iter().flatten().collect())
+            }
+            other => other,
+        },
     };
-    (r, nodes, live)
+    (r, members, live)
 }
 
 /// Does the live object still carry what kyma applied? `Err` names the first field (a dotted path) that
