@@ -279,6 +279,12 @@ impl ValueInputs {
                 merge(&mut global, c.clone());
             }
         }
+        if module.release.is_some() {
+            // A release module's values are its CR: nulls the server would prune go before checking.
+            if let Some(schema) = schema_of(module)? {
+                prune_nulls(&mut values, &schema);
+            }
+        }
         validate(module, &values)?;
         Ok((ModuleValues { values, global }, locked))
     }
@@ -619,15 +625,55 @@ fn scalar(raw: &str) -> Value {
     }
 }
 
-fn validate(module: &Module, values: &Value) -> Result<(), ValuesError> {
+fn schema_of(module: &Module) -> Result<Option<Value>, ValuesError> {
     let Some(text) = module.file("values.schema.json") else {
+        return Ok(None);
+    };
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| ValuesError::BadSchema {
+            schema: module.describe_file("values.schema.json"),
+            message: e.to_string(),
+        })
+}
+
+/// Drop every object field whose value is null where the schema does not allow null, as the API
+/// server prunes a custom resource before validating it (nulls of fields that are not `nullable`).
+/// Fields the schema does not describe are left alone: they are the schema's to refuse.
+fn prune_nulls(value: &mut Value, schema: &Value) {
+    let allows_null = |s: &Value| match s.get("type") {
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+        _ => false,
+    };
+    match value {
+        Value::Object(map) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            let extra = schema.get("additionalProperties").filter(|a| a.is_object());
+            map.retain(|k, v| {
+                let s = props.and_then(|p| p.get(k)).or(extra);
+                !(v.is_null() && s.is_some_and(|s| !allows_null(s)))
+            });
+            for (k, v) in map.iter_mut() {
+                if let Some(s) = props.and_then(|p| p.get(k)).or(extra) {
+                    prune_nulls(v, s);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                items.iter_mut().for_each(|i| prune_nulls(i, s));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn validate(module: &Module, values: &Value) -> Result<(), ValuesError> {
+    let Some(schema) = schema_of(module)? else {
         return Ok(());
     };
     let schema_path = module.describe_file("values.schema.json");
-    let schema: Value = serde_json::from_str(text).map_err(|e| ValuesError::BadSchema {
-        schema: schema_path.clone(),
-        message: e.to_string(),
-    })?;
     let validator = jsonschema::validator_for(&schema).map_err(|e| ValuesError::BadSchema {
         schema: schema_path.clone(),
         message: e.to_string(),
@@ -675,6 +721,33 @@ pub fn resolve_all(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nulls_the_server_would_prune_are_pruned() {
+        let schema = json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {
+                "keep": {"type": ["string", "null"]},
+                "drop": {"type": "string"},
+                "list": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "integer"}}}}
+            }},
+            "metadata": {"type": "object"}
+        }});
+        let mut btp =
+            json!({"apiVersion": "v1", "kind": "BtpOperator", "metadata": {"name": "b"}, "spec": null});
+        prune_nulls(&mut btp, &schema);
+        assert_eq!(
+            btp,
+            json!({"apiVersion": "v1", "kind": "BtpOperator", "metadata": {"name": "b"}})
+        );
+        let mut nested =
+            json!({"spec": {"keep": null, "drop": null, "list": [{"x": null}], "unknown": null}});
+        prune_nulls(&mut nested, &schema);
+        assert_eq!(
+            nested,
+            json!({"spec": {"keep": null, "list": [{}], "unknown": null}}),
+            "nullable kept; unknown fields left for the schema to refuse"
+        );
+    }
 
     fn module(values: &str, schema: Option<&str>) -> Module {
         let mut files = BTreeMap::new();

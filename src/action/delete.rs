@@ -56,6 +56,7 @@ impl DeleteReport {
     }
 }
 
+#[derive(Clone)]
 struct Target {
     member: Member,
     resource: Resource,
@@ -240,9 +241,12 @@ impl Deletion<'_> {
     /// is still there is stuck, with what holds it.
     async fn wait(&self, doomed: &[Target], report: &mut DeleteReport) {
         let cluster = self.cluster;
-        let mut remaining = wait_gone(cluster, doomed, self.deadline).await;
+        let (mut remaining, blocked) = wait_gone(cluster, doomed, self.deadline).await;
         if !remaining.is_empty() && self.opts.remove_finalizers {
-            for t in doomed.iter().filter(|t| remaining.contains(&t.member.key())) {
+            for t in doomed
+                .iter()
+                .filter(|t| remaining.contains(&t.member.key()) && !blocked.contains(&t.member.key()))
+            {
                 let _ = cluster
                     .merge_patch(
                         &t.resource,
@@ -253,11 +257,27 @@ impl Deletion<'_> {
                     )
                     .await;
             }
-            remaining = wait_gone(cluster, doomed, self.deadline + Duration::from_secs(30)).await;
+            let unblocked: Vec<&Target> = doomed
+                .iter()
+                .filter(|t| !blocked.contains(&t.member.key()))
+                .collect();
+            let (still, _) = wait_gone(
+                cluster,
+                &unblocked.into_iter().cloned().collect::<Vec<_>>(),
+                self.deadline + Duration::from_secs(30),
+            )
+            .await;
+            remaining = still.into_iter().chain(blocked.iter().cloned()).collect();
         }
         for t in doomed {
             let name = t.member.key();
-            if remaining.contains(&name) {
+            if blocked.contains(&name) && remaining.contains(&name) {
+                // No wait changes this: the server's own verdict, as for a refused delete.
+                let why = stuck_reason(cluster, t).await;
+                report
+                    .refused
+                    .push((name, format!("the server cannot finish deleting it: {why}")));
+            } else if remaining.contains(&name) {
                 let why = stuck_reason(cluster, t).await;
                 report.stuck.push((name, why));
             } else {
@@ -328,11 +348,60 @@ async fn stuck_reason(cluster: &Cluster, t: &Target) -> String {
             parts.push(format!("{ty}: {msg}"));
         }
     }
+    if t.resource.group.is_empty()
+        && t.resource.kind == "Namespace"
+        && live
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                c.str_at(&["type"]) == Some("NamespaceDeletionDiscoveryFailure")
+                    && c.str_at(&["status"]) == Some("True")
+            })
+    {
+        parts.extend(unavailable_apis(cluster).await);
+    }
     if parts.is_empty() {
         "deletion in progress".into()
     } else {
         parts.join("; ")
     }
+}
+
+/// What makes the namespace controller's discovery fail: APIServices that do not answer. They are
+/// named, never touched (kyma did not create them; their owner may recreate them anyway).
+async fn unavailable_apis(cluster: &Cluster) -> Vec<String> {
+    const API_SERVICES: &str = "apiregistration.k8s.io/v1";
+    cluster
+        .discovery
+        .ensure(cluster, [API_SERVICES.to_string()])
+        .await;
+    let Some(r) = cluster.discovery.resolve(API_SERVICES, "APIService") else {
+        return Vec::new();
+    };
+    let Ok(all) = cluster.list(&r, None, None).await else {
+        return vec!["the APIServices could not be listed to name the one that does not answer".into()];
+    };
+    all.iter()
+        .filter_map(|a| {
+            let available = a
+                .pointer("/status/conditions")?
+                .as_array()?
+                .iter()
+                .find(|c| c.str_at(&["type"]) == Some("Available"))?;
+            (available.str_at(&["status"]) != Some("True")).then(|| {
+                format!(
+                    "blocked by APIService {} (not kyma's): Available={} {}: {} — make it answer or delete \
+                     it, then run the undeploy again",
+                    a.name_or_empty(),
+                    available.str_at(&["status"]).unwrap_or("Unknown"),
+                    available.str_at(&["reason"]).unwrap_or_default(),
+                    available.str_at(&["message"]).unwrap_or_default(),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Objects a namespace holds that nobody asked us to delete (user data, another module's objects).
@@ -500,12 +569,46 @@ pub async fn foreign_resources(
         .collect())
 }
 
-/// Wait, from watches, until every target is gone or the deadline passes; returns what remains.
+/// The namespace controller's conditions that say a deletion cannot finish by itself (an aggregated API
+/// that does not answer, content it cannot delete): kyma stops waiting for such a namespace once one has
+/// held for `BLOCKED_GRACE`, instead of waiting until `--timeout` in silence.
+const BLOCKING: [&str; 3] = [
+    "NamespaceDeletionDiscoveryFailure",
+    "NamespaceDeletionGroupVersionParsingFailure",
+    "NamespaceDeletionContentFailure",
+];
+/// Long enough for the namespace controller's retry to clear a passing failure (an APIService
+/// registered a moment ago), short beside any timeout.
+const BLOCKED_GRACE: Duration = Duration::from_secs(10);
+
+/// The first blocking condition a namespace reports, as `Type: message`.
+fn blocked(o: &kube::api::DynamicObject) -> Option<String> {
+    o.data
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| {
+            c.str_at(&["status"]) == Some("True")
+                && c.str_at(&["type"]).is_some_and(|t| BLOCKING.contains(&t))
+        })
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c.str_at(&["type"]).unwrap_or_default(),
+                c.str_at(&["message"]).unwrap_or_default()
+            )
+        })
+}
+
+/// Wait, from watches, until every target is gone or the deadline passes; returns what remains. A
+/// namespace whose deletion is blocked (see `BLOCKING`) is not waited for past `BLOCKED_GRACE`: it
+/// remains, and is returned as blocked too.
 async fn wait_gone(
     cluster: &Cluster,
     targets: &[Target],
     deadline: tokio::time::Instant,
-) -> HashSet<ObjectKey> {
+) -> (HashSet<ObjectKey>, HashSet<ObjectKey>) {
+    use kube::runtime::watcher::Event;
     let mut groups: BTreeMap<(String, String, String, Option<String>), Vec<&Target>> = BTreeMap::new();
     for t in targets {
         let key = (
@@ -518,9 +621,12 @@ async fn wait_gone(
     }
     let remaining: Arc<Mutex<HashSet<ObjectKey>>> =
         Arc::new(Mutex::new(targets.iter().map(|t| t.member.key()).collect()));
+    let blocked_keys: Arc<Mutex<HashSet<ObjectKey>>> = Arc::default();
     let waits = groups.into_values().map(|ts| {
         let remaining = remaining.clone();
+        let blocked_keys = blocked_keys.clone();
         let api = cluster.dynamic_api(&ts[0].resource, ts[0].member.namespace.as_deref());
+        let namespaces = ts[0].resource.group.is_empty() && ts[0].resource.kind == "Namespace";
         let mut pending: HashSet<String> = ts.iter().map(|t| t.member.name.clone()).collect();
         let keys: BTreeMap<String, ObjectKey> = ts
             .iter()
@@ -529,34 +635,65 @@ async fn wait_gone(
         async move {
             let mut stream = kube::runtime::watcher(api, kube::runtime::watcher::Config::default()).boxed();
             let mut listed: HashSet<String> = HashSet::new();
+            // Namespaces reporting a blocking condition, since when.
+            let mut blocked_since: BTreeMap<String, tokio::time::Instant> = BTreeMap::new();
             let gone = |name: &str, pending: &mut HashSet<String>| {
                 if pending.remove(name) {
                     remaining.lock().unwrap().remove(&keys[name]);
                 }
             };
             while !pending.is_empty() {
-                let Some(ev) = stream.next().await else { break };
-                match ev {
-                    Ok(kube::runtime::watcher::Event::Init) => listed.clear(),
-                    Ok(kube::runtime::watcher::Event::InitApply(o)) => {
-                        listed.insert(o.metadata.name.clone().unwrap_or_default());
+                let give_up = blocked_since.values().min().map(|since| *since + BLOCKED_GRACE);
+                let ev = tokio::select! {
+                    ev = stream.next() => ev,
+                    _ = tokio::time::sleep_until(give_up.unwrap_or(deadline)), if give_up.is_some() => {
+                        let now = tokio::time::Instant::now();
+                        blocked_since.retain(|name, since| {
+                            let held = now >= *since + BLOCKED_GRACE;
+                            if held {
+                                pending.remove(name);
+                                blocked_keys.lock().unwrap().insert(keys[name].clone());
+                            }
+                            !held
+                        });
+                        continue;
                     }
-                    Ok(kube::runtime::watcher::Event::InitDone) => {
+                };
+                let Some(ev) = ev else { break };
+                match ev {
+                    Ok(Event::Init) => listed.clear(),
+                    Ok(Event::InitApply(o) | Event::Apply(o)) => {
+                        let name = o.metadata.name.clone().unwrap_or_default();
+                        if namespaces && pending.contains(&name) {
+                            match blocked(&o) {
+                                Some(_) => {
+                                    blocked_since
+                                        .entry(name.clone())
+                                        .or_insert_with(tokio::time::Instant::now);
+                                }
+                                None => {
+                                    blocked_since.remove(&name);
+                                }
+                            }
+                        }
+                        listed.insert(name);
+                    }
+                    Ok(Event::InitDone) => {
                         let absent: Vec<String> =
                             pending.iter().filter(|n| !listed.contains(*n)).cloned().collect();
                         for n in absent {
                             gone(&n, &mut pending);
                         }
                     }
-                    Ok(kube::runtime::watcher::Event::Delete(o)) => {
-                        gone(&o.metadata.name.unwrap_or_default(), &mut pending)
-                    }
-                    _ => {}
+                    Ok(Event::Delete(o)) => gone(&o.metadata.name.unwrap_or_default(), &mut pending),
+                    Err(_) => {}
                 }
             }
         }
     });
     let _ = tokio::time::timeout_at(deadline, futures::future::join_all(waits)).await;
 
-    remaining.lock().unwrap().clone()
+    let remaining = remaining.lock().unwrap().clone();
+    let blocked = blocked_keys.lock().unwrap().clone();
+    (remaining, blocked)
 }

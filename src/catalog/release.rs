@@ -333,8 +333,14 @@ fn strict(node: &mut Value) {
     if map.contains_key("properties") && !open {
         map.insert("additionalProperties".into(), Value::Bool(false));
     }
-    // OpenAPI's `nullable` has no JSON Schema keyword; a null there means "unset" to values anyway.
-    map.remove("nullable");
+    // OpenAPI's `nullable: true` is JSON Schema's `null` among the types. Without it, the API server
+    // prunes a null before it validates (`spec:` with nothing under it, as btp-operator publishes its
+    // default CR); values do the same (`values::prune_nulls`), led by this distinction.
+    if map.remove("nullable") == Some(Value::Bool(true))
+        && let Some(Value::String(t)) = map.get("type").cloned()
+    {
+        map.insert("type".into(), json!([t, "null"]));
+    }
     for (k, v) in map.iter_mut() {
         match k.as_str() {
             "properties" | "patternProperties" => {
@@ -427,6 +433,14 @@ mod tests {
         let v = jsonschema::validator_for(&schema).unwrap();
         assert!(v.is_valid(&json!({"spec": {"replicas": 2, "free": {"anything": 1}}})));
         assert!(!v.is_valid(&json!({"spec": {"replicsa": 2}})));
+        assert!(
+            v.is_valid(&json!({"spec": {"replicas": null}})),
+            "nullable: a null is a value"
+        );
+        assert!(
+            !v.is_valid(&json!({"spec": null})),
+            "not nullable: values prune it first"
+        );
         assert!(schema["properties"].get("status").is_none());
         assert!(crd_schema(&crd, "v2").is_none());
     }

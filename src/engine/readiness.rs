@@ -72,6 +72,18 @@ pub fn health(obj: &Value, group: &str, kind: &str, ctx: Context) -> Health {
             "controller has not observed generation {generation} yet (at {o})"
         ));
     }
+    // A module CR's manager may say which generation it judged in its conditions only (metav1.Condition
+    // carries `observedGeneration`): a Ready of an older generation is not the verdict on this one.
+    if ctx.module_cr
+        && observed.is_none()
+        && let Some(seen) = conditions_generation(obj)
+        && generation > 0
+        && seen < generation
+    {
+        return Health::InProgress(format!(
+            "the module's manager has not observed generation {generation} yet (at {seen})"
+        ));
+    }
     if cond_status(obj, "Stalled") == Some("True") {
         return Health::Failed(cond_text(condition(obj, "Stalled")));
     }
@@ -296,11 +308,82 @@ fn generic(obj: &Value, ctx: Context) -> Health {
     Health::Ready
 }
 
+/// What the manager says about its state: its `status.description`, else the reason and message of the
+/// conditions that are not True (keda: `Installed` Unknown "Verification: …"), else of the first.
 fn desc(obj: &Value) -> String {
-    obj.pointer("/status/description")
-        .and_then(Value::as_str)
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default()
+    if let Some(d) = obj.pointer("/status/description").and_then(Value::as_str)
+        && !d.is_empty()
+    {
+        return format!(": {d}");
+    }
+    let conditions = obj
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut open: Vec<String> = conditions
+        .iter()
+        .filter(|c| c.get("status").and_then(Value::as_str) != Some("True"))
+        .map(|c| cond_text(Some(c)))
+        .filter(|t| !t.is_empty())
+        .collect();
+    if open.is_empty() {
+        open.extend(
+            conditions
+                .first()
+                .map(|c| cond_text(Some(c)))
+                .filter(|t| !t.is_empty()),
+        );
+    }
+    if open.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", open.join("; "))
+    }
+}
+
+/// The newest generation the conditions say they judged, when any of them says.
+fn conditions_generation(obj: &Value) -> Option<i64> {
+    obj.pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .filter_map(|c| c.get("observedGeneration").and_then(Value::as_i64))
+        .max()
+}
+
+/// When the status subresource was last written (RFC 3339, to the second), from `managedFields`.
+pub fn status_written_at(obj: &Value) -> Option<&str> {
+    obj.pointer("/metadata/managedFields")?
+        .as_array()?
+        .iter()
+        .filter(|f| f.get("subresource").and_then(Value::as_str) == Some("status"))
+        .filter_map(|f| f.get("time").and_then(Value::as_str))
+        .max()
+}
+
+/// For a module CR whose status says nothing of generations (the real Kyma managers write neither
+/// `status.observedGeneration` nor conditions with one): when kyma's apply changed it after its status
+/// was last written, the time of that change. A `Ready` written before it is the manager's verdict on
+/// the old spec; only a status written at or after it counts (times are to the second; a write after
+/// the apply is never earlier).
+pub fn stale_status_since(applied: &Value, manager: &str) -> Option<String> {
+    if applied.pointer("/status/observedGeneration").is_some() || conditions_generation(applied).is_some() {
+        return None;
+    }
+    applied.pointer("/status/state")?;
+    let status = status_written_at(applied)?;
+    let changed = applied
+        .pointer("/metadata/managedFields")?
+        .as_array()?
+        .iter()
+        .find(|f| {
+            f.get("manager").and_then(Value::as_str) == Some(manager)
+                && f.get("operation").and_then(Value::as_str) == Some("Apply")
+                && f.get("subresource").is_none()
+        })?
+        .get("time")?
+        .as_str()?;
+    (status < changed).then(|| changed.to_string())
 }
 
 #[cfg(test)]
@@ -424,11 +507,68 @@ mod tests {
             ),
             Health::Failed("state Error: webhook not ready".into())
         );
+        let processing = json!({"status": {"state": "Processing", "conditions": [
+            {"type": "Installed", "status": "Unknown", "reason": "Verification", "message": "verification in progress"},
+            {"type": "Other", "status": "True", "reason": "Fine", "message": "fine"}]}});
+        assert_eq!(
+            health(&processing, "g", "K", m),
+            Health::InProgress("state Processing: Verification: verification in progress".into()),
+            "the manager's own words, from the condition that is not True"
+        );
+        let judged = |g: i64, state: &str| {
+            json!({"metadata": {"generation": 2}, "status": {"state": state, "conditions": [
+                {"type": "Installed", "status": "True", "reason": "Verified", "message": "ok", "observedGeneration": g}]}})
+        };
+        assert!(
+            matches!(health(&judged(1, "Ready"), "g", "K", m), Health::InProgress(r) if r.contains("generation 2")),
+            "a Ready of generation 1 is not the verdict on generation 2"
+        );
+        assert_eq!(health(&judged(2, "Ready"), "g", "K", m), Health::Ready);
         let available = json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}});
         assert_eq!(
             health(&available, "g", "K", m),
             Health::Ready,
             "conditions when there is no state"
         );
+    }
+
+    #[test]
+    fn a_status_written_before_kymas_change_is_stale() {
+        let cr = |status_at: &str, applied_at: &str, extra: Value| {
+            let mut v = json!({
+                "metadata": {"generation": 3, "managedFields": [
+                    {"manager": "kyma", "operation": "Apply", "time": applied_at},
+                    {"manager": "keda-manager", "operation": "Update", "subresource": "status", "time": status_at}
+                ]},
+                "status": {"state": "Ready"}
+            });
+            if let Value::Object(m) = extra {
+                for (k, x) in m {
+                    v["status"][k] = x;
+                }
+            }
+            v
+        };
+        let t1 = "2026-11-30T10:00:01Z";
+        let t2 = "2026-11-30T10:00:02Z";
+        assert_eq!(
+            stale_status_since(&cr(t1, t2, json!({})), "kyma"),
+            Some(t2.into())
+        );
+        assert_eq!(
+            stale_status_since(&cr(t2, t2, json!({})), "kyma"),
+            None,
+            "same second: not older"
+        );
+        assert_eq!(stale_status_since(&cr(t2, t1, json!({})), "kyma"), None);
+        assert_eq!(
+            stale_status_since(&cr(t1, t2, json!({"observedGeneration": 2})), "kyma"),
+            None,
+            "a status that names its generation is judged by it"
+        );
+        assert_eq!(status_written_at(&cr(t1, t2, json!({}))), Some(t1));
+        let no_status =
+            json!({"metadata": {"managedFields": [{"manager": "kyma", "operation": "Apply", "time": t2}]}});
+        assert_eq!(stale_status_since(&no_status, "kyma"), None);
     }
 }

@@ -58,6 +58,9 @@ pub(super) struct Waiter {
     /// The resourceVersion of the apply's answer. A shared watch may have listed the object before it
     /// was applied; a state older than the apply says nothing about what was applied.
     pub since: Option<u64>,
+    /// A module CR whose status predates kyma's change of it: from when a status counts (see
+    /// `readiness::stale_status_since`).
+    pub stale_before: Option<String>,
 }
 
 struct Waiting {
@@ -68,6 +71,9 @@ struct Waiting {
     /// Set when a module CR first reports Error; it fails only if still in Error then.
     error_at: Option<Instant>,
     since: Option<u64>,
+    /// Until the manager writes a status at or after this time (or the status grace passes), its
+    /// state is its verdict on the old spec.
+    stale_before: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -130,6 +136,7 @@ impl Group {
                 },
                 error_at: None,
                 since: w.since,
+                stale_before: w.stale_before,
             },
         );
         self.evaluate(&w.name, now)
@@ -186,6 +193,17 @@ impl Group {
             && rv < since
         {
             return None;
+        }
+        if let Some(before) = &w.stale_before {
+            if readiness::status_written_at(v).is_some_and(|at| at >= before.as_str()) {
+                w.stale_before = None;
+            } else if !w.ctx.grace_expired {
+                let node = w.node;
+                return Some((
+                    node,
+                    Health::InProgress("waiting for the module's manager to report on the change".into()),
+                ));
+            }
         }
         let in_error = v.pointer("/status/state").and_then(Value::as_str) == Some("Error");
         if !in_error {
@@ -384,6 +402,10 @@ impl Engine<'_> {
             has_status: r.has_status,
             module_cr: obj.module_cr,
             since,
+            stale_before: obj
+                .module_cr
+                .then(|| readiness::stale_status_since(live, crate::cluster::FIELD_MANAGER))
+                .flatten(),
         };
         // A watch that has ended (none of its objects waited any more) has closed its channel.
         let waiter = match self.watches.get(&key) {
@@ -421,6 +443,7 @@ mod tests {
             has_status: true,
             module_cr: false,
             since: Some(since),
+            stale_before: None,
         }
     }
 
@@ -484,6 +507,7 @@ mod tests {
             has_status: true,
             module_cr,
             since: None,
+            stale_before: None,
         };
         g.join(cr("quiet", 1, false), now);
         g.observe(json!({"metadata": {"name": "quiet"}, "spec": {}}), now);
@@ -512,5 +536,47 @@ mod tests {
             "a module CR still in Error after the error grace fails"
         );
         assert!(g.is_empty());
+    }
+
+    #[test]
+    fn a_ready_from_before_the_change_waits_for_the_manager() {
+        let now = Instant::now();
+        let mut g = Group::new(Duration::from_secs(3), Duration::from_secs(10));
+        let keda = |status_at: &str, state: &str| {
+            json!({"metadata": {"name": "default", "managedFields": [
+                {"manager": "keda-manager", "operation": "Update", "subresource": "status", "time": status_at}
+            ]}, "status": {"state": state}})
+        };
+        let waiter = |node| Waiter {
+            node,
+            name: "default".into(),
+            group: "operator.kyma-project.io".into(),
+            kind: "Keda".into(),
+            has_status: true,
+            module_cr: true,
+            since: None,
+            stale_before: Some("2026-11-30T10:00:05Z".into()),
+        };
+        g.join(waiter(1), now);
+        assert!(matches!(
+            g.observe(keda("2026-11-30T10:00:01Z", "Ready"), now),
+            Some((1, Health::InProgress(r))) if r.contains("report on the change")
+        ));
+        assert!(matches!(
+            g.observe(keda("2026-11-30T10:00:05Z", "Processing"), now),
+            Some((1, Health::InProgress(r))) if r.contains("Processing")
+        ));
+        assert_eq!(
+            g.observe(keda("2026-11-30T10:00:06Z", "Ready"), now),
+            Some((1, Health::Ready))
+        );
+
+        // A manager that never reports on the change: its state is taken once the status grace passes.
+        g.join(waiter(2), now);
+        assert!(
+            g.observe(keda("2026-11-30T10:00:01Z", "Ready"), now)
+                .is_some_and(|(_, h)| !h.is_ready())
+        );
+        assert_eq!(g.fire(now + Duration::from_secs(3)), vec![(2, Health::Ready)]);
     }
 }

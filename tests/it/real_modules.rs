@@ -1,135 +1,25 @@
 //! The real Kyma modules on today's Kubernetes: the built-in catalog's releases (test data from
 //! `../shared/real-modules`, served from loopback as a mirror of GitHub's release downloads) deploy
-//! unmodified on the 1.37 bed. kube-scheduler and kwok run the managers' Pods for real; the test plays
-//! each manager for exactly one field, the module CR's `status.state`, because the managers' images
-//! cannot run here.
+//! unmodified on the 1.37 bed. kube-scheduler and kwok run the managers' Pods for real; the manager
+//! stand-in (`stand_in.rs`) plays what the managers' images would do (they cannot run here): status
+//! through Processing to Ready, a finalizer on each CR released only while the manager runs.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::deploy::module;
+use crate::stand_in::{self, Behaviour, StandIn};
 use crate::support::*;
 
 const SIX: &str = "istio,api-gateway,eventing,nats,keda,serverless";
 
-/// Each module's CR kind and its manager Deployment (the built-in catalog's facts).
-const MODULES: &[(&str, &str, &str, &str)] = &[
-    (
-        "istio",
-        "operator.kyma-project.io/v1alpha2",
-        "Istio",
-        "istio-controller-manager",
-    ),
-    (
-        "api-gateway",
-        "operator.kyma-project.io/v1alpha1",
-        "APIGateway",
-        "api-gateway-controller-manager",
-    ),
-    (
-        "eventing",
-        "operator.kyma-project.io/v1alpha1",
-        "Eventing",
-        "eventing-manager",
-    ),
-    (
-        "nats",
-        "operator.kyma-project.io/v1alpha1",
-        "NATS",
-        "nats-manager",
-    ),
-    (
-        "keda",
-        "operator.kyma-project.io/v1alpha1",
-        "Keda",
-        "keda-manager",
-    ),
-    (
-        "serverless",
-        "operator.kyma-project.io/v1alpha1",
-        "Serverless",
-        "serverless-operator",
-    ),
-];
-
-/// Play every module's manager for `status.state` only: set it on each module CR that exists, with
-/// placeholders for the other status fields its CRD marks required (Keda and Serverless require
-/// `served`, Eventing `activeBackend` and `specHash`), since the server refuses a status without them.
-pub fn play_managers(c: kyma::testkit::cluster::Cluster, state: &'static str) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-        loop {
-            for (_, gv, kind, _) in MODULES {
-                let r = match c.discovery.resolve(gv, kind) {
-                    Some(r) => r,
-                    None => {
-                        let _ = c.discovery.refresh(&c, gv).await;
-                        match c.discovery.resolve(gv, kind) {
-                            Some(r) => r,
-                            None => continue,
-                        }
-                    }
-                };
-                let Ok(list) = c.list(&r, None, None).await else {
-                    continue;
-                };
-                let (group, version) = gv.split_once('/').unwrap();
-                let Ok(Some(crd)) = c.get(&crds, None, &format!("{}.{group}", r.plural)).await else {
-                    continue;
-                };
-                let mut status = required_status(&crd, version);
-                status["state"] = json!(state);
-                for o in list {
-                    if o.pointer("/status/state").and_then(Value::as_str) == Some(state) {
-                        continue;
-                    }
-                    c.merge_patch(
-                        &r,
-                        o["metadata"]["namespace"].as_str(),
-                        o["metadata"]["name"].as_str().unwrap(),
-                        Some("status"),
-                        &json!({"status": status}),
-                    )
-                    .await
-                    .unwrap_or_else(|e| panic!("playing the manager of {kind}: {e}"));
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    })
-}
-
-/// A placeholder for each status field the CRD requires: the first enum value (or "True"), 0, false, {}.
-fn required_status(crd: &Value, version: &str) -> Value {
-    let v = crd["spec"]["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == version)
-        .unwrap();
-    let st = &v["schema"]["openAPIV3Schema"]["properties"]["status"];
-    let mut out = json!({});
-    for name in st["required"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        let p = &st["properties"][name];
-        out[name] = match p["type"].as_str() {
-            Some("integer") | Some("number") => json!(0),
-            Some("boolean") => json!(false),
-            Some("object") => json!({}),
-            Some("array") => json!([]),
-            _ => p["enum"]
-                .as_array()
-                .and_then(|e| e.iter().find(|x| *x == "True").or(e.first()))
-                .cloned()
-                .unwrap_or(json!("True")),
-        };
-    }
-    out
+/// The six real modules' managers, played by the stand-in: Processing, then Ready after `delay`.
+fn managers(c: &kyma::testkit::cluster::Cluster, delay: Duration) -> StandIn {
+    StandIn::start(
+        c.client.clone(),
+        stand_in::real(&[], |_| Behaviour::ready_after(delay)),
+    )
 }
 
 fn deploy_with_cache(cache: &std::path::Path, args: &[&str]) -> (i32, Value, String) {
@@ -163,7 +53,7 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
     let (mirror, requests) = serve_dir(root.clone()).await;
     let cache = tempfile::tempdir().unwrap();
 
-    let player = play_managers(c.clone(), "Ready");
+    let managers = managers(&c, Duration::from_secs(2));
     let (rc, doc, stderr) = tokio::task::spawn_blocking({
         let (mirror, cache) = (mirror.clone(), cache.path().to_path_buf());
         move || {
@@ -187,7 +77,7 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
     .await
     .unwrap();
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
-    for (name, ..) in MODULES {
+    for (name, ..) in stand_in::REAL {
         assert_eq!(module(&doc, name)["state"], "Ready", "{name}: {doc:#}");
     }
     let fetched = requests.lock().unwrap().clone();
@@ -199,7 +89,7 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
 
     // Every manager applied as published (same image) and Available through a real rollout.
     let deployments = resource(&c, "apps/v1", "Deployment");
-    for (name, _, _, manager) in MODULES {
+    for (name, _, _, manager) in stand_in::REAL {
         let live = c
             .get(&deployments, Some("kyma-system"), manager)
             .await
@@ -278,15 +168,21 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
     .await
     .unwrap();
     assert_eq!(rc, 0, "{doc2:#}\n{stderr}");
-    for (name, ..) in MODULES {
-        assert_eq!(module(&doc2, name)["state"], "Skipped", "{name}: {doc2:#}");
+    for (name, ..) in stand_in::REAL {
+        if module(&doc2, name)["state"] != "Skipped" {
+            let status = kyma(&["status", "--modules", name, "-o", "json"]);
+            panic!(
+                "{name} was not skipped: {doc2:#}\n{stderr}\nstatus now: {}\nmanagers: {:?}",
+                text(&status).0,
+                managers.log.entries()
+            );
+        }
     }
     assert_eq!(
         requests.lock().unwrap().len(),
         12,
         "the second run was served from the cache"
     );
-    player.abort();
 
     // The user's own object in the module namespace is not ours: undeploy keeps it (and its namespace).
     let cms = resource(&c, "v1", "ConfigMap");
@@ -303,8 +199,17 @@ async fn six_real_modules_from_a_mirror_deploy_skip_and_undeploy_cleanly() {
         "b",
         "the user's object is untouched"
     );
+    // Each module CR went first, while its manager ran: the manager's cleanup released its finalizer.
+    for (_, _, kind, _) in stand_in::REAL {
+        let log = managers.log.of(kind);
+        assert!(
+            log.iter().any(|w| w == "finalizer released, manager running"),
+            "{kind}: {log:?}"
+        );
+    }
+    drop(managers);
     let crds = resource(&c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-    for (_, gv, kind, manager) in MODULES {
+    for (_, gv, kind, manager) in stand_in::REAL {
         assert!(
             c.get(&deployments, Some("kyma-system"), manager)
                 .await
@@ -473,7 +378,7 @@ async fn module_templates_as_catalogs() {
     assert_eq!(shown["release"]["manager"]["name"], "keda-manager");
 
     let c = cluster().await;
-    let player = play_managers(c.clone(), "Ready");
+    let managers = managers(&c, Duration::from_secs(1));
     let (rc, doc, stderr) = tokio::task::spawn_blocking({
         let (d, mirror) = (dir.path().to_str().unwrap().to_string(), mirror.clone());
         move || {
@@ -494,7 +399,6 @@ async fn module_templates_as_catalogs() {
     })
     .await
     .unwrap();
-    player.abort();
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     assert_eq!(module(&doc, "keda")["state"], "Ready");
     let keda = get_cr(
@@ -508,6 +412,7 @@ async fn module_templates_as_catalogs() {
     assert_eq!(keda["spec"]["logging"]["operator"]["level"], "debug");
     let out = kyma(&["undeploy", "--modules", "keda"]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
+    drop(managers);
     let nss = resource(&c, "v1", "Namespace");
     let _ = c.delete(&nss, None, "kyma-system").await;
 }
