@@ -223,8 +223,10 @@ pub struct ClusterArgs {
     #[arg(long, conflicts_with = "context")]
     pub all_contexts: bool,
     /// With several clusters: how many are worked on at once; each has its own lock, discovery,
-    /// rounds and readiness, and one cluster's failure never stops the others.
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// rounds and readiness, and one cluster's failure never stops the others. A cluster mostly waits
+    /// on its server, so many at once pay off; memory grows with this number, not with the number of
+    /// clusters.
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub cluster_concurrency: u16,
     /// How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while
     /// it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential

@@ -24,6 +24,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         tty: crate::report::style::stderr_is_tty(),
         ndjson: args.events.is_some(),
         verbose: global.verbose,
+        quiet: super::fleet::fleet_bar_shown(targets.len()),
     };
     let consumer = tokio::spawn(crate::report::live::consume(rx, live));
     let cancel = crate::front::signals::cancel_on_signal();

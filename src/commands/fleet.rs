@@ -3,6 +3,8 @@
 //! `Report` per cluster instead of printing; this file prints them — as before for one cluster, in a
 //! section per cluster with a summary line for several — and decides the exit code.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -55,17 +57,22 @@ where
         }
         return Ok(r.exit);
     }
+    let bar = FleetBar::new(targets.len());
     let mut done: Vec<(usize, Report)> = futures::stream::iter(targets.iter().cloned().enumerate())
         .map(|(i, t)| {
             let fut = one(t);
+            let bar = &bar;
             async move {
+                bar.started();
                 let report = fut.await.unwrap_or_else(|f| failed(&f));
+                bar.finished(report.exit);
                 (i, report)
             }
         })
         .buffer_unordered(limit.max(1) as usize)
         .collect()
         .await;
+    bar.end();
     done.sort_by_key(|(i, _)| *i);
     let exit = most_serious(done.iter().map(|(_, r)| r.exit));
     for ((_, r), t) in done.iter().zip(&targets) {
@@ -94,28 +101,193 @@ where
             );
         }
         OutputFormat::Table => {
-            for ((_, r), t) in done.iter().zip(&targets) {
-                println!("== {} (exit {}: {}) ==", t.label, r.exit.code(), words(r.exit));
-                print!("{}", r.stdout);
-                if !r.stdout.is_empty() && !r.stdout.ends_with('\n') {
-                    println!();
-                }
-                println!();
-            }
-            let each: Vec<String> = done
+            let reports: Vec<(&str, &Report)> = targets
                 .iter()
-                .zip(&targets)
-                .map(|((_, r), t)| format!("{} {}", t.label, words(r.exit)))
+                .map(|t| t.label.as_str())
+                .zip(done.iter().map(|(_, r)| r))
                 .collect();
-            println!(
-                "{} clusters: {}; exit {}",
-                targets.len(),
-                each.join(", "),
-                exit.code()
-            );
+            print!("{}", table(&reports, exit));
         }
     }
     Ok(exit)
+}
+
+/// Up to this many clusters, every cluster gets its section. Above, a fleet's summary fits one screen
+/// (≤ 25 lines): the first `AT_SCALE` clusters that need attention get a section of at most
+/// `AT_SCALE_LINES` lines, the rest are named.
+const SECTIONS: usize = 10;
+const AT_SCALE: usize = 2;
+const AT_SCALE_LINES: usize = 6;
+/// No summary line is wider than this.
+const WIDTH: usize = 200;
+
+/// Many clusters on a TTY get one bar for the fleet (done, failed, running) instead of a bar per
+/// cluster and module.
+pub fn fleet_bar_shown(clusters: usize) -> bool {
+    clusters > SECTIONS && crate::report::style::stderr_is_tty()
+}
+
+/// The fleet's one bar; nothing when it is not shown.
+struct FleetBar {
+    bar: Option<indicatif::ProgressBar>,
+    running: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+impl FleetBar {
+    fn new(clusters: usize) -> FleetBar {
+        let bar = fleet_bar_shown(clusters).then(|| {
+            // `wide_msg` takes what is left of the terminal and truncates: the bar never wraps.
+            let style = indicatif::ProgressStyle::with_template(
+                "{elapsed:>4} [{bar:24}] {pos}/{len} clusters · {wide_msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> ");
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(clusters as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            bar.set_style(style);
+            bar.enable_steady_tick(std::time::Duration::from_secs(1));
+            bar
+        });
+        FleetBar {
+            bar,
+            running: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+        }
+    }
+
+    fn started(&self) {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        self.show();
+    }
+
+    fn finished(&self, exit: Exit) {
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        if exit != Exit::Success {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
+        self.show();
+    }
+
+    fn show(&self) {
+        if let Some(b) = &self.bar {
+            let done = b.position() as usize;
+            let failed = self.failed.load(Ordering::Relaxed);
+            b.set_message(format!(
+                "{} ok · {failed} need attention · {} running",
+                done - failed.min(done),
+                self.running.load(Ordering::Relaxed)
+            ));
+        }
+    }
+
+    fn end(&self) {
+        if let Some(b) = &self.bar {
+            b.finish();
+        }
+    }
+}
+
+/// The table for several clusters: sections, then counts by outcome and the clusters that need
+/// attention, by name, on as many lines as they take (each at most `WIDTH` wide, at most three).
+fn table(reports: &[(&str, &Report)], exit: Exit) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let attention: Vec<&(&str, &Report)> = reports.iter().filter(|(_, r)| r.exit != Exit::Success).collect();
+    let at_scale = reports.len() > SECTIONS;
+    let sections: Vec<&(&str, &Report)> = if at_scale {
+        attention.iter().copied().take(AT_SCALE).collect()
+    } else {
+        reports.iter().collect()
+    };
+    for (label, r) in &sections {
+        let _ = writeln!(out, "== {label} (exit {}: {}) ==", r.exit.code(), words(r.exit));
+        let lines: Vec<&str> = r.stdout.lines().collect();
+        if at_scale && lines.len() > AT_SCALE_LINES {
+            for l in &lines[..AT_SCALE_LINES - 1] {
+                let _ = writeln!(out, "{l}");
+            }
+            let _ = writeln!(
+                out,
+                "… {} more lines (--context {label})",
+                lines.len() - (AT_SCALE_LINES - 1)
+            );
+        } else {
+            out.push_str(&r.stdout);
+            if !r.stdout.is_empty() && !r.stdout.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    if sections.len() < attention.len() {
+        let _ = writeln!(
+            out,
+            "({} more clusters need attention; -o json has every cluster's report)\n",
+            attention.len() - sections.len()
+        );
+    }
+    let counts: Vec<String> = SEVERITY
+        .iter()
+        .rev()
+        .filter_map(|e| {
+            let n = reports.iter().filter(|(_, r)| r.exit == *e).count();
+            (n > 0).then(|| format!("{n} {}", words(*e)))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} clusters: {}; exit {}",
+        reports.len(),
+        counts.join(", "),
+        exit.code()
+    );
+    if !attention.is_empty() {
+        let names: Vec<String> = attention
+            .iter()
+            .map(|(l, r)| format!("{l} ({})", words(r.exit)))
+            .collect();
+        out.push_str(&wrapped("need attention: ", &names, 3));
+    }
+    out
+}
+
+/// `items` after `head`, comma-separated, wrapped at `WIDTH` on at most `lines` lines; what does not
+/// fit is counted.
+fn wrapped(head: &str, items: &[String], lines: usize) -> String {
+    let mut out = Vec::new();
+    let mut line = head.to_string();
+    for (i, item) in items.iter().enumerate() {
+        let last = i + 1 == items.len();
+        let sep = if last { "" } else { "," };
+        let more = format!(" … and {} more", items.len() - i);
+        // Keep room on the last line for the count of what does not fit.
+        let room = if out.len() + 1 == lines {
+            WIDTH - more.len()
+        } else {
+            WIDTH
+        };
+        if line.chars().count() + item.chars().count() + sep.len() + 1 > room && line.len() > head.len() {
+            if out.len() + 1 == lines {
+                line.push_str(&more);
+                out.push(line);
+                return out.join("\n") + "\n";
+            }
+            out.push(std::mem::replace(&mut line, "  ".into()));
+        }
+        if !line.ends_with(' ') {
+            line.push(' ');
+        }
+        line.push_str(item);
+        line.push_str(sep);
+    }
+    out.push(line);
+    out.join("\n") + "\n"
 }
 
 /// A cluster whose command failed outright (bad kubeconfig entry, unreachable, locked): its report
@@ -147,6 +319,60 @@ fn words(exit: Exit) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(exit: Exit) -> Report {
+        Report {
+            exit,
+            json: json!({}),
+            stdout: "MODULE  STATE\nm       Ready\n".into(),
+            stderr: String::new(),
+            immediate: false,
+        }
+    }
+
+    #[test]
+    fn a_thousand_clusters_fit_one_screen() {
+        let labels: Vec<String> = (1..=1000).map(|i| format!("root:org:team-{i:04}")).collect();
+        let reports: Vec<Report> = (1..=1000)
+            .map(|i| match i % 97 {
+                0 => report(Exit::ModuleFailed),
+                13 => report(Exit::Unreachable),
+                _ => report(Exit::Success),
+            })
+            .collect();
+        let pairs: Vec<(&str, &Report)> = labels.iter().map(String::as_str).zip(&reports).collect();
+        let out = table(&pairs, Exit::Unreachable);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() <= 25, "{} lines:\n{out}", lines.len());
+        assert!(lines.iter().all(|l| l.chars().count() <= WIDTH), "{out}");
+        assert!(
+            out.contains("1000 clusters: 979 ok, 10 a module failed, 11 unreachable or refused; exit 4"),
+            "{out}"
+        );
+        assert!(
+            out.contains("== root:org:team-0013 (exit 4: unreachable or refused) =="),
+            "{out}"
+        );
+        assert!(
+            !out.contains("== root:org:team-0001 "),
+            "ok clusters have no section at scale: {out}"
+        );
+        assert!(out.contains("19 more clusters need attention"), "{out}");
+        assert!(
+            out.contains("need attention: root:org:team-0013 (unreachable or refused),"),
+            "{out}"
+        );
+        assert!(out.contains(" more"), "what does not fit is counted: {out}");
+
+        // 100 clusters, all fine: the summary is one line.
+        let ok: Vec<Report> = (0..100).map(|_| report(Exit::Success)).collect();
+        let pairs: Vec<(&str, &Report)> = labels.iter().map(String::as_str).zip(&ok).collect();
+        assert_eq!(table(&pairs, Exit::Success), "100 clusters: 100 ok; exit 0\n");
+
+        // A few clusters: a section each, as before.
+        let pairs: Vec<(&str, &Report)> = labels.iter().map(String::as_str).zip(&ok).take(3).collect();
+        assert_eq!(table(&pairs, Exit::Success).matches("== ").count(), 3);
+    }
 
     #[test]
     fn the_most_serious_exit_wins_in_the_documented_order() {

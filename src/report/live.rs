@@ -23,6 +23,9 @@ pub struct LiveOptions {
     pub ndjson: bool,
     /// One line per object retry instead of one per module and class.
     pub verbose: bool,
+    /// Neither bars nor lines, ndjson only: a fleet's one bar stands in for them (many clusters on a
+    /// TTY).
+    pub quiet: bool,
 }
 
 /// Counts a bar shows for its module.
@@ -116,6 +119,9 @@ pub async fn consume(mut rx: mpsc::UnboundedReceiver<Event>, opts: LiveOptions) 
         if opts.ndjson {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", serde_json::to_string(&ev).unwrap_or_default());
+        }
+        if opts.quiet {
+            continue;
         }
         if opts.tty {
             draw(&multi, &style, &mut bars, &ev);

@@ -220,20 +220,24 @@ async fn a_managers_error_fails_at_the_grace_and_passing_errors_and_warnings_do_
         "failed when the error grace ran out, not at --timeout: {took:?}"
     );
 
-    // The manager recovers from its Error within the grace (its dependency came up): Ready.
+    // The manager recovers from its Error within the grace (its dependency came up): Ready. This one
+    // says which generation it judged (conditions' observedGeneration), the way kyma reads it first.
     drop(managers);
     let managers = keda(
         &c,
-        Behaviour::steps(vec![
-            Step::new(
-                "Processing",
-                "Initialized",
-                "initialized",
-                Duration::from_millis(500),
-            ),
-            Step::new("Error", "ApplyObjError", refused, Duration::from_secs(3)),
-            Step::new("Ready", "Verified", "server ready", Duration::ZERO),
-        ]),
+        Behaviour {
+            reports_generation: true,
+            ..Behaviour::steps(vec![
+                Step::new(
+                    "Processing",
+                    "Initialized",
+                    "initialized",
+                    Duration::from_millis(500),
+                ),
+                Step::new("Error", "ApplyObjError", refused, Duration::from_secs(3)),
+                Step::new("Ready", "Verified", "server ready", Duration::ZERO),
+            ])
+        },
     );
     let (rc, doc, stderr, _) = deploy_keda(
         kc.clone(),

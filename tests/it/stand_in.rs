@@ -23,7 +23,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 /// The real modules' managers (the built-in catalog's facts): module, CR apiVersion, CR kind, manager
@@ -287,25 +287,34 @@ struct Ctx {
 }
 
 async fn run(client: kube::Client, m: Manager, log: Log) {
+    // A manager's process starts with its Deployment and finds its CRD; when the CRD goes (an
+    // undeploy) and comes back, it starts over, as a restarted manager would — no watch left backing
+    // off against a kind that is gone.
+    loop {
+        manage(&client, &m, &log).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// One life of the manager: from its CRD served until its watch fails (the CRD is gone).
+async fn manage(client: &kube::Client, m: &Manager, log: &Log) {
     let (group, version) = m.api_version.split_once('/').expect("a group/version");
     let gvk = GroupVersionKind::gvk(group, version, &m.kind);
     // Until the module's CRD is served there is nothing to manage (a real manager would crash-loop).
     let ar = loop {
-        if let Ok((ar, _)) = kube::discovery::pinned_kind(&client, &gvk).await {
+        if let Ok((ar, _)) = kube::discovery::pinned_kind(client, &gvk).await {
             break ar;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let crd_name = format!("{}.{group}", ar.plural);
-    let crd: Value = loop {
-        if let Ok(crd) = Api::<CustomResourceDefinition>::all(client.clone())
-            .get(&crd_name)
-            .await
-        {
-            break serde_json::to_value(crd).expect("a CRD serialises");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let Ok(crd) = Api::<CustomResourceDefinition>::all(client.clone())
+        .get(&crd_name)
+        .await
+    else {
+        return;
     };
+    let crd = serde_json::to_value(crd).expect("a CRD serialises");
     let schema = crd["spec"]["versions"]
         .as_array()
         .into_iter()
@@ -314,7 +323,7 @@ async fn run(client: kube::Client, m: Manager, log: Log) {
         .map(|v| v["schema"]["openAPIV3Schema"]["properties"]["status"].clone())
         .unwrap_or(Value::Null);
     let extra = match &m.behaviour.extra {
-        Some(e) => Some(extra_api(&client, e).await),
+        Some(e) => Some(extra_api(client, e).await),
         None => None,
     };
     let ctx = Arc::new(Ctx {
@@ -323,16 +332,23 @@ async fn run(client: kube::Client, m: Manager, log: Log) {
         observed_generation: schema["properties"].get("observedGeneration").is_some(),
         description: schema["properties"].get("description").is_some(),
         client: client.clone(),
-        m,
-        log,
+        m: m.clone(),
+        log: log.clone(),
         ar: ar.clone(),
     });
-    let api: Api<DynamicObject> = Api::all_with(client, &ar);
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
     let mut tracked: HashMap<String, Tracked> = HashMap::new();
-    let mut events = watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let mut events = watcher(api, watcher::Config::default()).boxed();
     // A manager that was not running when a CR changed looks again once it runs: a tick re-handles
     // every CR it knows (the real ones requeue the same way).
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let stop = |tracked: HashMap<String, Tracked>| {
+        for t in tracked.into_values() {
+            if let Some((_, run)) = t.run {
+                run.abort();
+            }
+        }
+    };
     loop {
         tokio::select! {
             ev = events.next() => match ev {
@@ -349,8 +365,8 @@ async fn run(client: kube::Client, m: Manager, log: Log) {
                         run.abort();
                     }
                 }
-                Some(_) => {}
-                None => return,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return stop(tracked),
             },
             _ = tick.tick() => {
                 for t in tracked.values_mut() {
