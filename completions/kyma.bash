@@ -980,7 +980,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__operator__subcmd__run)
-            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --timeout --overrides --shards --shard --selector --leader-election --operator-namespace --overrides-from --lease-duration --insecure-kubeconfig-exec --insecure-kubeconfig-files --log-format --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-o -v -h -V --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --namespace --resync --concurrency --timeout --overrides --shards --shard --selector --leader-election --operator-namespace --overrides-from --lease-duration --insecure-kubeconfig-exec --insecure-kubeconfig-files --log-format --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1007,6 +1007,10 @@ _kyma() {
                     return 0
                     ;;
                 --resync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

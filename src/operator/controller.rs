@@ -147,7 +147,7 @@ async fn apply(
     if spec.modules.is_empty() {
         status::report(ctx, obj, "True", "Ready", "no modules asked for", vec![]).await?;
         ctx.failures.lock().unwrap().remove(&key);
-        return Ok(Action::requeue(ctx.args.resync));
+        return Ok(Action::requeue(spread(ctx.args.resync)));
     }
     let report = super::request::deploy(ctx, &target, spec, &key).await;
     let (exit, message, modules) = match &report {
@@ -159,12 +159,19 @@ async fn apply(
     match exit {
         Exit::Success => {
             ctx.failures.lock().unwrap().remove(&key);
-            Ok(Action::requeue(ctx.args.resync))
+            Ok(Action::requeue(spread(ctx.args.resync)))
         }
         // Bad input does not heal by retrying: wait for the spec (or a Secret) to change.
         Exit::BadInput => Ok(Action::await_change()),
         _ => Err(ReconcileError(message)),
     }
+}
+
+/// The resync, give or take a tenth at random: objects created together (a fleet applied at once)
+/// would otherwise come back together every period, a burst on the operator and every cluster.
+fn spread(resync: Duration) -> Duration {
+    let tenth = resync.as_secs_f64() / 10.0;
+    Duration::from_secs_f64((resync.as_secs_f64() + (fastrand::f64() * 2.0 - 1.0) * tenth).max(0.0))
 }
 
 fn fail(f: &Failure) -> ReconcileError {
@@ -181,6 +188,19 @@ fn list(names: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn resyncs_spread_a_tenth_either_way() {
+        let resync = std::time::Duration::from_secs(60);
+        let spread: Vec<f64> = (0..1000).map(|_| super::spread(resync).as_secs_f64()).collect();
+        assert!(spread.iter().all(|s| (54.0..=66.0).contains(s)), "{spread:?}");
+        let early = spread.iter().filter(|s| **s < 59.0).count();
+        let late = spread.iter().filter(|s| **s > 61.0).count();
+        assert!(
+            early > 100 && late > 100,
+            "spread both ways: {early} early, {late} late"
+        );
+    }
+
     #[test]
     fn failed_reconciles_back_off_up_to_five_minutes() {
         let secs: Vec<u64> = [1, 2, 3, 8, 9, 30].map(|n| super::backoff(n).as_secs()).into();

@@ -170,6 +170,7 @@ async fn watch(ctx: &Arc<Ctx>, gained: futures::channel::mpsc::UnboundedReceiver
     // On SIGTERM the controller takes no new work and waits for the reconciles in flight, which the
     // same token interrupts (their engine stops dispatching; their cluster lock is released).
     controller
+        .with_config(kube::runtime::controller::Config::default().concurrency(ctx.args.concurrency))
         .reconcile_all_on(gained)
         .graceful_shutdown_on(ctx.shutdown.clone().cancelled_owned())
         .run(controller::reconcile, controller::error_policy, ctx.clone())
