@@ -69,6 +69,19 @@ async fn undeploy_keda(kubeconfig: std::path::PathBuf, timeout: &str) -> std::pr
     .unwrap()
 }
 
+/// Undeploy keda with its manager running (exit 0), then stop the manager and leave no `kyma-system`.
+async fn undeploy_and_clean_up(
+    c: &kyma::testkit::cluster::Cluster,
+    kubeconfig: std::path::PathBuf,
+    managers: StandIn,
+) {
+    let out = undeploy_keda(kubeconfig, "120s").await;
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    drop(managers);
+    let nss = resource(c, "v1", "Namespace");
+    let _ = c.delete(&nss, None, "kyma-system").await;
+}
+
 /// Processing is shown as the manager says it while kyma waits; `status --check` follows the manager;
 /// a changed value waits for the manager's verdict on the new spec, never the old Ready; undeploy goes
 /// CR first while the manager runs, the manager's objects after, CRDs last.
@@ -301,11 +314,7 @@ async fn a_managers_error_fails_at_the_grace_and_passing_errors_and_warnings_do_
         "the warning is shown: {doc:#}"
     );
 
-    let out = undeploy_keda(kc.clone(), "120s").await;
-    assert_eq!(code(&out), 0, "{:?}", text(&out));
-    drop(managers);
-    let nss = resource(&c, "v1", "Namespace");
-    let _ = c.delete(&nss, None, "kyma-system").await;
+    undeploy_and_clean_up(&c, kc, managers).await;
 }
 
 /// keda's manager registers an APIService that is not in its release; where it cannot answer, the
@@ -483,9 +492,5 @@ async fn a_default_cr_published_with_a_null_spec_deploys_as_the_server_takes_it(
     .await;
     assert_eq!(rc, 0, "{doc:#}\n{stderr}");
     assert_eq!(module(&doc, "keda")["state"], "Ready", "{doc:#}");
-    let out = undeploy_keda(kubeconfig(), "120s").await;
-    assert_eq!(code(&out), 0, "{:?}", text(&out));
-    drop(managers);
-    let nss = resource(&c, "v1", "Namespace");
-    let _ = c.delete(&nss, None, "kyma-system").await;
+    undeploy_and_clean_up(&c, kubeconfig(), managers).await;
 }
