@@ -17,6 +17,8 @@
 #                             limits, a one-seat APF priority level that rejects): kyma vs kubectl apply
 #                             --server-side under the same limits, as the same throttled user
 #   scripts/bench.sh fleet      the same 1,000-object deploy into one bed, then into three beds in one run
+#   scripts/bench.sh fleet-cost requests (by verb and resource, from the server's metrics) and kyma CPU for one
+#                             cluster: first deploy, unchanged re-deploy, operator resync at rest, spec change
 #   scripts/bench.sh all
 #
 # Environment: BENCH_OBJECTS (per module, default 100), BENCH_MODULES (default 10), BENCH_RUNS (3).
@@ -359,6 +361,97 @@ PY
   printf '  manager flips to Ready -> kyma reports it: median over runs of the slowest of six %s ms (%s)\n' "$l" "${latency[*]}"
 }
 
+# Cost per cluster: API requests (by verb and resource, from the API server's own
+# apiserver_request_total, less what the bed's controllers sent in an idle window of the same length)
+# and kyma's CPU time, for (a) a first deploy, (b) an unchanged re-deploy, (c) an operator resync of an
+# unchanged Kyma object, (d) a spec change. A small module set: 3 modules of a Namespace, a ConfigMap, a
+# Secret, a ServiceAccount, a Service, a Role and a RoleBinding each (21 objects).
+metrics_snapshot() { # out-file
+  kubectl get --raw /metrics | python3 -c '
+import re, sys, json
+out = {}
+for line in sys.stdin:
+    if not line.startswith("apiserver_request_total{"):
+        continue
+    labels = dict(re.findall(r"(\w+)=\"([^\"]*)\"", line.split("}")[0]))
+    key = labels.get("verb", "?") + " " + labels.get("resource", "?") + ("/" + labels["subresource"] if labels.get("subresource") else "")
+    out[key] = out.get(key, 0) + float(line.rsplit(" ", 1)[1])
+json.dump(out, sys.stdout)' >"$1"
+}
+metrics_diff() { # before after idle-before idle-after label
+  python3 - "$@" <<'PY'
+import json, sys
+b, a, ib, ia, label = sys.argv[1:6]
+b, a, ib, ia = (json.load(open(x)) for x in (b, a, ib, ia))
+d = {k: a.get(k, 0) - b.get(k, 0) - max(0, ia.get(k, 0) - ib.get(k, 0)) for k in set(a) | set(b)}
+d = {k: int(round(v)) for k, v in d.items() if round(v) > 0}
+print(f"  {label}: {sum(d.values())} requests ({', '.join(f'{k} {v}' for k, v in sorted(d.items(), key=lambda x: -x[1]))})")
+PY
+}
+cpu_of() { # command… : prints user+sys seconds of it
+  /usr/bin/time -f '%U %S' -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
+  awk '{printf "%.3f", $1 + $2}' "$WORK/time"
+}
+
+bench_fleet_cost() {
+  bash scripts/test-bed.sh up >/dev/null
+  use_bed_kubectl
+  local state=${KYMA_TEST_BED_DIR:-/tmp/kyma-test-bed}
+  export KUBECONFIG=$state/kubeconfig KYMA_CACHE_DIR=$WORK/cache
+  local cat="$WORK/cost-catalog" prefix mods
+  gen_catalog "$cat" 3 7
+  mods=$(seq -f 'm%02g' 1 3 | paste -sd, -)
+  prefix=cost$RANDOM
+  echo "cost per cluster: 3 modules, 21 objects, one bed (requests net of an idle window of the same length)"
+  local t0 d cpu
+  # (a) first deploy, (b) unchanged re-deploy, (d) a spec change, each against an idle window.
+  run_costed() { # label command…
+    local label=$1; shift
+    metrics_snapshot "$WORK/m0"; t0=$(now)
+    cpu=$(cpu_of "$@")
+    d=$(elapsed "$t0"); metrics_snapshot "$WORK/m1"
+    metrics_snapshot "$WORK/i0"; sleep "$d"; metrics_snapshot "$WORK/i1"
+    metrics_diff "$WORK/m0" "$WORK/m1" "$WORK/i0" "$WORK/i1" "$label"
+    printf '    %.2f s wall, %s s kyma CPU\n' "$d" "$cpu"
+  }
+  run_costed "(a) first deploy" "$KYMA" deploy --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --timeout 120s
+  run_costed "(b) unchanged re-deploy" "$KYMA" deploy --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --timeout 120s
+  run_costed "(d) spec change (a value of one module)" "$KYMA" deploy --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --set m01.label=changed --timeout 120s
+  "$KYMA" undeploy --modules "$mods" --timeout 120s >/dev/null 2>&1 || true
+
+  # (c) the operator keeping one unchanged Kyma object: resyncs every 5 s; requests and the operator's
+  # CPU over 30 s at rest, per resync.
+  local ns=cost-op-$RANDOM
+  kubectl create namespace "$ns" >/dev/null
+  # The synthetic modules name their namespaces from global.prefix: central overrides carry it.
+  printf 'global:\n  prefix: %s-op\n' "$prefix" >"$WORK/overrides.yaml"
+  "$KYMA" operator run --catalog "$cat" --namespace "$ns" --resync 5s --overrides "$WORK/overrides.yaml" >"$WORK/operator.log" 2>&1 &
+  local op=$!
+  BENCH_PIDS="${BENCH_PIDS:-} $op"
+  for _ in $(seq 1 100); do kubectl get crd kymas.installer.kyma-project.io >/dev/null 2>&1 && break; sleep 0.2; done
+  kubectl apply -f - >/dev/null <<EOF2
+apiVersion: installer.kyma-project.io/v1alpha1
+kind: Kyma
+metadata: {name: cost, namespace: $ns}
+spec:
+  modules: [{name: m01}, {name: m02}, {name: m03}]
+EOF2
+  kubectl wait --for=condition=Ready "kyma/cost" -n "$ns" --timeout=120s >/dev/null || { tail -20 "$WORK/operator.log" >&2; }
+  sleep 6
+  local c0 c1 hz window=30
+  hz=$(getconf CLK_TCK)
+  c0=$(awk '{print $14 + $15}' "/proc/$op/stat")
+  metrics_snapshot "$WORK/m0"; sleep "$window"; metrics_snapshot "$WORK/m1"
+  c1=$(awk '{print $14 + $15}' "/proc/$op/stat")
+  kubectl delete kyma cost -n "$ns" --wait=true --timeout=120s >/dev/null 2>&1 || true
+  kill "$op" 2>/dev/null; wait "$op" 2>/dev/null || true
+  metrics_snapshot "$WORK/i0"; sleep "$window"; metrics_snapshot "$WORK/i1"
+  metrics_diff "$WORK/m0" "$WORK/m1" "$WORK/i0" "$WORK/i1" "(c) operator at rest, ${window} s of resyncs every 5 s (~$((window / 5)) resyncs)"
+  printf '    operator CPU %.3f s over %s s (%.1f ms per resync)\n' "$(echo "($c1 - $c0) / $hz" | bc -l)" "$window" \
+    "$(echo "($c1 - $c0) / $hz * 1000 / ($window / 5)" | bc -l)"
+  kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+}
+
 # Real throttling: a bed of its own whose API server has the smallest inflight limits, and API Priority
 # and Fairness (on, as everywhere) putting the deploying user into a priority level of one seat that
 # rejects (429 with Retry-After) instead of queueing. kyma and kubectl deploy the same 1,000 objects as
@@ -557,6 +650,7 @@ case "${1:-all}" in
   render) bench_render ;;
   deploy) bench_deploy ;;
   real) bench_real ;;
+  fleet-cost) bench_fleet_cost ;;
   throttled) bench_throttled ;;
   fleet) bench_fleet ;;
   all) bench_render; bench_deploy; bench_real; bench_throttled; bench_fleet ;;

@@ -637,19 +637,32 @@ fn schema_of(module: &Module) -> Result<Option<Value>, ValuesError> {
         })
 }
 
-/// Drop every object field whose value is null where the schema does not allow null, as the API
-/// server prunes a custom resource before validating it (nulls of fields that are not `nullable`).
-/// Fields the schema does not describe are left alone: they are the schema's to refuse.
+/// As the API server treats a custom resource before validating it: a null where the schema does not
+/// allow null (not `nullable`) becomes the field's `default` if it has one, else is dropped. Fields
+/// the schema does not describe are left alone: they are the schema's to refuse.
 fn prune_nulls(value: &mut Value, schema: &Value) {
-    let allows_null = |s: &Value| match s.get("type") {
-        Some(Value::String(t)) => t == "null",
-        Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
-        _ => false,
+    let allows_null = |s: &Value| {
+        s.get("nullable") == Some(&Value::Bool(true))
+            || match s.get("type") {
+                Some(Value::String(t)) => t == "null",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+                _ => false,
+            }
     };
     match value {
         Value::Object(map) => {
             let props = schema.get("properties").and_then(Value::as_object);
             let extra = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (k, v) in map.iter_mut() {
+                if let Some(default) = props
+                    .and_then(|p| p.get(k))
+                    .or(extra)
+                    .filter(|s| v.is_null() && !allows_null(s))
+                    .and_then(|s| s.get("default"))
+                {
+                    *v = default.clone();
+                }
+            }
             map.retain(|k, v| {
                 let s = props.and_then(|p| p.get(k)).or(extra);
                 !(v.is_null() && s.is_some_and(|s| !allows_null(s)))
@@ -739,13 +752,17 @@ mod tests {
             btp,
             json!({"apiVersion": "v1", "kind": "BtpOperator", "metadata": {"name": "b"}})
         );
-        let mut nested =
-            json!({"spec": {"keep": null, "drop": null, "list": [{"x": null}], "unknown": null}});
+        let mut nested = json!({"spec": {"keep": null, "drop": null, "list": [{"x": null}], "unknown": null,
+            "defaulted": null, "anything": null}});
+        let mut schema = schema;
+        schema["properties"]["spec"]["properties"]["defaulted"] = json!({"type": "integer", "default": 3});
+        schema["properties"]["spec"]["properties"]["anything"] =
+            json!({"x-kubernetes-int-or-string": true, "nullable": true});
         prune_nulls(&mut nested, &schema);
         assert_eq!(
             nested,
-            json!({"spec": {"keep": null, "list": [{}], "unknown": null}}),
-            "nullable kept; unknown fields left for the schema to refuse"
+            json!({"spec": {"keep": null, "list": [{}], "unknown": null, "defaulted": 3, "anything": null}}),
+            "nullable kept (with or without a type); a default fills in; unknown fields left for the schema"
         );
     }
 

@@ -271,17 +271,17 @@ impl Deletion<'_> {
         }
         for t in doomed {
             let name = t.member.key();
-            if blocked.contains(&name) && remaining.contains(&name) {
+            let why = match remaining.contains(&name) {
+                true => stuck_reason(cluster, t).await,
+                false => None,
+            };
+            match why {
+                None => report.deleted.push(name),
                 // No wait changes this: the server's own verdict, as for a refused delete.
-                let why = stuck_reason(cluster, t).await;
-                report
+                Some(why) if blocked.contains(&name) => report
                     .refused
-                    .push((name, format!("the server cannot finish deleting it: {why}")));
-            } else if remaining.contains(&name) {
-                let why = stuck_reason(cluster, t).await;
-                report.stuck.push((name, why));
-            } else {
-                report.deleted.push(name);
+                    .push((name, format!("the server cannot finish deleting it: {why}"))),
+                Some(why) => report.stuck.push((name, why)),
             }
         }
     }
@@ -314,13 +314,16 @@ async fn delete_one(
     .await
 }
 
-/// Why an object is still there: its finalizers, or a namespace's conditions.
-async fn stuck_reason(cluster: &Cluster, t: &Target) -> String {
-    let Ok(Some(live)) = cluster
+/// Why an object is still there: its finalizers, or a namespace's conditions; `None` when it is gone
+/// after all.
+async fn stuck_reason(cluster: &Cluster, t: &Target) -> Option<String> {
+    let live = match cluster
         .get(&t.resource, t.member.namespace.as_deref(), &t.member.name)
         .await
-    else {
-        return "gone just now".into();
+    {
+        Ok(Some(live)) => live,
+        Ok(None) => return None,
+        Err(e) => return Some(format!("cannot read it: {e}")),
     };
     let finalizers: Vec<&str> = live
         .pointer("/metadata/finalizers")
@@ -362,11 +365,11 @@ async fn stuck_reason(cluster: &Cluster, t: &Target) -> String {
     {
         parts.extend(unavailable_apis(cluster).await);
     }
-    if parts.is_empty() {
+    Some(if parts.is_empty() {
         "deletion in progress".into()
     } else {
         parts.join("; ")
-    }
+    })
 }
 
 /// What makes the namespace controller's discovery fail: APIServices that do not answer. They are
@@ -581,22 +584,16 @@ const BLOCKING: [&str; 3] = [
 /// registered a moment ago), short beside any timeout.
 const BLOCKED_GRACE: Duration = Duration::from_secs(10);
 
-/// The first blocking condition a namespace reports, as `Type: message`.
-fn blocked(o: &kube::api::DynamicObject) -> Option<String> {
+/// Does the namespace report a condition in `BLOCKING`?
+fn blocked(o: &kube::api::DynamicObject) -> bool {
     o.data
-        .pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| {
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| {
             c.str_at(&["status"]) == Some("True")
                 && c.str_at(&["type"]).is_some_and(|t| BLOCKING.contains(&t))
-        })
-        .map(|c| {
-            format!(
-                "{}: {}",
-                c.str_at(&["type"]).unwrap_or_default(),
-                c.str_at(&["message"]).unwrap_or_default()
-            )
         })
 }
 
@@ -650,8 +647,7 @@ async fn wait_gone(
                         let now = tokio::time::Instant::now();
                         blocked_since.retain(|name, since| {
                             let held = now >= *since + BLOCKED_GRACE;
-                            if held {
-                                pending.remove(name);
+                            if held && pending.remove(name) {
                                 blocked_keys.lock().unwrap().insert(keys[name].clone());
                             }
                             !held
@@ -665,15 +661,12 @@ async fn wait_gone(
                     Ok(Event::InitApply(o) | Event::Apply(o)) => {
                         let name = o.metadata.name.clone().unwrap_or_default();
                         if namespaces && pending.contains(&name) {
-                            match blocked(&o) {
-                                Some(_) => {
-                                    blocked_since
-                                        .entry(name.clone())
-                                        .or_insert_with(tokio::time::Instant::now);
-                                }
-                                None => {
-                                    blocked_since.remove(&name);
-                                }
+                            if blocked(&o) {
+                                blocked_since
+                                    .entry(name.clone())
+                                    .or_insert_with(tokio::time::Instant::now);
+                            } else {
+                                blocked_since.remove(&name);
                             }
                         }
                         listed.insert(name);
@@ -683,9 +676,14 @@ async fn wait_gone(
                             pending.iter().filter(|n| !listed.contains(*n)).cloned().collect();
                         for n in absent {
                             gone(&n, &mut pending);
+                            blocked_since.remove(&n);
                         }
                     }
-                    Ok(Event::Delete(o)) => gone(&o.metadata.name.unwrap_or_default(), &mut pending),
+                    Ok(Event::Delete(o)) => {
+                        let name = o.metadata.name.unwrap_or_default();
+                        gone(&name, &mut pending);
+                        blocked_since.remove(&name);
+                    }
                     Err(_) => {}
                 }
             }

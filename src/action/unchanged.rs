@@ -102,11 +102,13 @@ async fn confirm_modules(
                 continue;
             };
             // The scope of a kind the render did not know is settled by discovery, as the engine does.
+            // The scope is discovery's: a cluster-scoped object keeps no namespace the manifest gave
+            // it (the server drops it), and one the render did not know goes where the engine puts it.
             let namespace = match (o.scope, r.namespaced) {
+                (_, false) => None,
                 (Scope::Unknown, true) if o.namespace().is_none() => {
                     Some(module_ns.unwrap_or("default").to_string())
                 }
-                (Scope::Unknown, false) => None,
                 _ => o.namespace().map(str::to_string),
             };
             let key = ObjectKey { namespace, ..o.key() };
@@ -124,7 +126,7 @@ async fn confirm_modules(
         .iter()
         .map(|&m| (m, inventory::applyset_id(&plan.modules[m].name)))
         .collect();
-    let mut reads: Vec<BoxFuture<'_, Read>> = Vec::with_capacity(kinds.len() + by_name.len());
+    let mut reads: Vec<BoxFuture<'_, Vec<Read>>> = Vec::with_capacity(kinds.len() + by_name.len());
     for ((av, kind), members) in kinds {
         let r = cluster
             .discovery
@@ -137,7 +139,7 @@ async fn confirm_modules(
             async move {
                 let name = plan.nodes[i].object.name();
                 let live = cluster.get(&r, key.namespace.as_deref(), name).await;
-                (r, vec![(m, i, key)], live.map(|o| o.into_iter().collect()))
+                vec![(r, vec![(m, i, key)], live.map(|o| o.into_iter().collect()))]
             }
             .boxed(),
         );
@@ -146,7 +148,7 @@ async fn confirm_modules(
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    for (r, members, live) in lists {
+    for (r, members, live) in lists.into_iter().flatten() {
         match live {
             Ok(live) => judge(plan, &r, &ids, &members, &live, &mut findings),
             Err(e) => {
@@ -218,8 +220,14 @@ fn judge(
 
 /// The live objects of one kind that carry one of the modules' ApplySet labels: one LIST across all
 /// namespaces (a set-based selector names every module). A user who may not list the kind across the
-/// cluster (namespace-scoped RBAC) gets one LIST per namespace instead.
-async fn read_kind(cluster: &Cluster, r: Resource, ids: &HashMap<usize, String>, members: Members) -> Read {
+/// cluster (namespace-scoped RBAC) gets one LIST per namespace instead, each namespace's failure its
+/// own members' only.
+async fn read_kind(
+    cluster: &Cluster,
+    r: Resource,
+    ids: &HashMap<usize, String>,
+    members: Members,
+) -> Vec<Read> {
     let mut wanted: Vec<&str> = members
         .iter()
         .filter_map(|(m, _, _)| ids.get(m).map(String::as_str))
@@ -227,23 +235,25 @@ async fn read_kind(cluster: &Cluster, r: Resource, ids: &HashMap<usize, String>,
     wanted.sort_unstable();
     wanted.dedup();
     let selector = format!("{PART_OF_LABEL} in ({})", wanted.join(","));
-    let mut namespaces: Vec<Option<&str>> = members.iter().map(|(_, _, k)| k.namespace.as_deref()).collect();
-    namespaces.sort_unstable();
-    namespaces.dedup();
-    let live = match namespaces.as_slice() {
-        // One namespace: asked there, which namespace-scoped RBAC allows.
-        [ns] => cluster.list(&r, *ns, Some(&selector)).await,
-        _ => match cluster.list(&r, None, Some(&selector)).await {
-            Err(e) if e.code == Some(403) => {
-                let per_ns = namespaces.iter().map(|ns| cluster.list(&r, *ns, Some(&selector)));
-                futures::future::try_join_all(per_ns)
-                    .await
-                    .map(|lists| lists.into_iter().flatten().collect())
-            }
-            other => other,
-        },
-    };
-    (r, members, live)
+    let mut by_ns: BTreeMap<Option<String>, Members> = BTreeMap::new();
+    for m in members {
+        by_ns.entry(m.2.namespace.clone()).or_default().push(m);
+    }
+    if by_ns.len() > 1 {
+        match cluster.list(&r, None, Some(&selector)).await {
+            Err(e) if e.is_forbidden() => {}
+            live => return vec![(r, by_ns.into_values().flatten().collect(), live)],
+        }
+    }
+    // One namespace (what namespace-scoped RBAC allows), or each on its own after a 403.
+    let reads = by_ns.into_iter().map(|(ns, members)| {
+        let (r, selector) = (r.clone(), &selector);
+        async move {
+            let live = cluster.list(&r, ns.as_deref(), Some(selector)).await;
+            (r, members, live)
+        }
+    });
+    futures::future::join_all(reads).await
 }
 
 /// Does the live object still carry what kyma applied? `Err` names the first field (a dotted path) that

@@ -336,7 +336,9 @@ fn strict(node: &mut Value) {
     // OpenAPI's `nullable: true` is JSON Schema's `null` among the types. Without it, the API server
     // prunes a null before it validates (`spec:` with nothing under it, as btp-operator publishes its
     // default CR); values do the same (`values::prune_nulls`), led by this distinction.
-    if map.remove("nullable") == Some(Value::Bool(true))
+    // `nullable` itself stays (JSON Schema ignores it) for a field without a type (int-or-string,
+    // preserve-unknown-fields), where it is the only sign that null is a value.
+    if map.get("nullable") == Some(&Value::Bool(true))
         && let Some(Value::String(t)) = map.get("type").cloned()
     {
         map.insert("type".into(), json!([t, "null"]));

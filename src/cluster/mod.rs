@@ -120,6 +120,9 @@ impl RequestError {
     pub fn is_not_found(&self) -> bool {
         self.code == Some(404)
     }
+    pub fn is_forbidden(&self) -> bool {
+        self.code == Some(403)
+    }
     /// A write refused because its namespace is being deleted (nothing new can be created in it until
     /// it is gone). The server says so in a cause; older servers and proxies that drop the details only
     /// in the message.

@@ -103,7 +103,17 @@ impl Engine<'_> {
             module_cr: obj.module_cr,
             ..Default::default()
         };
-        let h = readiness::health(&live, obj.group(), obj.kind(), ctx);
+        let mut h = readiness::health(&live, obj.group(), obj.kind(), ctx);
+        // A module CR answering with the state its manager wrote before this change is no verdict on
+        // it: the watch waits for the manager's next word.
+        if obj.module_cr
+            && h.is_ready()
+            && readiness::stale_status_since(&live, crate::cluster::FIELD_MANAGER).is_some()
+        {
+            h = readiness::Health::InProgress(
+                "waiting for the module's manager to report on the change".into(),
+            );
+        }
         if (self.s.wait && !h.is_ready()) || crd_awaited {
             self.spawn_watch(i, r, &live);
         }

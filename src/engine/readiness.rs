@@ -362,10 +362,10 @@ pub fn status_written_at(obj: &Value) -> Option<&str> {
 }
 
 /// For a module CR whose status says nothing of generations (the real Kyma managers write neither
-/// `status.observedGeneration` nor conditions with one): when kyma's apply changed it after its status
-/// was last written, the time of that change. A `Ready` written before it is the manager's verdict on
-/// the old spec; only a status written at or after it counts (times are to the second; a write after
-/// the apply is never earlier).
+/// `status.observedGeneration` nor conditions with one): when kyma's apply changed it and its status
+/// was last written no later (times are to the second, so the same second counts as before), the time
+/// of that change. A `Ready` from then is the manager's verdict on the old spec; the engine takes a
+/// status only once it differs from the one the apply answered with, or was written later.
 pub fn stale_status_since(applied: &Value, manager: &str) -> Option<String> {
     if applied.pointer("/status/observedGeneration").is_some() || conditions_generation(applied).is_some() {
         return None;
@@ -383,7 +383,7 @@ pub fn stale_status_since(applied: &Value, manager: &str) -> Option<String> {
         })?
         .get("time")?
         .as_str()?;
-    (status < changed).then(|| changed.to_string())
+    (status <= changed).then(|| changed.to_string())
 }
 
 #[cfg(test)]
@@ -557,8 +557,8 @@ mod tests {
         );
         assert_eq!(
             stale_status_since(&cr(t2, t2, json!({})), "kyma"),
-            None,
-            "same second: not older"
+            Some(t2.into()),
+            "the same second: it may be from before the apply"
         );
         assert_eq!(stale_status_since(&cr(t2, t1, json!({})), "kyma"), None);
         assert_eq!(

@@ -58,9 +58,9 @@ pub(super) struct Waiter {
     /// The resourceVersion of the apply's answer. A shared watch may have listed the object before it
     /// was applied; a state older than the apply says nothing about what was applied.
     pub since: Option<u64>,
-    /// A module CR whose status predates kyma's change of it: from when a status counts (see
-    /// `readiness::stale_status_since`).
-    pub stale_before: Option<String>,
+    /// A module CR whose status predates kyma's change of it: the time of the change and the status
+    /// the apply answered with (see `readiness::stale_status_since`).
+    pub stale_before: Option<(String, Value)>,
 }
 
 struct Waiting {
@@ -71,9 +71,9 @@ struct Waiting {
     /// Set when a module CR first reports Error; it fails only if still in Error then.
     error_at: Option<Instant>,
     since: Option<u64>,
-    /// Until the manager writes a status at or after this time (or the status grace passes), its
-    /// state is its verdict on the old spec.
-    stale_before: Option<String>,
+    /// Until the manager writes a status other than this one or later than this time (or the status
+    /// grace passes), its state is its verdict on the old spec.
+    stale_before: Option<(String, Value)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -194,8 +194,10 @@ impl Group {
         {
             return None;
         }
-        if let Some(before) = &w.stale_before {
-            if readiness::status_written_at(v).is_some_and(|at| at >= before.as_str()) {
+        if let Some((before, old)) = &w.stale_before {
+            let new = v.get("status").is_some_and(|s| s != old)
+                || readiness::status_written_at(v).is_some_and(|at| at > before.as_str());
+            if new {
                 w.stale_before = None;
             } else if !w.ctx.grace_expired {
                 let node = w.node;
@@ -405,7 +407,8 @@ impl Engine<'_> {
             stale_before: obj
                 .module_cr
                 .then(|| readiness::stale_status_since(live, crate::cluster::FIELD_MANAGER))
-                .flatten(),
+                .flatten()
+                .map(|at| (at, live.get("status").cloned().unwrap_or(Value::Null))),
         };
         // A watch that has ended (none of its objects waited any more) has closed its channel.
         let waiter = match self.watches.get(&key) {
@@ -555,13 +558,20 @@ mod tests {
             has_status: true,
             module_cr: true,
             since: None,
-            stale_before: Some("2026-11-30T10:00:05Z".into()),
+            stale_before: Some(("2026-11-30T10:00:05Z".into(), json!({"state": "Ready"}))),
         };
         g.join(waiter(1), now);
         assert!(matches!(
             g.observe(keda("2026-11-30T10:00:01Z", "Ready"), now),
             Some((1, Health::InProgress(r))) if r.contains("report on the change")
         ));
+        assert!(
+            matches!(
+                g.observe(keda("2026-11-30T10:00:05Z", "Ready"), now),
+                Some((1, Health::InProgress(r))) if r.contains("report on the change")
+            ),
+            "the same second and the same status: maybe from before the apply"
+        );
         assert!(matches!(
             g.observe(keda("2026-11-30T10:00:05Z", "Processing"), now),
             Some((1, Health::InProgress(r))) if r.contains("Processing")

@@ -10,8 +10,8 @@
 //! replica. Delete the Deployment before the CR and the CR's finalizer is never released — the order
 //! lifecycle-manager and kyma delete in is what makes an undeploy end.
 //!
-//! Shared by the cluster tests (`tests/it`) and the benchmark (`tests/stand_in_main.rs`, built as the
-//! `manager-stand-in` example), so it uses only the crate's normal dependencies.
+//! Shared by the cluster tests (`tests/it`) and the benchmark (`tests/bin/manager_stand_in.rs`, built
+//! as the `manager-stand-in` example), so it uses only the crate's normal dependencies.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -194,8 +194,11 @@ pub struct Log {
 
 impl Log {
     fn push(&self, object: &str, what: impl Into<String>) {
+        self.push_at(SystemTime::now(), object, what)
+    }
+
+    fn push_at(&self, at: SystemTime, object: &str, what: impl Into<String>) {
         let what = what.into();
-        let at = SystemTime::now();
         if self.print {
             println!("{:.3} {object} {what}", unix(at));
         }
@@ -268,9 +271,39 @@ impl StandIn {
 /// A CR this manager knows, and what it is doing about it.
 struct Tracked {
     latest: DynamicObject,
-    /// The generation the current run of steps is for, and that run.
-    run: Option<(i64, tokio::task::JoinHandle<()>)>,
-    cleanup: Option<tokio::task::JoinHandle<()>>,
+    /// The generation the manager has judged or is judging, and the run of steps for it (none for a
+    /// CR that already had a state when this manager first saw it: a manager that restarts does not
+    /// report an unchanged CR afresh).
+    run: Option<(i64, Option<Task>)>,
+    cleanup: Option<Task>,
+}
+
+impl Tracked {
+    fn new(o: &DynamicObject) -> Tracked {
+        let judged = o.data.pointer("/status/state").is_some();
+        Tracked {
+            latest: o.clone(),
+            run: judged.then(|| (o.metadata.generation.unwrap_or(0), None)),
+            cleanup: None,
+        }
+    }
+}
+
+/// A task of the manager, stopped with it: dropping the stand-in (or forgetting a CR) leaves nothing
+/// running that could still write a status.
+struct Task(tokio::task::JoinHandle<()>);
+
+impl Task {
+    /// Let it finish instead of stopping it.
+    fn detach(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 struct Ctx {
@@ -342,31 +375,26 @@ async fn manage(client: &kube::Client, m: &Manager, log: &Log) {
     // A manager that was not running when a CR changed looks again once it runs: a tick re-handles
     // every CR it knows (the real ones requeue the same way).
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let stop = |tracked: HashMap<String, Tracked>| {
-        for t in tracked.into_values() {
-            if let Some((_, run)) = t.run {
-                run.abort();
-            }
-        }
-    };
     loop {
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o))) => {
                     let uid = o.metadata.uid.clone().unwrap_or_default();
-                    let t = tracked.entry(uid).or_insert_with(|| Tracked { latest: o.clone(), run: None, cleanup: None });
+                    let t = tracked.entry(uid).or_insert_with(|| Tracked::new(&o));
                     t.latest = o;
                     handle(&ctx, t).await;
                 }
                 Some(Ok(watcher::Event::Delete(o))) => {
+                    // Its cleanup, which released the finalizer, finishes on its own (it may not have
+                    // logged yet); a run of steps stops.
                     if let Some(t) = tracked.remove(&o.metadata.uid.clone().unwrap_or_default())
-                        && let Some((_, run)) = t.run
+                        && let Some(cleanup) = t.cleanup
                     {
-                        run.abort();
+                        cleanup.detach();
                     }
                 }
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => return stop(tracked),
+                Some(Err(_)) | None => return,
             },
             _ = tick.tick() => {
                 for t in tracked.values_mut() {
@@ -409,11 +437,9 @@ async fn handle(ctx: &Arc<Ctx>, t: &mut Tracked) {
     let o = t.latest.clone();
     let ours = o.metadata.finalizers.iter().flatten().any(|f| f == FINALIZER);
     if o.metadata.deletion_timestamp.is_some() {
-        if let Some((_, run)) = t.run.take() {
-            run.abort();
-        }
+        t.run = None;
         if ours && t.cleanup.is_none() && alive(ctx).await {
-            t.cleanup = Some(tokio::spawn(clean_up(ctx.clone(), o)));
+            t.cleanup = Some(Task(tokio::spawn(clean_up(ctx.clone(), o))));
         }
         return;
     }
@@ -437,10 +463,10 @@ async fn handle(ctx: &Arc<Ctx>, t: &mut Tracked) {
     ensure_extra(ctx, &o).await;
     let generation = o.metadata.generation.unwrap_or(0);
     if t.run.as_ref().map(|(g, _)| *g) != Some(generation) {
-        if let Some((_, run)) = t.run.take() {
-            run.abort();
-        }
-        t.run = Some((generation, tokio::spawn(walk(ctx.clone(), o, generation))));
+        t.run = Some((
+            generation,
+            Some(Task(tokio::spawn(walk(ctx.clone(), o, generation)))),
+        ));
     }
 }
 
@@ -491,13 +517,17 @@ async fn write_status(
     if ctx.description {
         status["description"] = json!(message);
     }
+    // The flip is when the manager sends it: what it takes the server to answer counts in the
+    // benchmark's latency, not against it.
+    let sent = SystemTime::now();
     let name = o.metadata.name.clone().unwrap_or_default();
     let patch = json!({"status": status});
     match cr_api(ctx, o)
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
     {
-        Ok(_) => ctx.log.push(
+        Ok(_) => ctx.log.push_at(
+            sent,
             &name_of(ctx, o),
             format!("state {state} (generation {generation})"),
         ),
