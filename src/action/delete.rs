@@ -339,29 +339,19 @@ async fn stuck_reason(cluster: &Cluster, t: &Target) -> Option<String> {
             finalizers.join(", ")
         ));
     }
-    for c in live
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if c.get("status").and_then(Value::as_str) == Some("True") {
-            let ty = c.get("type").and_then(Value::as_str).unwrap_or("");
-            let msg = c.get("message").and_then(Value::as_str).unwrap_or("");
-            parts.push(format!("{ty}: {msg}"));
-        }
+    let conditions = true_conditions(&live);
+    for c in &conditions {
+        parts.push(format!(
+            "{}: {}",
+            c.str_at(&["type"]).unwrap_or(""),
+            c.str_at(&["message"]).unwrap_or("")
+        ));
     }
     if t.resource.group.is_empty()
         && t.resource.kind == "Namespace"
-        && live
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|c| {
-                c.str_at(&["type"]) == Some("NamespaceDeletionDiscoveryFailure")
-                    && c.str_at(&["status"]) == Some("True")
-            })
+        && conditions
+            .iter()
+            .any(|c| c.str_at(&["type"]) == Some("NamespaceDeletionDiscoveryFailure"))
     {
         parts.extend(unavailable_apis(cluster).await);
     }
@@ -586,15 +576,19 @@ const BLOCKED_GRACE: Duration = Duration::from_secs(10);
 
 /// Does the namespace report a condition in `BLOCKING`?
 fn blocked(o: &kube::api::DynamicObject) -> bool {
-    o.data
-        .pointer("/status/conditions")
+    true_conditions(&o.data)
+        .iter()
+        .any(|c| c.str_at(&["type"]).is_some_and(|t| BLOCKING.contains(&t)))
+}
+
+/// The conditions an object reports as holding (`status: "True"`).
+fn true_conditions(obj: &Value) -> Vec<&Value> {
+    obj.pointer("/status/conditions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .any(|c| {
-            c.str_at(&["status"]) == Some("True")
-                && c.str_at(&["type"]).is_some_and(|t| BLOCKING.contains(&t))
-        })
+        .filter(|c| c.str_at(&["status"]) == Some("True"))
+        .collect()
 }
 
 /// Wait, from watches, until every target is gone or the deadline passes; returns what remains. A

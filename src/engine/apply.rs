@@ -105,17 +105,17 @@ impl Engine<'_> {
         };
         let mut h = readiness::health(&live, obj.group(), obj.kind(), ctx);
         // A module CR answering with the state its manager wrote before this change is no verdict on
-        // it: the watch waits for the manager's next word.
-        if obj.module_cr
-            && h.is_ready()
-            && readiness::stale_status_since(&live, crate::cluster::FIELD_MANAGER).is_some()
-        {
-            h = readiness::Health::InProgress(
-                "waiting for the module's manager to report on the change".into(),
-            );
+        // it: the watch waits for the manager's next word (a status other than this one, or later).
+        let stale_before = obj
+            .module_cr
+            .then(|| readiness::stale_status_since(&live, crate::cluster::FIELD_MANAGER))
+            .flatten()
+            .map(|at| (at, live.get("status").cloned().unwrap_or(Value::Null)));
+        if stale_before.is_some() && h.is_ready() {
+            h = readiness::awaiting_manager();
         }
         if (self.s.wait && !h.is_ready()) || crd_awaited {
-            self.spawn_watch(i, r, &live);
+            self.spawn_watch(i, r, &live, stale_before);
         }
         self.on_health(i, h);
     }

@@ -361,6 +361,11 @@ pub fn status_written_at(obj: &Value) -> Option<&str> {
         .max()
 }
 
+/// A module CR whose status is the manager's verdict on the spec before kyma's change.
+pub fn awaiting_manager() -> Health {
+    Health::InProgress("waiting for the module's manager to report on the change".into())
+}
+
 /// For a module CR whose status says nothing of generations (the real Kyma managers write neither
 /// `status.observedGeneration` nor conditions with one): when kyma's apply changed it and its status
 /// was last written no later (times are to the second, so the same second counts as before), the time

@@ -68,6 +68,9 @@ struct Waiting {
     group: String,
     kind: String,
     ctx: readiness::Context,
+    /// When the status grace of this join ends (a timer left by an earlier join of the same name
+    /// must not end this one's grace early).
+    grace_at: Instant,
     /// Set when a module CR first reports Error; it fails only if still in Error then.
     error_at: Option<Instant>,
     since: Option<u64>,
@@ -121,8 +124,9 @@ impl Group {
     }
 
     pub fn join(&mut self, w: Waiter, now: Instant) -> Option<(usize, Health)> {
+        let grace_at = now + self.grace;
         self.timers
-            .push(Reverse((now + self.grace, Timer::Grace, w.name.clone())));
+            .push(Reverse((grace_at, Timer::Grace, w.name.clone())));
         self.waiting.insert(
             w.name.clone(),
             Waiting {
@@ -134,6 +138,7 @@ impl Group {
                     module_cr: w.module_cr,
                     ..Default::default()
                 },
+                grace_at,
                 error_at: None,
                 since: w.since,
                 stale_before: w.stale_before,
@@ -169,7 +174,7 @@ impl Group {
                 continue;
             };
             let live = match timer {
-                Timer::Grace if !w.ctx.grace_expired => {
+                Timer::Grace if w.grace_at == t && !w.ctx.grace_expired => {
                     w.ctx.grace_expired = true;
                     true
                 }
@@ -201,10 +206,7 @@ impl Group {
                 w.stale_before = None;
             } else if !w.ctx.grace_expired {
                 let node = w.node;
-                return Some((
-                    node,
-                    Health::InProgress("waiting for the module's manager to report on the change".into()),
-                ));
+                return Some((node, readiness::awaiting_manager()));
             }
         }
         let in_error = v.pointer("/status/state").and_then(Value::as_str) == Some("Error");
@@ -386,7 +388,13 @@ fn filter_for(part_of: Option<&str>, since: Option<u64>, name: &str) -> Filter {
 impl Engine<'_> {
     /// Wait for an applied object on the watch of its kind and namespace: the running one of its
     /// module if any, else a new one.
-    pub(super) fn spawn_watch(&mut self, i: usize, r: Resource, live: &Value) {
+    pub(super) fn spawn_watch(
+        &mut self,
+        i: usize,
+        r: Resource,
+        live: &Value,
+        stale_before: Option<(String, Value)>,
+    ) {
         let obj = &self.plan.nodes[i].object;
         let since = resource_version(live);
         let part_of = obj.data.label(PART_OF_LABEL);
@@ -404,11 +412,7 @@ impl Engine<'_> {
             has_status: r.has_status,
             module_cr: obj.module_cr,
             since,
-            stale_before: obj
-                .module_cr
-                .then(|| readiness::stale_status_since(live, crate::cluster::FIELD_MANAGER))
-                .flatten()
-                .map(|at| (at, live.get("status").cloned().unwrap_or(Value::Null))),
+            stale_before,
         };
         // A watch that has ended (none of its objects waited any more) has closed its channel.
         let waiter = match self.watches.get(&key) {
@@ -539,6 +543,42 @@ mod tests {
             "a module CR still in Error after the error grace fails"
         );
         assert!(g.is_empty());
+    }
+
+    #[test]
+    fn a_timer_left_by_an_earlier_join_does_not_end_a_later_ones_grace() {
+        let now = Instant::now();
+        let mut g = Group::new(Duration::from_secs(3), Duration::from_secs(10));
+        let thing = |node| Waiter {
+            node,
+            name: "thing".into(),
+            group: "x.io".into(),
+            kind: "Thing".into(),
+            has_status: true,
+            module_cr: false,
+            since: None,
+            stale_before: None,
+        };
+        // The first join is judged (and leaves), the same name joins again 2 s later (re-applied).
+        g.join(thing(1), now);
+        assert_eq!(
+            g.observe(
+                json!({"metadata": {"name": "thing"}, "status": {"state": "Ready"}}),
+                now
+            ),
+            Some((1, Health::Ready))
+        );
+        g.join(thing(1), now + Duration::from_secs(2));
+        g.observe(
+            json!({"metadata": {"name": "thing"}, "spec": {}}),
+            now + Duration::from_secs(2),
+        );
+        assert_eq!(
+            g.fire(now + Duration::from_secs(3)),
+            vec![],
+            "the first join's grace timer is not the second's"
+        );
+        assert_eq!(g.fire(now + Duration::from_secs(5)), vec![(1, Health::Ready)]);
     }
 
     #[test]

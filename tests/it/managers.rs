@@ -69,17 +69,27 @@ async fn undeploy_keda(kubeconfig: std::path::PathBuf, timeout: &str) -> std::pr
     .unwrap()
 }
 
+/// Undeploy keda with its manager running: exit 0.
+async fn undeploy_keda_ok(kubeconfig: std::path::PathBuf) {
+    let out = undeploy_keda(kubeconfig, "120s").await;
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}
+
+/// Stop the manager and leave no `kyma-system`.
+async fn clean_up(c: &kyma::testkit::cluster::Cluster, managers: StandIn) {
+    drop(managers);
+    let nss = resource(c, "v1", "Namespace");
+    let _ = c.delete(&nss, None, "kyma-system").await;
+}
+
 /// Undeploy keda with its manager running (exit 0), then stop the manager and leave no `kyma-system`.
 async fn undeploy_and_clean_up(
     c: &kyma::testkit::cluster::Cluster,
     kubeconfig: std::path::PathBuf,
     managers: StandIn,
 ) {
-    let out = undeploy_keda(kubeconfig, "120s").await;
-    assert_eq!(code(&out), 0, "{:?}", text(&out));
-    drop(managers);
-    let nss = resource(c, "v1", "Namespace");
-    let _ = c.delete(&nss, None, "kyma-system").await;
+    undeploy_keda_ok(kubeconfig).await;
+    clean_up(c, managers).await;
 }
 
 /// Processing is shown as the manager says it while kyma waits; `status --check` follows the manager;
@@ -184,8 +194,7 @@ async fn kyma_follows_the_manager_through_processing_a_change_and_undeploy() {
 
     // Undeploy with the manager running: the CR goes first and the manager's cleanup releases its
     // finalizer while its Deployment still runs; then the manager, the CRD last.
-    let out = undeploy_keda(kc.clone(), "120s").await;
-    assert_eq!(code(&out), 0, "{:?}", text(&out));
+    undeploy_keda_ok(kc.clone()).await;
     let released = logged(&managers, "finalizer released, manager running");
     assert!(released.is_some(), "{:?}", managers.log.of("Keda"));
     let deployments = resource(&c, "apps/v1", "Deployment");
@@ -208,9 +217,7 @@ async fn kyma_follows_the_manager_through_processing_a_change_and_undeploy() {
         .is_some(),
         "the CRD went last"
     );
-    drop(managers);
-    let nss = resource(&c, "v1", "Namespace");
-    let _ = c.delete(&nss, None, "kyma-system").await;
+    clean_up(&c, managers).await;
 }
 
 /// `Error` that lasts past `--error-grace` fails the module with the manager's message at that moment,
