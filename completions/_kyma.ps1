@@ -50,8 +50,9 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             break
         }
         'kyma;deploy' {
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version')
-            [CompletionResult]::new('--modules', '--modules', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel''s version (`keda@fast`)')
+            [CompletionResult]::new('--modules', '--modules', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel''s version (`keda@fast`)')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Release channel for the modules named without `@` (`regular`, `fast`, … as the catalog maps them; `kyma modules show NAME` lists a module''s channels)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Values file; top-level keys are module names or `global`. Repeatable, later files win')
             [CompletionResult]::new('--values', '--values', [CompletionResultType]::ParameterName, 'Values file; top-level keys are module names or `global`. Repeatable, later files win')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Set a value: `module.path.to.key=value` (lists: `module.list[0]=x`). Repeatable, wins over files')
@@ -63,6 +64,8 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             [CompletionResult]::new('--wait-for-cluster', '--wait-for-cluster', [CompletionResultType]::ParameterName, 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long (e.g. 90s, 10m)')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
+            [CompletionResult]::new('--waves', '--waves', [CompletionResultType]::ParameterName, 'With several clusters: roll out in waves, cumulative, in the order of --context (or of the kubeconfig with --all-contexts): `1,10%,100%` is one cluster, then up to a tenth, then all. Each wave is Ready before the next starts')
+            [CompletionResult]::new('--max-failures', '--max-failures', [CompletionResultType]::ParameterName, 'With --waves: how many clusters may fail (a number, or a percentage of the clusters, rounded down) before the rollout halts; clusters not started are reported as such (exit 7)')
             [CompletionResult]::new('--events', '--events', [CompletionResultType]::ParameterName, 'Stream events to stdout as they happen')
             [CompletionResult]::new('--status-grace', '--status-grace', [CompletionResultType]::ParameterName, 'How long a new custom resource with an empty status may take to report one before it counts as ready')
             [CompletionResult]::new('--error-grace', '--error-grace', [CompletionResultType]::ParameterName, 'How long a module''s custom resource may stay in state Error before the module fails (managers pass through Error while what they need comes up)')
@@ -92,8 +95,9 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             break
         }
         'kyma;render' {
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version')
-            [CompletionResult]::new('--modules', '--modules', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel''s version (`keda@fast`)')
+            [CompletionResult]::new('--modules', '--modules', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel''s version (`keda@fast`)')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Release channel for the modules named without `@` (`regular`, `fast`, … as the catalog maps them; `kyma modules show NAME` lists a module''s channels)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Values file; top-level keys are module names or `global`. Repeatable, later files win')
             [CompletionResult]::new('--values', '--values', [CompletionResultType]::ParameterName, 'Values file; top-level keys are module names or `global`. Repeatable, later files win')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Set a value: `module.path.to.key=value` (lists: `module.list[0]=x`). Repeatable, wins over files')
@@ -116,8 +120,9 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             break
         }
         'kyma;template' {
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version')
-            [CompletionResult]::new('--modules', '--modules', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel''s version (`keda@fast`)')
+            [CompletionResult]::new('--modules', '--modules', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel''s version (`keda@fast`)')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Release channel for the modules named without `@` (`regular`, `fast`, … as the catalog maps them; `kyma modules show NAME` lists a module''s channels)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Values file; top-level keys are module names or `global`. Repeatable, later files win')
             [CompletionResult]::new('--values', '--values', [CompletionResultType]::ParameterName, 'Values file; top-level keys are module names or `global`. Repeatable, later files win')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Set a value: `module.path.to.key=value` (lists: `module.list[0]=x`). Repeatable, wins over files')
@@ -254,8 +259,9 @@ Register-ArgumentCompleter -Native -CommandName 'kyma' -ScriptBlock {
             break
         }
         'kyma;diff' {
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version')
-            [CompletionResult]::new('--modules', '--modules', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel''s version (`keda@fast`)')
+            [CompletionResult]::new('--modules', '--modules', [CompletionResultType]::ParameterName, 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel''s version (`keda@fast`)')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Release channel for the modules named without `@` (`regular`, `fast`, … as the catalog maps them; `kyma modules show NAME` lists a module''s channels)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Values file; top-level keys are module names or `global`. Repeatable, later files win')
             [CompletionResult]::new('--values', '--values', [CompletionResultType]::ParameterName, 'Values file; top-level keys are module names or `global`. Repeatable, later files win')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Set a value: `module.path.to.key=value` (lists: `module.list[0]=x`). Repeatable, wins over files')

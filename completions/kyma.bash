@@ -214,7 +214,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__deploy)
-            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --timeout --concurrency --no-wait --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-m -f -o -v -h -V --modules --channel --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --timeout --concurrency --no-wait --waves --max-failures --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,6 +226,10 @@ _kyma() {
                     ;;
                 -m)
                     COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --values)
@@ -269,6 +273,14 @@ _kyma() {
                     return 0
                     ;;
                 --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --waves)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-failures)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -316,7 +328,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__diff)
-            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --concurrency --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-m -f -o -v -h -V --modules --channel --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --concurrency --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -328,6 +340,10 @@ _kyma() {
                     ;;
                 -m)
                     COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --values)
@@ -1078,7 +1094,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__render)
-            opts="-m -f -o -v -h -V --modules --values --set --profile --overrides --output-dir --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-m -f -o -v -h -V --modules --channel --values --set --profile --overrides --output-dir --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1090,6 +1106,10 @@ _kyma() {
                     ;;
                 -m)
                     COMPREPLY=($(compgen -W "api-gateway btp-operator cap-operator cfapi docker-registry eventing istio keda nats registry-cache registry-proxy serverless telemetry" -- "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --values)

@@ -47,7 +47,7 @@ complete -c kyma -n "__fish_kyma_needs_command" -f -a "operator" -d 'Run the dep
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "completion" -d 'Print shell completions'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "version" -d 'Print version, commit, build target and the built-in catalog\'s module versions'
 complete -c kyma -n "__fish_kyma_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel\'s version (`keda@fast`)' -r -f -a "api-gateway\t''
 btp-operator\t''
 cap-operator\t''
 cfapi\t''
@@ -60,6 +60,7 @@ registry-cache\t''
 registry-proxy\t''
 serverless\t''
 telemetry\t''"
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l channel -d 'Release channel for the modules named without `@` (`regular`, `fast`, … as the catalog maps them; `kyma modules show NAME` lists a module\'s channels)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s f -l values -d 'Values file; top-level keys are module names or `global`. Repeatable, later files win' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l set -d 'Set a value: `module.path.to.key=value` (lists: `module.list[0]=x`). Repeatable, wins over files' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l profile -d 'Values profile shipped by each module' -r -f -a "evaluation\t''
@@ -71,6 +72,8 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l cluster-concurrency
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l wait-for-cluster -d 'How long to wait for a cluster that does not answer yet (connection refused, timeouts, 5xx while it starts), e.g. right after CI created it; never longer than --timeout. TLS and credential errors fail at once. 0 fails at once on anything' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l timeout -d 'Give up after this long (e.g. 90s, 10m)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l concurrency -d 'Requests in flight at once' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l waves -d 'With several clusters: roll out in waves, cumulative, in the order of --context (or of the kubeconfig with --all-contexts): `1,10%,100%` is one cluster, then up to a tenth, then all. Each wave is Ready before the next starts' -r
+complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l max-failures -d 'With --waves: how many clusters may fail (a number, or a percentage of the clusters, rounded down) before the rollout halts; clusters not started are reported as such (exit 7)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l events -d 'Stream events to stdout as they happen' -r -f -a "ndjson\t''"
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l status-grace -d 'How long a new custom resource with an empty status may take to report one before it counts as ready' -r
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l error-grace -d 'How long a module\'s custom resource may stay in state Error before the module fails (managers pass through Error while what they need comes up)' -r
@@ -94,7 +97,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand deploy" -l accept-new-digests 
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand deploy" -s V -l version -d 'Print version'
-complete -c kyma -n "__fish_kyma_using_subcommand render" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
+complete -c kyma -n "__fish_kyma_using_subcommand render" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel\'s version (`keda@fast`)' -r -f -a "api-gateway\t''
 btp-operator\t''
 cap-operator\t''
 cfapi\t''
@@ -107,6 +110,7 @@ registry-cache\t''
 registry-proxy\t''
 serverless\t''
 telemetry\t''"
+complete -c kyma -n "__fish_kyma_using_subcommand render" -l channel -d 'Release channel for the modules named without `@` (`regular`, `fast`, … as the catalog maps them; `kyma modules show NAME` lists a module\'s channels)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s f -l values -d 'Values file; top-level keys are module names or `global`. Repeatable, later files win' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l set -d 'Set a value: `module.path.to.key=value` (lists: `module.list[0]=x`). Repeatable, wins over files' -r
 complete -c kyma -n "__fish_kyma_using_subcommand render" -l profile -d 'Values profile shipped by each module' -r -f -a "evaluation\t''
@@ -123,7 +127,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand render" -l accept-new-digests 
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand render" -s V -l version -d 'Print version'
-complete -c kyma -n "__fish_kyma_using_subcommand template" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
+complete -c kyma -n "__fish_kyma_using_subcommand template" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel\'s version (`keda@fast`)' -r -f -a "api-gateway\t''
 btp-operator\t''
 cap-operator\t''
 cfapi\t''
@@ -136,6 +140,7 @@ registry-cache\t''
 registry-proxy\t''
 serverless\t''
 telemetry\t''"
+complete -c kyma -n "__fish_kyma_using_subcommand template" -l channel -d 'Release channel for the modules named without `@` (`regular`, `fast`, … as the catalog maps them; `kyma modules show NAME` lists a module\'s channels)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand template" -s f -l values -d 'Values file; top-level keys are module names or `global`. Repeatable, later files win' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l set -d 'Set a value: `module.path.to.key=value` (lists: `module.list[0]=x`). Repeatable, wins over files' -r
 complete -c kyma -n "__fish_kyma_using_subcommand template" -l profile -d 'Values profile shipped by each module' -r -f -a "evaluation\t''
@@ -246,7 +251,7 @@ complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -l accept-new-digest
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s v -l verbose -d 'More detail in progress output: every object\'s retry on its own line'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s h -l help -d 'Print help'
 complete -c kyma -n "__fish_kyma_using_subcommand undeploy" -s V -l version -d 'Print version'
-complete -c kyma -n "__fish_kyma_using_subcommand diff" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version' -r -f -a "api-gateway\t''
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -s m -l modules -d 'Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release channel\'s version (`keda@fast`)' -r -f -a "api-gateway\t''
 btp-operator\t''
 cap-operator\t''
 cfapi\t''
@@ -259,6 +264,7 @@ registry-cache\t''
 registry-proxy\t''
 serverless\t''
 telemetry\t''"
+complete -c kyma -n "__fish_kyma_using_subcommand diff" -l channel -d 'Release channel for the modules named without `@` (`regular`, `fast`, … as the catalog maps them; `kyma modules show NAME` lists a module\'s channels)' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -s f -l values -d 'Values file; top-level keys are module names or `global`. Repeatable, later files win' -r -F
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l set -d 'Set a value: `module.path.to.key=value` (lists: `module.list[0]=x`). Repeatable, wins over files' -r
 complete -c kyma -n "__fish_kyma_using_subcommand diff" -l profile -d 'Values profile shipped by each module' -r -f -a "evaluation\t''

@@ -161,15 +161,20 @@ pub enum ModulesCommand {
 /// Which modules, and with which values.
 #[derive(Debug, Clone, Args)]
 pub struct SelectionArgs {
-    /// Modules to use, comma-separated; `name@version` picks a version.
+    /// Modules to use, comma-separated; `name@version` picks a version, `name@channel` a release
+    /// channel's version (`keda@fast`).
     #[arg(
         short = 'm',
         long,
         value_delimiter = ',',
         required = true,
-        value_name = "NAME[@VERSION],..."
+        value_name = "NAME[@VERSION|@CHANNEL],..."
     )]
     pub modules: Vec<String>,
+    /// Release channel for the modules named without `@` (`regular`, `fast`, … as the catalog maps
+    /// them; `kyma modules show NAME` lists a module's channels).
+    #[arg(long, value_name = "CHANNEL", value_parser = channel_name)]
+    pub channel: Option<String>,
     /// Values file; top-level keys are module names or `global`. Repeatable, later files win.
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
@@ -253,8 +258,17 @@ pub struct DeployArgs {
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub concurrency: u16,
     /// Return once everything is applied, without waiting for readiness.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "waves")]
     pub no_wait: bool,
+    /// With several clusters: roll out in waves, cumulative, in the order of --context (or of the
+    /// kubeconfig with --all-contexts): `1,10%,100%` is one cluster, then up to a tenth, then all.
+    /// Each wave is Ready before the next starts.
+    #[arg(long, value_delimiter = ',', value_name = "N|P%,...")]
+    pub waves: Vec<crate::commands::Reach>,
+    /// With --waves: how many clusters may fail (a number, or a percentage of the clusters, rounded
+    /// down) before the rollout halts; clusters not started are reported as such (exit 7).
+    #[arg(long, value_name = "N|P%", default_value = "0", requires = "waves")]
+    pub max_failures: crate::commands::Budget,
     /// Run everything with server-side dry-run: nothing is persisted.
     #[arg(long)]
     pub dry_run: bool,
@@ -495,6 +509,17 @@ fn parse_overrides_source(s: &str) -> Result<OverridesSource, String> {
         Some(("configmap", n)) if !n.is_empty() => Ok(OverridesSource::ConfigMap(n.to_string())),
         Some(("secret", n)) if !n.is_empty() => Ok(OverridesSource::Secret(n.to_string())),
         _ => Err(format!("{s:?}: give configmap/NAME or secret/NAME")),
+    }
+}
+
+/// `--channel`: a channel name, never a version (`name@1.2.0` picks those).
+fn channel_name(s: &str) -> Result<String, String> {
+    if crate::catalog::channels::is_channel_name(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not a channel name (lowercase letters, digits, '-', starting with a letter, e.g. regular or fast)"
+        ))
     }
 }
 

@@ -27,6 +27,10 @@ pub enum Exit {
     /// cached under `--offline`, or content that differs from its pin or recorded digest. Nothing was
     /// applied.
     Fetch = 6,
+    /// A rollout over several clusters (`--waves`) halted: more clusters failed than `--max-failures`
+    /// allows, and the clusters of the waves after were not started (their reports say so, with this
+    /// code).
+    Halted = 7,
     /// Interrupted (Ctrl-C); what was applied is reported.
     Interrupted = 130,
 }

@@ -3,6 +3,7 @@
 //! contract is checked in exactly one place.
 
 pub mod assets;
+pub mod channels;
 pub mod contract;
 pub mod module_template;
 pub mod release;
@@ -25,6 +26,13 @@ pub enum CatalogError {
         name: String,
         version: String,
         available: Vec<String>,
+    },
+    #[error("module '{name}' has no channel '{channel}'{}", channels_hint(.available, .versions))]
+    UnknownChannel {
+        name: String,
+        channel: String,
+        available: Vec<String>,
+        versions: Vec<String>,
     },
     #[error("catalog {source_name}: {message}")]
     Source { source_name: String, message: String },
@@ -53,6 +61,18 @@ pub fn did_you_mean(close: &[String]) -> String {
         String::new()
     } else {
         format!("; did you mean: {}?", close.join(", "))
+    }
+}
+
+/// ` (channels: fast, regular)`, or what to give instead when a module has none.
+fn channels_hint(available: &[String], versions: &[String]) -> String {
+    if available.is_empty() {
+        format!(
+            " (it has no release channels; pick a version: {})",
+            versions.join(", ")
+        )
+    } else {
+        format!(" (channels: {})", available.join(", "))
     }
 }
 
@@ -129,6 +149,8 @@ pub struct FileSet {
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
     modules: BTreeMap<String, BTreeMap<semver::Version, Module>>,
+    /// Release channels by module (a module may have none).
+    channels: BTreeMap<String, channels::Channels>,
 }
 
 impl fmt::Display for Module {
@@ -212,10 +234,61 @@ impl Catalog {
     /// Layer another catalog over this one: a module named in `other` replaces every version of the
     /// same module here. Whoever ships `istio` in their catalog owns `istio`; mixing versions from two
     /// sources would make "which templates did I get" a puzzle.
+    ///
+    /// A module's channels go with its versions (a replaced module keeps none of the old channels); a
+    /// layer may also bring channels alone, for modules of the layers below (a ModuleReleaseMeta file
+    /// beside the built-in catalog). `check_channels` then finds a channel naming a version that is not
+    /// there.
     pub fn overlay(&mut self, other: Catalog) {
         for (name, versions) in other.modules {
+            self.channels.remove(&name);
             self.modules.insert(name, versions);
         }
+        self.channels.extend(other.channels);
+    }
+
+    /// Take a module's channels (replacing any it had).
+    pub fn set_channels(&mut self, c: channels::Channels) {
+        self.channels.insert(c.module.clone(), c);
+    }
+
+    /// A module's release channels, if it has any.
+    pub fn channels(&self, name: &str) -> Option<&channels::Channels> {
+        self.channels.get(name).filter(|c| !c.versions.is_empty())
+    }
+
+    /// Every channel names a module of the catalog and one of its versions: a mapping that points
+    /// nowhere is the catalog's error, found when it is loaded rather than when someone picks it.
+    pub fn check_channels(&self) -> Result<(), CatalogError> {
+        for c in self.channels.values() {
+            let Some(versions) = self.modules.get(&c.module) else {
+                return Err(CatalogError::BadModuleFile {
+                    file: c.origin.clone(),
+                    message: format!(
+                        "maps channels of module '{}', which the catalog does not have{}",
+                        c.module,
+                        did_you_mean(&close_names(&c.module, self.names()))
+                    ),
+                });
+            };
+            for (channel, v) in &c.versions {
+                if !versions.contains_key(v) {
+                    return Err(CatalogError::BadModuleFile {
+                        file: c.origin.clone(),
+                        message: format!(
+                            "channel {channel} of {} is version {v}, which the catalog does not have (versions: {})",
+                            c.module,
+                            versions
+                                .keys()
+                                .map(|v| v.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -236,7 +309,7 @@ impl Catalog {
             .or_else(|| versions.values().next_back())
     }
 
-    /// Resolve `name` or `name@version`.
+    /// Resolve `name`, `name@version` or `name@channel`.
     pub fn select(&self, spec: &str) -> Result<&Module, CatalogError> {
         let (name, version) = match spec.split_once('@') {
             Some((n, v)) => (n.trim(), Some(v.trim())),
@@ -253,6 +326,20 @@ impl Catalog {
             None => Ok(self
                 .default_version(name)
                 .expect("a module has at least one version")),
+            Some(channel) if !channels::is_version_pick(channel) => {
+                let mapped = self.channels(name);
+                mapped
+                    .and_then(|c| c.versions.get(channel))
+                    .and_then(|v| versions.get(v))
+                    .ok_or_else(|| CatalogError::UnknownChannel {
+                        name: name.to_string(),
+                        channel: channel.to_string(),
+                        available: mapped
+                            .map(|c| c.versions.keys().cloned().collect())
+                            .unwrap_or_default(),
+                        versions: versions.keys().map(|v| v.to_string()).collect(),
+                    })
+            }
             Some(v) => {
                 let wanted = semver::Version::parse(v.trim_start_matches('v')).ok();
                 wanted
@@ -428,6 +515,50 @@ mod tests {
         let b = c.select("b").unwrap();
         assert_eq!(b.depends_on, vec!["a"]);
         assert_eq!(b.manifest_urls.len(), 1);
+    }
+
+    #[test]
+    fn a_channel_picks_its_version_and_an_unknown_one_names_those_there_are() {
+        let mut c = Catalog::from_files(set(&[
+            ("a/1.0.0/module.yaml", M),
+            ("a/2.0.0/module.yaml", &M.replace("1.0.0", "2.0.0")),
+        ]))
+        .unwrap();
+        let err = c.select("a@fast").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "module 'a' has no channel 'fast' (it has no release channels; pick a version: 1.0.0, 2.0.0)"
+        );
+        let channels = |pairs: &[(&str, &str)]| channels::Channels {
+            module: "a".into(),
+            origin: "metas.yaml".into(),
+            versions: pairs
+                .iter()
+                .map(|(c, v)| (c.to_string(), semver::Version::parse(v).unwrap()))
+                .collect(),
+        };
+        c.set_channels(channels(&[("regular", "1.0.0"), ("fast", "2.0.0")]));
+        c.check_channels().unwrap();
+        assert_eq!(c.select("a@fast").unwrap().version.to_string(), "2.0.0");
+        assert_eq!(c.select("a@regular").unwrap().version.to_string(), "1.0.0");
+        assert_eq!(c.select("a@2.0.0").unwrap().version.to_string(), "2.0.0");
+        let err = c.select("a@experimental").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "module 'a' has no channel 'experimental' (channels: fast, regular)"
+        );
+
+        // A mapping to a version the catalog lacks is the catalog's error, named by its file.
+        c.set_channels(channels(&[("fast", "3.0.0")]));
+        let err = c.check_channels().unwrap_err().to_string();
+        assert!(
+            err.starts_with("metas.yaml: channel fast of a is version 3.0.0, which the catalog does not have (versions: 1.0.0, 2.0.0)"),
+            "{err}"
+        );
+        // A module replaced by a layer above loses the channels of the one below.
+        c.overlay(Catalog::from_files(set(&[("a/module.yaml", &M.replace("1.0.0", "5.0.0"))])).unwrap());
+        assert!(c.channels("a").is_none());
+        c.check_channels().unwrap();
     }
 
     #[test]

@@ -45,13 +45,19 @@ pub fn parse_text(source: &str, file: &str, text: &str) -> Result<Vec<Module>, C
             .collect()
     };
     let mut out = Vec::new();
+    let mut metas = 0;
     for (i, doc) in docs {
         if doc.is_null() {
             continue;
         }
+        // Channels, read by `channels::parse_text`.
+        if super::channels::is_release_meta(&doc) {
+            metas += 1;
+            continue;
+        }
         out.push(from_template(source, &format!("{file}, document {i}"), &doc)?);
     }
-    if out.is_empty() {
+    if out.is_empty() && metas == 0 {
         return Err(bad("holds no ModuleTemplate".into()));
     }
     Ok(out)

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::channels::Channels;
 use super::{CatalogError, Module};
 use crate::fetch::{FetchError, Fetcher, GITHUB};
 
@@ -121,6 +122,9 @@ struct IndexModule {
     requires: Vec<String>,
     #[serde(default)]
     works_with: Vec<String>,
+    /// Release channel → version (`regular: 1.2.0`), as a ModuleReleaseMeta maps them.
+    #[serde(default)]
+    channels: BTreeMap<String, String>,
     versions: Vec<IndexVersion>,
 }
 
@@ -137,8 +141,12 @@ struct IndexVersion {
 }
 
 /// Parse a release index (the built-in `modules/kyma-modules.yaml`, or one a user passes with
-/// `--catalog`) into modules.
-pub fn from_index(source: &str, location: &str, text: &str) -> Result<Vec<Module>, CatalogError> {
+/// `--catalog`) into modules and their release channels.
+pub fn from_index(
+    source: &str,
+    location: &str,
+    text: &str,
+) -> Result<(Vec<Module>, Vec<Channels>), CatalogError> {
     let bad = |message: String| CatalogError::BadModuleFile {
         file: location.to_string(),
         message,
@@ -152,12 +160,36 @@ pub fn from_index(source: &str, location: &str, text: &str) -> Result<Vec<Module
         )));
     }
     let mut out = Vec::new();
+    let mut channels = Vec::new();
     for m in index.modules {
         if !super::is_dns_label(&m.name) {
             return Err(bad(format!("module name '{}' must be a DNS label", m.name)));
         }
         if m.versions.is_empty() {
             return Err(bad(format!("module {} lists no version", m.name)));
+        }
+        if !m.channels.is_empty() {
+            let mut versions = BTreeMap::new();
+            for (channel, v) in &m.channels {
+                if !super::channels::is_channel_name(channel) {
+                    return Err(bad(format!(
+                        "{}: channel '{channel}' must be a channel name (lowercase letters, digits, '-'), e.g. regular",
+                        m.name
+                    )));
+                }
+                let version = semver::Version::parse(v.trim_start_matches('v')).map_err(|e| {
+                    bad(format!(
+                        "{}: channel {channel}: version '{v}' is not a semantic version: {e}",
+                        m.name
+                    ))
+                })?;
+                versions.insert(channel.clone(), version);
+            }
+            channels.push(Channels {
+                module: m.name.clone(),
+                origin: format!("{location} (module {})", m.name),
+                versions,
+            });
         }
         for v in m.versions {
             let version = semver::Version::parse(&v.version).map_err(|e| {
@@ -193,7 +225,7 @@ pub fn from_index(source: &str, location: &str, text: &str) -> Result<Vec<Module
             });
         }
     }
-    Ok(out)
+    Ok((out, channels))
 }
 
 // ---- materializing -----------------------------------------------------------------------------------
@@ -393,8 +425,9 @@ mod tests {
 
     #[test]
     fn index_versions_and_urls() {
-        let mods = from_index("built-in", "modules/kyma-modules.yaml", INDEX).unwrap();
+        let (mods, channels) = from_index("built-in", "modules/kyma-modules.yaml", INDEX).unwrap();
         assert_eq!(mods.len(), 2);
+        assert!(channels.is_empty());
         let r = mods[0].release.as_ref().unwrap();
         assert_eq!(
             r.manager_manifest,
@@ -411,6 +444,22 @@ mod tests {
                 "https://github.com/org/gw/releases/download/1.9.0/old-cr.yaml"
             ]
         );
+    }
+
+    #[test]
+    fn index_channels_map_to_versions() {
+        let text = INDEX.replace(
+            "  versions:\n",
+            "  channels: {regular: 1.9.0, fast: 2.0.0}\n  versions:\n",
+        );
+        let (_, channels) = from_index("built-in", "idx.yaml", &text).unwrap();
+        assert_eq!(channels[0].module, "gw");
+        assert_eq!(channels[0].origin, "idx.yaml (module gw)");
+        assert_eq!(channels[0].versions["fast"].to_string(), "2.0.0");
+        let e = from_index("t", "idx.yaml", &text.replace("fast: 2.0.0", "Fast: 2.0.0"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("gw: channel 'Fast' must be a channel name"), "{e}");
     }
 
     #[test]

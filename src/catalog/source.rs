@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
 
-use super::{Catalog, CatalogError, FileSet, module_template, release};
+use super::{Catalog, CatalogError, FileSet, channels, module_template, release};
 use crate::fetch::{self, Fetcher, check_asset_url};
 
 /// The built-in catalog's path, for messages.
@@ -17,9 +17,14 @@ static BUILTIN: &str = include_str!("../../modules/kyma-modules.yaml");
 
 /// The catalog compiled into the binary: the real module releases.
 pub fn builtin() -> Catalog {
-    let modules = release::from_index("built-in", BUILTIN_INDEX, BUILTIN)
+    let (modules, channels) = release::from_index("built-in", BUILTIN_INDEX, BUILTIN)
         .expect("the built-in index is checked by the test suite");
-    Catalog::from_modules("built-in", modules).expect("the built-in index lists each version once")
+    let mut catalog =
+        Catalog::from_modules("built-in", modules).expect("the built-in index lists each version once");
+    for c in channels {
+        catalog.set_channels(c);
+    }
+    catalog
 }
 
 /// Load `--catalog` arguments in order and lay them over the built-in catalog.
@@ -46,16 +51,48 @@ pub fn load(specs: &[String], fetcher: &Fetcher) -> Result<Catalog, CatalogError
             from_file(Path::new(spec))?
         } else {
             let set = from_dir(Path::new(spec))?;
-            if holds_module_templates(&set) {
+            if holds_module_templates(&set) || holds_only_release_metas(&set) {
                 templates_in(set)?
             } else {
-                Catalog::from_files(set)?
+                let metas = own_format_release_metas(&set)?;
+                let mut layer = Catalog::from_files(set)?;
+                for c in metas {
+                    layer.set_channels(c);
+                }
+                layer
             }
         };
         check_asset_urls(&layer)?;
         catalog.overlay(layer);
     }
+    catalog.check_channels()?;
     Ok(catalog)
+}
+
+/// A directory of ModuleReleaseMeta files only: channels for modules of the layers below.
+fn holds_only_release_metas(set: &FileSet) -> bool {
+    let mut docs = set
+        .files
+        .iter()
+        .filter(|(p, _)| is_catalog_document(p))
+        .peekable();
+    docs.peek().is_some() && docs.all(|(_, t)| channels::mentions(t))
+}
+
+fn is_catalog_document(path: &str) -> bool {
+    path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")
+}
+
+/// ModuleReleaseMetas at the top of a directory of own-format modules (inside a module directory a
+/// file is the module's own, perhaps a template that creates such objects).
+fn own_format_release_metas(set: &FileSet) -> Result<Vec<channels::Channels>, CatalogError> {
+    let mut out = Vec::new();
+    for (path, text) in &set.files {
+        if !path.contains('/') && is_catalog_document(path) && channels::mentions(text) {
+            out.extend(channels::parse_text(&format!("{}/{path}", set.root), text)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Every asset URL of a catalog names a file under a mirror (see `fetch::check_asset_url`); checked
@@ -91,12 +128,22 @@ pub fn from_file(path: &Path) -> Result<Catalog, CatalogError> {
 }
 
 fn from_text(source: &str, file: &str, text: &str) -> Result<Catalog, CatalogError> {
-    let modules = if text.trim_start().starts_with('[') || text.contains("kind: ModuleTemplate") {
-        module_template::parse_text(source, file, text)?
+    let (modules, metas) = if text.trim_start().starts_with('[')
+        || text.contains("kind: ModuleTemplate")
+        || channels::mentions(text)
+    {
+        (
+            module_template::parse_text(source, file, text)?,
+            channels::parse_text(file, text)?,
+        )
     } else {
         release::from_index(source, file, text)?
     };
-    Catalog::from_modules(source, modules)
+    let mut catalog = Catalog::from_modules(source, modules)?;
+    for c in metas {
+        catalog.set_channels(c);
+    }
+    Ok(catalog)
 }
 
 /// A directory of ModuleTemplate files (and no own-format module in it).
@@ -110,19 +157,27 @@ fn holds_module_templates(set: &FileSet) -> bool {
             .any(|t| t.contains("kind: ModuleTemplate") || t.contains("\"kind\": \"ModuleTemplate\""))
 }
 
+/// ModuleTemplates and ModuleReleaseMetas (lifecycle-manager's catalog, as it syncs it into a cluster).
 fn templates_in(set: FileSet) -> Result<Catalog, CatalogError> {
     let mut modules = Vec::new();
+    let mut metas = Vec::new();
     for (path, text) in &set.files {
-        if !(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) {
+        if !is_catalog_document(path) {
             continue;
         }
-        modules.extend(module_template::parse_text(
-            &set.source,
-            &format!("{}/{path}", set.root),
-            text,
-        )?);
+        let file = format!("{}/{path}", set.root);
+        if channels::mentions(text) {
+            metas.extend(channels::parse_text(&file, text)?);
+        }
+        if !channels::mentions(text) || text.contains("ModuleTemplate") {
+            modules.extend(module_template::parse_text(&set.source, &file, text)?);
+        }
     }
-    Catalog::from_modules(&set.source, modules)
+    let mut catalog = Catalog::from_modules(&set.source, modules)?;
+    for c in metas {
+        catalog.set_channels(c);
+    }
+    Ok(catalog)
 }
 
 pub fn from_dir(root: &Path) -> Result<FileSet, CatalogError> {
@@ -325,6 +380,58 @@ mod tests {
             b.append(&h, std::io::repeat(0).take(*size)).unwrap();
         }
         b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn the_built_in_channels_map_to_its_own_releases() {
+        let c = builtin();
+        c.check_channels().unwrap();
+        for name in c.names() {
+            let newest = c.versions(name).unwrap().keys().next_back().unwrap();
+            let channels = c.channels(name).unwrap_or_else(|| panic!("{name} has channels"));
+            assert_eq!(
+                &channels.versions["regular"], newest,
+                "{name}: regular is the latest"
+            );
+            assert!(channels.versions.contains_key("fast"), "{name}");
+        }
+    }
+
+    #[test]
+    fn release_metas_beside_templates_or_alone_give_channels() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = |v: &str| {
+            format!(
+                "apiVersion: operator.kyma-project.io/v1beta2\nkind: ModuleTemplate\nmetadata: {{name: things-{v}}}\nspec:\n  moduleName: things\n  version: {v}\n  data: {{apiVersion: x.io/v1, kind: Things, metadata: {{name: default}}}}\n  resources:\n  - {{name: rawManifest, link: \"https://github.com/o/things/releases/download/{v}/m.yaml\"}}\n"
+            )
+        };
+        let meta = "apiVersion: operator.kyma-project.io/v1beta2\nkind: ModuleReleaseMeta\nmetadata: {name: things}\nspec:\n  moduleName: things\n  channels:\n  - {channel: regular, version: 0.1.0}\n  - {channel: fast, version: 0.2.0}\n";
+        std::fs::write(dir.path().join("t1.yaml"), template("0.1.0")).unwrap();
+        std::fs::write(dir.path().join("t2.yaml"), template("0.2.0")).unwrap();
+        std::fs::write(dir.path().join("meta.yaml"), meta).unwrap();
+        let fetcher = crate::fetch::Fetcher::default();
+        let c = load(&[dir.path().display().to_string()], &fetcher).unwrap();
+        assert_eq!(c.select("things@regular").unwrap().version.to_string(), "0.1.0");
+        assert_eq!(c.select("things@fast").unwrap().version.to_string(), "0.2.0");
+
+        // Metas alone: channels for the built-in modules (here pointing at a version it lacks).
+        let alone = tempfile::tempdir().unwrap();
+        std::fs::write(
+            alone.path().join("keda.yaml"),
+            meta.replace("things", "keda")
+                .replace("0.1.0", "1.12.0")
+                .replace("0.2.0", "9.9.9"),
+        )
+        .unwrap();
+        let err = load(&[alone.path().display().to_string()], &fetcher)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "keda.yaml, document 1 (ModuleReleaseMeta keda): channel fast of keda is version 9.9.9"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -17,6 +17,10 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     crate::pipeline::render(&loaded, &ClusterFacts::default())?;
     let targets = crate::front::requests::targets(&args.cluster)?;
     let several = targets.len() > 1;
+    let rollout = (!args.waves.is_empty())
+        .then(|| super::rollout::plan(&args.waves, args.max_failures, targets.len()))
+        .transpose()
+        .map_err(|e| Failure::bad_input(anyhow::anyhow!(e)))?;
 
     // One consumer for every cluster's events: bars and lines then never fight over the terminal.
     let (tx, rx) = mpsc::unbounded_channel();
@@ -29,7 +33,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let consumer = tokio::spawn(crate::report::live::consume(rx, live));
     let cancel = crate::front::signals::cancel_on_signal();
     let limit = args.cluster.cluster_concurrency;
-    let exit = super::fleet::run(&global, targets, limit, |target| {
+    let exit = super::fleet::run(&global, targets, limit, rollout, |target| {
         let events = tx.clone();
         let (request, loaded, cancel) = (&request, &loaded, cancel.clone());
         let output = global.output;

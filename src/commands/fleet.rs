@@ -8,16 +8,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use super::rollout::Plan;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cluster::Target;
 use crate::exit::{Exit, Failure};
 use crate::front::Report;
 
 /// The order in which a run over several clusters reports its exit code: the most serious wins.
-/// Interrupted first (the person asked to stop), then bad input, a catalog that could not be had, an
+/// Interrupted first (the person asked to stop), then a halted rollout (clusters were left out), then
+/// bad input, a catalog that could not be had, an
 /// unreachable or refusing cluster, a held lock, a timeout, a failed module, success.
-const SEVERITY: [Exit; 8] = [
+const SEVERITY: [Exit; 9] = [
     Exit::Interrupted,
+    Exit::Halted,
     Exit::BadInput,
     Exit::Fetch,
     Exit::Unreachable,
@@ -37,11 +40,13 @@ pub fn most_serious(codes: impl IntoIterator<Item = Exit>) -> Exit {
 
 /// Run `one` on every target and print what they did. One target: exactly the single-cluster output
 /// (and its errors end the command as before). Several: every cluster is reported, whatever the others
-/// did.
+/// did — in waves when a rollout is planned (each wave done before the next starts; past the failure
+/// budget nothing more is started, and those clusters are reported as not started).
 pub async fn run<F, Fut>(
     global: &GlobalArgs,
     targets: Vec<Target>,
     limit: u16,
+    rollout: Option<Plan>,
     one: F,
 ) -> anyhow::Result<Exit>
 where
@@ -58,22 +63,55 @@ where
         return Ok(r.exit);
     }
     let bar = FleetBar::new(targets.len());
-    let mut done: Vec<(usize, Report)> = futures::stream::iter(targets.iter().cloned().enumerate())
-        .map(|(i, t)| {
-            let fut = one(t);
-            let bar = &bar;
-            async move {
-                bar.started();
-                let report = fut.await.unwrap_or_else(|f| failed(&f));
-                bar.finished(report.exit);
-                (i, report)
-            }
-        })
-        .buffer_unordered(limit.max(1) as usize)
-        .collect()
-        .await;
+    let waves = rollout
+        .as_ref()
+        .map(|p| p.waves.clone())
+        .unwrap_or_else(|| std::iter::once(0..targets.len()).collect());
+    let budget = rollout.as_ref().map_or(usize::MAX, |p| p.max_failures);
+    let failures = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Report)> = Vec::with_capacity(targets.len());
+    let mut outcomes: Vec<WaveOutcome> = Vec::new();
+    for (w, range) in waves.iter().enumerate() {
+        let halted = failures.load(Ordering::Relaxed) > budget;
+        if rollout.is_some() && !halted {
+            bar.say(&format!(
+                "wave {}/{}: {} ({} of {} clusters reached when it is done)",
+                w + 1,
+                waves.len(),
+                plural(range.len(), "cluster"),
+                range.end,
+                targets.len()
+            ));
+        }
+        let reports: Vec<(usize, Report)> = futures::stream::iter(range.clone())
+            .map(|i| {
+                let fut = one(targets[i].clone());
+                let (bar, failures) = (&bar, &failures);
+                async move {
+                    // Past the budget nothing more starts, in this wave or after it.
+                    if failures.load(Ordering::Relaxed) > budget {
+                        let r = not_started();
+                        bar.finished(r.exit);
+                        return (i, r);
+                    }
+                    bar.started();
+                    let report = fut.await.unwrap_or_else(|f| failed(&f));
+                    if report.exit != Exit::Success {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                    bar.finished(report.exit);
+                    (i, report)
+                }
+            })
+            .buffer_unordered(limit.max(1) as usize)
+            .collect()
+            .await;
+        outcomes.push(WaveOutcome::of(range.clone(), &reports));
+        done.extend(reports);
+    }
     bar.end();
     done.sort_by_key(|(i, _)| *i);
+    let rollout_doc = rollout.as_ref().map(|p| rollout_json(p, &outcomes, &targets));
     let exit = most_serious(done.iter().map(|(_, r)| r.exit));
     for ((_, r), t) in done.iter().zip(&targets) {
         for line in r.stderr.lines() {
@@ -95,10 +133,11 @@ where
                     doc
                 })
                 .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json!({"exitCode": exit.code(), "clusters": clusters}))?
-            );
+            let mut doc = json!({"exitCode": exit.code(), "clusters": clusters});
+            if let Some(r) = rollout_doc {
+                doc["rollout"] = r;
+            }
+            println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         OutputFormat::Table => {
             let reports: Vec<(&str, &Report)> = targets
@@ -107,9 +146,95 @@ where
                 .zip(done.iter().map(|(_, r)| r))
                 .collect();
             print!("{}", table(&reports, exit));
+            if let Some(p) = &rollout {
+                println!("{}", rollout_line(p, &outcomes));
+            }
         }
     }
     Ok(exit)
+}
+
+/// How one wave went: its clusters, how many failed, how many were not started.
+struct WaveOutcome {
+    range: std::ops::Range<usize>,
+    failed: usize,
+    not_started: usize,
+}
+
+impl WaveOutcome {
+    fn of(range: std::ops::Range<usize>, reports: &[(usize, Report)]) -> WaveOutcome {
+        WaveOutcome {
+            range,
+            failed: reports
+                .iter()
+                .filter(|(_, r)| !matches!(r.exit, Exit::Success | Exit::Halted))
+                .count(),
+            not_started: reports.iter().filter(|(_, r)| r.exit == Exit::Halted).count(),
+        }
+    }
+}
+
+/// `rollout: wave 1 (1 cluster) ok; wave 2 (2 clusters) 1 failed; halted (1 failure, --max-failures 0): 27 clusters not started`
+fn rollout_line(p: &Plan, outcomes: &[WaveOutcome]) -> String {
+    let mut parts: Vec<String> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.not_started < o.range.len())
+        .map(|(w, o)| {
+            let what = match (o.failed, o.not_started) {
+                (0, 0) => "ok".to_string(),
+                (f, 0) => format!("{f} failed"),
+                (f, n) => format!("{f} failed, {n} not started"),
+            };
+            format!("wave {} ({}) {what}", w + 1, plural(o.range.len(), "cluster"))
+        })
+        .collect();
+    let failed: usize = outcomes.iter().map(|o| o.failed).sum();
+    let not_started: usize = outcomes.iter().map(|o| o.not_started).sum();
+    if not_started > 0 {
+        parts.push(format!(
+            "halted ({}, --max-failures {}): {} not started",
+            plural(failed, "failure"),
+            p.max_failures,
+            plural(not_started, "cluster")
+        ));
+    }
+    format!("rollout: {}", parts.join("; "))
+}
+
+fn rollout_json(p: &Plan, outcomes: &[WaveOutcome], targets: &[Target]) -> Value {
+    let waves: Vec<Value> = outcomes
+        .iter()
+        .enumerate()
+        .map(|(w, o)| {
+            let state = if o.not_started == o.range.len() {
+                "NotStarted"
+            } else if o.failed > 0 || o.not_started > 0 {
+                "Failed"
+            } else {
+                "Ready"
+            };
+            json!({"wave": w + 1, "state": state, "failed": o.failed, "notStarted": o.not_started,
+                   "clusters": targets[o.range.clone()].iter().map(|t| t.label.as_str()).collect::<Vec<_>>()})
+        })
+        .collect();
+    let not_started: usize = outcomes.iter().map(|o| o.not_started).sum();
+    json!({"maxFailures": p.max_failures, "halted": not_started > 0, "notStarted": not_started, "waves": waves})
+}
+
+/// A cluster the rollout did not reach: no request was sent to it.
+fn not_started() -> Report {
+    Report {
+        exit: Exit::Halted,
+        json: json!({"state": "NotStarted", "notStarted": true}),
+        stdout: "not started: the rollout halted before this cluster (nothing was applied)\n".into(),
+        stderr: String::new(),
+        immediate: false,
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Up to this many clusters, every cluster gets its section. Above, a fleet's summary fits one screen
@@ -183,6 +308,14 @@ impl FleetBar {
                 done - failed.min(done),
                 self.running.load(Ordering::Relaxed)
             ));
+        }
+    }
+
+    /// A line about the run (a wave starting): above the bar when there is one.
+    fn say(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
         }
     }
 
@@ -313,6 +446,7 @@ fn words(exit: Exit) -> &'static str {
         Exit::Locked => "locked",
         Exit::Fetch => "assets unavailable",
         Exit::Interrupted => "interrupted",
+        Exit::Halted => "not started (rollout halted)",
     }
 }
 

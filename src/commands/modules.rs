@@ -37,6 +37,7 @@ fn list(global: &GlobalArgs, catalog: &Catalog) -> anyhow::Result<()> {
                 .iter()
                 .map(|(d, versions)| {
                     json!({"name": d.name, "versions": versions, "defaultVersion": d.version.to_string(),
+                           "channels": channels_of(catalog, &d.name),
                            "description": d.description, "dependsOn": d.depends_on, "source": d.source,
                            "repository": d.release.as_ref().and_then(|r| r.repository.clone())})
                 })
@@ -79,6 +80,21 @@ struct Shown {
     profiles: Vec<String>,
     /// Every version of a release module with its asset URLs.
     releases: Vec<Value>,
+    /// Release channel → version.
+    channels: Value,
+}
+
+/// A module's release channels as `{"fast": "1.1.0", "regular": "1.0.0"}` (empty when it has none).
+fn channels_of(catalog: &Catalog, name: &str) -> Value {
+    catalog
+        .channels(name)
+        .map(|c| {
+            c.versions
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v.to_string())))
+                .collect()
+        })
+        .unwrap_or_else(|| json!({}))
 }
 
 /// `kyma modules show NAME[@VERSION]`.
@@ -122,6 +138,7 @@ fn show(global: &GlobalArgs, catalog: &Catalog, spec: &str) -> anyhow::Result<()
             )
         })
         .collect();
+    let channels = channels_of(catalog, &module.name);
     let shown = Shown {
         module,
         unavailable,
@@ -129,6 +146,7 @@ fn show(global: &GlobalArgs, catalog: &Catalog, spec: &str) -> anyhow::Result<()
         schema,
         profiles,
         releases,
+        channels,
     };
     match global.output {
         OutputFormat::Json => print_json(&shown),
@@ -143,7 +161,7 @@ fn print_json(s: &Shown) -> anyhow::Result<()> {
     let m = &s.module;
     let mut doc = json!({"name": m.name, "version": m.version.to_string(), "description": m.description,
         "namespace": m.namespace, "dependsOn": m.depends_on, "source": m.source, "location": m.location,
-        "profiles": s.profiles, "values": s.defaults, "schema": s.schema});
+        "channels": s.channels, "profiles": s.profiles, "values": s.defaults, "schema": s.schema});
     if let Some(r) = &m.release {
         doc["release"] = json!({"repository": r.repository, "customResource": r.custom_resource,
             "manager": r.manager, "requires": r.requires, "versions": s.releases,
@@ -161,6 +179,14 @@ fn print_table(s: &Shown) {
     }
     println!("namespace: {}", m.namespace.as_deref().unwrap_or("-"));
     println!("depends on: {}", dash_if_empty(&m.depends_on, ", "));
+    let channels: Vec<String> = s
+        .channels
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(c, v)| format!("{c} → {}", v.as_str().unwrap_or_default()))
+        .collect();
+    println!("channels: {}", dash_if_empty(&channels, ", "));
     if let Some(r) = &m.release {
         print_release(r, &s.releases);
         if let Some(why) = &s.unavailable {

@@ -17,17 +17,23 @@ const NAMED: usize = 3;
 pub async fn exec(global: GlobalArgs, args: StatusArgs) -> anyhow::Result<Exit> {
     let request = crate::front::requests::status(&args);
     let targets = crate::front::requests::targets(&args.cluster)?;
-    super::fleet::run(&global, targets, args.cluster.cluster_concurrency, |target| {
-        let (global, request) = (&global, &request);
-        async move {
-            let cluster = crate::cluster::connect_within(&target, request.wait_for_cluster).await?;
-            let concurrency = request.concurrency as usize;
-            let modules = crate::action::inspect::status(&cluster, &request.modules, concurrency)
-                .await
-                .map_err(|e| Failure::new(Exit::Unreachable, e))?;
-            Ok(report(&modules, request.check, global.verbose))
-        }
-    })
+    super::fleet::run(
+        &global,
+        targets,
+        args.cluster.cluster_concurrency,
+        None,
+        |target| {
+            let (global, request) = (&global, &request);
+            async move {
+                let cluster = crate::cluster::connect_within(&target, request.wait_for_cluster).await?;
+                let concurrency = request.concurrency as usize;
+                let modules = crate::action::inspect::status(&cluster, &request.modules, concurrency)
+                    .await
+                    .map_err(|e| Failure::new(Exit::Unreachable, e))?;
+                Ok(report(&modules, request.check, global.verbose))
+            }
+        },
+    )
     .await
 }
 

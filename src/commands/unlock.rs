@@ -7,7 +7,7 @@ use crate::front::Report;
 pub async fn exec(global: GlobalArgs, args: ClusterArgs) -> anyhow::Result<Exit> {
     let targets = crate::front::requests::targets(&args)?;
     let several = targets.len() > 1;
-    super::fleet::run(&global, targets, args.cluster_concurrency, |target| {
+    super::fleet::run(&global, targets, args.cluster_concurrency, None, |target| {
         let args = &args;
         async move {
             let cluster = crate::cluster::connect_within(&target, args.wait_for_cluster).await?;

@@ -9,7 +9,7 @@ use super::Report;
 use crate::action::deploy::run;
 use crate::action::request::DeployRequest;
 use crate::cli::OutputFormat;
-use crate::cluster::Target;
+use crate::cluster::{Cluster, Target};
 use crate::engine::Event;
 use crate::exit::Failure;
 use crate::pipeline::Loaded;
@@ -34,7 +34,20 @@ pub async fn deploy_to(
     cancel: CancellationToken,
 ) -> Result<Report, Failure> {
     let cluster = crate::cluster::connect_within(to.target, request.connect_window()).await?;
-    let facts = crate::cluster::facts::read(&cluster, loaded.uses_network_facts()).await;
+    deploy_on(&cluster, request, loaded, to, events, cancel).await
+}
+
+/// One cluster's deploy on a connection already made (the operator keeps one per cluster across
+/// reconciles).
+pub async fn deploy_on(
+    cluster: &Cluster,
+    request: &DeployRequest,
+    loaded: &Loaded,
+    to: Destination<'_>,
+    events: mpsc::UnboundedSender<Event>,
+    cancel: CancellationToken,
+) -> Result<Report, Failure> {
+    let facts = crate::cluster::facts::read(cluster, loaded.uses_network_facts()).await;
     let mut prepared = crate::pipeline::render(loaded, &facts)?;
     let mut report = Report::new(to.immediate);
     for w in crate::pipeline::warning_lines(&prepared) {
@@ -43,7 +56,7 @@ pub async fn deploy_to(
 
     let opts = request.options(prepared.refused.clone());
     let result = run(
-        &cluster,
+        cluster,
         &mut prepared.plan,
         &prepared.values,
         &opts,

@@ -21,7 +21,7 @@ pub fn fetch(global: &GlobalArgs) -> FetchSettings {
 
 pub fn selection(args: &SelectionArgs) -> Selection {
     Selection {
-        modules: args.modules.clone(),
+        modules: on_channel(&args.modules, args.channel.as_deref()),
         values: Values {
             profile: args.profile,
             documents: args.values.iter().cloned().map(Document::File).collect(),
@@ -29,6 +29,18 @@ pub fn selection(args: &SelectionArgs) -> Selection {
             overrides: args.overrides.clone().map(Document::File),
         },
     }
+}
+
+/// Modules named without `@` take the channel (`--channel`, a `Kyma`'s `spec.channel`); a version or
+/// channel given with the name wins.
+pub fn on_channel(modules: &[String], channel: Option<&str>) -> Vec<String> {
+    modules
+        .iter()
+        .map(|m| match channel {
+            Some(c) if !m.contains('@') => format!("{m}@{c}"),
+            _ => m.clone(),
+        })
+        .collect()
 }
 
 pub fn deploy(args: &DeployArgs) -> DeployRequest {

@@ -21,10 +21,58 @@ pub fn api_version() -> String {
 pub struct KymaSpec {
     #[serde(default)]
     pub modules: Vec<ModuleSpec>,
+    /// The release channel of every module that names neither a version nor a channel of its own.
+    #[serde(default)]
+    pub channel: Option<String>,
     /// A kubeconfig in a Secret of the `Kyma` object's namespace: the modules go to that cluster
     /// (control-plane mode). Absent: the cluster the operator runs in.
     #[serde(default)]
     pub kubeconfig_secret_ref: Option<SecretRef>,
+}
+
+impl KymaSpec {
+    /// The channel a module follows: its own, else the object's; none when it names a version.
+    pub fn channel_of<'a>(&'a self, m: &'a ModuleSpec) -> Option<&'a str> {
+        if m.version.is_some() {
+            return None;
+        }
+        m.channel.as_deref().or(self.channel.as_deref())
+    }
+
+    /// `name`, `name@version` or `name@channel`, as `kyma deploy --modules` takes it.
+    pub fn pick(&self, m: &ModuleSpec) -> String {
+        match (&m.version, self.channel_of(m)) {
+            (Some(v), _) => format!("{}@{v}", m.name),
+            (None, Some(c)) => format!("{}@{c}", m.name),
+            (None, None) => m.name.clone(),
+        }
+    }
+
+    /// What the spec asks that cannot be: a module with both a version and a channel, a channel that is
+    /// not a channel's name.
+    pub fn refusal(&self) -> Option<String> {
+        for m in &self.modules {
+            if let (Some(v), Some(c)) = (&m.version, &m.channel) {
+                return Some(format!(
+                    "module {}: give a version ({v}) or a channel ({c}), not both",
+                    m.name
+                ));
+            }
+        }
+        let channels = self
+            .modules
+            .iter()
+            .filter_map(|m| m.channel.as_deref().map(|c| (format!("module {}: ", m.name), c)))
+            .chain(self.channel.as_deref().map(|c| ("spec.".to_string(), c)));
+        for (at, c) in channels {
+            if !crate::catalog::channels::is_channel_name(c) {
+                return Some(format!(
+                    "{at}channel {c:?} is not a channel name (lowercase letters, digits, '-', e.g. regular)"
+                ));
+            }
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -34,8 +82,8 @@ pub struct ModuleSpec {
     /// A version of the catalog; absent: the newest.
     #[serde(default)]
     pub version: Option<String>,
-    /// lifecycle-manager's release channels (`regular`, `fast`): the catalog has none yet, so a
-    /// channel is refused with that reason instead of being guessed.
+    /// A release channel (`regular`, `fast`, as the catalog's ModuleReleaseMetas map them): the version
+    /// it stands for now. Not together with `version`.
     #[serde(default)]
     pub channel: Option<String>,
     /// The module's values, as `-f` gives them on the command line.
@@ -63,7 +111,7 @@ pub fn crd() -> Value {
         "properties": {
             "name": {"type": "string", "description": "A module of the catalog."},
             "version": {"type": "string", "description": "A version of the catalog; default: the newest."},
-            "channel": {"type": "string", "description": "A release channel (lifecycle-manager's regular/fast); refused while the catalog defines none."},
+            "channel": {"type": "string", "description": "A release channel (regular, fast, … as the catalog maps them); not together with version."},
             "values": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "description": "The module's values, as `kyma deploy -f` takes them."}
         }
     });
@@ -92,6 +140,7 @@ pub fn crd() -> Value {
                             "type": "object",
                             "properties": {
                                 "modules": {"type": "array", "items": module},
+                                "channel": {"type": "string", "description": "The release channel of modules that name neither a version nor a channel."},
                                 "kubeconfigSecretRef": {
                                     "type": "object",
                                     "required": ["name"],
@@ -108,4 +157,39 @@ pub fn crd() -> Value {
             }]
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(v: Value) -> KymaSpec {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_module_follows_its_version_else_its_channel_else_the_objects() {
+        let s = spec(json!({"channel": "regular", "modules": [
+            {"name": "a"}, {"name": "b", "channel": "fast"}, {"name": "c", "version": "1.0.0"}]}));
+        let picks: Vec<String> = s.modules.iter().map(|m| s.pick(m)).collect();
+        assert_eq!(picks, vec!["a@regular", "b@fast", "c@1.0.0"]);
+        assert_eq!(s.refusal(), None);
+        let none = spec(json!({"modules": [{"name": "a"}]}));
+        assert_eq!(none.pick(&none.modules[0]), "a");
+    }
+
+    #[test]
+    fn a_version_and_a_channel_together_or_a_bad_channel_name_are_refused() {
+        let both = spec(json!({"modules": [{"name": "a", "version": "1.0.0", "channel": "fast"}]}));
+        assert_eq!(
+            both.refusal().unwrap(),
+            "module a: give a version (1.0.0) or a channel (fast), not both"
+        );
+        let bad = spec(json!({"channel": "Fast!", "modules": [{"name": "a"}]}));
+        assert!(
+            bad.refusal()
+                .unwrap()
+                .starts_with("spec.channel \"Fast!\" is not a channel name")
+        );
+    }
 }

@@ -49,7 +49,7 @@ pub(super) async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<
     let spec: KymaSpec = match serde_json::from_value(obj.data.get("spec").cloned().unwrap_or(json!({}))) {
         Ok(s) => s,
         Err(e) => {
-            status::report(&ctx, &obj, "False", "InvalidSpec", &format!("spec: {e}"), vec![]).await?;
+            status::report(&ctx, &obj, "False", "InvalidSpec", &format!("spec: {e}"), None).await?;
             return Ok(Action::await_change());
         }
     };
@@ -70,13 +70,8 @@ pub(super) async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<
         all.push(FINALIZER.to_string());
         status::set_finalizers(&ctx, &obj, json!(all)).await?;
     }
-    if let Some(m) = spec.modules.iter().find(|m| m.channel.is_some()) {
-        let message = format!(
-            "module {}: channel {:?}: the catalog defines no release channels; give a version instead",
-            m.name,
-            m.channel.as_deref().unwrap_or("")
-        );
-        status::report(&ctx, &obj, "False", "InvalidSpec", &message, vec![]).await?;
+    if let Some(message) = spec.refusal() {
+        status::report(&ctx, &obj, "False", "InvalidSpec", &message, None).await?;
         return Ok(Action::await_change());
     }
     apply(&ctx, &obj, &spec, &previous).await
@@ -121,7 +116,7 @@ async fn apply(
         Ok(t) => t,
         Err(f) => {
             let message = format!("{:#}", f.error);
-            status::report(ctx, obj, "False", reason_of(f.exit), &message, vec![]).await?;
+            status::report(ctx, obj, "False", reason_of(f.exit), &message, None).await?;
             // A refused or missing kubeconfig does not heal by retrying: the Secret's watch brings the
             // object back when it changes.
             if f.exit == Exit::BadInput {
@@ -145,14 +140,18 @@ async fn apply(
             "undeployed {} (taken out of the spec)", list(&removed));
     }
     if spec.modules.is_empty() {
-        status::report(ctx, obj, "True", "Ready", "no modules asked for", vec![]).await?;
+        status::report(ctx, obj, "True", "Ready", "no modules asked for", Some(vec![])).await?;
         ctx.failures.lock().unwrap().remove(&key);
         return Ok(Action::requeue(spread(ctx.args.resync)));
     }
     let report = super::request::deploy(ctx, &target, spec, &key).await;
     let (exit, message, modules) = match &report {
-        Ok(r) => (r.exit, status::summary(&r.json), status::modules_of(&r.json)),
-        Err(f) => (f.exit, format!("{:#}", f.error), vec![]),
+        Ok(r) => (
+            r.exit,
+            status::summary(&r.json),
+            Some(status::modules_of(&r.json, spec)),
+        ),
+        Err(f) => (f.exit, format!("{:#}", f.error), None),
     };
     let ready = if exit == Exit::Success { "True" } else { "False" };
     status::report(ctx, obj, ready, reason_of(exit), &message, modules).await?;

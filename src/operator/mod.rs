@@ -7,11 +7,15 @@
 //! - `controller.rs`: the reconcile of one object (finalizer, removed modules, deploy, status).
 //! - `request.rs`: a `Kyma` object → `DeployRequest` / `UndeployRequest`, and running them.
 //! - `targets.rs`: which cluster an object's modules go to; Secrets and ConfigMaps read in memory.
+//! - `connections.rs`: one client and discovery per target cluster, kept across reconciles.
+//! - `catalogs.rs`: the catalog loaded once and again when it changes; assets read once per version.
 //! - `status.rs`: the status and finalizers written back.
 //! - `shards.rs`: sharding by a stable hash, and the shard Leases of leader election.
 //! - `log.rs`: the operator's log lines (`tracing`, text or JSON).
 
 pub mod api;
+mod catalogs;
+mod connections;
 mod controller;
 mod log;
 pub mod manifests;
@@ -54,6 +58,10 @@ struct Ctx {
     leading: Arc<Mutex<BTreeSet<u32>>>,
     /// SIGTERM or SIGINT: in-flight reconciles stop, shard Leases are given back.
     shutdown: CancellationToken,
+    /// One connection (client and discovery) per target cluster, across reconciles.
+    connections: connections::Connections,
+    /// The catalog, reloaded when it changes, and the assets of the module versions used.
+    catalogs: catalogs::Catalogs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +83,8 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         failures: Mutex::new(HashMap::new()),
         leading: Arc::new(Mutex::new(Default::default())),
         shutdown: crate::front::signals::cancel_on_signal(),
+        connections: Default::default(),
+        catalogs: Default::default(),
     });
     tracing::info!(
         server = %home.server,

@@ -29,14 +29,7 @@ pub(super) fn deploy_request(
     spec: &KymaSpec,
     overrides: Option<Document>,
 ) -> DeployRequest {
-    let modules = spec
-        .modules
-        .iter()
-        .map(|m| match &m.version {
-            Some(v) => format!("{}@{v}", m.name),
-            None => m.name.clone(),
-        })
-        .collect();
+    let modules = spec.modules.iter().map(|m| spec.pick(m)).collect();
     let values: serde_json::Map<String, Value> = spec
         .modules
         .iter()
@@ -84,7 +77,8 @@ pub(super) async fn deploy(
 ) -> Result<Report, Failure> {
     let overrides = super::targets::central_overrides(ctx).await?;
     let request = deploy_request(&ctx.args, key, spec, overrides);
-    let mut loaded = crate::pipeline::load(&ctx.fetch, &request.selection)?;
+    let (catalog, assets) = ctx.catalogs.current(&ctx.fetch)?;
+    let mut loaded = crate::pipeline::load_with(&catalog, &request.selection, |m| assets.fetch(m))?;
     if let Some(OverridesSource::Secret(_)) = &ctx.args.overrides_from {
         for l in &mut loaded.locked {
             l.hide(crate::values::Hidden::FromSecret);
@@ -98,9 +92,29 @@ pub(super) async fn deploy(
         immediate: false,
     };
     let cancel = ctx.shutdown.child_token();
-    let report = crate::front::deploy::deploy_to(&request, &loaded, to, tx, cancel).await;
+    let cluster = match ctx.connections.get(target, request.connect_window()).await {
+        Ok(c) => c,
+        Err(e) => {
+            drop(tx);
+            let _ = log.await;
+            return Err(Failure::from(e));
+        }
+    };
+    let report = crate::front::deploy::deploy_on(&cluster, &request, &loaded, to, tx, cancel).await;
     let _ = log.await;
+    forget_if_unreachable(ctx, target, &report);
     report
+}
+
+/// A reconcile that could not reach its cluster connects afresh next time.
+fn forget_if_unreachable(ctx: &Ctx, target: &Target, report: &Result<Report, Failure>) {
+    let exit = match report {
+        Ok(r) => r.exit,
+        Err(f) => f.exit,
+    };
+    if exit == Exit::Unreachable {
+        ctx.connections.drop_target(target);
+    }
 }
 
 /// One log line per module as it finishes.
@@ -124,11 +138,17 @@ async fn log_modules(key: String, cluster: String, mut rx: mpsc::UnboundedReceiv
 /// `kyma undeploy` of `modules`, with its guards; gone already counts as done.
 pub(super) async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> Result<(), Failure> {
     let request = undeploy_request(&ctx.args, modules);
-    let cluster = crate::cluster::connect_within(target, request.wait_for_cluster)
+    let cluster = ctx
+        .connections
+        .get(target, request.wait_for_cluster)
         .await
         .map_err(Failure::from)?;
     let cancel = ctx.shutdown.child_token();
-    match crate::action::undeploy::run(&cluster, &request, cancel).await {
+    let result = crate::action::undeploy::run(&cluster, &request, cancel).await;
+    if let Err(crate::action::ActionError::Lock(_) | crate::action::ActionError::Inventory(_)) = &result {
+        ctx.connections.drop_target(target);
+    }
+    match result {
         Ok(r) if r.complete() => Ok(()),
         Ok(r) if r.refused() => {
             let refused: Vec<String> = r

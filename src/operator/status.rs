@@ -4,6 +4,7 @@
 use kube::api::DynamicObject;
 use serde_json::{Value, json};
 
+use super::api::KymaSpec;
 use super::{Ctx, ReconcileError};
 use crate::exit::Exit;
 
@@ -17,6 +18,7 @@ pub(super) fn reason_of(exit: Exit) -> &'static str {
         Exit::Unreachable => "ClusterUnreachable",
         Exit::Locked => "Locked",
         Exit::Fetch => "CatalogUnavailable",
+        Exit::Halted => "RolloutHalted",
         Exit::Interrupted => "Interrupted",
     }
 }
@@ -38,8 +40,9 @@ pub(super) fn summary(doc: &Value) -> String {
     parts.join(", ")
 }
 
-/// The CLI report's facts per module: state, version, ready/total, what blocks it.
-pub(super) fn modules_of(doc: &Value) -> Vec<Value> {
+/// The CLI report's facts per module: state, version (and the channel it was resolved from),
+/// ready/total, what blocks it.
+pub(super) fn modules_of(doc: &Value, spec: &KymaSpec) -> Vec<Value> {
     doc["modules"]
         .as_array()
         .into_iter()
@@ -51,8 +54,14 @@ pub(super) fn modules_of(doc: &Value) -> Vec<Value> {
             } else {
                 m["state"].clone()
             };
+            let channel = spec
+                .modules
+                .iter()
+                .find(|s| m["name"].as_str() == Some(s.name.as_str()))
+                .and_then(|s| spec.channel_of(s));
             json!({
                 "name": m["name"],
+                "channel": channel,
                 "version": m["version"],
                 "state": state,
                 "ready": m["ready"],
@@ -104,16 +113,25 @@ pub(super) fn condition_status(
     })
 }
 
-/// Write a status: `ready` ("True"/"False"), its reason and message, and the modules' facts.
+/// Write a status: `ready` ("True"/"False"), its reason and message, and the modules' facts. Without a
+/// report (`None`: a refused spec, a cluster not reached) the modules deployed so far stay listed: they
+/// are what a later removal or the object's deletion undeploys.
 pub(super) async fn report(
     ctx: &Ctx,
     obj: &DynamicObject,
     ready: &str,
     reason: &str,
     message: &str,
-    modules: Vec<Value>,
+    modules: Option<Vec<Value>>,
 ) -> Result<(), ReconcileError> {
     let generation = obj.metadata.generation.unwrap_or(0);
+    let modules = modules.unwrap_or_else(|| {
+        obj.data
+            .pointer("/status/modules")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    });
     let status = condition_status(obj, generation, ready, reason, message, modules);
     let ns = obj.metadata.namespace.as_deref().unwrap_or_default();
     let name = obj.metadata.name.as_deref().unwrap_or_default();
@@ -198,8 +216,13 @@ mod tests {
             {"name": "a", "version": "1", "state": "Skipped", "ready": 2, "total": 2},
             {"name": "b", "version": "2", "state": "Failed", "ready": 0, "total": 1,
              "blocking": [{"object": "Deployment/x/y", "reason": "crash", "extra": 1}]}]});
-        let modules = modules_of(&doc);
+        let spec: KymaSpec = serde_json::from_value(json!({"channel": "fast", "modules": [
+            {"name": "a"}, {"name": "b", "version": "2"}]}))
+        .unwrap();
+        let modules = modules_of(&doc, &spec);
         assert_eq!(modules[0]["state"], "Ready");
+        assert_eq!(modules[0]["channel"], "fast", "a follows the object's channel");
+        assert_eq!(modules[1]["channel"], Value::Null, "b names its version");
         assert_eq!(
             modules[1]["blocking"],
             json!([{"object": "Deployment/x/y", "reason": "crash"}])

@@ -55,9 +55,19 @@ pub fn select<'c>(catalog: &'c Catalog, specs: &[String]) -> Result<Vec<&'c Modu
 pub fn load(fetch: &FetchSettings, sel: &Selection) -> Result<Loaded, PipelineError> {
     let catalog = load_catalog(fetch)?;
     let fetcher = fetch.fetcher();
-    let modules = select(&catalog, &sel.modules)?
+    load_with(&catalog, sel, |m| assets::fetch(m, &fetcher))
+}
+
+/// `load` on a catalog already loaded, with the selected modules' assets from `assets` (the operator
+/// keeps both across reconciles; the command line loads once per run anyway).
+pub fn load_with(
+    catalog: &Catalog,
+    sel: &Selection,
+    assets: impl Fn(&Module) -> Result<Module, CatalogError>,
+) -> Result<Loaded, PipelineError> {
+    let modules = select(catalog, &sel.modules)?
         .into_iter()
-        .map(|m| assets::fetch(m, &fetcher))
+        .map(assets)
         .collect::<Result<Vec<Module>, _>>()
         .map_err(catalog_error)?;
     let names: Vec<&str> = catalog.names().collect();

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// A bed's kubeconfig with its cluster, user and context renamed `name`, so several fit in one file.
-fn renamed(kubeconfig: &std::path::Path, name: &str) -> Value {
+pub(crate) fn renamed(kubeconfig: &std::path::Path, name: &str) -> Value {
     let text = std::fs::read_to_string(kubeconfig).unwrap();
     let mut kc = kyma::testkit::yaml::parse(&text).unwrap();
     kc["clusters"][0]["name"] = json!(name);
@@ -17,7 +17,7 @@ fn renamed(kubeconfig: &std::path::Path, name: &str) -> Value {
     kc
 }
 
-fn merged(dir: &std::path::Path, parts: &[Value]) -> std::path::PathBuf {
+pub(crate) fn merged(dir: &std::path::Path, parts: &[Value]) -> std::path::PathBuf {
     let mut all = parts[0].clone();
     for key in ["clusters", "users", "contexts"] {
         all[key] = json!(

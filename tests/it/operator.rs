@@ -10,14 +10,20 @@ use serde_json::{Value, json};
 use crate::deploy::module_yaml;
 use crate::support::*;
 
-struct Operator {
+pub(crate) struct Operator {
     child: std::process::Child,
     log: std::path::PathBuf,
 }
 
 impl Operator {
     /// An operator process for this test's `Kyma` objects only (`--selector`: tests run side by side).
-    fn start(kubeconfig: &Path, catalog: &Path, log_dir: &Path, selector: &str, extra: &[&str]) -> Operator {
+    pub(crate) fn start(
+        kubeconfig: &Path,
+        catalog: &Path,
+        log_dir: &Path,
+        selector: &str,
+        extra: &[&str],
+    ) -> Operator {
         Self::start_with_env(kubeconfig, catalog, log_dir, selector, extra, &[])
     }
     fn start_with_env(
@@ -53,7 +59,7 @@ impl Operator {
             .expect("start kyma operator");
         Operator { child, log }
     }
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -66,7 +72,9 @@ impl Drop for Operator {
 }
 
 /// The operator installs its CRD at start; the kind is served once it is established.
-async fn kyma_kind(c: &kyma::testkit::cluster::Cluster) -> Option<kyma::testkit::cluster::Resource> {
+pub(crate) async fn kyma_kind(
+    c: &kyma::testkit::cluster::Cluster,
+) -> Option<kyma::testkit::cluster::Resource> {
     eventually(Duration::from_secs(30), || async {
         let _ = c.discovery.refresh(c, "installer.kyma-project.io/v1alpha1").await;
         c.discovery.resolve("installer.kyma-project.io/v1alpha1", "Kyma")
@@ -75,13 +83,13 @@ async fn kyma_kind(c: &kyma::testkit::cluster::Cluster) -> Option<kyma::testkit:
 }
 
 /// A `Kyma` object of one test run (its label is what the test's operator selects).
-fn kyma_in(name: &str, namespace: &str, run: &str, spec: Value) -> Value {
+pub(crate) fn kyma_in(name: &str, namespace: &str, run: &str, spec: Value) -> Value {
     json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
            "metadata": {"name": name, "namespace": namespace, "labels": {"kyma-test/run": run}},
            "spec": spec})
 }
 
-fn ready(kyma: &Value) -> bool {
+pub(crate) fn ready(kyma: &Value) -> bool {
     let generation = &kyma["metadata"]["generation"];
     kyma["status"]["observedGeneration"] == *generation
         && kyma["status"]["conditions"]

@@ -1,0 +1,172 @@
+//! The operator's catalog, loaded once and again only when it changed, and the modules' release assets
+//! read once per module version: a resync of an unchanged `Kyma` parses no catalog and reads no cached
+//! manifest from disk.
+//!
+//! Changed means: a `--catalog` directory or file whose files (names, sizes, modification times) differ
+//! from the last look — one walk of metadata per reconcile, no contents read; a catalog URL is fetched
+//! again after `URL_FRESH` (the fetcher's own cache and pins decide what that costs).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::catalog::{Catalog, CatalogError, Module, assets};
+use crate::pipeline::{FetchSettings, PipelineError};
+
+const URL_FRESH: Duration = Duration::from_secs(300);
+
+#[derive(Default)]
+pub(super) struct Catalogs {
+    loaded: Mutex<Option<Loaded>>,
+}
+
+struct Loaded {
+    catalog: Arc<Catalog>,
+    stamp: String,
+    at: Instant,
+    /// Materialized modules by `name@version`, for this catalog.
+    assets: Arc<Mutex<HashMap<String, Module>>>,
+}
+
+/// The assets of a module version: kept, or fetched and kept.
+pub(super) struct Assets<'a> {
+    settings: &'a FetchSettings,
+    kept: Arc<Mutex<HashMap<String, Module>>>,
+}
+
+impl Assets<'_> {
+    pub fn fetch(&self, m: &Module) -> Result<Module, CatalogError> {
+        let id = m.id();
+        if let Some(done) = self.kept.lock().unwrap().get(&id) {
+            return Ok(done.clone());
+        }
+        let done = assets::fetch(m, &self.settings.fetcher())?;
+        self.kept.lock().unwrap().insert(id, done.clone());
+        Ok(done)
+    }
+}
+
+impl Catalogs {
+    /// The catalog as it is now, and the way to its modules' assets.
+    pub fn current<'a>(
+        &self,
+        settings: &'a FetchSettings,
+    ) -> Result<(Arc<Catalog>, Assets<'a>), PipelineError> {
+        let stamp = stamp(&settings.catalogs);
+        {
+            let loaded = self.loaded.lock().unwrap();
+            if let Some(l) = loaded.as_ref()
+                && l.stamp == stamp
+                && (!has_url(&settings.catalogs) || l.at.elapsed() < URL_FRESH)
+            {
+                return Ok((
+                    l.catalog.clone(),
+                    Assets {
+                        settings,
+                        kept: l.assets.clone(),
+                    },
+                ));
+            }
+        }
+        let catalog = Arc::new(crate::pipeline::load_catalog(settings)?);
+        let kept: Arc<Mutex<HashMap<String, Module>>> = Arc::default();
+        let reloaded = self.loaded.lock().unwrap().replace(Loaded {
+            catalog: catalog.clone(),
+            stamp,
+            at: Instant::now(),
+            assets: kept.clone(),
+        });
+        if reloaded.is_some() {
+            tracing::info!("catalog changed: reloaded");
+        }
+        Ok((catalog, Assets { settings, kept }))
+    }
+}
+
+fn has_url(specs: &[String]) -> bool {
+    specs
+        .iter()
+        .any(|s| s.starts_with("https://") || s.starts_with("http://"))
+}
+
+/// What the local catalogs look like on disk, without reading them: each file's path, size and
+/// modification time.
+fn stamp(specs: &[String]) -> String {
+    let mut out = String::new();
+    for spec in specs
+        .iter()
+        .filter(|s| !s.starts_with("https://") && !s.starts_with("http://"))
+    {
+        walk(Path::new(spec), &mut out);
+    }
+    out
+}
+
+fn walk(path: &Path, out: &mut String) {
+    use std::fmt::Write as _;
+    let Ok(meta) = std::fs::metadata(path) else {
+        let _ = writeln!(out, "{} missing", path.display());
+        return;
+    };
+    if meta.is_dir() {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            let _ = writeln!(out, "{} unreadable", path.display());
+            return;
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        entries.sort();
+        for e in entries {
+            walk(&e, out);
+        }
+    } else {
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let _ = writeln!(out, "{} {} {modified}", path.display(), meta.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_catalog_is_loaded_again_only_when_its_files_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        std::fs::create_dir_all(m.join("templates")).unwrap();
+        std::fs::write(
+            m.join("module.yaml"),
+            "apiVersion: kyma.module/v1\nname: m\nversion: 1.0.0\n",
+        )
+        .unwrap();
+        std::fs::write(
+            m.join("templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+        )
+        .unwrap();
+        let settings = FetchSettings {
+            catalogs: vec![dir.path().display().to_string()],
+            offline: true,
+            mirror: None,
+            accept_new_digests: false,
+            max_download_size: 1 << 20,
+        };
+        let catalogs = Catalogs::default();
+        let (first, _) = catalogs.current(&settings).unwrap();
+        let (again, _) = catalogs.current(&settings).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "unchanged: the same catalog");
+        std::fs::write(
+            m.join("module.yaml"),
+            "apiVersion: kyma.module/v1\nname: m\nversion: 1.10.0\n",
+        )
+        .unwrap();
+        let (changed, _) = catalogs.current(&settings).unwrap();
+        assert!(!Arc::ptr_eq(&first, &changed), "a changed file: loaded again");
+        assert_eq!(changed.select("m").unwrap().version.to_string(), "1.10.0");
+    }
+}

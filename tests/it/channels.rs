@@ -1,0 +1,217 @@
+//! Release channels: lifecycle-manager's ModuleReleaseMeta beside a catalog's modules maps `regular` and
+//! `fast` to versions; `--channel`, `name@channel` and a `Kyma`'s `spec.channel` deploy the version a
+//! channel maps to, and an unknown channel is bad input that changes nothing.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A module in two versions (a ConfigMap that says which) and a ModuleReleaseMeta: regular → 1.0.0,
+/// fast → 2.0.0.
+fn channel_catalog(name: &str, ns: &str) -> tempfile::TempDir {
+    let module =
+        |v: &str| format!("apiVersion: kyma.module/v1\nname: {name}\nversion: {v}\nnamespace: {ns}\n");
+    let cm = |v: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: which\ndata:\n  version: \"{v}\"\n")
+    };
+    catalog(&[
+        (&format!("{name}/1.0.0/module.yaml"), module("1.0.0")),
+        (&format!("{name}/1.0.0/templates/cm.yaml"), cm("1.0.0")),
+        (&format!("{name}/2.0.0/module.yaml"), module("2.0.0")),
+        (&format!("{name}/2.0.0/templates/cm.yaml"), cm("2.0.0")),
+        (
+            "releases.yaml",
+            format!(
+                "apiVersion: operator.kyma-project.io/v1beta2\nkind: ModuleReleaseMeta\nmetadata: {{name: {name}, namespace: kcp-system}}\nspec:\n  moduleName: {name}\n  ocmComponentName: kyma-project.io/module/{name}\n  channels:\n  - {{channel: regular, version: 1.0.0}}\n  - {{channel: fast, version: 2.0.0}}\n"
+            ),
+        ),
+    ])
+}
+
+async fn deployed_version(c: &kyma::testkit::cluster::Cluster, ns: &str) -> Option<String> {
+    let cms = resource(c, "v1", "ConfigMap");
+    c.get(&cms, Some(ns), "which")
+        .await
+        .unwrap()
+        .and_then(|cm| cm["data"]["version"].as_str().map(str::to_string))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn a_channel_deploys_the_version_it_maps_and_an_unknown_one_changes_nothing() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let (name, ns) = (unique("chan"), unique("chan-ns"));
+    let cat = channel_catalog(&name, &ns);
+    let cat_dir = cat.path().to_str().unwrap();
+    let kc = kubeconfig();
+
+    // The channels are listed.
+    let shown = json_of(&kyma_at(
+        &kc,
+        &["modules", "show", &name, "--catalog", cat_dir, "-o", "json"],
+    ));
+    assert_eq!(
+        shown["channels"],
+        json!({"fast": "2.0.0", "regular": "1.0.0"}),
+        "{shown:#}"
+    );
+
+    // --channel fast: the version fast maps to.
+    let (rc, doc, stderr) = deploy_at(
+        &kc,
+        &["--catalog", cat_dir, "--modules", &name, "--channel", "fast"],
+    );
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    assert_eq!(doc["modules"][0]["version"], "2.0.0", "{doc:#}");
+    assert_eq!(deployed_version(&c, &ns).await.as_deref(), Some("2.0.0"));
+
+    // An unknown channel: exit 2, naming the module and its channels; nothing changes.
+    let out = kyma_at(
+        &kc,
+        &[
+            "deploy",
+            "--catalog",
+            cat_dir,
+            "--modules",
+            &format!("{name}@beta"),
+        ],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(code(&out), 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "module '{name}' has no channel 'beta' (channels: fast, regular)"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        deployed_version(&c, &ns).await.as_deref(),
+        Some("2.0.0"),
+        "nothing was applied"
+    );
+
+    // name@regular: the other channel's version (a downgrade, said as one).
+    let (rc, doc, stderr) = deploy_at(
+        &kc,
+        &["--catalog", cat_dir, "--modules", &format!("{name}@regular")],
+    );
+    assert_eq!(rc, 0, "{doc:#}\n{stderr}");
+    assert_eq!(deployed_version(&c, &ns).await.as_deref(), Some("1.0.0"));
+    assert_eq!(doc["versionChanges"][0]["downgrade"], true, "{doc:#}");
+
+    let out = kyma_at(&kc, &["undeploy", "--modules", &name]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn the_operator_follows_a_kymas_channel_and_says_which_version_it_resolved() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let (name, ns) = (unique("opchan"), unique("opchan-ns"));
+    let cat = channel_catalog(&name, &ns);
+    let run = unique("run");
+    let home = unique("opchan-home");
+    create_namespace(&c, &home).await;
+    let logs = tempfile::tempdir().unwrap();
+    let op = crate::operator::Operator::start(
+        &kubeconfig(),
+        cat.path(),
+        logs.path(),
+        &format!("kyma-test/run={run}"),
+        &[],
+    );
+    let kymas = crate::operator::kyma_kind(&c)
+        .await
+        .expect("the operator serves Kyma");
+    let obj = crate::operator::kyma_in(
+        "fleet",
+        &home,
+        &run,
+        json!({"channel": "fast", "modules": [{"name": name}]}),
+    );
+    c.apply(&kymas, &obj, Default::default()).await.unwrap();
+    let status_when = |want: &'static str| {
+        let (c, kymas, home) = (c.clone(), kymas.clone(), home.clone());
+        async move {
+            eventually(Duration::from_secs(60), || async {
+                let k = c.get(&kymas, Some(&home), "fleet").await.ok()??;
+                (crate::operator::ready(&k) && k["status"]["modules"][0]["version"] == want).then_some(k)
+            })
+            .await
+        }
+    };
+    let k = status_when("2.0.0")
+        .await
+        .unwrap_or_else(|| panic!("fast → 2.0.0 Ready; operator log:\n{}", op.log()));
+    assert_eq!(k["status"]["modules"][0]["channel"], "fast", "{:#}", k["status"]);
+    assert_eq!(deployed_version(&c, &ns).await.as_deref(), Some("2.0.0"));
+
+    // The channel moves the object: regular's version.
+    let moved = crate::operator::kyma_in(
+        "fleet",
+        &home,
+        &run,
+        json!({"channel": "regular", "modules": [{"name": name}]}),
+    );
+    c.apply(&kymas, &moved, Default::default()).await.unwrap();
+    let k = status_when("1.0.0")
+        .await
+        .unwrap_or_else(|| panic!("regular → 1.0.0 Ready; operator log:\n{}", op.log()));
+    assert_eq!(k["status"]["modules"][0]["channel"], "regular");
+    assert_eq!(deployed_version(&c, &ns).await.as_deref(), Some("1.0.0"));
+
+    // A version and a channel together, and a channel the module does not have: said, nothing changes.
+    for (spec, want) in [
+        (
+            json!({"modules": [{"name": name, "version": "2.0.0", "channel": "fast"}]}),
+            format!("module {name}: give a version (2.0.0) or a channel (fast), not both"),
+        ),
+        (
+            json!({"channel": "beta", "modules": [{"name": name}]}),
+            format!("module '{name}' has no channel 'beta' (channels: fast, regular)"),
+        ),
+    ] {
+        let bad = crate::operator::kyma_in("fleet", &home, &run, spec);
+        c.apply(&kymas, &bad, Default::default()).await.unwrap();
+        let said = eventually(Duration::from_secs(60), || async {
+            let k = c.get(&kymas, Some(&home), "fleet").await.ok()??;
+            let cond: Vec<Value> = k["status"]["conditions"].as_array().cloned().unwrap_or_default();
+            cond.into_iter()
+                .find(|c| c["type"] == "Ready" && c["status"] == "False" && c["reason"] == "InvalidSpec")
+                .filter(|c| c["message"].as_str().is_some_and(|m| m.contains(&want)))
+        })
+        .await;
+        assert!(said.is_some(), "InvalidSpec: {want}\noperator log:\n{}", op.log());
+        assert_eq!(
+            deployed_version(&c, &ns).await.as_deref(),
+            Some("1.0.0"),
+            "nothing changed"
+        );
+    }
+
+    // Deleting the object undeploys what it deployed.
+    let _ = c.delete(&kymas, Some(&home), "fleet").await;
+    let gone = eventually(Duration::from_secs(60), || async {
+        c.get(&kymas, Some(&home), "fleet")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "operator log:\n{}", op.log());
+    assert_eq!(deployed_version(&c, &ns).await, None);
+    drop(op);
+    let nss = resource(&c, "v1", "Namespace");
+    let _ = c.delete(&nss, None, &home).await;
+}
