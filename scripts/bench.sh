@@ -16,7 +16,9 @@
 #   scripts/bench.sh throttled  1,000 objects against a bed whose API server answers 429 (smallest inflight
 #                             limits, a one-seat APF priority level that rejects): kyma vs kubectl apply
 #                             --server-side under the same limits, as the same throttled user
-#   scripts/bench.sh fleet      the same 1,000-object deploy into one bed, then into three beds in one run
+#   scripts/bench.sh fleet      the same 1,000-object deploy into one bed, then into FLEET_N beds (3) in
+#                             one run; then the operator keeping those beds (from zero, a change, at
+#                             rest), extrapolated to 1,000 clusters
 #   scripts/bench.sh fleet-cost requests (by verb and resource, from the server's metrics) and kyma CPU for one
 #                             cluster: first deploy, unchanged re-deploy, operator resync at rest, spec change
 #   scripts/bench.sh all
@@ -419,13 +421,13 @@ bench_fleet_cost() {
   run_costed "(d) spec change (a value of one module)" "$KYMA" deploy --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --set m01.label=changed --timeout 120s
   "$KYMA" undeploy --modules "$mods" --timeout 120s >/dev/null 2>&1 || true
 
-  # (c) the operator keeping one unchanged Kyma object: resyncs every 5 s; requests and the operator's
-  # CPU over 30 s at rest, per resync.
+  # (c) the operator keeping one unchanged Kyma object: resyncs every 2 s; requests and the operator's
+  # CPU over 60 s at rest (~30 resyncs: CPU is counted in clock ticks of 10 ms), per resync.
   local ns=cost-op-$RANDOM
   kubectl create namespace "$ns" >/dev/null
   # The synthetic modules name their namespaces from global.prefix: central overrides carry it.
   printf 'global:\n  prefix: %s-op\n' "$prefix" >"$WORK/overrides.yaml"
-  "$KYMA" operator run --catalog "$cat" --namespace "$ns" --resync 5s --overrides "$WORK/overrides.yaml" >"$WORK/operator.log" 2>&1 &
+  "$KYMA" operator run --catalog "$cat" --namespace "$ns" --resync 2s --overrides "$WORK/overrides.yaml" >"$WORK/operator.log" 2>&1 &
   local op=$!
   BENCH_PIDS="${BENCH_PIDS:-} $op"
   for _ in $(seq 1 100); do kubectl get crd kymas.installer.kyma-project.io >/dev/null 2>&1 && break; sleep 0.2; done
@@ -438,17 +440,18 @@ spec:
 EOF2
   kubectl wait --for=condition=Ready "kyma/cost" -n "$ns" --timeout=120s >/dev/null || { tail -20 "$WORK/operator.log" >&2; }
   sleep 6
-  local c0 c1 hz window=30
+  local c0 c1 hz window=60 resync=2
   hz=$(getconf CLK_TCK)
   c0=$(awk '{print $14 + $15}' "/proc/$op/stat")
   metrics_snapshot "$WORK/m0"; sleep "$window"; metrics_snapshot "$WORK/m1"
   c1=$(awk '{print $14 + $15}' "/proc/$op/stat")
+  local rss; rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$op/status")
   kubectl delete kyma cost -n "$ns" --wait=true --timeout=120s >/dev/null 2>&1 || true
   kill "$op" 2>/dev/null; wait "$op" 2>/dev/null || true
   metrics_snapshot "$WORK/i0"; sleep "$window"; metrics_snapshot "$WORK/i1"
-  metrics_diff "$WORK/m0" "$WORK/m1" "$WORK/i0" "$WORK/i1" "(c) operator at rest, ${window} s of resyncs every 5 s (~$((window / 5)) resyncs)"
-  printf '    operator CPU %.3f s over %s s (%.1f ms per resync)\n' "$(echo "($c1 - $c0) / $hz" | bc -l)" "$window" \
-    "$(echo "($c1 - $c0) / $hz * 1000 / ($window / 5)" | bc -l)"
+  metrics_diff "$WORK/m0" "$WORK/m1" "$WORK/i0" "$WORK/i1" "(c) operator at rest, ${window} s of resyncs every ${resync} s (~$((window / resync)) resyncs)"
+  printf '    operator CPU %.3f s over %s s (%.1f ms per resync), RSS %s MiB\n' "$(echo "($c1 - $c0) / $hz" | bc -l)" "$window" \
+    "$(echo "($c1 - $c0) / $hz * 1000 / ($window / $resync)" | bc -l)" "$rss"
   kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
 }
 
@@ -547,8 +550,8 @@ PY
 }
 
 bench_fleet() {
-  local dirs=() started=() i
-  for i in 1 2 3; do
+  local n=${FLEET_N:-3} dirs=() started=() i
+  for i in $(seq 1 "$n"); do
     local d=/tmp/kyma-bench-fleet-$i
     dirs+=("$d")
     if ! bash scripts/test-bed.sh status --dir "$d" >/dev/null 2>&1; then
@@ -581,7 +584,8 @@ bench_fleet() {
   local cat="$WORK/fleet-catalog" mods one_t=() three_t=() cpu_t=() fone_t=() fthree_t=() srv_t=() kcpu_t=()
   gen_catalog "$cat" "$MODULES" "$PER_MODULE"
   mods=$(modules_csv)
-  local all=(--kubeconfig "${dirs[0]}/kubeconfig" --kubeconfig "${dirs[1]}/kubeconfig" --kubeconfig "${dirs[2]}/kubeconfig")
+  local all=() d
+  for d in "${dirs[@]}"; do all+=(--kubeconfig "$d/kubeconfig"); done
   settle
   for run in $(seq 1 "$RUNS"); do
     local id t0 s0 cpu; id=$(printf 'f%s%02d' "$(date +%H%M%S)" "$run")
@@ -613,12 +617,12 @@ bench_fleet() {
     fone_t+=("$(elapsed "$t0")")
     drop_namespaces "$id-c" "${dirs[0]}"
     "$KYMA" render --catalog "$cat" --modules "$mods" --set "global.prefix=$id-d" >"$WORK/fleet-floor.yaml"
-    for i in 0 1 2; do
+    for i in $(seq 0 $((n - 1))); do
       floor_prepare "$WORK/fleet-floor.yaml" "$WORK/floor3-$i" "$(awk '/server:/ {print $2; exit}' "${dirs[$i]}/kubeconfig")" "${dirs[$i]}/certs"
     done
     local pids=()
     t0=$(now)
-    for i in 0 1 2; do floor_run "$WORK/floor3-$i" & pids+=($!); done
+    for i in $(seq 0 $((n - 1))); do floor_run "$WORK/floor3-$i" & pids+=($!); done
     for i in "${pids[@]}"; do wait "$i" || exit 1; done
     fthree_t+=("$(elapsed "$t0")")
     drop_namespaces "$id-d" "${dirs[@]}"
@@ -629,21 +633,106 @@ bench_fleet() {
   fa=$(printf '%s\n' "${fone_t[@]}" | median); fb=$(printf '%s\n' "${fthree_t[@]}" | median)
   srv=$(printf '%s\n' "${srv_t[@]}" | median); kc=$(printf '%s\n' "${kcpu_t[@]}" | median)
   k3=$(printf '%s\n' "${cpu_t[@]}" | median)
-  local bound; bound=$(echo "(3 * $srv + $k3) / $(nproc)" | bc -l)
+  local bound; bound=$(echo "($n * $srv + $k3) / $(nproc)" | bc -l)
   echo "fleet: $((MODULES * PER_MODULE)) objects per cluster, median of $RUNS runs, $(nproc) CPUs"
   printf '  kyma, one cluster             %.3f s  (%s)\n' "$a" "$(printf '%.2f ' "${one_t[@]}")"
-  printf '  kyma, three clusters, one run %.3f s  (%s)  three / one = %.2fx\n' "$b" "$(printf '%.2f ' "${three_t[@]}")" "$(echo "$b / $a" | bc -l)"
+  printf "  kyma, $n clusters, one run     %.3f s  (%s)  $n / one = %.2fx\n" "$b" "$(printf '%.2f ' "${three_t[@]}")" "$(echo "$b / $a" | bc -l)"
   printf '  raw floor, one cluster        %.3f s  (%s)\n' "$fa" "$(printf '%.2f ' "${fone_t[@]}")"
-  printf '  raw floor, three at once      %.3f s  (%s)  three / one = %.2fx\n' "$fb" "$(printf '%.2f ' "${fthree_t[@]}")" "$(echo "$fb / $fa" | bc -l)"
-  printf '  kyma three / floor three = %.2fx   kyma one / floor one = %.2fx\n' "$(echo "$b / $fb" | bc -l)" "$(echo "$a / $fa" | bc -l)"
+  printf "  raw floor, $n at once          %.3f s  (%s)  $n / one = %.2fx\n" "$fb" "$(printf '%.2f ' "${fthree_t[@]}")" "$(echo "$fb / $fa" | bc -l)"
+  printf "  kyma $n / floor $n = %.2fx   kyma one / floor one = %.2fx\n" "$(echo "$b / $fb" | bc -l)" "$(echo "$a / $fa" | bc -l)"
   # Every bed shares this machine's CPUs: three clusters cannot take less than their servers' CPU
   # time plus kyma's, spread over every CPU.
-  printf '  CPU: one cluster'"'"'s servers used %.2f s and kyma %.2f s; three clusters'"'"' servers need %.2f s and kyma used %.2f s,\n' \
-    "$srv" "$kc" "$(echo "3 * $srv" | bc -l)" "$k3"
-  printf '       so on %s CPUs three clusters take at least %.2f s = %.2fx one cluster'"'"'s time\n' \
+  printf "  CPU: one cluster's servers used %.2f s and kyma %.2f s; $n clusters' servers need %.2f s and kyma used %.2f s,\n" \
+    "$srv" "$kc" "$(echo "$n * $srv" | bc -l)" "$k3"
+  printf "       so on %s CPUs $n clusters take at least %.2f s = %.2fx one cluster's time\n" \
     "$(nproc)" "$bound" "$(echo "$bound / $a" | bc -l)"
+  fleet_operator "${dirs[@]}"
   for d in "${started[@]}"; do bash scripts/test-bed.sh down --dir "$d" >/dev/null; done
   return 0
+}
+
+# The operator keeping the fleet: one `Kyma` object per bed (its kubeconfig in a Secret, credentials
+# inline), the cost catalog's 3 modules of 7 objects each. From zero to all Ready; one spec change (a
+# value of one module, on every object) until every object is Ready at its new generation; then at rest
+# (resync 10 s) for 60 s: CPU and requests per resync, and RSS. Extrapolated to 1,000 clusters at the
+# default resync (60 s).
+fleet_operator() { # bed dirs...
+  local dirs=("$@") n=$# ns=fleet-op-$RANDOM cat="$WORK/fleet-op-catalog" i
+  # The operator's home (its Kyma objects and Secrets) is the first bed; requests are counted on the
+  # last (with several beds, only a target).
+  export KUBECONFIG=${dirs[0]}/kubeconfig
+  local last=${dirs[$((n - 1))]}/kubeconfig
+  gen_catalog "$cat" 3 7
+  kubectl create namespace "$ns" >/dev/null
+  for i in $(seq 0 $((n - 1))); do
+    python3 - "${dirs[$i]}/kubeconfig" >"$WORK/inline-$i" <<'PY2'
+import base64, sys, yaml
+kc = yaml.safe_load(open(sys.argv[1]))
+for c in kc["clusters"]:
+    c["cluster"]["certificate-authority-data"] = base64.b64encode(open(c["cluster"].pop("certificate-authority"), "rb").read()).decode()
+for u in kc["users"]:
+    for k in ("client-certificate", "client-key"):
+        u["user"][k + "-data"] = base64.b64encode(open(u["user"].pop(k), "rb").read()).decode()
+print(yaml.safe_dump(kc))
+PY2
+    kubectl create secret generic "bed-$i" -n "$ns" --from-file=config="$WORK/inline-$i" >/dev/null
+  done
+  printf 'global:\n  prefix: fop\n' >"$WORK/fop-overrides.yaml"
+  "$KYMA" operator run --catalog "$cat" --namespace "$ns" --resync 10s --overrides "$WORK/fop-overrides.yaml" \
+    >"$WORK/fleet-operator.log" 2>&1 &
+  local op=$!
+  BENCH_PIDS="${BENCH_PIDS:-} $op"
+  for _ in $(seq 1 100); do kubectl get crd kymas.installer.kyma-project.io >/dev/null 2>&1 && break; sleep 0.2; done
+  sleep 1
+  local rss0; rss0=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$op/status")
+  kyma_objects() { # label value
+    for i in $(seq 0 $((n - 1))); do
+      printf -- '---\napiVersion: installer.kyma-project.io/v1alpha1\nkind: Kyma\nmetadata: {name: bed-%s, namespace: %s}\nspec:\n  kubeconfigSecretRef: {name: bed-%s}\n  modules: [{name: m01, values: {label: %s}}, {name: m02}, {name: m03}]\n' "$i" "$ns" "$i" "$1"
+    done
+  }
+  all_ready() { # generation
+    for _ in $(seq 1 1200); do
+      local ok; ok=$(kubectl get kymas -n "$ns" -o json | python3 -c '
+import json, sys
+g = int(sys.argv[1])
+items = json.load(sys.stdin)["items"]
+print(sum(1 for k in items if k["metadata"]["generation"] == g and k.get("status", {}).get("observedGeneration") == g
+          and any(c["type"] == "Ready" and c["status"] == "True" for c in k["status"].get("conditions", []))))' "$1")
+      [ "$ok" = "$n" ] && return 0
+      sleep 0.1
+    done
+    tail -20 "$WORK/fleet-operator.log" >&2; return 1
+  }
+  local t0 zero change
+  t0=$(now); kyma_objects bench | kubectl apply -f - >/dev/null; all_ready 1; zero=$(elapsed "$t0")
+  t0=$(now); kyma_objects changed | kubectl apply -f - >/dev/null; all_ready 2; change=$(elapsed "$t0")
+  sleep 12
+  local hz c0 c1 window=60 resync=10 rss
+  hz=$(getconf CLK_TCK)
+  c0=$(awk '{print $14 + $15}' "/proc/$op/stat")
+  KUBECONFIG=$last metrics_snapshot "$WORK/m0"; sleep "$window"; KUBECONFIG=$last metrics_snapshot "$WORK/m1"
+  c1=$(awk '{print $14 + $15}' "/proc/$op/stat")
+  rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$op/status")
+  kill "$op" 2>/dev/null; wait "$op" 2>/dev/null || true
+  KUBECONFIG=$last metrics_snapshot "$WORK/i0"; sleep "$window"; KUBECONFIG=$last metrics_snapshot "$WORK/i1"
+  local resyncs cpu per_ms
+  resyncs=$(echo "$n * $window / $resync" | bc -l)
+  cpu=$(echo "($c1 - $c0) / $hz" | bc -l)
+  per_ms=$(echo "$cpu * 1000 / $resyncs" | bc -l)
+  echo "operator, $n clusters (one Kyma object each, 3 modules of 7 objects), same machine:"
+  printf '  from zero to all Ready %.2f s; one spec change on every object to all Ready %.2f s\n' "$zero" "$change"
+  printf '  at rest (resync %s s, %s s): operator CPU %.3f s = %.1f ms per resync, %.2f %% of a core; RSS %s MiB (%s MiB before any object)\n' \
+    "$resync" "$window" "$cpu" "$per_ms" "$(echo "$cpu * 100 / $window" | bc -l)" "$rss" "$rss0"
+  metrics_diff "$WORK/m0" "$WORK/m1" "$WORK/i0" "$WORK/i1" "  requests to one cluster at rest over $window s ($((window / resync)) resyncs; net of an idle window)"
+  printf '  1,000 clusters at the default resync (60 s): %.1f %% of a core at rest, RSS about %.0f MiB\n' \
+    "$(echo "$per_ms * 1000 / 60 / 10" | bc -l)" "$(echo "$rss0 + ($rss - $rss0) * 1000 / $n" | bc -l)"
+  # What the operator deployed goes: the objects are deleted (finalizer: undeploy) with the operator
+  # running again.
+  "$KYMA" operator run --catalog "$cat" --namespace "$ns" --overrides "$WORK/fop-overrides.yaml" >>"$WORK/fleet-operator.log" 2>&1 &
+  op=$!
+  kubectl delete kymas --all -n "$ns" --wait=true --timeout=300s >/dev/null 2>&1 || true
+  kill "$op" 2>/dev/null; wait "$op" 2>/dev/null || true
+  kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
 }
 
 case "${1:-all}" in

@@ -60,6 +60,16 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
+    // A deploy that changes nothing (the operator's resync, a CI job run again) is answered from reads:
+    // no lock, no write. Anything else — a module changed, drifted or unhealthy, an inventory another run
+    // is writing (not complete) — goes the locked way below and reads again under the lock.
+    if !dry_run
+        && !opts.reapply
+        && opts.refused.is_empty()
+        && let Some(done) = unchanged_unlocked(cluster, plan, values, opts, &events, &cancel).await?
+    {
+        return Ok(done);
+    }
     cluster.throttle.hold();
     let (lock, unlocked) = if dry_run {
         (None, None)
@@ -101,6 +111,61 @@ pub async fn run(
     }
     result
 }
+
+/// Every module unchanged by its inventory's account, and the cluster agreeing (one LIST per kind finds
+/// every member as recorded): the outcome of skipping them all, without the lock. `None` when anything
+/// would be applied.
+async fn unchanged_unlocked(
+    cluster: &Cluster,
+    plan: &mut Plan,
+    values: &BTreeMap<String, ModuleValues>,
+    opts: &DeployOptions,
+    events: &mpsc::UnboundedSender<Event>,
+    cancel: &CancellationToken,
+) -> Result<Option<DeployResult>, ActionError> {
+    let existing: HashMap<String, Inventory> = inventory::read_all(cluster)
+        .await?
+        .into_iter()
+        .map(|i| (i.module.clone(), i))
+        .collect();
+    inventory::label_plan(plan);
+    let d = decide(plan, values, opts, &existing);
+    if d.unchanged.len() != plan.modules.len() {
+        return Ok(None);
+    }
+    let findings = unchanged::confirm(
+        cluster,
+        plan,
+        &d.unchanged,
+        opts.settings.concurrency.min(CONFIRM_AT_ONCE),
+    )
+    .await;
+    if !findings.is_empty() {
+        return Ok(None);
+    }
+    let outcome = engine::run(
+        cluster,
+        plan,
+        opts.settings.clone(),
+        d.presets,
+        events.clone(),
+        cancel.clone(),
+    )
+    .await;
+    Ok(Some(DeployResult {
+        outcome,
+        changes: d.changes,
+        pruned: BTreeMap::new(),
+        warnings: d.warnings,
+    }))
+}
+
+/// How many of the unchanged check's reads go at once. The rest of the bookkeeping goes one request at
+/// a time (see `Throttle`); these reads (one LIST per kind for all unchanged modules) go a few at a
+/// time: one at a time, 10 modules of ~15 kinds pay a round trip each in a row; all at once, kube's
+/// HTTP/1.1 pool opens a TLS connection per request. A few at a time reuses a few connections. On a
+/// server that throttles, its first 429 makes every request serial again anyway.
+const CONFIRM_AT_ONCE: usize = 6;
 
 /// The engine's stop token: cancelled by an interrupt or by the loss of the lock, whichever comes
 /// first. Dropping it ends the forwarding.
@@ -466,12 +531,6 @@ async fn confirm_unchanged(
     concurrency: usize,
     presets: &mut [Option<Preset>],
 ) -> BTreeMap<usize, Vec<Restored>> {
-    // The rest of the bookkeeping goes one request at a time (see `Throttle`); these reads (one LIST per
-    // kind for all unchanged modules) go a few at a time: one at a time, 10 modules of ~15 kinds pay a
-    // round trip each in a row; all at once, kube's HTTP/1.1 pool opens a TLS connection per request.
-    // A few at a time reuses a few connections. On a server that throttles, its first 429 makes every
-    // request serial again anyway.
-    const CONFIRM_AT_ONCE: usize = 6;
     cluster.throttle.release();
     let findings = unchanged::confirm(cluster, plan, modules, concurrency.min(CONFIRM_AT_ONCE)).await;
     cluster.throttle.hold();

@@ -59,16 +59,21 @@ pub(super) fn modules_of(doc: &Value, spec: &KymaSpec) -> Vec<Value> {
                 .iter()
                 .find(|s| m["name"].as_str() == Some(s.name.as_str()))
                 .and_then(|s| spec.channel_of(s));
-            json!({
+            let mut facts = json!({
                 "name": m["name"],
-                "channel": channel,
                 "version": m["version"],
                 "state": state,
                 "ready": m["ready"],
                 "total": m["total"],
                 "blocking": m["blocking"].as_array().cloned().unwrap_or_default().into_iter()
                     .map(|b| json!({"object": b["object"], "reason": b["reason"]})).collect::<Vec<_>>(),
-            })
+            });
+            // Absent rather than null: a merge patch drops nulls, and the status written must equal
+            // the one read back for an unchanged resync to write nothing.
+            if let Some(c) = channel {
+                facts["channel"] = json!(c);
+            }
+            facts
         })
         .collect()
 }
@@ -132,10 +137,28 @@ pub(super) async fn report(
             .cloned()
             .unwrap_or_default()
     });
-    let status = condition_status(obj, generation, ready, reason, message, modules);
+    let mut status = condition_status(obj, generation, ready, reason, message, modules);
+    // A resync that finds everything as it was writes nothing (at a thousand objects, a status write
+    // per resync would be most of the operator's requests). Compared as the server keeps it: a merge
+    // patch drops nulls.
+    drop_nulls(&mut status);
+    if obj.data.get("status") == Some(&status) {
+        return Ok(());
+    }
     let ns = obj.metadata.namespace.as_deref().unwrap_or_default();
     let name = obj.metadata.name.as_deref().unwrap_or_default();
     patch_status(ctx, ns, name, status).await
+}
+
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, v| !v.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 async fn patch_status(ctx: &Ctx, ns: &str, name: &str, status: Value) -> Result<(), ReconcileError> {
