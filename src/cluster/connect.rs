@@ -105,6 +105,10 @@ pub struct Target {
     pub context: Option<String>,
     /// The context name; with the file added when two files name a context alike.
     pub label: String,
+    /// Say on stderr that the cluster is waited for (`--wait-for-cluster`). Off where nothing may be
+    /// printed beside a display that owns the terminal (the fleet's bar) or a log (the operator): the
+    /// error then says how long it waited.
+    pub say_waits: bool,
 }
 
 /// The clusters `--kubeconfig` (repeatable), `--context` (repeatable) and `--all-contexts` select.
@@ -118,6 +122,7 @@ pub fn targets(files: &[PathBuf], contexts: &[String], all: bool) -> Result<Vec<
         inline: None,
         context: context.map(str::to_string),
         label: label.to_string(),
+        say_waits: true,
     };
     if files.is_empty() && !all && contexts.len() <= 1 {
         let label = contexts.first().cloned().unwrap_or_default();
@@ -203,7 +208,7 @@ pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster
     loop {
         match connect_target(target).await {
             Ok(c) => {
-                if last_said.is_some() {
+                if last_said.is_some() && target.say_waits {
                     eprintln!(
                         "the cluster answered after {:.1} s",
                         start.elapsed().as_secs_f64()
@@ -213,7 +218,9 @@ pub async fn connect_within(target: &Target, window: Duration) -> Result<Cluster
             }
             Err(e) if e.is_transient() && start.elapsed() < window => {
                 attempt += 1;
-                if last_said.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+                if !target.say_waits {
+                    last_said.get_or_insert_with(Instant::now);
+                } else if last_said.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
                     let left = window.saturating_sub(start.elapsed()).as_secs_f64().ceil();
                     eprintln!(
                         "waiting for the cluster: {e}; retrying for up to {left} s more (--wait-for-cluster)"

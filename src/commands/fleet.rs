@@ -85,7 +85,10 @@ where
         }
         let reports: Vec<(usize, Report)> = futures::stream::iter(range.clone())
             .map(|i| {
-                let fut = one(targets[i].clone());
+                let mut target = targets[i].clone();
+                // Nothing but the bar writes to the terminal while it is drawn.
+                target.say_waits &= bar.bar.is_none();
+                let fut = one(target);
                 let (bar, failures) = (&bar, &failures);
                 async move {
                     // Past the budget nothing more starts, in this wave or after it.

@@ -76,6 +76,7 @@ mod tests {
             inline: inline.map(str::to_string),
             context: context.map(str::to_string),
             label: "ns/secret".into(),
+            say_waits: false,
         }
     }
 

@@ -38,6 +38,8 @@ pub(super) async fn target_of(ctx: &Ctx, spec: &KymaSpec, obj: &DynamicObject) -
         inline: Some(text),
         context: None,
         label: format!("{ns}/{}", r.name),
+        // The operator logs; a wait shows in the reconcile's error and its backoff.
+        say_waits: false,
     })
 }
 

@@ -276,3 +276,100 @@ fn a_slow_download_shows_a_bar_on_a_terminal_only() {
         "a download trickling over 1.5 s shows a bar on an 80-column terminal: {bar:?}"
     ));
 }
+
+/// More than ten clusters on a terminal: one bar for the fleet (done, ok, need attention, running),
+/// fitted to the pane, instead of a bar per cluster and module; the summary is counts and the clusters
+/// that need attention. Ten workspaces of the main bed through the path-prefix proxy and two servers
+/// that do not answer.
+#[test]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+fn a_fleet_on_a_terminal_has_one_bar_and_a_summary_of_counts() {
+    let _shared = CLUSTER.blocking_read();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let prefixes: Vec<String> = (0..10)
+        .map(|i| format!("/clusters/{}", unique(&format!("term-ws{i}"))))
+        .collect();
+    let spaces: Vec<(&str, &[&str])> = prefixes.iter().map(|p| (p.as_str(), &[][..])).collect();
+    let proxy = rt.block_on(PathProxy::start_many(&kubeconfig(), &spaces));
+    let dir = tempfile::tempdir().unwrap();
+    let mut parts: Vec<serde_json::Value> = prefixes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let path = proxy.kubeconfig_for(dir.path(), &format!("ws{i:02}"), p);
+            kyma::testkit::yaml::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+        })
+        .collect();
+    for name in ["dead-1", "dead-2"] {
+        let mut dead = crate::fleet::renamed(&kubeconfig(), name);
+        dead["clusters"][0]["cluster"]["server"] = serde_json::json!("https://127.0.0.1:1");
+        parts.push(dead);
+    }
+    let kc = crate::fleet::merged(dir.path(), &parts);
+    let ns = unique("term-fleet");
+    let module = unique("fleetbar");
+    let cat = catalog(&[
+        (&format!("{module}/module.yaml"), module_yaml(&module, &ns)),
+        (
+            &format!("{module}/templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fleet\ndata: {a: b}\n".into(),
+        ),
+    ]);
+    let width = 100u16;
+    let pane = Pane::run(
+        width,
+        &[("KUBECONFIG", kc.display().to_string())],
+        &[
+            "deploy",
+            "--all-contexts",
+            "--catalog",
+            cat.path().to_str().unwrap(),
+            "--modules",
+            &module,
+            "--wait-for-cluster",
+            "1s",
+            "--wait-for-lock=15m",
+        ],
+    );
+    let (rc, screen) = pane.exit_code(Duration::from_secs(180));
+    let path = keep("terminal-fleet-bar.txt", &screen);
+    assert_eq!(rc, 4, "two clusters unreachable:\n{screen}");
+    let bars: Vec<&str> = screen.lines().filter(|r| r.contains(" clusters · ")).collect();
+    assert_eq!(
+        bars.len(),
+        1,
+        "one bar for the fleet, redrawn in place:\n{screen}"
+    );
+    assert!(
+        bars[0].contains("12/12 clusters · 10 ok · 2 need attention · 0 running"),
+        "the bar ends in the fleet's final counts: {:?}\n{screen}",
+        bars[0]
+    );
+    assert!(
+        bars[0].trim_end().chars().count() <= width as usize,
+        "the bar fits the pane: {:?}",
+        bars[0]
+    );
+    assert!(
+        !screen.contains(" · ready "),
+        "no bar per cluster and module:\n{screen}"
+    );
+    assert!(
+        screen.contains("12 clusters: 10 ok, 2 unreachable or refused; exit 4"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("need attention: dead-1 (unreachable or refused), dead-2 (unreachable or refused)"),
+        "{screen}"
+    );
+    figure(format!(
+        "terminal at {width} columns, a deploy to 12 clusters: one fleet bar {:?}; screen kept in {}",
+        bars[0].trim_end(),
+        path.display()
+    ));
+    let out = kyma(&["undeploy", "--modules", &module, "--timeout", "60s"]);
+    assert_eq!(code(&out), 0, "{:?}", text(&out));
+}
