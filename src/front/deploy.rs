@@ -12,7 +12,7 @@ use crate::cli::OutputFormat;
 use crate::cluster::{Cluster, Target};
 use crate::engine::Event;
 use crate::exit::Failure;
-use crate::pipeline::Loaded;
+use crate::pipeline::{Loaded, Prepared};
 
 /// Where one cluster's deploy goes and how it is reported: the fleet runner's target, the output
 /// format, and whether notes go to stderr at once (one cluster) or into the report (several, or the
@@ -34,21 +34,21 @@ pub async fn deploy_to(
     cancel: CancellationToken,
 ) -> Result<Report, Failure> {
     let cluster = crate::cluster::connect_within(to.target, request.connect_window()).await?;
-    deploy_on(&cluster, request, loaded, to, events, cancel).await
+    let facts = crate::cluster::facts::read(&cluster, loaded.uses_network_facts()).await;
+    let prepared = crate::pipeline::render(loaded, &facts)?;
+    deploy_prepared(&cluster, request, prepared, to, events, cancel).await
 }
 
-/// One cluster's deploy on a connection already made (the operator keeps one per cluster across
-/// reconciles).
-pub async fn deploy_on(
+/// One cluster's deploy of a selection rendered for it, on a connection already made (the operator
+/// keeps both across reconciles).
+pub async fn deploy_prepared(
     cluster: &Cluster,
     request: &DeployRequest,
-    loaded: &Loaded,
+    mut prepared: Prepared,
     to: Destination<'_>,
     events: mpsc::UnboundedSender<Event>,
     cancel: CancellationToken,
 ) -> Result<Report, Failure> {
-    let facts = crate::cluster::facts::read(cluster, loaded.uses_network_facts()).await;
-    let mut prepared = crate::pipeline::render(loaded, &facts)?;
     let mut report = Report::new(to.immediate);
     for w in crate::pipeline::warning_lines(&prepared) {
         report.warn(&w);

@@ -23,6 +23,8 @@ pub(super) struct Catalogs {
 
 struct Loaded {
     catalog: Arc<Catalog>,
+    /// Counts loads: what was derived from an earlier catalog is told apart by it.
+    generation: u64,
     stamp: String,
     at: Instant,
     /// Materialized modules by `name@version`, for this catalog.
@@ -48,11 +50,11 @@ impl Assets<'_> {
 }
 
 impl Catalogs {
-    /// The catalog as it is now, and the way to its modules' assets.
+    /// The catalog as it is now, its generation, and the way to its modules' assets.
     pub fn current<'a>(
         &self,
         settings: &'a FetchSettings,
-    ) -> Result<(Arc<Catalog>, Assets<'a>), PipelineError> {
+    ) -> Result<(Arc<Catalog>, u64, Assets<'a>), PipelineError> {
         let stamp = stamp(&settings.catalogs);
         {
             let loaded = self.loaded.lock().unwrap();
@@ -62,6 +64,7 @@ impl Catalogs {
             {
                 return Ok((
                     l.catalog.clone(),
+                    l.generation,
                     Assets {
                         settings,
                         kept: l.assets.clone(),
@@ -71,8 +74,11 @@ impl Catalogs {
         }
         let catalog = Arc::new(crate::pipeline::load_catalog(settings)?);
         let kept: Arc<Mutex<HashMap<String, Module>>> = Arc::default();
-        let reloaded = self.loaded.lock().unwrap().replace(Loaded {
+        let mut loaded = self.loaded.lock().unwrap();
+        let generation = loaded.as_ref().map_or(1, |l| l.generation + 1);
+        let reloaded = loaded.replace(Loaded {
             catalog: catalog.clone(),
+            generation,
             stamp,
             at: Instant::now(),
             assets: kept.clone(),
@@ -80,7 +86,7 @@ impl Catalogs {
         if reloaded.is_some() {
             tracing::info!("catalog changed: reloaded");
         }
-        Ok((catalog, Assets { settings, kept }))
+        Ok((catalog, generation, Assets { settings, kept }))
     }
 }
 
@@ -157,15 +163,17 @@ mod tests {
             max_download_size: 1 << 20,
         };
         let catalogs = Catalogs::default();
-        let (first, _) = catalogs.current(&settings).unwrap();
-        let (again, _) = catalogs.current(&settings).unwrap();
+        let (first, g1, _) = catalogs.current(&settings).unwrap();
+        let (again, g2, _) = catalogs.current(&settings).unwrap();
+        assert_eq!(g1, g2);
         assert!(Arc::ptr_eq(&first, &again), "unchanged: the same catalog");
         std::fs::write(
             m.join("module.yaml"),
             "apiVersion: kyma.module/v1\nname: m\nversion: 1.10.0\n",
         )
         .unwrap();
-        let (changed, _) = catalogs.current(&settings).unwrap();
+        let (changed, g3, _) = catalogs.current(&settings).unwrap();
+        assert_eq!(g3, g1 + 1);
         assert!(!Arc::ptr_eq(&first, &changed), "a changed file: loaded again");
         assert_eq!(changed.select("m").unwrap().version.to_string(), "1.10.0");
     }

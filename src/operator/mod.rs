@@ -9,6 +9,7 @@
 //! - `targets.rs`: which cluster an object's modules go to; Secrets and ConfigMaps read in memory.
 //! - `connections.rs`: one client and discovery per target cluster, kept across reconciles.
 //! - `catalogs.rs`: the catalog loaded once and again when it changes; assets read once per version.
+//! - `memo.rs`: loads and renders kept by their inputs (bounded), so an unchanged resync renders nothing.
 //! - `status.rs`: the status and finalizers written back.
 //! - `shards.rs`: sharding by a stable hash, and the shard Leases of leader election.
 //! - `log.rs`: the operator's log lines (`tracing`, text or JSON).
@@ -19,6 +20,7 @@ mod connections;
 mod controller;
 mod log;
 pub mod manifests;
+mod memo;
 mod request;
 mod shards;
 mod status;
@@ -62,6 +64,8 @@ struct Ctx {
     connections: connections::Connections,
     /// The catalog, reloaded when it changes, and the assets of the module versions used.
     catalogs: catalogs::Catalogs,
+    /// Loads and renders by their inputs: an unchanged object renders nothing on its resync.
+    memo: memo::Memo,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +89,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         shutdown: crate::front::signals::cancel_on_signal(),
         connections: Default::default(),
         catalogs: Default::default(),
+        memo: Default::default(),
     });
     tracing::info!(
         server = %home.server,

@@ -77,13 +77,24 @@ pub(super) async fn deploy(
 ) -> Result<Report, Failure> {
     let overrides = super::targets::central_overrides(ctx).await?;
     let request = deploy_request(&ctx.args, key, spec, overrides);
-    let (catalog, assets) = ctx.catalogs.current(&ctx.fetch)?;
-    let mut loaded = crate::pipeline::load_with(&catalog, &request.selection, |m| assets.fetch(m))?;
-    if let Some(OverridesSource::Secret(_)) = &ctx.args.overrides_from {
-        for l in &mut loaded.locked {
-            l.hide(crate::values::Hidden::FromSecret);
+    let (catalog, generation, assets) = ctx.catalogs.current(&ctx.fetch)?;
+    let inputs = super::memo::inputs_key(generation, &request.selection);
+    let loaded = match inputs.as_deref().and_then(|k| ctx.memo.loaded(k)) {
+        Some(l) => l,
+        None => {
+            let mut loaded = crate::pipeline::load_with(&catalog, &request.selection, |m| assets.fetch(m))?;
+            if let Some(OverridesSource::Secret(_)) = &ctx.args.overrides_from {
+                for l in &mut loaded.locked {
+                    l.hide(crate::values::Hidden::FromSecret);
+                }
+            }
+            let loaded = std::sync::Arc::new(loaded);
+            if let Some(k) = &inputs {
+                ctx.memo.keep_loaded(k, loaded.clone());
+            }
+            loaded
         }
-    }
+    };
     let (tx, rx) = mpsc::unbounded_channel::<crate::engine::Event>();
     let log = tokio::spawn(log_modules(key.to_string(), target.label.clone(), rx));
     let to = crate::front::deploy::Destination {
@@ -100,10 +111,38 @@ pub(super) async fn deploy(
             return Err(Failure::from(e));
         }
     };
-    let report = crate::front::deploy::deploy_on(&cluster, &request, &loaded, to, tx, cancel).await;
+    let facts = crate::cluster::facts::read(&cluster, loaded.uses_network_facts()).await;
+    let report = match prepare(ctx, inputs.as_deref(), &loaded, &facts) {
+        Ok(prepared) => {
+            crate::front::deploy::deploy_prepared(&cluster, &request, prepared, to, tx, cancel).await
+        }
+        Err(e) => {
+            drop(tx);
+            Err(Failure::from(e))
+        }
+    };
     let _ = log.await;
     forget_if_unreachable(ctx, target, &report);
     report
+}
+
+/// The selection rendered for these facts: kept from an earlier reconcile with the same inputs, or
+/// rendered now (and kept).
+fn prepare(
+    ctx: &Ctx,
+    inputs: Option<&str>,
+    loaded: &crate::pipeline::Loaded,
+    facts: &crate::render::ClusterFacts,
+) -> Result<crate::pipeline::Prepared, crate::pipeline::PipelineError> {
+    let facts_key = serde_json::to_string(facts).unwrap_or_default();
+    if let Some(p) = inputs.and_then(|k| ctx.memo.prepared(k, &facts_key)) {
+        return Ok(p);
+    }
+    let prepared = crate::pipeline::render(loaded, facts)?;
+    if let Some(k) = inputs {
+        ctx.memo.keep_prepared(k, &facts_key, &prepared);
+    }
+    Ok(prepared)
 }
 
 /// A reconcile that could not reach its cluster connects afresh next time.
@@ -128,9 +167,16 @@ async fn log_modules(key: String, cluster: String, mut rx: mpsc::UnboundedReceiv
             ..
         } = &ev
         {
+            let skipped = *state == crate::engine::ModuleState::Skipped;
             let state = state.as_str();
-            tracing::info!(kyma = %key, module = %module, cluster = %cluster, state, ready, total,
-                "{module}: {state} ({ready}/{total})");
+            // An unchanged module on every resync is the steady state, not news: debug only.
+            if skipped {
+                tracing::debug!(kyma = %key, module = %module, cluster = %cluster, state, ready, total,
+                    "{module}: {state} ({ready}/{total})");
+            } else {
+                tracing::info!(kyma = %key, module = %module, cluster = %cluster, state, ready, total,
+                    "{module}: {state} ({ready}/{total})");
+            }
         }
     }
 }

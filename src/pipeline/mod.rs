@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 pub use input::{FetchSettings, Selection, Values};
 pub use load::{Loaded, catalog_error, load, load_catalog, load_with, select};
-pub use prepare::{prepare, render, warning_lines};
+pub use prepare::{Prepared, prepare, render, warning_lines};
 
 /// Why the offline half stopped. It names what was wrong; the front ends decide the exit code (`exit.rs`:
 /// bad input 2, a catalog or asset that could not be had 6).

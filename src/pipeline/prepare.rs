@@ -9,6 +9,7 @@ use crate::plan::Plan;
 use crate::render::ClusterFacts;
 use crate::values::Locked;
 
+#[derive(Clone)]
 pub struct Prepared {
     pub plan: Plan,
     pub locked: Vec<Locked>,
