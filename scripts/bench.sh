@@ -31,7 +31,8 @@ MODULES=${BENCH_MODULES:-10}
 PER_MODULE=${BENCH_OBJECTS:-100}
 RUNS=${BENCH_RUNS:-3}
 WORK=$(mktemp -d /tmp/kyma-bench.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+# Processes a benchmark starts (the stand-in, an operator, a proxy) go with it, however it ends.
+trap 'for p in ${BENCH_PIDS:-}; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 
 cargo build --release --quiet
 KYMA=${CARGO_TARGET_DIR:-$PWD/target}/release/kyma
@@ -283,7 +284,6 @@ bench_real() {
   BENCH_PIDS="$!"
   "$stand_in" "$delay" >"$WORK/stand-in.log" 2>&1 &
   BENCH_PIDS="$BENCH_PIDS $!"
-  trap 'for p in $BENCH_PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
   local six=istio,api-gateway,eventing,nats,keda,serverless mirror="http://127.0.0.1:$port"
   # The mirror must listen before the first fetch (a loaded machine took longer than a fixed 0.5 s).
   for _ in $(seq 1 100); do curl -sf -o /dev/null "$mirror/" && break; sleep 0.1; done
@@ -404,7 +404,17 @@ bench_fleet_cost() {
   gen_catalog "$cat" 3 7
   mods=$(seq -f 'm%02g' 1 3 | paste -sd, -)
   prefix=cost$RANDOM
-  echo "cost per cluster: 3 modules, 21 objects, one bed (requests net of an idle window of the same length)"
+  # The cluster as a kcp workspace: the bed behind the tests' path-prefix proxy (every request reaches
+  # the bed, which counts it; the proxy strips /clusters/root:cost). kyma talks to the workspace URL.
+  cargo build --release --quiet --example path-proxy
+  local proxy_bin=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/path-proxy port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$proxy_bin" "127.0.0.1:$port" /clusters/root:cost >"$WORK/proxy.out" 2>&1 &
+  local proxy=$!
+  BENCH_PIDS="${BENCH_PIDS:-} $proxy"
+  for _ in $(seq 1 100); do grep -q '^ready' "$WORK/proxy.out" 2>/dev/null && break; sleep 0.1; done
+  local ws="$WORK/workspace.kubeconfig"
+  printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: ws\n  cluster: {server: "http://127.0.0.1:%s/clusters/root:cost"}\nusers:\n- name: ws\n  user: {}\ncontexts:\n- name: ws\n  context: {cluster: ws, user: ws}\ncurrent-context: ws\n' "$port" >"$ws"
+  echo "cost per cluster: 3 modules, 21 objects, one bed as a workspace through the path-prefix proxy (requests counted by the bed, net of an idle window of the same length)"
   local t0 d cpu
   # (a) first deploy, (b) unchanged re-deploy, (d) a spec change, each against an idle window.
   run_costed() { # label command…
@@ -416,15 +426,16 @@ bench_fleet_cost() {
     metrics_diff "$WORK/m0" "$WORK/m1" "$WORK/i0" "$WORK/i1" "$label"
     printf '    %.2f s wall, %s s kyma CPU\n' "$d" "$cpu"
   }
-  run_costed "(a) first deploy" "$KYMA" deploy --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --timeout 120s
-  run_costed "(b) unchanged re-deploy" "$KYMA" deploy --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --timeout 120s
-  run_costed "(d) spec change (a value of one module)" "$KYMA" deploy --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --set m01.label=changed --timeout 120s
-  "$KYMA" undeploy --modules "$mods" --timeout 120s >/dev/null 2>&1 || true
+  run_costed "(a) first deploy" "$KYMA" deploy --kubeconfig "$ws" --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --timeout 120s
+  run_costed "(b) unchanged re-deploy" "$KYMA" deploy --kubeconfig "$ws" --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --timeout 120s
+  run_costed "(d) spec change (a value of one module)" "$KYMA" deploy --kubeconfig "$ws" --catalog "$cat" --modules "$mods" --set "global.prefix=$prefix" --set m01.label=changed --timeout 120s
+  "$KYMA" undeploy --kubeconfig "$ws" --modules "$mods" --timeout 120s >/dev/null 2>&1 || true
 
   # (c) the operator keeping one unchanged Kyma object: resyncs every 2 s; requests and the operator's
   # CPU over 60 s at rest (~30 resyncs: CPU is counted in clock ticks of 10 ms), per resync.
   local ns=cost-op-$RANDOM
   kubectl create namespace "$ns" >/dev/null
+  kubectl create secret generic workspace -n "$ns" --from-file=config="$ws" >/dev/null
   # The synthetic modules name their namespaces from global.prefix: central overrides carry it.
   printf 'global:\n  prefix: %s-op\n' "$prefix" >"$WORK/overrides.yaml"
   "$KYMA" operator run --catalog "$cat" --namespace "$ns" --resync 2s --overrides "$WORK/overrides.yaml" >"$WORK/operator.log" 2>&1 &
@@ -436,6 +447,7 @@ apiVersion: installer.kyma-project.io/v1alpha1
 kind: Kyma
 metadata: {name: cost, namespace: $ns}
 spec:
+  kubeconfigSecretRef: {name: workspace}
   modules: [{name: m01}, {name: m02}, {name: m03}]
 EOF2
   kubectl wait --for=condition=Ready "kyma/cost" -n "$ns" --timeout=120s >/dev/null || { tail -20 "$WORK/operator.log" >&2; }
@@ -453,6 +465,7 @@ EOF2
   printf '    operator CPU %.3f s over %s s (%.1f ms per resync), RSS %s MiB\n' "$(echo "($c1 - $c0) / $hz" | bc -l)" "$window" \
     "$(echo "($c1 - $c0) / $hz * 1000 / ($window / $resync)" | bc -l)" "$rss"
   kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null || true
 }
 
 # Real throttling: a bed of its own whose API server has the smallest inflight limits, and API Priority
@@ -587,6 +600,8 @@ bench_fleet() {
   local all=() d
   for d in "${dirs[@]}"; do all+=(--kubeconfig "$d/kubeconfig"); done
   settle
+  # FLEET_OPERATOR_ONLY=1: the operator's part alone.
+  [ "${FLEET_OPERATOR_ONLY:-0}" = 1 ] && RUNS=0
   for run in $(seq 1 "$RUNS"); do
     local id t0 s0 cpu; id=$(printf 'f%s%02d' "$(date +%H%M%S)" "$run")
     s0=$(bed_cpu "${dirs[0]}")
@@ -628,6 +643,11 @@ bench_fleet() {
     drop_namespaces "$id-d" "${dirs[@]}"
     rm -rf "$WORK"/floor-1 "$WORK"/floor3-*
   done
+  if [ "$RUNS" = 0 ]; then
+    fleet_operator "${dirs[@]}"
+    for d in "${started[@]}"; do bash scripts/test-bed.sh down --dir "$d" >/dev/null; done
+    return 0
+  fi
   local a b fa fb srv kc k3
   a=$(printf '%s\n' "${one_t[@]}" | median); b=$(printf '%s\n' "${three_t[@]}" | median)
   fa=$(printf '%s\n' "${fone_t[@]}" | median); fb=$(printf '%s\n' "${fthree_t[@]}" | median)
@@ -651,31 +671,56 @@ bench_fleet() {
   return 0
 }
 
-# The operator keeping the fleet: one `Kyma` object per bed (its kubeconfig in a Secret, credentials
+# The operator keeping the fleet: one `Kyma` object per cluster (its kubeconfig in a Secret, credentials
 # inline), the cost catalog's 3 modules of 7 objects each. From zero to all Ready; one spec change (a
 # value of one module, on every object) until every object is Ready at its new generation; then at rest
 # (resync 10 s) for 60 s: CPU and requests per resync, and RSS. Extrapolated to 1,000 clusters at the
-# default resync (60 s).
+# default resync (60 s). First over the beds, then (FLEET_WORKSPACES, default 30) over that many
+# workspaces of the first bed through the path-prefix proxy: many clusters to one operator, as on kcp.
 fleet_operator() { # bed dirs...
-  local dirs=("$@") n=$# ns=fleet-op-$RANDOM cat="$WORK/fleet-op-catalog" i
-  # The operator's home (its Kyma objects and Secrets) is the first bed; requests are counted on the
-  # last (with several beds, only a target).
+  local dirs=("$@") w=${FLEET_WORKSPACES:-30} i kcs=()
   export KUBECONFIG=${dirs[0]}/kubeconfig
-  local last=${dirs[$((n - 1))]}/kubeconfig
+  for i in "${dirs[@]}"; do kcs+=("$i/kubeconfig"); done
+  fleet_operator_run "${dirs[-1]}/kubeconfig" 1 "$# beds" "${kcs[@]}"
+  [ "$w" -gt 0 ] || return 0
+  cargo build --release --quiet --example path-proxy
+  local proxy_bin=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/path-proxy port prefixes=() run=$RANDOM
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  for i in $(seq 1 "$w"); do prefixes+=("/clusters/root:fleet-$run-$i"); done
+  "$proxy_bin" "127.0.0.1:$port" "${prefixes[@]}" >"$WORK/proxy.out" 2>&1 &
+  local proxy=$!
+  BENCH_PIDS="${BENCH_PIDS:-} $proxy"
+  for _ in $(seq 1 100); do grep -q '^ready' "$WORK/proxy.out" 2>/dev/null && break; sleep 0.1; done
+  kcs=()
+  for i in $(seq 1 "$w"); do
+    printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: ws\n  cluster: {server: "http://127.0.0.1:%s%s"}\nusers:\n- name: ws\n  user: {}\ncontexts:\n- name: ws\n  context: {cluster: ws, user: ws}\ncurrent-context: ws\n' \
+      "$port" "${prefixes[$((i - 1))]}" >"$WORK/ws-$i.kubeconfig"
+    kcs+=("$WORK/ws-$i.kubeconfig")
+  done
+  fleet_operator_run "${dirs[0]}/kubeconfig" "$w" "$w workspaces of one bed through the path-prefix proxy" "${kcs[@]}"
+  kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null || true
+}
+
+fleet_operator_run() { # metrics-kubeconfig divisor label target-kubeconfigs...
+  local metrics=$1 per=$2 label=$3; shift 3
+  local kcs=("$@") n=$# ns=fleet-op-$RANDOM cat="$WORK/fleet-op-catalog" i
   gen_catalog "$cat" 3 7
   kubectl create namespace "$ns" >/dev/null
   for i in $(seq 0 $((n - 1))); do
-    python3 - "${dirs[$i]}/kubeconfig" >"$WORK/inline-$i" <<'PY2'
+    python3 - "${kcs[$i]}" >"$WORK/inline-$i" <<'PY2'
 import base64, sys, yaml
 kc = yaml.safe_load(open(sys.argv[1]))
+def inline(entry, key):
+    if key in entry:
+        entry[key + "-data"] = base64.b64encode(open(entry.pop(key), "rb").read()).decode()
 for c in kc["clusters"]:
-    c["cluster"]["certificate-authority-data"] = base64.b64encode(open(c["cluster"].pop("certificate-authority"), "rb").read()).decode()
+    inline(c["cluster"], "certificate-authority")
 for u in kc["users"]:
     for k in ("client-certificate", "client-key"):
-        u["user"][k + "-data"] = base64.b64encode(open(u["user"].pop(k), "rb").read()).decode()
+        inline(u["user"] or {}, k)
 print(yaml.safe_dump(kc))
 PY2
-    kubectl create secret generic "bed-$i" -n "$ns" --from-file=config="$WORK/inline-$i" >/dev/null
+    kubectl create secret generic "cluster-$i" -n "$ns" --from-file=config="$WORK/inline-$i" >/dev/null
   done
   printf 'global:\n  prefix: fop\n' >"$WORK/fop-overrides.yaml"
   "$KYMA" operator run --catalog "$cat" --namespace "$ns" --resync 10s --overrides "$WORK/fop-overrides.yaml" \
@@ -687,11 +732,11 @@ PY2
   local rss0; rss0=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$op/status")
   kyma_objects() { # label value
     for i in $(seq 0 $((n - 1))); do
-      printf -- '---\napiVersion: installer.kyma-project.io/v1alpha1\nkind: Kyma\nmetadata: {name: bed-%s, namespace: %s}\nspec:\n  kubeconfigSecretRef: {name: bed-%s}\n  modules: [{name: m01, values: {label: %s}}, {name: m02}, {name: m03}]\n' "$i" "$ns" "$i" "$1"
+      printf -- '---\napiVersion: installer.kyma-project.io/v1alpha1\nkind: Kyma\nmetadata: {name: cluster-%s, namespace: %s}\nspec:\n  kubeconfigSecretRef: {name: cluster-%s}\n  modules: [{name: m01, values: {label: %s}}, {name: m02}, {name: m03}]\n' "$i" "$ns" "$i" "$1"
     done
   }
   all_ready() { # generation
-    for _ in $(seq 1 1200); do
+    for _ in $(seq 1 3000); do
       local ok; ok=$(kubectl get kymas -n "$ns" -o json | python3 -c '
 import json, sys
 g = int(sys.argv[1])
@@ -710,22 +755,22 @@ print(sum(1 for k in items if k["metadata"]["generation"] == g and k.get("status
   local hz c0 c1 window=60 resync=10 rss
   hz=$(getconf CLK_TCK)
   c0=$(awk '{print $14 + $15}' "/proc/$op/stat")
-  KUBECONFIG=$last metrics_snapshot "$WORK/m0"; sleep "$window"; KUBECONFIG=$last metrics_snapshot "$WORK/m1"
+  KUBECONFIG=$metrics metrics_snapshot "$WORK/m0"; sleep "$window"; KUBECONFIG=$metrics metrics_snapshot "$WORK/m1"
   c1=$(awk '{print $14 + $15}' "/proc/$op/stat")
   rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$op/status")
   kill "$op" 2>/dev/null; wait "$op" 2>/dev/null || true
-  KUBECONFIG=$last metrics_snapshot "$WORK/i0"; sleep "$window"; KUBECONFIG=$last metrics_snapshot "$WORK/i1"
+  KUBECONFIG=$metrics metrics_snapshot "$WORK/i0"; sleep "$window"; KUBECONFIG=$metrics metrics_snapshot "$WORK/i1"
   local resyncs cpu per_ms
   resyncs=$(echo "$n * $window / $resync" | bc -l)
   cpu=$(echo "($c1 - $c0) / $hz" | bc -l)
   per_ms=$(echo "$cpu * 1000 / $resyncs" | bc -l)
-  echo "operator, $n clusters (one Kyma object each, 3 modules of 7 objects), same machine:"
+  echo "operator, $label (one Kyma object each, 3 modules of 7 objects), same machine:"
   printf '  from zero to all Ready %.2f s; one spec change on every object to all Ready %.2f s\n' "$zero" "$change"
   printf '  at rest (resync %s s, %s s): operator CPU %.3f s = %.1f ms per resync, %.2f %% of a core; RSS %s MiB (%s MiB before any object)\n' \
     "$resync" "$window" "$cpu" "$per_ms" "$(echo "$cpu * 100 / $window" | bc -l)" "$rss" "$rss0"
-  metrics_diff "$WORK/m0" "$WORK/m1" "$WORK/i0" "$WORK/i1" "  requests to one cluster at rest over $window s ($((window / resync)) resyncs; net of an idle window)"
-  printf '  1,000 clusters at the default resync (60 s): %.1f %% of a core at rest, RSS about %.0f MiB\n' \
-    "$(echo "$per_ms * 1000 / 60 / 10" | bc -l)" "$(echo "$rss0 + ($rss - $rss0) * 1000 / $n" | bc -l)"
+  metrics_diff "$WORK/m0" "$WORK/m1" "$WORK/i0" "$WORK/i1" "  requests at rest over $window s ($((window / resync)) resyncs of $per cluster(s) counted; net of an idle window)"
+  printf '  1,000 clusters at the default resync (60 s): %.1f %% of a core at rest, RSS about %.0f MiB (%.2f MiB per cluster)\n' \
+    "$(echo "$per_ms * 1000 / 60 / 10" | bc -l)" "$(echo "$rss0 + ($rss - $rss0) * 1000 / $n" | bc -l)" "$(echo "($rss - $rss0) / $n" | bc -l)"
   # What the operator deployed goes: the objects are deleted (finalizer: undeploy) with the operator
   # running again.
   "$KYMA" operator run --catalog "$cat" --namespace "$ns" --overrides "$WORK/fop-overrides.yaml" >>"$WORK/fleet-operator.log" 2>&1 &

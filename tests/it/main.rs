@@ -2,6 +2,7 @@
 //! (`scripts/test-bed.sh up`) or `KYMA_TEST_KUBECONFIG`; the compatibility tests (`compat`) also use a
 //! Kubernetes 1.20 bed (`KYMA_TEST_KUBECONFIG_COMPAT`). They never skip.
 
+mod path_proxy;
 mod support;
 mod webhook;
 
