@@ -123,11 +123,7 @@ async fn unchanged_unlocked(
     events: &mpsc::UnboundedSender<Event>,
     cancel: &CancellationToken,
 ) -> Result<Option<DeployResult>, ActionError> {
-    let existing: HashMap<String, Inventory> = inventory::read_all(cluster)
-        .await?
-        .into_iter()
-        .map(|i| (i.module.clone(), i))
-        .collect();
+    let existing = inventories_by_module(cluster).await?;
     inventory::label_plan(plan);
     let d = decide(plan, values, opts, &existing);
     if d.unchanged.len() != plan.modules.len() {
@@ -158,6 +154,15 @@ async fn unchanged_unlocked(
         pruned: BTreeMap::new(),
         warnings: d.warnings,
     }))
+}
+
+/// The cluster's inventories, by module.
+async fn inventories_by_module(cluster: &Cluster) -> Result<HashMap<String, Inventory>, ActionError> {
+    Ok(inventory::read_all(cluster)
+        .await?
+        .into_iter()
+        .map(|i| (i.module.clone(), i))
+        .collect())
 }
 
 /// How many of the unchanged check's reads go at once. The rest of the bookkeeping goes one request at
@@ -214,11 +219,7 @@ async fn deploy_locked(
     lock: Option<&Lock>,
 ) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
-    let existing: HashMap<String, Inventory> = inventory::read_all(cluster)
-        .await?
-        .into_iter()
-        .map(|i| (i.module.clone(), i))
-        .collect();
+    let existing = inventories_by_module(cluster).await?;
 
     inventory::label_plan(plan);
 
