@@ -692,9 +692,12 @@ fleet_operator() { # bed dirs...
   BENCH_PIDS="${BENCH_PIDS:-} $proxy"
   for _ in $(seq 1 100); do grep -q '^ready' "$WORK/proxy.out" 2>/dev/null && break; sleep 0.1; done
   kcs=()
+  # Each carries a CA, as a real kcp kubeconfig does (unused over the proxy's plain HTTP; without one,
+  # kube gives every client the platform verifier, which loads all system roots per client).
+  local ca; ca=$(base64 -w0 <"${dirs[0]}/certs/ca.crt")
   for i in $(seq 1 "$w"); do
-    printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: ws\n  cluster: {server: "http://127.0.0.1:%s%s"}\nusers:\n- name: ws\n  user: {}\ncontexts:\n- name: ws\n  context: {cluster: ws, user: ws}\ncurrent-context: ws\n' \
-      "$port" "${prefixes[$((i - 1))]}" >"$WORK/ws-$i.kubeconfig"
+    printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: ws\n  cluster: {server: "http://127.0.0.1:%s%s", certificate-authority-data: %s}\nusers:\n- name: ws\n  user: {}\ncontexts:\n- name: ws\n  context: {cluster: ws, user: ws}\ncurrent-context: ws\n' \
+      "$port" "${prefixes[$((i - 1))]}" "$ca" >"$WORK/ws-$i.kubeconfig"
     kcs+=("$WORK/ws-$i.kubeconfig")
   done
   fleet_operator_run "${dirs[0]}/kubeconfig" "$w" "$w workspaces of one bed through the path-prefix proxy" "${kcs[@]}"

@@ -143,7 +143,8 @@ async fn the_operator_follows_a_kymas_channel_and_says_which_version_it_resolved
     let status_when = |want: &'static str| {
         let (c, kymas, home) = (c.clone(), kymas.clone(), home.clone());
         async move {
-            eventually(Duration::from_secs(60), || async {
+            // Generous: under the whole suite the reconcile may queue for the cluster lock.
+            eventually(Duration::from_secs(240), || async {
                 let k = c.get(&kymas, Some(&home), "fleet").await.ok()??;
                 (crate::operator::ready(&k) && k["status"]["modules"][0]["version"] == want).then_some(k)
             })
@@ -183,7 +184,7 @@ async fn the_operator_follows_a_kymas_channel_and_says_which_version_it_resolved
     ] {
         let bad = crate::operator::kyma_in("fleet", &home, &run, spec);
         c.apply(&kymas, &bad, Default::default()).await.unwrap();
-        let said = eventually(Duration::from_secs(60), || async {
+        let said = eventually(Duration::from_secs(120), || async {
             let k = c.get(&kymas, Some(&home), "fleet").await.ok()??;
             let cond: Vec<Value> = k["status"]["conditions"].as_array().cloned().unwrap_or_default();
             cond.into_iter()
@@ -201,7 +202,7 @@ async fn the_operator_follows_a_kymas_channel_and_says_which_version_it_resolved
 
     // Deleting the object undeploys what it deployed.
     let _ = c.delete(&kymas, Some(&home), "fleet").await;
-    let gone = eventually(Duration::from_secs(60), || async {
+    let gone = eventually(Duration::from_secs(240), || async {
         c.get(&kymas, Some(&home), "fleet")
             .await
             .ok()?

@@ -1033,11 +1033,13 @@ async fn a_discovery_failure_mid_run_is_exit_4_not_a_panic() {
     assert_eq!(lock_of(pid).await, None, "the lock is not left held");
 
     // The same outage after the lock is taken (the inventories cannot be listed): exit 4, lock given back.
+    // The first list of inventories is the unlocked look for an unchanged deploy (this one is not:
+    // the module is new); the second, under the lock, fails.
     proxy.heal();
     proxy.inject(Fault::new(
         http::Method::GET,
         "/api/v1/namespaces/kyma-installer/secrets",
-        0,
+        1,
         503,
         "ServiceUnavailable",
     ));

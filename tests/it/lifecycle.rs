@@ -901,7 +901,8 @@ async fn a_run_that_lost_the_lock_stops_without_writing() {
         recorded,
         "the inventory is the second run's"
     );
-    drop(_whole);
+    // Still holding the whole cluster: a test waiting for it may undeploy everything (`--all`).
     let out = kyma(&["undeploy", "--modules", &module]);
     assert_eq!(code(&out), 0, "{:?}", text(&out));
+    drop(_whole);
 }
