@@ -128,10 +128,11 @@ pub fn from_file(path: &Path) -> Result<Catalog, CatalogError> {
 }
 
 fn from_text(source: &str, file: &str, text: &str) -> Result<Catalog, CatalogError> {
-    let (modules, metas) = if text.trim_start().starts_with('[')
-        || text.contains("kind: ModuleTemplate")
-        || channels::mentions(text)
-    {
+    let templates = !is_release_index(text)
+        && (text.trim_start().starts_with('[')
+            || text.contains("kind: ModuleTemplate")
+            || channels::mentions(text));
+    let (modules, metas) = if templates {
         (
             module_template::parse_text(source, file, text)?,
             channels::parse_text(file, text)?,
@@ -144,6 +145,13 @@ fn from_text(source: &str, file: &str, text: &str) -> Result<Catalog, CatalogErr
         catalog.set_channels(c);
     }
     Ok(catalog)
+}
+
+/// A release index by its `kind` (its comments may name other kinds, as the built-in one does).
+fn is_release_index(text: &str) -> bool {
+    !text.trim_start().starts_with('[')
+        && crate::yaml::parse(text)
+            .is_ok_and(|v| v.get("kind").and_then(serde_json::Value::as_str) == Some("ReleaseIndex"))
 }
 
 /// A directory of ModuleTemplate files (and no own-format module in it).
@@ -395,6 +403,16 @@ mod tests {
             );
             assert!(channels.versions.contains_key("fast"), "{name}");
         }
+    }
+
+    #[test]
+    fn a_copy_of_the_built_in_index_is_a_release_index_though_it_names_other_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("index.yaml");
+        std::fs::write(&file, BUILTIN).unwrap();
+        assert!(BUILTIN.contains("ModuleReleaseMeta"), "the comment names it");
+        let c = load(&[file.display().to_string()], &crate::fetch::Fetcher::default()).unwrap();
+        assert!(c.channels("keda").is_some());
     }
 
     #[test]

@@ -94,7 +94,7 @@ where
                     // Past the budget nothing more starts, in this wave or after it.
                     if failures.load(Ordering::Relaxed) > budget {
                         let r = not_started();
-                        bar.finished(r.exit);
+                        bar.skipped();
                         return (i, r);
                     }
                     bar.started();
@@ -288,6 +288,15 @@ impl FleetBar {
 
     fn started(&self) {
         self.running.fetch_add(1, Ordering::Relaxed);
+        self.show();
+    }
+
+    /// A cluster the rollout did not start: done, and needing attention, never running.
+    fn skipped(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
         self.show();
     }
 

@@ -120,7 +120,14 @@ fn walk(path: &Path, out: &mut String) {
             let _ = writeln!(out, "{} unreadable", path.display());
             return;
         };
-        let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        // As the loader reads a directory (`catalog::source::from_dir`): no dot entries, and links are
+        // not followed (a link cycle must not recurse forever).
+        let mut entries: Vec<_> = entries
+            .filter_map(Result::ok)
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir() || t.is_file()))
+            .map(|e| e.path())
+            .collect();
         entries.sort();
         for e in entries {
             walk(&e, out);
@@ -139,6 +146,16 @@ fn walk(path: &Path, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_cycle_in_a_catalog_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("m")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("m/loop")).unwrap();
+        let stamp = stamp(&[dir.path().display().to_string()]);
+        assert!(!stamp.contains("loop"), "{stamp}");
+    }
 
     #[test]
     fn a_catalog_is_loaded_again_only_when_its_files_change() {

@@ -151,7 +151,15 @@ async fn apply(
             status::summary(&r.json),
             Some(status::modules_of(&r.json, spec)),
         ),
-        Err(f) => (f.exit, format!("{:#}", f.error), None),
+        // The deploy said nothing of the modules: they stay listed, less those just undeployed
+        // (listed, a deletion would try them again and find them gone).
+        Err(f) => {
+            let kept = status::listed(obj)
+                .into_iter()
+                .filter(|m| !removed.iter().any(|r| m["name"].as_str() == Some(r.as_str())))
+                .collect();
+            (f.exit, format!("{:#}", f.error), Some(kept))
+        }
     };
     let ready = if exit == Exit::Success { "True" } else { "False" };
     status::report(ctx, obj, ready, reason_of(exit), &message, modules).await?;

@@ -39,8 +39,10 @@ pub(super) fn inputs_key(catalog: u64, sel: &Selection) -> Option<String> {
             Document::File(path) => {
                 format!("file {}\n{}", path.display(), std::fs::read_to_string(path).ok()?)
             }
-            Document::Text { origin, text } => format!("text {origin}\n{text}"),
-            Document::Data { origin, value } => format!("data {origin}\n{value}"),
+            // Not the origin: it names the object (`Kyma ns/name …`) and appears only in errors, which
+            // are never kept; objects with the same values share one entry.
+            Document::Text { text, .. } => format!("text\n{text}"),
+            Document::Data { value, .. } => format!("data\n{value}"),
         })
     };
     let v = &sel.values;
@@ -135,6 +137,16 @@ mod tests {
             a,
             inputs_key(2, &sel(json!({"a": {"x": 1}}))).unwrap(),
             "a reloaded catalog"
+        );
+        let mut other = sel(json!({"a": {"x": 1}}));
+        other.values.documents = vec![Document::Data {
+            origin: "Kyma t/other".into(),
+            value: json!({"a": {"x": 1}}),
+        }];
+        assert_eq!(
+            a,
+            inputs_key(1, &other).unwrap(),
+            "another object with the same values shares it"
         );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("overrides.yaml");

@@ -189,6 +189,33 @@ pub(super) async fn undeploy(ctx: &Ctx, target: &Target, modules: &[String]) -> 
         .get(target, request.wait_for_cluster)
         .await
         .map_err(Failure::from)?;
+    // Only what is installed: the action refuses a list with one module it does not find, and a
+    // module the status still lists may be gone already (undeployed by hand, or by an earlier reconcile
+    // whose status write failed) — the rest must still go.
+    let installed: Vec<String> = crate::store::inventory::read_all(&cluster)
+        .await
+        .map_err(|e| {
+            ctx.connections.drop_target(target);
+            Failure::new(
+                Exit::Unreachable,
+                anyhow::anyhow!("cannot list what is installed: {e}"),
+            )
+        })?
+        .into_iter()
+        .map(|i| i.module)
+        .collect();
+    let request = UndeployRequest {
+        modules: request
+            .modules
+            .iter()
+            .filter(|m| installed.contains(m))
+            .cloned()
+            .collect(),
+        ..request
+    };
+    if request.modules.is_empty() {
+        return Ok(());
+    }
     let cancel = ctx.shutdown.child_token();
     let result = crate::action::undeploy::run(&cluster, &request, cancel).await;
     if let Err(crate::action::ActionError::Lock(_) | crate::action::ActionError::Inventory(_)) = &result {

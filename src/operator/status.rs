@@ -130,13 +130,7 @@ pub(super) async fn report(
     modules: Option<Vec<Value>>,
 ) -> Result<(), ReconcileError> {
     let generation = obj.metadata.generation.unwrap_or(0);
-    let modules = modules.unwrap_or_else(|| {
-        obj.data
-            .pointer("/status/modules")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    });
+    let modules = modules.unwrap_or_else(|| listed(obj));
     let mut status = condition_status(obj, generation, ready, reason, message, modules);
     // A resync that finds everything as it was writes nothing (at a thousand objects, a status write
     // per resync would be most of the operator's requests). Compared as the server keeps it: a merge
@@ -148,6 +142,15 @@ pub(super) async fn report(
     let ns = obj.metadata.namespace.as_deref().unwrap_or_default();
     let name = obj.metadata.name.as_deref().unwrap_or_default();
     patch_status(ctx, ns, name, status).await
+}
+
+/// The modules the status lists now: what the object deployed so far.
+pub(super) fn listed(obj: &DynamicObject) -> Vec<Value> {
+    obj.data
+        .pointer("/status/modules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn drop_nulls(v: &mut Value) {
