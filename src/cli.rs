@@ -264,11 +264,11 @@ pub struct DeployArgs {
     /// kubeconfig with --all-contexts): `1,10%,100%` is one cluster, then up to a tenth, then all.
     /// Each wave is Ready before the next starts.
     #[arg(long, value_delimiter = ',', value_name = "N|P%,...")]
-    pub waves: Vec<crate::commands::Reach>,
+    pub waves: Vec<crate::rollout::Reach>,
     /// With --waves: how many clusters may fail (a number, or a percentage of the clusters, rounded
     /// down) before the rollout halts; clusters not started are reported as such (exit 7).
     #[arg(long, value_name = "N|P%", default_value = "0", requires = "waves")]
-    pub max_failures: crate::commands::Budget,
+    pub max_failures: crate::rollout::Budget,
     /// Run everything with server-side dry-run: nothing is persisted.
     #[arg(long)]
     pub dry_run: bool,

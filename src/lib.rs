@@ -30,6 +30,7 @@ mod policy;
 mod privilege;
 mod render;
 mod report;
+mod rollout;
 mod store;
 mod tls;
 mod values;

@@ -18,7 +18,7 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let targets = crate::front::requests::targets(&args.cluster)?;
     let several = targets.len() > 1;
     let rollout = (!args.waves.is_empty())
-        .then(|| super::rollout::plan(&args.waves, args.max_failures, targets.len()))
+        .then(|| crate::rollout::plan(&args.waves, args.max_failures, targets.len()))
         .transpose()
         .map_err(|e| Failure::bad_input(anyhow::anyhow!(e)))?;
 

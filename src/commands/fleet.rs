@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::rollout::Plan;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cluster::Target;
 use crate::exit::{Exit, Failure};
 use crate::front::Report;
+use crate::rollout::Plan;
 
 /// The order in which a run over several clusters reports its exit code: the most serious wins.
 /// Interrupted first (the person asked to stop), then a halted rollout (clusters were left out), then

@@ -7,13 +7,10 @@ pub(crate) mod fleet;
 mod mirror;
 mod modules;
 mod render;
-mod rollout;
 mod status;
 mod undeploy;
 mod unlock;
 mod version;
-
-pub use rollout::{Budget, Reach};
 
 use crate::cli::{Cli, Command};
 use crate::exit::{Exit, exit_code_of};

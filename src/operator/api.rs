@@ -12,6 +12,11 @@ pub const PLURAL: &str = "kymas";
 /// Deleting a `Kyma` object waits until everything it deployed is undeployed.
 pub const FINALIZER: &str = "installer.kyma-project.io/undeploy";
 
+/// A channel's rollout policy: the `Kyma` objects of its namespace on the channel named like it move to
+/// a new version of the channel in waves.
+pub const ROLLOUT_KIND: &str = "ChannelRollout";
+pub const ROLLOUT_PLURAL: &str = "channelrollouts";
+
 pub fn api_version() -> String {
     format!("{GROUP}/{VERSION}")
 }
@@ -149,6 +154,64 @@ pub fn crd() -> Value {
                                         "key": {"type": "string", "default": "config"}
                                     }
                                 }
+                            }
+                        },
+                        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+                    }
+                }}
+            }]
+        }
+    })
+}
+
+/// How the `Kyma` objects on one channel take the channel's new version: `waves` (cumulative, as
+/// `kyma deploy --waves` takes them; none: one wave), `maxFailures` (a number or a percentage of the
+/// objects; past it the rollout pauses), `paused` (held by hand).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutSpec {
+    #[serde(default)]
+    pub waves: Vec<String>,
+    /// A number (2) or a percentage ("5%"); a number may come as a string.
+    #[serde(default)]
+    pub max_failures: Option<Value>,
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// The `ChannelRollout` CRD, installed beside the `Kyma` CRD.
+pub fn rollout_crd() -> Value {
+    let printer = |name: &str, path: &str| json!({"name": name, "type": "string", "jsonPath": path});
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{ROLLOUT_PLURAL}.{GROUP}"), "labels": {"app.kubernetes.io/managed-by": "kyma"}},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {"kind": ROLLOUT_KIND, "plural": ROLLOUT_PLURAL, "singular": "channelrollout", "listKind": "ChannelRolloutList"},
+            "versions": [{
+                "name": VERSION,
+                "served": true,
+                "storage": true,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": [
+                    printer("State", ".status.state"),
+                    printer("Wave", ".status.wave"),
+                    printer("Updated", ".status.updated"),
+                    printer("Message", ".status.message"),
+                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+                ],
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "description": "The rollout of the channel this object is named after, to the Kyma objects of its namespace on that channel.",
+                    "properties": {
+                        "spec": {
+                            "type": "object",
+                            "properties": {
+                                "waves": {"type": "array", "items": {"type": "string"}, "description": "Cumulative waves: a number of objects (1) or a percentage of them (10%). Objects are taken in name order."},
+                                "maxFailures": {"x-kubernetes-int-or-string": true, "description": "Objects that may fail before the rollout pauses: a number or a percentage (rounds down). Default 0."},
+                                "paused": {"type": "boolean", "description": "Hold the rollout: no object takes the new version until this is false."}
                             }
                         },
                         "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}

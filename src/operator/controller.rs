@@ -144,12 +144,14 @@ async fn apply(
         ctx.failures.lock().unwrap().remove(&key);
         return Ok(Action::requeue(spread(ctx.args.resync)));
     }
-    let report = super::request::deploy(ctx, &target, spec, &key).await;
+    // A module whose channel moved and whose rollout has not reached this object keeps its version.
+    let held = super::rollouts::holds(ctx, obj).await?;
+    let report = super::request::deploy(ctx, &target, spec, &held, &key).await;
     let (exit, message, modules) = match &report {
         Ok(r) => (
             r.exit,
             status::summary(&r.json),
-            Some(status::modules_of(&r.json, spec)),
+            Some(status::modules_of(&r.json, spec, &held)),
         ),
         // The deploy said nothing of the modules: they stay listed, less those just undeployed
         // (listed, a deletion would try them again and find them gone).
@@ -176,7 +178,7 @@ async fn apply(
 
 /// The resync, give or take a tenth at random: objects created together (a fleet applied at once)
 /// would otherwise come back together every period, a burst on the operator and every cluster.
-fn spread(resync: Duration) -> Duration {
+pub(super) fn spread(resync: Duration) -> Duration {
     let tenth = resync.as_secs_f64() / 10.0;
     Duration::from_secs_f64((resync.as_secs_f64() + (fastrand::f64() * 2.0 - 1.0) * tenth).max(0.0))
 }

@@ -157,12 +157,14 @@ const RBAC: &str = "rbac.authorization.k8s.io";
 /// What every operator needs on the cluster it watches: its `Kyma` objects, the Secrets they name (read
 /// only), its own CRD (kept up to date by name), and Events.
 fn operator_rules() -> Vec<Value> {
-    let crd = format!("{}.{}", api::PLURAL, api::GROUP);
+    let crds = [api::PLURAL, api::ROLLOUT_PLURAL].map(|p| format!("{p}.{}", api::GROUP));
     vec![
         json!({"apiGroups": [api::GROUP], "resources": [api::PLURAL], "verbs": ["get", "list", "watch", "patch", "update"]}),
         json!({"apiGroups": [api::GROUP], "resources": [format!("{}/status", api::PLURAL)], "verbs": ["get", "patch", "update"]}),
+        json!({"apiGroups": [api::GROUP], "resources": [api::ROLLOUT_PLURAL], "verbs": ["get", "list", "watch"]}),
+        json!({"apiGroups": [api::GROUP], "resources": [format!("{}/status", api::ROLLOUT_PLURAL)], "verbs": ["get", "patch"]}),
         json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}),
-        json!({"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "patch"], "resourceNames": [crd]}),
+        json!({"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "patch"], "resourceNames": crds}),
         json!({"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}),
     ]
 }
@@ -191,6 +193,7 @@ pub fn objects(image: &str, ns: &str, profile: &Profile) -> Vec<Value> {
     let subject = json!([{"kind": "ServiceAccount", "name": name, "namespace": ns}]);
     vec![
         api::crd(),
+        api::rollout_crd(),
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}}),
         json!({"apiVersion": "v1", "kind": "ServiceAccount",
                "metadata": {"name": name, "namespace": ns, "labels": labels}}),

@@ -10,6 +10,7 @@
 //! - `connections.rs`: one client and discovery per target cluster, kept across reconciles.
 //! - `catalogs.rs`: the catalog loaded once and again when it changes; assets read once per version.
 //! - `memo.rs`: loads and renders kept by their inputs (bounded), so an unchanged resync renders nothing.
+//! - `rollouts.rs`: a channel's new version taken by its objects in waves (`ChannelRollout`).
 //! - `status.rs`: the status and finalizers written back.
 //! - `shards.rs`: sharding by a stable hash, and the shard Leases of leader election.
 //! - `log.rs`: the operator's log lines (`tracing`, text or JSON).
@@ -22,13 +23,14 @@ mod log;
 pub mod manifests;
 mod memo;
 mod request;
+mod rollouts;
 mod shards;
 mod status;
 mod targets;
 mod untrusted;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -53,6 +55,12 @@ struct Ctx {
     home_target: Target,
     kymas: Resource,
     secrets: Resource,
+    rollouts: Resource,
+    /// What the watches see of `Kyma` and `ChannelRollout` objects (set when the watches start).
+    kyma_store: OnceLock<Store>,
+    rollout_store: OnceLock<Store>,
+    /// `Kyma` objects a rollout lets take a new version: reconciled now, not at their next resync.
+    admit: futures::channel::mpsc::UnboundedSender<ObjectRef<kube::api::DynamicObject>>,
     /// Failed reconciles in a row, per object: the requeue backs off with them.
     failures: Mutex<HashMap<String, u32>>,
     /// The shards this process reconciles now: its --shard, or with --leader-election the shards whose
@@ -68,6 +76,8 @@ struct Ctx {
     memo: memo::Memo,
 }
 
+type Store = kube::runtime::reflector::Store<kube::api::DynamicObject>;
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ReconcileError(String);
@@ -75,7 +85,8 @@ pub struct ReconcileError(String);
 pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Exit> {
     log::init(args.log_format);
     let (home, home_target) = connect_home(&args).await?;
-    let (kymas, secrets) = install_api(&home).await?;
+    let (kymas, secrets, rollouts) = install_api(&home).await?;
+    let (admit, admitted) = futures::channel::mpsc::unbounded();
     let ctx = Arc::new(Ctx {
         fetch: crate::front::requests::fetch(&global),
         output: global.output,
@@ -84,6 +95,10 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         home_target,
         kymas,
         secrets,
+        rollouts,
+        kyma_store: OnceLock::new(),
+        rollout_store: OnceLock::new(),
+        admit,
         failures: Mutex::new(HashMap::new()),
         leading: Arc::new(Mutex::new(Default::default())),
         shutdown: crate::front::signals::cancel_on_signal(),
@@ -99,7 +114,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         api::KIND
     );
     let (gained, leaders, give_back) = shards::start(&ctx);
-    watch(&ctx, gained).await;
+    watch(&ctx, gained, admitted).await;
     // The shard Leases are given back once nothing of ours reconciles any more, so a standby leads at
     // once instead of after the lease runs out. Bounded: a server that does not answer must not keep
     // the process from exiting (the Leases then expire by themselves).
@@ -132,31 +147,40 @@ async fn connect_home(args: &OperatorRunArgs) -> Result<(Cluster, Target), Failu
     Ok((home, home_target.clone()))
 }
 
-/// The CRD first (the operator brings its own API), then the kinds it watches.
-async fn install_api(home: &Cluster) -> Result<(Resource, Resource), Failure> {
+/// The CRDs first (the operator brings its own API), then the kinds it watches.
+async fn install_api(home: &Cluster) -> Result<(Resource, Resource, Resource), Failure> {
     let crds = resolve(home, "apiextensions.k8s.io/v1", "CustomResourceDefinition").await?;
-    home.apply(&crds, &api::crd(), ApplyOptions::default())
-        .await
-        .map_err(|e| {
-            Failure::new(
-                Exit::Unreachable,
-                anyhow::anyhow!("cannot install the Kyma CRD: {e}"),
-            )
-        })?;
+    for crd in [api::crd(), api::rollout_crd()] {
+        home.apply(&crds, &crd, ApplyOptions::default())
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    Exit::Unreachable,
+                    anyhow::anyhow!("cannot install the CRD {}: {e}", crd["metadata"]["name"]),
+                )
+            })?;
+    }
     let kymas = wait_for_kind(home, &api::api_version(), api::KIND).await?;
+    let rollouts = wait_for_kind(home, &api::api_version(), api::ROLLOUT_KIND).await?;
     let secrets = resolve(home, "v1", "Secret").await?;
-    Ok((kymas, secrets))
+    Ok((kymas, secrets, rollouts))
 }
 
-/// Watch `Kyma` objects (and the Secrets they name) until shutdown, reconciling each.
-async fn watch(ctx: &Arc<Ctx>, gained: futures::channel::mpsc::UnboundedReceiver<()>) {
+/// Watch `Kyma` objects (and the Secrets they name) and `ChannelRollout` objects until shutdown,
+/// reconciling each.
+async fn watch(
+    ctx: &Arc<Ctx>,
+    gained: futures::channel::mpsc::UnboundedReceiver<()>,
+    admitted: futures::channel::mpsc::UnboundedReceiver<ObjectRef<kube::api::DynamicObject>>,
+) {
     let kyma_api = ctx.home.dynamic_api(&ctx.kymas, ctx.args.namespace.as_deref());
     let mut config = watcher::Config::default();
     if let Some(sel) = &ctx.args.selector {
         config = config.labels(sel);
     }
-    let controller = Controller::new_with(kyma_api, config, ctx.kymas.api_resource());
+    let controller = Controller::new_with(kyma_api.clone(), config.clone(), ctx.kymas.api_resource());
     let store = controller.store();
+    let _ = ctx.kyma_store.set(store.clone());
     let kyma_ar = ctx.kymas.api_resource();
     let secret_api = ctx.home.dynamic_api(&ctx.secrets, ctx.args.namespace.as_deref());
     // A changed kubeconfig Secret reconciles the Kyma objects that name it.
@@ -184,17 +208,35 @@ async fn watch(ctx: &Arc<Ctx>, gained: futures::channel::mpsc::UnboundedReceiver
     // A shard gained: every object is looked at again (those of the new shard were skipped so far).
     // On SIGTERM the controller takes no new work and waits for the reconciles in flight, which the
     // same token interrupts (their engine stops dispatching; their cluster lock is released).
-    controller
+    let kymas = controller
         .with_config(kube::runtime::controller::Config::default().concurrency(ctx.args.concurrency))
         .reconcile_all_on(gained)
+        .reconcile_on(admitted)
         .graceful_shutdown_on(ctx.shutdown.clone().cancelled_owned())
         .run(controller::reconcile, controller::error_policy, ctx.clone())
         .for_each(|r| async move {
             if let Err(e) = r {
                 tracing::warn!("{e}");
             }
+        });
+    // A rollout is looked at again whenever an object on its channel changes (its status may finish a
+    // wave). `--selector` selects rollouts as it selects `Kyma` objects.
+    let rollout_api = ctx.home.dynamic_api(&ctx.rollouts, ctx.args.namespace.as_deref());
+    let rollouts = Controller::new_with(rollout_api, config.clone(), ctx.rollouts.api_resource());
+    let _ = ctx.rollout_store.set(rollouts.store());
+    let rollout_ar = ctx.rollouts.api_resource();
+    let rollouts = rollouts
+        .watches_with(kyma_api, ctx.kymas.api_resource(), config, move |k| {
+            rollouts::rollouts_of(&k, &rollout_ar)
         })
-        .await;
+        .graceful_shutdown_on(ctx.shutdown.clone().cancelled_owned())
+        .run(rollouts::reconcile, rollouts::error_policy, ctx.clone())
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::warn!("{e}");
+            }
+        });
+    futures::join!(kymas, rollouts);
 }
 
 async fn resolve(cluster: &Cluster, api_version: &str, kind: &str) -> Result<Resource, Failure> {

@@ -9,6 +9,9 @@ use tokio::sync::mpsc;
 
 use super::Ctx;
 use super::api::KymaSpec;
+
+/// Modules a rollout keeps at their version: module → (version, the channel whose rollout keeps it).
+pub(super) type Held = std::collections::BTreeMap<String, (String, String)>;
 use crate::action::request::{DeployRequest, UndeployRequest};
 use crate::cli::{OperatorRunArgs, OverridesSource};
 use crate::cluster::Target;
@@ -27,9 +30,17 @@ pub(super) fn deploy_request(
     args: &OperatorRunArgs,
     key: &str,
     spec: &KymaSpec,
+    held: &Held,
     overrides: Option<Document>,
 ) -> DeployRequest {
-    let modules = spec.modules.iter().map(|m| spec.pick(m)).collect();
+    let modules = spec
+        .modules
+        .iter()
+        .map(|m| match held.get(&m.name) {
+            Some((version, _)) => format!("{}@{version}", m.name),
+            None => spec.pick(m),
+        })
+        .collect();
     let values: serde_json::Map<String, Value> = spec
         .modules
         .iter()
@@ -73,10 +84,11 @@ pub(super) async fn deploy(
     ctx: &Ctx,
     target: &Target,
     spec: &KymaSpec,
+    held: &Held,
     key: &str,
 ) -> Result<Report, Failure> {
     let overrides = super::targets::central_overrides(ctx).await?;
-    let request = deploy_request(&ctx.args, key, spec, overrides);
+    let request = deploy_request(&ctx.args, key, spec, held, overrides);
     let (catalog, generation, assets) = ctx.catalogs.current(&ctx.fetch)?;
     let inputs = super::memo::inputs_key(generation, &request.selection);
     let loaded = match inputs.as_deref().and_then(|k| ctx.memo.loaded(k)) {
@@ -279,7 +291,7 @@ mod tests {
         .unwrap();
         for (flags, timeout, lock) in [(&[][..], "5m", "10m"), (&["--timeout", "15m"][..], "15m", "15m")] {
             let args = operator_args(flags);
-            let mut ours = deploy_request(&args, "t/k", &spec, None);
+            let mut ours = deploy_request(&args, "t/k", &spec, &Held::new(), None);
             let cli = cli_deploy(&[
                 "--modules",
                 "web,conf@1.0.0",

@@ -42,7 +42,7 @@ pub(super) fn summary(doc: &Value) -> String {
 
 /// The CLI report's facts per module: state, version (and the channel it was resolved from),
 /// ready/total, what blocks it.
-pub(super) fn modules_of(doc: &Value, spec: &KymaSpec) -> Vec<Value> {
+pub(super) fn modules_of(doc: &Value, spec: &KymaSpec, held: &super::request::Held) -> Vec<Value> {
     doc["modules"]
         .as_array()
         .into_iter()
@@ -72,6 +72,9 @@ pub(super) fn modules_of(doc: &Value, spec: &KymaSpec) -> Vec<Value> {
             // the one read back for an unchanged resync to write nothing.
             if let Some(c) = channel {
                 facts["channel"] = json!(c);
+            }
+            if let Some((_, by)) = m["name"].as_str().and_then(|n| held.get(n)) {
+                facts["heldBy"] = json!(format!("ChannelRollout {by}"));
             }
             facts
         })
@@ -245,7 +248,9 @@ mod tests {
         let spec: KymaSpec = serde_json::from_value(json!({"channel": "fast", "modules": [
             {"name": "a"}, {"name": "b", "version": "2"}]}))
         .unwrap();
-        let modules = modules_of(&doc, &spec);
+        let held = [("a".to_string(), ("1".to_string(), "fast".to_string()))].into();
+        let modules = modules_of(&doc, &spec, &held);
+        assert_eq!(modules[0]["heldBy"], "ChannelRollout fast");
         assert_eq!(modules[0]["state"], "Ready");
         assert_eq!(modules[0]["channel"], "fast", "a follows the object's channel");
         assert_eq!(modules[1]["channel"], Value::Null, "b names its version");

@@ -1,6 +1,7 @@
 //! A progressive rollout over several clusters: waves (`--waves 1,10%,100%`, cumulative), each Ready
 //! before the next starts, and a failure budget (`--max-failures N|P%`) past which nothing more is
-//! started. Pure planning here; `fleet.rs` runs the waves.
+//! started. Pure planning here: `commands/fleet.rs` runs the CLI's waves over contexts,
+//! `operator/rollouts.rs` the operator's over `Kyma` objects.
 
 use std::fmt;
 use std::str::FromStr;
@@ -109,7 +110,7 @@ pub fn plan(reaches: &[Reach], budget: Budget, total: usize) -> Result<Plan, Str
         let end = r.of(total);
         if end < start {
             return Err(format!(
-                "--waves are cumulative: {r} reaches {end} of {total} clusters, fewer than the {start} {} reached",
+                "waves are cumulative: {r} reaches {end} of {total} clusters, fewer than the {start} {} reached",
                 previous
                     .map(|p| format!("wave before it ({p})"))
                     .unwrap_or_default()
@@ -158,7 +159,7 @@ mod tests {
         let e = plan(&reaches("5,10%"), Budget::Clusters(0), 20).unwrap_err();
         assert_eq!(
             e,
-            "--waves are cumulative: 10% reaches 2 of 20 clusters, fewer than the 5 wave before it (5) reached"
+            "waves are cumulative: 10% reaches 2 of 20 clusters, fewer than the 5 wave before it (5) reached"
         );
     }
 

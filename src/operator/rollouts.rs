@@ -1,0 +1,664 @@
+//! The operator's progressive rollout: when a channel's version moves, the `Kyma` objects of a namespace
+//! on that channel take it in waves, by the policy of the `ChannelRollout` named after the channel.
+//!
+//! Nothing here is remembered between reconciles: who may take the new version is decided afresh from
+//! the objects' statuses (the version each has, whether it is Ready), the policy and the catalog's
+//! channel, by `decide` — so the `Kyma` reconcile (which holds an object back) and the `ChannelRollout`
+//! reconcile (which writes the rollout's status and wakes the objects a finished wave lets go) cannot
+//! disagree, and a restarted operator goes on where the cluster says the rollout is.
+//!
+//! Decided: an object joins a rollout once it has a version of the channel's modules recorded — a
+//! new object (or a module newly added) deploys the channel's version at once, it has nothing to keep;
+//! a paused rollout goes on by itself once the failed objects are Ready again (they are retried with
+//! backoff), or when a person raises `maxFailures` or clears `paused` — one edit either way.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::DynamicObject;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use serde_json::{Value, json};
+
+use super::api::{KymaSpec, RolloutSpec};
+use super::{Ctx, ReconcileError};
+use crate::rollout::{Budget, Reach};
+
+/// One `Kyma` object on the channel, as its status tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Member {
+    pub name: String,
+    /// The version each of its channel's modules has now (modules not deployed yet are left out).
+    pub recorded: BTreeMap<String, String>,
+    /// Its `Ready` condition for its current spec; `None` while a reconcile of that spec is pending.
+    pub ready: Option<bool>,
+    /// The condition's reason when not Ready (`ModuleFailed`, …), for the rollout's message.
+    pub reason: String,
+}
+
+impl Member {
+    /// Every module it has is at the version the channel maps now.
+    fn at(&self, targets: &BTreeMap<String, String>) -> bool {
+        self.recorded
+            .iter()
+            .all(|(m, v)| targets.get(m).is_none_or(|t| t == v))
+    }
+}
+
+/// Where a rollout stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum State {
+    /// Every object has the channel's version and its status for it (Ready, or failed within budget).
+    Complete,
+    /// A wave is on its way.
+    Progressing,
+    /// More objects failed than `maxFailures` allows: nothing more takes the new version.
+    PausedByFailures,
+    /// `spec.paused`.
+    PausedByHand,
+    /// The policy cannot be read: nothing takes the new version until it is fixed.
+    Invalid(String),
+}
+
+impl State {
+    fn word(&self) -> &'static str {
+        match self {
+            State::Complete => "Complete",
+            State::Progressing => "Progressing",
+            State::PausedByFailures | State::PausedByHand => "Paused",
+            State::Invalid(_) => "Invalid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Decision {
+    pub state: State,
+    /// The wave on its way (1-based), or the last one when done.
+    pub wave: usize,
+    pub waves: usize,
+    /// The objects that may have the channel's version now: those that have it, and, unless paused, the
+    /// objects of every wave up to the one on its way.
+    pub admitted: BTreeSet<String>,
+    pub total: usize,
+    /// At the channel's version and Ready.
+    pub updated: usize,
+    /// At the channel's version and not Ready: name and reason.
+    pub failed: Vec<(String, String)>,
+    pub max_failures: usize,
+    /// Admitted, and not done yet.
+    pub waiting: Vec<String>,
+    /// Kept at their version.
+    pub held: Vec<String>,
+}
+
+/// The waves and failure budget a policy asks for.
+fn policy(spec: &RolloutSpec) -> Result<(Vec<Reach>, Budget), String> {
+    let mut reaches = spec
+        .waves
+        .iter()
+        .map(|w| w.parse::<Reach>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("spec.waves: {e}"))?;
+    if reaches.is_empty() {
+        reaches.push(Reach::Percent(100));
+    }
+    let budget = match &spec.max_failures {
+        None => Ok(Budget::Clusters(0)),
+        Some(Value::Number(n)) => n.to_string().parse::<Budget>(),
+        Some(Value::String(s)) => s.parse::<Budget>(),
+        Some(other) => Err(format!("'{other}' is not a failure budget")),
+    }
+    .map_err(|e| format!("spec.maxFailures: {e}"))?;
+    Ok((reaches, budget))
+}
+
+/// Who may take the channel's version now. Objects are taken in name order; each wave must be done
+/// (every object at the version, Ready or failed) before the next one starts; past the failure budget
+/// nothing more starts, in the wave or after.
+pub(super) fn decide(spec: &RolloutSpec, targets: &BTreeMap<String, String>, members: &[Member]) -> Decision {
+    let mut ms: Vec<&Member> = members.iter().collect();
+    ms.sort_by(|a, b| a.name.cmp(&b.name));
+    let total = ms.len();
+    let at = |m: &Member| m.at(targets);
+    let done = |m: &Member| at(m) && m.ready.is_some();
+    let failed: Vec<(String, String)> = ms
+        .iter()
+        .filter(|m| at(m) && m.ready == Some(false))
+        .map(|m| (m.name.clone(), m.reason.clone()))
+        .collect();
+    let updated = ms.iter().filter(|m| at(m) && m.ready == Some(true)).count();
+    let having: BTreeSet<String> = ms.iter().filter(|m| at(m)).map(|m| m.name.clone()).collect();
+    let plan = policy(spec).and_then(|(reaches, budget)| crate::rollout::plan(&reaches, budget, total));
+    let (state, wave, waves, max_failures, admitted) = match plan {
+        Err(e) => (State::Invalid(e), 0, 0, 0, having),
+        Ok(plan) => {
+            let current = plan
+                .waves
+                .iter()
+                .position(|w| ms[w.clone()].iter().any(|m| !done(m)));
+            let state = if failed.len() > plan.max_failures {
+                State::PausedByFailures
+            } else if current.is_none() {
+                State::Complete
+            } else if spec.paused {
+                State::PausedByHand
+            } else {
+                State::Progressing
+            };
+            let mut admitted = having;
+            if let (State::Progressing, Some(c)) = (&state, current) {
+                admitted.extend(ms[..plan.waves[c].end].iter().map(|m| m.name.clone()));
+            }
+            let wave = current.map_or(plan.waves.len(), |c| c + 1);
+            (state, wave, plan.waves.len(), plan.max_failures, admitted)
+        }
+    };
+    let waiting = ms
+        .iter()
+        .filter(|m| admitted.contains(&m.name) && !done(m))
+        .map(|m| m.name.clone())
+        .collect();
+    let held = ms
+        .iter()
+        .filter(|m| !admitted.contains(&m.name))
+        .map(|m| m.name.clone())
+        .collect();
+    Decision {
+        state,
+        wave,
+        waves,
+        admitted,
+        total,
+        updated,
+        failed,
+        max_failures,
+        waiting,
+        held,
+    }
+}
+
+impl Decision {
+    /// One line a person reads with `kubectl get channelrollouts`.
+    pub fn message(&self) -> String {
+        let held = match self.held.len() {
+            0 => String::new(),
+            1 => "; 1 object keeps its version".into(),
+            n => format!("; {n} objects keep their version"),
+        };
+        let failed = names(self.failed.iter().map(|(n, r)| format!("{n} ({r})")));
+        match &self.state {
+            State::Complete if self.failed.is_empty() => {
+                format!("{} of {} objects updated", self.updated, self.total)
+            }
+            State::Complete => format!(
+                "{} of {} objects updated; {} failed, within maxFailures {}: {failed}",
+                self.updated,
+                self.total,
+                self.failed.len(),
+                self.max_failures
+            ),
+            State::Progressing => format!(
+                "wave {}/{}: waiting for {} ({} of {} updated){held}",
+                self.wave,
+                self.waves,
+                names(self.waiting.iter().cloned()),
+                self.updated,
+                self.total
+            ),
+            State::PausedByFailures => format!(
+                "paused: {} failed, more than maxFailures {} allows: {failed}{held}; it goes on once they are Ready, or raise spec.maxFailures",
+                self.failed.len(),
+                self.max_failures
+            ),
+            State::PausedByHand => format!("paused by spec.paused{held}"),
+            State::Invalid(e) => format!("{e}{held} until the policy is fixed"),
+        }
+    }
+
+    /// The `ChannelRollout` status, with `Complete` and `Paused` conditions whose transition times
+    /// move only when they flip (so `kubectl wait --for=condition=…` works).
+    fn status(&self, before: &Value, generation: i64, targets: &BTreeMap<String, String>) -> Value {
+        let message = self.message();
+        let complete = self.state == State::Complete;
+        let paused = matches!(self.state, State::PausedByFailures | State::PausedByHand);
+        let reason = match self.state {
+            State::PausedByFailures => "Failures",
+            State::PausedByHand => "Paused",
+            _ => self.state.word(),
+        };
+        json!({
+            "observedGeneration": generation,
+            "state": self.state.word(),
+            "versions": targets,
+            "wave": format!("{}/{}", self.wave, self.waves),
+            "updated": format!("{}/{}", self.updated, self.total),
+            "failed": self.failed.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            "held": self.held.len(),
+            "message": message,
+            "conditions": [
+                condition(before, "Complete", complete, reason, &message, generation),
+                condition(before, "Paused", paused, reason, &message, generation),
+            ],
+        })
+    }
+}
+
+/// At most three names, then how many more: a message for a thousand objects stays one line.
+fn names(all: impl Iterator<Item = String>) -> String {
+    let all: Vec<String> = all.collect();
+    match all.len() {
+        0..=3 => all.join(", "),
+        n => format!("{} and {} more", all[..3].join(", "), n - 3),
+    }
+}
+
+fn condition(before: &Value, kind: &str, on: bool, reason: &str, message: &str, generation: i64) -> Value {
+    let status = if on { "True" } else { "False" };
+    let since = before["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == kind))
+        .filter(|c| c["status"] == status)
+        .map(|c| c["lastTransitionTime"].clone())
+        .unwrap_or_else(|| json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+    json!({"type": kind, "status": status, "reason": reason, "message": message,
+           "observedGeneration": generation, "lastTransitionTime": since})
+}
+
+/// A `Kyma` object as a member of `channel`'s rollout: it follows the channel with at least one module
+/// it has deployed already, and is not being deleted.
+pub(super) fn member_of(obj: &DynamicObject, channel: &str) -> Option<Member> {
+    if obj.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let spec: KymaSpec = serde_json::from_value(obj.data.get("spec")?.clone()).ok()?;
+    let status = obj.data.get("status");
+    let recorded: BTreeMap<String, String> = spec
+        .modules
+        .iter()
+        .filter(|m| spec.channel_of(m) == Some(channel))
+        .filter_map(|m| {
+            let listed = status?["modules"]
+                .as_array()?
+                .iter()
+                .find(|s| s["name"].as_str() == Some(m.name.as_str()))?;
+            Some((m.name.clone(), listed["version"].as_str()?.to_string()))
+        })
+        .collect();
+    if recorded.is_empty() {
+        return None;
+    }
+    let generation = obj.metadata.generation.unwrap_or(0);
+    let cond = status.and_then(|s| s["conditions"].as_array()).and_then(|c| {
+        c.iter()
+            .find(|c| c["type"] == "Ready" && c["observedGeneration"].as_i64() == Some(generation))
+    });
+    Some(Member {
+        name: obj.metadata.name.clone().unwrap_or_default(),
+        recorded,
+        ready: cond.map(|c| c["status"] == "True"),
+        reason: cond
+            .and_then(|c| c["reason"].as_str())
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+/// The channels a `Kyma` object's modules follow.
+pub(super) fn channels_of(obj: &DynamicObject) -> BTreeSet<String> {
+    let Some(spec) = obj
+        .data
+        .get("spec")
+        .and_then(|s| serde_json::from_value::<KymaSpec>(s.clone()).ok())
+    else {
+        return BTreeSet::new();
+    };
+    spec.modules
+        .iter()
+        .filter_map(|m| spec.channel_of(m).map(str::to_string))
+        .collect()
+}
+
+/// The versions `channel` maps the members' modules to in the catalog now.
+fn targets(ctx: &Ctx, channel: &str, members: &[Member]) -> Result<BTreeMap<String, String>, ReconcileError> {
+    let (catalog, _, _) = ctx
+        .catalogs
+        .current(&ctx.fetch)
+        .map_err(|e| ReconcileError(format!("the catalog: {e}")))?;
+    Ok(members
+        .iter()
+        .flat_map(|m| m.recorded.keys())
+        .filter_map(|module| {
+            let v = catalog.channels(module)?.versions.get(channel)?;
+            Some((module.clone(), v.to_string()))
+        })
+        .collect())
+}
+
+/// The stores filled by the watches: a reconcile that ran before they were would see no rollout and
+/// let every object take the new version.
+async fn stores(ctx: &Ctx) -> Result<(&super::Store, &super::Store), ReconcileError> {
+    let (Some(kymas), Some(rollouts)) = (ctx.kyma_store.get(), ctx.rollout_store.get()) else {
+        return Err(ReconcileError("the watches have not started yet".into()));
+    };
+    let ready = async {
+        kymas.wait_until_ready().await.ok()?;
+        rollouts.wait_until_ready().await.ok()
+    };
+    match tokio::time::timeout(Duration::from_secs(60), ready).await {
+        Ok(Some(())) => Ok((kymas, rollouts)),
+        _ => Err(ReconcileError(
+            "the Kyma and ChannelRollout watches have not listed their objects yet".into(),
+        )),
+    }
+}
+
+/// The members of `channel`'s rollout in `ns`, with `fresh` (the object being reconciled, newer than
+/// the store's copy) in place of its stored self.
+fn members(kymas: &super::Store, ns: &str, channel: &str, fresh: Option<&DynamicObject>) -> Vec<Member> {
+    let fresh_name = fresh.and_then(|f| f.metadata.name.as_deref());
+    kymas
+        .state()
+        .iter()
+        .filter(|k| k.metadata.namespace.as_deref() == Some(ns))
+        .filter(|k| k.metadata.name.as_deref() != fresh_name)
+        .map(|k| k.as_ref())
+        .chain(fresh)
+        .filter_map(|k| member_of(k, channel))
+        .collect()
+}
+
+/// The modules of `obj` its channels' rollouts keep at the version they have, with the rollout that
+/// keeps each: `kyma deploy` of these is `name@version`, not `name@channel`.
+pub(super) async fn holds(
+    ctx: &Ctx,
+    obj: &DynamicObject,
+) -> Result<BTreeMap<String, (String, String)>, ReconcileError> {
+    let channels = channels_of(obj);
+    if channels.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let (kymas, rollouts) = stores(ctx).await?;
+    let ns = obj.metadata.namespace.as_deref().unwrap_or_default();
+    let name = obj.metadata.name.as_deref().unwrap_or_default();
+    let mut held = BTreeMap::new();
+    for channel in channels {
+        let key = ObjectRef::new_with(&channel, ctx.rollouts.api_resource()).within(ns);
+        let Some(rollout) = rollouts.get(&key) else {
+            continue;
+        };
+        let Some(me) = member_of(obj, &channel) else {
+            continue;
+        };
+        let spec = rollout_spec(&rollout);
+        let members = members(kymas, ns, &channel, Some(obj));
+        let decision = decide(&spec, &targets(ctx, &channel, &members)?, &members);
+        if !decision.admitted.contains(name) {
+            for (module, version) in me.recorded {
+                held.insert(module, (version, channel.clone()));
+            }
+        }
+    }
+    Ok(held)
+}
+
+/// A policy that cannot be read holds everything (as `Invalid`): its waves are not known.
+fn rollout_spec(rollout: &DynamicObject) -> RolloutSpec {
+    let spec = rollout.data.get("spec").cloned().unwrap_or(json!({}));
+    serde_json::from_value(spec).unwrap_or(RolloutSpec {
+        waves: vec!["not a policy".into()],
+        ..Default::default()
+    })
+}
+
+/// The reconcile of one `ChannelRollout`: where the rollout stands (its status), and the `Kyma`
+/// objects a finished wave lets go woken at once rather than at their next resync.
+pub(super) async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
+    let ns = obj.metadata.namespace.clone().unwrap_or_default();
+    let channel = obj.metadata.name.clone().unwrap_or_default();
+    if !super::shards::mine(&ctx, &format!("{ns}/{channel}")) || obj.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let (kymas, _) = stores(&ctx).await?;
+    let members = members(kymas, &ns, &channel, None);
+    let targets = targets(&ctx, &channel, &members)?;
+    let decision = decide(&rollout_spec(&obj), &targets, &members);
+    let before = obj.data.get("status").cloned().unwrap_or(json!({}));
+    let status = decision.status(&before, obj.metadata.generation.unwrap_or(0), &targets);
+    if before != status {
+        ctx.home
+            .merge_patch(
+                &ctx.rollouts,
+                Some(&ns),
+                &channel,
+                Some("status"),
+                &json!({"status": status}),
+            )
+            .await
+            .map_err(|e| ReconcileError(format!("cannot write the status of {ns}/{channel}: {e}")))?;
+        tracing::info!(rollout = %format!("{ns}/{channel}"), state = decision.state.word(), "{}", decision.message());
+    }
+    for m in &members {
+        if decision.admitted.contains(&m.name) && !m.at(&targets) {
+            let kyma = ObjectRef::new_with(&m.name, ctx.kymas.api_resource()).within(&ns);
+            let _ = ctx.admit.unbounded_send(kyma);
+        }
+    }
+    Ok(Action::requeue(super::controller::spread(ctx.args.resync)))
+}
+
+pub(super) fn error_policy(obj: Arc<DynamicObject>, e: &ReconcileError, _: Arc<Ctx>) -> Action {
+    tracing::warn!(rollout = %super::controller::key_of(&obj), "{e}; retrying in 10s");
+    Action::requeue(Duration::from_secs(10))
+}
+
+/// `Kyma` → the rollouts of the channels it follows (a status written by a reconcile may finish a wave).
+pub(super) fn rollouts_of(
+    kyma: &DynamicObject,
+    rollouts: &kube::core::ApiResource,
+) -> Vec<ObjectRef<DynamicObject>> {
+    let ns = kyma.metadata.namespace.clone().unwrap_or_default();
+    channels_of(kyma)
+        .into_iter()
+        .map(|c| ObjectRef::new_with(&c, rollouts.clone()).within(&ns))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str, version: &str, ready: Option<bool>) -> Member {
+        Member {
+            name: name.into(),
+            recorded: [("m".to_string(), version.to_string())].into(),
+            ready,
+            reason: if ready == Some(false) {
+                "ModuleFailed".into()
+            } else {
+                "Ready".into()
+            },
+        }
+    }
+
+    fn policy(waves: &[&str], max_failures: Value, paused: bool) -> RolloutSpec {
+        RolloutSpec {
+            waves: waves.iter().map(|w| w.to_string()).collect(),
+            max_failures: (!max_failures.is_null()).then_some(max_failures),
+            paused,
+        }
+    }
+
+    fn to(v: &str) -> BTreeMap<String, String> {
+        [("m".to_string(), v.to_string())].into()
+    }
+
+    fn admitted(d: &Decision) -> Vec<&str> {
+        d.admitted.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn a_channel_move_goes_wave_by_wave_in_name_order() {
+        let p = policy(&["1", "2", "100%"], Value::Null, false);
+        // d, c, b, a on 1.0.0; the channel moves to 2.0.0: only the first by name may take it.
+        let mut ms: Vec<Member> = ["d", "c", "b", "a"]
+            .iter()
+            .map(|n| member(n, "1.0.0", Some(true)))
+            .collect();
+        let d = decide(&p, &to("2.0.0"), &ms);
+        assert_eq!((d.state.clone(), d.wave, d.waves), (State::Progressing, 1, 3));
+        assert_eq!(admitted(&d), vec!["a"]);
+        assert_eq!(d.held, vec!["b", "c", "d"]);
+        assert_eq!(
+            d.message(),
+            "wave 1/3: waiting for a (0 of 4 updated); 3 objects keep their version"
+        );
+        // a at 2.0.0 but its reconcile not written yet: still wave 1.
+        ms[3] = member("a", "2.0.0", None);
+        assert_eq!(admitted(&decide(&p, &to("2.0.0"), &ms)), vec!["a"]);
+        // a Ready: wave 2 (b) may go.
+        ms[3] = member("a", "2.0.0", Some(true));
+        let d = decide(&p, &to("2.0.0"), &ms);
+        assert_eq!((d.wave, admitted(&d)), (2, vec!["a", "b"]));
+        // b Ready: the rest at once.
+        ms[2] = member("b", "2.0.0", Some(true));
+        let d = decide(&p, &to("2.0.0"), &ms);
+        assert_eq!((d.wave, admitted(&d)), (3, vec!["a", "b", "c", "d"]));
+        ms[0] = member("d", "2.0.0", Some(true));
+        ms[1] = member("c", "2.0.0", Some(true));
+        let d = decide(&p, &to("2.0.0"), &ms);
+        assert_eq!((d.state.clone(), d.updated, d.wave), (State::Complete, 4, 3));
+        assert_eq!(d.message(), "4 of 4 objects updated");
+    }
+
+    #[test]
+    fn a_failure_past_the_budget_pauses_and_a_raised_budget_goes_on() {
+        let ms = vec![
+            member("a", "2.0.0", Some(true)),
+            member("b", "2.0.0", Some(false)),
+            member("c", "1.0.0", Some(true)),
+            member("d", "1.0.0", Some(true)),
+        ];
+        let d = decide(
+            &policy(&["1", "2", "100%"], Value::Null, false),
+            &to("2.0.0"),
+            &ms,
+        );
+        assert_eq!(d.state, State::PausedByFailures);
+        assert_eq!(
+            admitted(&d),
+            vec!["a", "b"],
+            "who has the version keeps it; nobody else gets it"
+        );
+        assert_eq!(
+            d.message(),
+            "paused: 1 failed, more than maxFailures 0 allows: b (ModuleFailed); 2 objects keep their version; it goes on once they are Ready, or raise spec.maxFailures"
+        );
+        for budget in [json!(1), json!("1"), json!("25%")] {
+            let d = decide(
+                &policy(&["1", "2", "100%"], budget.clone(), false),
+                &to("2.0.0"),
+                &ms,
+            );
+            assert_eq!(
+                (d.state.clone(), admitted(&d)),
+                (State::Progressing, vec!["a", "b", "c", "d"]),
+                "{budget}"
+            );
+        }
+        // Within budget and all done: complete, the failure said.
+        let done: Vec<Member> = ms
+            .iter()
+            .map(|m| Member {
+                recorded: to("2.0.0"),
+                ..m.clone()
+            })
+            .collect();
+        let d = decide(&policy(&[], json!(1), false), &to("2.0.0"), &done);
+        assert_eq!(d.state, State::Complete);
+        assert_eq!(
+            d.message(),
+            "3 of 4 objects updated; 1 failed, within maxFailures 1: b (ModuleFailed)"
+        );
+    }
+
+    #[test]
+    fn paused_by_hand_or_an_unreadable_policy_holds_everyone_who_has_not_moved() {
+        let ms = vec![member("a", "1.0.0", Some(true)), member("b", "2.0.0", Some(true))];
+        let d = decide(&policy(&["1"], Value::Null, true), &to("2.0.0"), &ms);
+        assert_eq!((d.state.clone(), admitted(&d)), (State::PausedByHand, vec!["b"]));
+        for (waves, budget, want) in [
+            (&["0"][..], Value::Null, "spec.waves: '0' is not a wave"),
+            (&["5", "10%"][..], Value::Null, "waves are cumulative"),
+            (
+                &["1"][..],
+                json!("x"),
+                "spec.maxFailures: 'x' is not a failure budget",
+            ),
+        ] {
+            let d = decide(&policy(waves, budget, false), &to("2.0.0"), &ms);
+            assert!(
+                matches!(&d.state, State::Invalid(e) if e.contains(want)),
+                "{:?}",
+                d.state
+            );
+            assert_eq!(admitted(&d), vec!["b"]);
+        }
+        // The channel has not moved: nothing to do, nothing held.
+        let d = decide(&policy(&["1"], Value::Null, false), &to("1.0.0"), &ms[..1]);
+        assert_eq!((d.state, d.held.len()), (State::Complete, 0));
+    }
+
+    #[test]
+    fn a_member_is_an_object_with_a_version_of_the_channels_modules_recorded() {
+        let obj = |spec: Value, status: Value| -> DynamicObject {
+            serde_json::from_value(json!({"apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
+                "metadata": {"name": "k", "namespace": "t", "generation": 2}, "spec": spec, "status": status}))
+            .unwrap()
+        };
+        let status = json!({"modules": [{"name": "a", "version": "1.0.0"}, {"name": "b", "version": "3.0.0"}],
+            "conditions": [{"type": "Ready", "status": "False", "reason": "ModuleFailed", "observedGeneration": 2}]});
+        let spec = json!({"channel": "fast", "modules": [{"name": "a"}, {"name": "b", "version": "3.0.0"}, {"name": "c"}]});
+        let m = member_of(&obj(spec.clone(), status.clone()), "fast").unwrap();
+        assert_eq!(
+            m.recorded,
+            [("a".to_string(), "1.0.0".to_string())].into(),
+            "b names its version, c is new"
+        );
+        assert_eq!((m.ready, m.reason.as_str()), (Some(false), "ModuleFailed"));
+        assert_eq!(
+            member_of(&obj(spec.clone(), json!({})), "fast"),
+            None,
+            "nothing deployed yet"
+        );
+        assert_eq!(member_of(&obj(spec.clone(), status.clone()), "regular"), None);
+        let stale = json!({"modules": status["modules"], "conditions": [{"type": "Ready", "status": "True", "observedGeneration": 1}]});
+        assert_eq!(
+            member_of(&obj(spec, stale), "fast").unwrap().ready,
+            None,
+            "a status of the spec before"
+        );
+    }
+
+    #[test]
+    fn a_thousand_names_make_one_short_line() {
+        let ms: Vec<Member> = (0..1000)
+            .map(|i| member(&format!("k{i:04}"), "1.0.0", Some(false)))
+            .collect();
+        let moved: Vec<Member> = ms
+            .iter()
+            .map(|m| Member {
+                recorded: to("2.0.0"),
+                ..m.clone()
+            })
+            .collect();
+        let d = decide(&policy(&["1"], Value::Null, false), &to("2.0.0"), &moved);
+        assert!(d.message().len() < 200, "{}", d.message());
+        assert!(
+            d.message().contains("k0002 (ModuleFailed) and 997 more"),
+            "{}",
+            d.message()
+        );
+    }
+}
