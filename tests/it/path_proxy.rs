@@ -32,6 +32,8 @@ pub struct PathProxy {
     pub prefix: String,
     /// Every request's path and query as received (prefix included), in order.
     pub paths: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The paths of the requests that change something (any method but GET), in order.
+    pub writes: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     faults: std::sync::Arc<std::sync::Mutex<Vec<Fault>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -100,13 +102,14 @@ impl PathProxy {
         let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let spaces: Vec<(String, Vec<String>)> = workspaces
             .iter()
             .map(|(p, hidden)| (p.to_string(), hidden.iter().map(|g| g.to_string()).collect()))
             .collect();
         let prefix = spaces[0].0.clone();
         let faults: std::sync::Arc<std::sync::Mutex<Vec<Fault>>> = Default::default();
-        let shared = std::sync::Arc::new((client, spaces, paths.clone(), faults.clone()));
+        let shared = std::sync::Arc::new((client, spaces, paths.clone(), faults.clone(), writes.clone()));
         let task = tokio::spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
@@ -118,13 +121,16 @@ impl PathProxy {
                         hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                             let shared = shared.clone();
                             async move {
-                                let (client, spaces, paths, faults) = &*shared;
+                                let (client, spaces, paths, faults, writes) = &*shared;
                                 let pq = req
                                     .uri()
                                     .path_and_query()
                                     .map(|p| p.as_str().to_string())
                                     .unwrap_or_default();
                                 paths.lock().unwrap().push(pq.clone());
+                                if req.method() != http::Method::GET {
+                                    writes.lock().unwrap().push(pq.clone());
+                                }
                                 let reply = |code: u16, text: &str| {
                                     http::Response::builder()
                                         .status(code)
@@ -210,6 +216,7 @@ impl PathProxy {
             base,
             prefix,
             paths,
+            writes,
             faults,
             task,
         }
