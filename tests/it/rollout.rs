@@ -377,7 +377,6 @@ async fn the_operator_moves_a_channel_in_waves_pauses_on_a_failure_and_resumes_b
         }
     };
     let all_at = |want: &'static str| {
-        let version_of = version_of.clone();
         async move {
             eventually(Duration::from_secs(240), || async {
                 for (name, _) in objects {
