@@ -252,6 +252,20 @@ impl Catalog {
         self.channels.insert(c.module.clone(), c);
     }
 
+    /// Take a module's channels from elsewhere (a cluster's ModuleReleaseMeta) only if every version
+    /// they name is in the catalog; else keep what it had and say why.
+    pub fn try_channels(&mut self, c: channels::Channels) -> Result<(), CatalogError> {
+        let before = self.channels.insert(c.module.clone(), c.clone());
+        let checked = self.check_channels();
+        if checked.is_err() {
+            match before {
+                Some(b) => self.channels.insert(c.module.clone(), b),
+                None => self.channels.remove(&c.module),
+            };
+        }
+        checked
+    }
+
     /// A module's release channels, if it has any.
     pub fn channels(&self, name: &str) -> Option<&channels::Channels> {
         self.channels.get(name).filter(|c| !c.versions.is_empty())

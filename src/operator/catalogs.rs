@@ -5,13 +5,21 @@
 //! Changed means: a `--catalog` directory or file whose files (names, sizes, modification times) differ
 //! from the last look — one walk of metadata per reconcile, no contents read; a catalog URL is fetched
 //! again after `URL_FRESH` (the fetcher's own cache and pins decide what that costs).
+//!
+//! The `ModuleReleaseMeta` objects of the cluster the operator watches map channels too, over the
+//! files' (central configuration: the control plane's own objects win); one that names a version the
+//! catalog lacks is left out with a warning, never the whole catalog.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::catalog::{Catalog, CatalogError, Module, assets};
+use std::fmt::Write as _;
+
+use kube::api::DynamicObject;
+
+use crate::catalog::{Catalog, CatalogError, Module, assets, channels};
 use crate::pipeline::{FetchSettings, PipelineError};
 
 const URL_FRESH: Duration = Duration::from_secs(300);
@@ -54,8 +62,20 @@ impl Catalogs {
     pub fn current<'a>(
         &self,
         settings: &'a FetchSettings,
+        release_metas: &[Arc<DynamicObject>],
     ) -> Result<(Arc<Catalog>, u64, Assets<'a>), PipelineError> {
-        let stamp = stamp(&settings.catalogs);
+        let mut stamp = stamp(&settings.catalogs);
+        let mut metas: Vec<&DynamicObject> = release_metas.iter().map(AsRef::as_ref).collect();
+        metas.sort_by_key(|m| (m.metadata.namespace.clone(), m.metadata.name.clone()));
+        for m in &metas {
+            let _ = write!(
+                stamp,
+                "\ncluster {}/{} {}",
+                m.metadata.namespace.as_deref().unwrap_or_default(),
+                m.metadata.name.as_deref().unwrap_or_default(),
+                m.metadata.resource_version.as_deref().unwrap_or_default()
+            );
+        }
         {
             let loaded = self.loaded.lock().unwrap();
             if let Some(l) = loaded.as_ref()
@@ -72,7 +92,9 @@ impl Catalogs {
                 ));
             }
         }
-        let catalog = Arc::new(crate::pipeline::load_catalog(settings)?);
+        let mut catalog = crate::pipeline::load_catalog(settings)?;
+        with_cluster_channels(&mut catalog, &metas);
+        let catalog = Arc::new(catalog);
         let kept: Arc<Mutex<HashMap<String, Module>>> = Arc::default();
         let mut loaded = self.loaded.lock().unwrap();
         let generation = loaded.as_ref().map_or(1, |l| l.generation + 1);
@@ -87,6 +109,24 @@ impl Catalogs {
             tracing::info!("catalog changed: reloaded");
         }
         Ok((catalog, generation, Assets { settings, kept }))
+    }
+}
+
+/// The cluster's ModuleReleaseMetas over the catalog's channels, each only if it can be taken whole.
+fn with_cluster_channels(catalog: &mut Catalog, metas: &[&DynamicObject]) {
+    for m in metas {
+        let at = format!(
+            "the cluster's {}/{}",
+            m.metadata.namespace.as_deref().unwrap_or_default(),
+            m.metadata.name.as_deref().unwrap_or_default()
+        );
+        let taken = serde_json::to_value(m)
+            .map_err(|e| e.to_string())
+            .and_then(|doc| channels::from_release_meta(&at, &doc).map_err(|e| e.to_string()))
+            .and_then(|c| catalog.try_channels(c).map_err(|e| e.to_string()));
+        if let Err(e) = taken {
+            tracing::warn!("{e}: its channels are left out");
+        }
     }
 }
 
@@ -180,8 +220,8 @@ mod tests {
             max_download_size: 1 << 20,
         };
         let catalogs = Catalogs::default();
-        let (first, g1, _) = catalogs.current(&settings).unwrap();
-        let (again, g2, _) = catalogs.current(&settings).unwrap();
+        let (first, g1, _) = catalogs.current(&settings, &[]).unwrap();
+        let (again, g2, _) = catalogs.current(&settings, &[]).unwrap();
         assert_eq!(g1, g2);
         assert!(Arc::ptr_eq(&first, &again), "unchanged: the same catalog");
         std::fs::write(
@@ -189,7 +229,7 @@ mod tests {
             "apiVersion: kyma.module/v1\nname: m\nversion: 1.10.0\n",
         )
         .unwrap();
-        let (changed, g3, _) = catalogs.current(&settings).unwrap();
+        let (changed, g3, _) = catalogs.current(&settings, &[]).unwrap();
         assert_eq!(g3, g1 + 1);
         assert!(!Arc::ptr_eq(&first, &changed), "a changed file: loaded again");
         assert_eq!(changed.select("m").unwrap().version.to_string(), "1.10.0");

@@ -164,6 +164,7 @@ fn operator_rules() -> Vec<Value> {
         json!({"apiGroups": [api::GROUP], "resources": [api::ROLLOUT_PLURAL], "verbs": ["get", "list", "watch"]}),
         json!({"apiGroups": [api::GROUP], "resources": [format!("{}/status", api::ROLLOUT_PLURAL)], "verbs": ["get", "patch"]}),
         json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}),
+        json!({"apiGroups": ["operator.kyma-project.io"], "resources": ["modulereleasemetas"], "verbs": ["get", "list", "watch"]}),
         json!({"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "patch"], "resourceNames": crds}),
         json!({"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}),
     ]

@@ -56,6 +56,9 @@ struct Ctx {
     kymas: Resource,
     secrets: Resource,
     rollouts: Resource,
+    /// lifecycle-manager's ModuleReleaseMeta, when the cluster serves it: its objects map channels.
+    release_metas: Option<Resource>,
+    release_store: OnceLock<Store>,
     /// What the watches see of `Kyma` and `ChannelRollout` objects (set when the watches start).
     kyma_store: OnceLock<Store>,
     rollout_store: OnceLock<Store>,
@@ -78,6 +81,30 @@ struct Ctx {
 
 type Store = kube::runtime::reflector::Store<kube::api::DynamicObject>;
 
+impl Ctx {
+    /// The catalog with the cluster's ModuleReleaseMetas over its channels. Waits (bounded) for their
+    /// watch's first list: a reconcile must not resolve a channel by the files alone when the cluster
+    /// maps it otherwise.
+    async fn catalog(
+        &self,
+    ) -> Result<(Arc<crate::catalog::Catalog>, u64, catalogs::Assets<'_>), crate::pipeline::PipelineError>
+    {
+        let mut metas = Vec::new();
+        if let Some(store) = self.release_store.get() {
+            if tokio::time::timeout(Duration::from_secs(60), store.wait_until_ready())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "the ModuleReleaseMeta watch has not listed its objects yet: channels by the catalog files only"
+                );
+            }
+            metas = store.state();
+        }
+        self.catalogs.current(&self.fetch, &metas)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ReconcileError(String);
@@ -87,6 +114,12 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
     let (home, home_target) = connect_home(&args).await?;
     let (kymas, secrets, rollouts) = install_api(&home).await?;
     let (admit, admitted) = futures::channel::mpsc::unbounded();
+    let release_metas = served(
+        &home,
+        "operator.kyma-project.io/v1beta2",
+        crate::catalog::channels::KIND,
+    )
+    .await;
     let ctx = Arc::new(Ctx {
         fetch: crate::front::requests::fetch(&global),
         output: global.output,
@@ -96,6 +129,8 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         kymas,
         secrets,
         rollouts,
+        release_metas,
+        release_store: OnceLock::new(),
         kyma_store: OnceLock::new(),
         rollout_store: OnceLock::new(),
         admit,
@@ -181,6 +216,7 @@ async fn watch(
     let controller = Controller::new_with(kyma_api.clone(), config.clone(), ctx.kymas.api_resource());
     let store = controller.store();
     let _ = ctx.kyma_store.set(store.clone());
+    let store_for_metas = store.clone();
     let kyma_ar = ctx.kymas.api_resource();
     let secret_api = ctx.home.dynamic_api(&ctx.secrets, ctx.args.namespace.as_deref());
     // A changed kubeconfig Secret reconciles the Kyma objects that name it.
@@ -205,6 +241,36 @@ async fn watch(
                 .collect::<Vec<_>>()
         },
     );
+    // A changed ModuleReleaseMeta (a channel moved) reconciles the objects with that module at once.
+    let controller = match &ctx.release_metas {
+        Some(r) => {
+            use kube::runtime::WatchStreamExt as _;
+            let writer = kube::runtime::reflector::store::Writer::new(r.api_resource());
+            let _ = ctx.release_store.set(writer.as_reader());
+            let api = ctx.home.dynamic_api(r, None);
+            let metas = kube::runtime::reflector(writer, watcher::watcher(api, watcher::Config::default()))
+                .touched_objects();
+            let (kymas, kyma_ar) = (store_for_metas, ctx.kymas.api_resource());
+            controller.watches_stream_with(
+                metas,
+                move |meta: kube::api::DynamicObject| {
+                    let module = meta
+                        .data
+                        .pointer("/spec/moduleName")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    kymas
+                        .state()
+                        .into_iter()
+                        .filter(|k| rollouts::follows(k, module.as_deref()))
+                        .map(|k| ObjectRef::from_obj_with(k.as_ref(), kyma_ar.clone()))
+                        .collect::<Vec<_>>()
+                },
+                r.api_resource(),
+            )
+        }
+        None => controller,
+    };
     // A shard gained: every object is looked at again (those of the new shard were skipped so far).
     // On SIGTERM the controller takes no new work and waits for the reconciles in flight, which the
     // same token interrupts (their engine stops dispatching; their cluster lock is released).
@@ -237,6 +303,12 @@ async fn watch(
             }
         });
     futures::join!(kymas, rollouts);
+}
+
+/// A kind the cluster may serve (an optional API such as lifecycle-manager's).
+async fn served(cluster: &Cluster, api_version: &str, kind: &str) -> Option<Resource> {
+    cluster.discovery.ensure(cluster, [api_version.to_string()]).await;
+    cluster.discovery.resolve(api_version, kind)
 }
 
 async fn resolve(cluster: &Cluster, api_version: &str, kind: &str) -> Result<Resource, Failure> {

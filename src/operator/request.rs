@@ -89,7 +89,7 @@ pub(super) async fn deploy(
 ) -> Result<Report, Failure> {
     let overrides = super::targets::central_overrides(ctx).await?;
     let request = deploy_request(&ctx.args, key, spec, held, overrides);
-    let (catalog, generation, assets) = ctx.catalogs.current(&ctx.fetch)?;
+    let (catalog, generation, assets) = ctx.catalog().await?;
     let inputs = super::memo::inputs_key(generation, &request.selection);
     let loaded = match inputs.as_deref().and_then(|k| ctx.memo.loaded(k)) {
         Some(l) => l,

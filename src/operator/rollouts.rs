@@ -320,11 +320,29 @@ pub(super) fn channels_of(obj: &DynamicObject) -> BTreeSet<String> {
         .collect()
 }
 
+/// Does this `Kyma` object follow a channel with `module`?
+pub(super) fn follows(obj: &DynamicObject, module: Option<&str>) -> bool {
+    let Some(spec) = obj
+        .data
+        .get("spec")
+        .and_then(|s| serde_json::from_value::<KymaSpec>(s.clone()).ok())
+    else {
+        return false;
+    };
+    spec.modules
+        .iter()
+        .any(|m| Some(m.name.as_str()) == module && spec.channel_of(m).is_some())
+}
+
 /// The versions `channel` maps the members' modules to in the catalog now.
-fn targets(ctx: &Ctx, channel: &str, members: &[Member]) -> Result<BTreeMap<String, String>, ReconcileError> {
+async fn targets(
+    ctx: &Ctx,
+    channel: &str,
+    members: &[Member],
+) -> Result<BTreeMap<String, String>, ReconcileError> {
     let (catalog, _, _) = ctx
-        .catalogs
-        .current(&ctx.fetch)
+        .catalog()
+        .await
         .map_err(|e| ReconcileError(format!("the catalog: {e}")))?;
     Ok(members
         .iter()
@@ -393,7 +411,7 @@ pub(super) async fn holds(
         };
         let spec = rollout_spec(&rollout);
         let members = members(kymas, ns, &channel, Some(obj));
-        let decision = decide(&spec, &targets(ctx, &channel, &members)?, &members);
+        let decision = decide(&spec, &targets(ctx, &channel, &members).await?, &members);
         if !decision.admitted.contains(name) {
             for (module, version) in me.recorded {
                 held.insert(module, (version, channel.clone()));
@@ -422,7 +440,7 @@ pub(super) async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<
     }
     let (kymas, _) = stores(&ctx).await?;
     let members = members(kymas, &ns, &channel, None);
-    let targets = targets(&ctx, &channel, &members)?;
+    let targets = targets(&ctx, &channel, &members).await?;
     let decision = decide(&rollout_spec(&obj), &targets, &members);
     let before = obj.data.get("status").cloned().unwrap_or(json!({}));
     let status = decision.status(&before, obj.metadata.generation.unwrap_or(0), &targets);

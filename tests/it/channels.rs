@@ -216,3 +216,119 @@ async fn the_operator_follows_a_kymas_channel_and_says_which_version_it_resolved
     let nss = resource(&c, "v1", "Namespace");
     let _ = c.delete(&nss, None, &home).await;
 }
+
+/// lifecycle-manager's ModuleReleaseMeta kind on the bed: a CRD of our own writing that keeps any
+/// fields (the tests need the kind served, not its schema).
+async fn serve_release_metas(c: &kyma::testkit::cluster::Cluster) -> kyma::testkit::cluster::Resource {
+    let crds = resource(c, "apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "modulereleasemetas.operator.kyma-project.io"},
+        "spec": {"group": "operator.kyma-project.io", "scope": "Namespaced",
+            "names": {"kind": "ModuleReleaseMeta", "plural": "modulereleasemetas", "singular": "modulereleasemeta", "listKind": "ModuleReleaseMetaList"},
+            "versions": [{"name": "v1beta2", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+    c.apply(&crds, &crd, Default::default()).await.unwrap();
+    eventually(Duration::from_secs(30), || async {
+        let _ = c.discovery.refresh(c, "operator.kyma-project.io/v1beta2").await;
+        c.discovery
+            .resolve("operator.kyma-project.io/v1beta2", "ModuleReleaseMeta")
+    })
+    .await
+    .expect("ModuleReleaseMeta served")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn the_operator_takes_channels_from_the_clusters_module_release_metas() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let metas = serve_release_metas(&c).await;
+    let (name, ns) = (unique("mrm"), unique("mrm-ns"));
+    // The files map fast to 2.0.0; the cluster's object (central configuration) says 1.0.0.
+    let cat = channel_catalog(&name, &ns);
+    let home = unique("mrm-home");
+    create_namespace(&c, &home).await;
+    let meta = |fast: &str| {
+        json!({"apiVersion": "operator.kyma-project.io/v1beta2", "kind": "ModuleReleaseMeta",
+            "metadata": {"name": name, "namespace": home},
+            "spec": {"moduleName": name, "channels": [{"channel": "fast", "version": fast}]}})
+    };
+    c.apply(&metas, &meta("1.0.0"), Default::default()).await.unwrap();
+    let run = unique("run");
+    let logs = tempfile::tempdir().unwrap();
+    let op = crate::operator::Operator::start(
+        &kubeconfig(),
+        cat.path(),
+        logs.path(),
+        &format!("kyma-test/run={run}"),
+        // A resync longer than the test: what moves the object is the ModuleReleaseMeta's watch.
+        &["--resync", "10m"],
+    );
+    let kymas = crate::operator::kyma_kind(&c)
+        .await
+        .expect("the operator serves Kyma");
+    let obj = crate::operator::kyma_in(
+        "k",
+        &home,
+        &run,
+        json!({"channel": "fast", "modules": [{"name": name}]}),
+    );
+    c.apply(&kymas, &obj, Default::default()).await.unwrap();
+    let at = |want: &'static str| {
+        let (c, kymas, home, ns) = (c.clone(), kymas.clone(), home.clone(), ns.clone());
+        async move {
+            eventually(Duration::from_secs(120), || async {
+                let k = c.get(&kymas, Some(&home), "k").await.ok()??;
+                let ok = crate::operator::ready(&k)
+                    && k["status"]["modules"][0]["version"] == want
+                    && deployed_version(&c, &ns).await.as_deref() == Some(want);
+                ok.then_some(())
+            })
+            .await
+        }
+    };
+    at("1.0.0").await.unwrap_or_else(|| {
+        panic!(
+            "the cluster's fast (1.0.0) over the files' (2.0.0); operator log:\n{}",
+            op.log()
+        )
+    });
+
+    // The channel moves in the cluster: the object follows at once (its resync is 10 minutes away).
+    c.apply(&metas, &meta("2.0.0"), Default::default()).await.unwrap();
+    at("2.0.0")
+        .await
+        .unwrap_or_else(|| panic!("moved to 2.0.0 by the object; operator log:\n{}", op.log()));
+
+    // A mapping to a version the catalog lacks is left out, said in the log; the files' mapping stands.
+    c.apply(&metas, &meta("9.9.9"), Default::default()).await.unwrap();
+    let said = eventually(Duration::from_secs(60), || async {
+        op.log().contains("channel fast of").then_some(())
+    })
+    .await;
+    assert!(said.is_some(), "operator log:\n{}", op.log());
+    assert!(
+        op.log().contains("which the catalog does not have"),
+        "{}",
+        op.log()
+    );
+    let k = c.get(&kymas, Some(&home), "k").await.unwrap().unwrap();
+    assert_eq!(k["status"]["modules"][0]["version"], "2.0.0", "{:#}", k["status"]);
+
+    let _ = c.delete(&kymas, Some(&home), "k").await;
+    let gone = eventually(Duration::from_secs(120), || async {
+        c.get(&kymas, Some(&home), "k")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "operator log:\n{}", op.log());
+    drop(op);
+    let nss = resource(&c, "v1", "Namespace");
+    let _ = c.delete(&nss, None, &home).await;
+}

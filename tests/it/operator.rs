@@ -37,17 +37,14 @@ impl Operator {
         let log = log_dir.join(format!("operator-{}.log", unique("op")));
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_kyma"))
             .envs(env.iter().copied())
-            .args([
-                "operator",
-                "run",
-                "--resync",
-                "3s",
-                "--timeout",
-                "60s",
-                "--selector",
-                selector,
-                "--catalog",
-            ])
+            .args(["operator", "run"])
+            // A short resync unless the test sets its own.
+            .args(if extra.contains(&"--resync") {
+                &[][..]
+            } else {
+                &["--resync", "3s"][..]
+            })
+            .args(["--timeout", "60s", "--selector", selector, "--catalog"])
             .arg(catalog)
             .arg("--kubeconfig")
             .arg(kubeconfig)

@@ -376,17 +376,15 @@ async fn the_operator_moves_a_channel_in_waves_pauses_on_a_failure_and_resumes_b
             Some((k["status"]["modules"][0].clone(), crate::operator::ready(&k)))
         }
     };
-    let all_at = |want: &'static str| {
-        async move {
-            eventually(Duration::from_secs(240), || async {
-                for (name, _) in objects {
-                    let (m, ready) = version_of(name).await?;
-                    (m["version"] == want && ready).then_some(())?;
-                }
-                Some(())
-            })
-            .await
-        }
+    let all_at = |want: &'static str| async move {
+        eventually(Duration::from_secs(240), || async {
+            for (name, _) in objects {
+                let (m, ready) = version_of(name).await?;
+                (m["version"] == want && ready).then_some(())?;
+            }
+            Some(())
+        })
+        .await
     };
     // New objects take the channel's version at once: nothing to keep.
     all_at("1.0.0")
