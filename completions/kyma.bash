@@ -214,7 +214,7 @@ _kyma() {
             return 0
             ;;
         kyma__subcmd__deploy)
-            opts="-m -f -o -v -h -V --modules --channel --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --timeout --concurrency --no-wait --waves --max-failures --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
+            opts="-m -f -o -v -h -V --modules --channel --values --set --profile --overrides --kubeconfig --context --all-contexts --cluster-concurrency --wait-for-cluster --timeout --concurrency --no-wait --waves --waves-by --max-failures --dry-run --force-conflicts --events --status-grace --error-grace --adopt --allow-empty --prune-crds --reapply --wait-for-lock --force-replace --output --catalog --offline --mirror --accept-new-digests --max-download-size --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -277,6 +277,10 @@ _kyma() {
                     return 0
                     ;;
                 --waves)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --waves-by)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

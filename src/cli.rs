@@ -246,6 +246,7 @@ pub enum EventsFormat {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(group = clap::ArgGroup::new("rollout").args(["waves", "waves_by"]).multiple(false))]
 pub struct DeployArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
@@ -258,16 +259,22 @@ pub struct DeployArgs {
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub concurrency: u16,
     /// Return once everything is applied, without waiting for readiness.
-    #[arg(long, conflicts_with = "waves")]
+    #[arg(long, conflicts_with_all = ["waves", "waves_by"])]
     pub no_wait: bool,
     /// With several clusters: roll out in waves, cumulative, in the order of --context (or of the
     /// kubeconfig with --all-contexts): `1,10%,100%` is one cluster, then up to a tenth, then all.
     /// Each wave is Ready before the next starts.
     #[arg(long, value_delimiter = ',', value_name = "N|P%,...")]
     pub waves: Vec<crate::rollout::Reach>,
-    /// With --waves: how many clusters may fail (a number, or a percentage of the clusters, rounded
-    /// down) before the rollout halts; clusters not started are reported as such (exit 7).
-    #[arg(long, value_name = "N|P%", default_value = "0", requires = "waves")]
+    /// With several clusters: roll out in waves by a label of the kubeconfig contexts (the map in a
+    /// context's extension named kyma-project.io/labels): one wave per value, in the values' order
+    /// (numbers as numbers), contexts without the label last.
+    #[arg(long, value_name = "LABEL", conflicts_with = "waves")]
+    pub waves_by: Option<String>,
+    /// With --waves or --waves-by: how many clusters may fail (a number, or a percentage of the
+    /// clusters, rounded down) before the rollout halts; clusters not started are reported as such
+    /// (exit 7).
+    #[arg(long, value_name = "N|P%", default_value = "0", requires = "rollout")]
     pub max_failures: crate::rollout::Budget,
     /// Run everything with server-side dry-run: nothing is persisted.
     #[arg(long)]

@@ -131,6 +131,35 @@ pub fn plan(reaches: &[Reach], budget: Budget, total: usize) -> Result<Plan, Str
     })
 }
 
+/// Waves by a label (`--waves-by ring`): the clusters with the same value are one wave, the waves in
+/// the order of the values (as numbers when every value is one, else as text), clusters without the
+/// label last, as one more wave. Returns the clusters' order (indexes into `values`) and the waves over
+/// that order; within a wave, the order given.
+pub fn plan_by(values: &[Option<&str>], budget: Budget) -> (Vec<usize>, Plan) {
+    let numeric = values.iter().flatten().all(|v| v.parse::<f64>().is_ok());
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    // Stable: the given order within a wave.
+    order.sort_by(|&a, &b| match (values[a], values[b]) {
+        (Some(x), Some(y)) if numeric => x
+            .parse::<f64>()
+            .unwrap_or(0.0)
+            .total_cmp(&y.parse::<f64>().unwrap_or(0.0)),
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    let mut waves: Vec<std::ops::Range<usize>> = Vec::new();
+    for (at, &i) in order.iter().enumerate() {
+        match waves.last_mut() {
+            Some(w) if values[order[w.start]] == values[i] => w.end = at + 1,
+            _ => waves.push(at..at + 1),
+        }
+    }
+    let max_failures = budget.of(values.len());
+    (order, Plan { waves, max_failures })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +181,18 @@ mod tests {
         // More than there are: all of them.
         let p = plan(&reaches("3"), Budget::Clusters(0), 2).unwrap();
         assert_eq!(p.waves, vec![0..2]);
+    }
+
+    #[test]
+    fn waves_by_a_label_group_equal_values_in_value_order_and_the_unlabelled_last() {
+        let values = [Some("2"), None, Some("10"), Some("2"), Some("1")];
+        let (order, plan) = plan_by(&values, Budget::Clusters(1));
+        // Numbers compare as numbers: 1, 2, 2, 10, then the one without the label.
+        assert_eq!(order, vec![4, 0, 3, 2, 1]);
+        assert_eq!(plan.waves, vec![0..1, 1..3, 3..4, 4..5]);
+        assert_eq!(plan.max_failures, 1);
+        let (order, plan) = plan_by(&[Some("late"), Some("canary"), Some("late")], Budget::Clusters(0));
+        assert_eq!((order, plan.waves), (vec![1, 0, 2], vec![0..1, 1..3]));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Reading the kubeconfig the way kubectl does and proving the server answers before any work.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -109,6 +110,31 @@ pub struct Target {
     /// printed beside a display that owns the terminal (the fleet's bar) or a log (the operator): the
     /// error then says how long it waited.
     pub say_waits: bool,
+    /// The context's labels: the kubeconfig context's extension named `kyma-project.io/labels` (a map
+    /// of strings), for `--waves-by`.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The kubeconfig context extension whose map kyma reads as the context's labels.
+pub const LABELS_EXTENSION: &str = "kyma-project.io/labels";
+
+fn labels_of(kc: &Kubeconfig, context: &str) -> BTreeMap<String, String> {
+    kc.contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref()?.extensions.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|e| e.name == LABELS_EXTENSION)
+        .filter_map(|e| e.extension.as_object())
+        .flatten()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            )
+        })
+        .collect()
 }
 
 /// The clusters `--kubeconfig` (repeatable), `--context` (repeatable) and `--all-contexts` select.
@@ -123,11 +149,16 @@ pub fn targets(files: &[PathBuf], contexts: &[String], all: bool) -> Result<Vec<
         context: context.map(str::to_string),
         label: label.to_string(),
         say_waits: true,
+        labels: BTreeMap::new(),
     };
     if files.is_empty() && !all && contexts.len() <= 1 {
         let label = contexts.first().cloned().unwrap_or_default();
         return Ok(vec![target(None, contexts.first().map(String::as_str), &label)]);
     }
+    let labelled = |file: Option<&PathBuf>, kc: &Kubeconfig, context: &str| Target {
+        labels: labels_of(kc, context),
+        ..target(file, Some(context), context)
+    };
     let loaded: Vec<(Option<&PathBuf>, String, Kubeconfig)> = if files.is_empty() {
         let (file, kc) = load_kubeconfig(None)?.ok_or(ConnectError::NoConfig)?;
         vec![(None, file, kc)]
@@ -142,12 +173,12 @@ pub fn targets(files: &[PathBuf], contexts: &[String], all: bool) -> Result<Vec<
     if all {
         for (f, _, kc) in &loaded {
             for c in &kc.contexts {
-                out.push(target(*f, Some(&c.name), &c.name));
+                out.push(labelled(*f, kc, &c.name));
             }
         }
     } else if !contexts.is_empty() {
         for name in contexts {
-            let Some((f, _, _)) = loaded
+            let Some((f, _, kc)) = loaded
                 .iter()
                 .find(|(_, _, kc)| kc.contexts.iter().any(|c| &c.name == name))
             else {
@@ -164,7 +195,7 @@ pub fn targets(files: &[PathBuf], contexts: &[String], all: bool) -> Result<Vec<
                         .collect(),
                 });
             };
-            out.push(target(*f, Some(name), name));
+            out.push(labelled(*f, kc, name));
         }
     } else {
         for (f, file, kc) in &loaded {

@@ -15,12 +15,23 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     // cluster is contacted.
     let loaded = crate::pipeline::load(&fetch, &request.selection)?;
     crate::pipeline::render(&loaded, &ClusterFacts::default())?;
-    let targets = crate::front::requests::targets(&args.cluster)?;
+    let mut targets = crate::front::requests::targets(&args.cluster)?;
     let several = targets.len() > 1;
-    let rollout = (!args.waves.is_empty())
-        .then(|| crate::rollout::plan(&args.waves, args.max_failures, targets.len()))
-        .transpose()
-        .map_err(|e| Failure::bad_input(anyhow::anyhow!(e)))?;
+    let rollout = match &args.waves_by {
+        Some(label) => {
+            let values: Vec<Option<&str>> = targets
+                .iter()
+                .map(|t| t.labels.get(label).map(String::as_str))
+                .collect();
+            let (order, plan) = crate::rollout::plan_by(&values, args.max_failures);
+            targets = order.into_iter().map(|i| targets[i].clone()).collect();
+            Some(plan)
+        }
+        None => (!args.waves.is_empty())
+            .then(|| crate::rollout::plan(&args.waves, args.max_failures, targets.len()))
+            .transpose()
+            .map_err(|e| Failure::bad_input(anyhow::anyhow!("--{e}")))?,
+    };
 
     // One consumer for every cluster's events: bars and lines then never fight over the terminal.
     let (tx, rx) = mpsc::unbounded_channel();

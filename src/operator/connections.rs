@@ -77,6 +77,7 @@ mod tests {
             context: context.map(str::to_string),
             label: "ns/secret".into(),
             say_waits: false,
+            labels: Default::default(),
         }
     }
 

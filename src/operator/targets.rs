@@ -40,6 +40,7 @@ pub(super) async fn target_of(ctx: &Ctx, spec: &KymaSpec, obj: &DynamicObject) -
         label: format!("{ns}/{}", r.name),
         // The operator logs; a wait shows in the reconcile's error and its backoff.
         say_waits: false,
+        labels: Default::default(),
     })
 }
 

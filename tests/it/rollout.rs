@@ -187,6 +187,53 @@ async fn a_failing_wave_halts_the_rest_and_a_budget_lets_the_rollout_go_on() {
     let out = plain_to(&["ws-a"], &["--waves", "1", "--no-wait"]);
     assert_eq!(code(&out), 2, "{:?}", text(&out));
 
+    // Waves by a label of the contexts (their kyma-project.io/labels extension), not by their order
+    // in the kubeconfig (ws-a, ws-b, ws-c, old): ring 0 is ws-a, ring 1 the 1.20 bed, ring 2 ws-b; ws-c
+    // has no label and comes last. The 1.20 bed halts the rollout: ws-b and ws-c get nothing.
+    let mut doc = kyma::testkit::yaml::parse(&std::fs::read_to_string(&kc).unwrap()).unwrap();
+    for ctx in doc["contexts"].as_array_mut().unwrap() {
+        let ring = match ctx["name"].as_str().unwrap() {
+            "ws-a" => "0",
+            "old" => "1",
+            "ws-b" => "2",
+            _ => continue,
+        };
+        ctx["context"]["extensions"] =
+            serde_json::json!([{"name": "kyma-project.io/labels", "extension": {"ring": ring}}]);
+    }
+    let labelled = dir.path().join("labelled.kubeconfig");
+    std::fs::write(&labelled, kyma::testkit::yaml::to_string(&doc)).unwrap();
+    let before = requests_to(&b) + requests_to(&c);
+    let (rc, doc, stderr) = deploy_at(
+        &labelled,
+        &[
+            "--catalog",
+            &cat_dir,
+            "--modules",
+            &modules,
+            "--timeout",
+            "120s",
+            "--all-contexts",
+            "--waves-by",
+            "ring",
+        ],
+    );
+    assert_eq!(rc, 7, "{doc:#}\n{stderr}");
+    assert_eq!(cluster_of(&doc, "ws-a")["exitCode"], 0, "{doc:#}");
+    assert_eq!(cluster_of(&doc, "old")["exitCode"], 1, "{doc:#}");
+    for halted in ["ws-b", "ws-c"] {
+        assert_eq!(cluster_of(&doc, halted)["state"], "NotStarted", "{doc:#}");
+    }
+    assert_eq!(
+        requests_to(&b) + requests_to(&c),
+        before,
+        "nothing sent to ring 2 and the unlabelled"
+    );
+    assert!(
+        stderr.contains("wave 2/4: 1 cluster (2 of 4 clusters"),
+        "{stderr}"
+    );
+
     // Clean up: the main bed (through any workspace) and the 1.20 bed.
     let out = kyma_at(
         &kc,
