@@ -294,8 +294,8 @@ fn release_metas(modules: &[String], fast: &str) -> String {
         .join("---\n")
 }
 
-/// `kubectl wait` on the rollout, as a person would (the bed's own kubectl).
-fn kubectl_wait(kubeconfig: &std::path::Path, ns: &str, condition: &str) -> (i32, String) {
+/// `kubectl` as a person would run it (the bed's own).
+fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
     let root = env!("CARGO_MANIFEST_DIR");
     let which = std::process::Command::new("bash")
         .arg(format!("{root}/scripts/test-bed.sh"))
@@ -304,13 +304,27 @@ fn kubectl_wait(kubeconfig: &std::path::Path, ns: &str, condition: &str) -> (i32
         .expect("scripts/test-bed.sh kubectl");
     let kubectl = String::from_utf8_lossy(&which.stdout).trim().to_string();
     assert!(!kubectl.is_empty(), "no kubectl: {which:?}");
-    let out = std::process::Command::new(kubectl)
+    std::process::Command::new(kubectl)
         .arg("--kubeconfig")
         .arg(kubeconfig)
-        .args(["-n", ns, "wait", "channelrollout/fast", "--timeout=240s"])
-        .arg(format!("--for=condition={condition}"))
+        .args(args)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `kubectl wait` on the rollout.
+fn kubectl_wait(kubeconfig: &std::path::Path, ns: &str, condition: &str) -> (i32, String) {
+    let out = kubectl(
+        kubeconfig,
+        &[
+            "-n",
+            ns,
+            "wait",
+            "channelrollout/fast",
+            "--timeout=240s",
+            &format!("--for=condition={condition}"),
+        ],
+    );
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -466,6 +480,17 @@ async fn the_operator_moves_a_channel_in_waves_pauses_on_a_failure_and_resumes_b
         ),
         "{status:#}"
     );
+    // What a person sees.
+    let out = kubectl(&kc, &["-n", &home, "get", "channelrollouts"]);
+    let (table, _) = text(&out);
+    eprintln!("{table}");
+    let row: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[..5], ["fast", "Paused", "3/3", "1/4", "paused:"], "{table}");
     let (m1, ready1) = version_of("k1").await.unwrap();
     assert_eq!((m1["version"].as_str(), ready1), (Some("2.0.0"), true), "{m1:#}");
     let (m2, _) = version_of("k2").await.unwrap();
