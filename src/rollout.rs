@@ -84,7 +84,7 @@ impl FromStr for Budget {
 impl Budget {
     /// Failures allowed among `total` clusters: a percentage rounds down (5% of 10 clusters allows
     /// none: the budget is a promise about what may break).
-    fn of(self, total: usize) -> usize {
+    pub fn of(self, total: usize) -> usize {
         match self {
             Budget::Clusters(n) => n,
             Budget::Percent(p) => total * p as usize / 100,

@@ -166,7 +166,8 @@ pub fn crd() -> Value {
 
 /// How the `Kyma` objects on one channel take the channel's new version: `waves` (cumulative, as
 /// `kyma deploy --waves` takes them; none: one wave), `maxFailures` (a number or a percentage of the
-/// objects; past it the rollout pauses), `paused` (held by hand).
+/// objects; past it the rollout pauses), `maxUnavailable` (objects on their way at once), `paused`
+/// (held by hand).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutSpec {
@@ -175,6 +176,10 @@ pub struct RolloutSpec {
     /// A number (2) or a percentage ("5%"); a number may come as a string.
     #[serde(default)]
     pub max_failures: Option<Value>,
+    /// How many objects of a wave may be on their way to the new version at once: a number or a
+    /// percentage of the objects (rounds down, at least one). Absent: the whole wave at once.
+    #[serde(default)]
+    pub max_unavailable: Option<Value>,
     #[serde(default)]
     pub paused: bool,
 }
@@ -211,6 +216,7 @@ pub fn rollout_crd() -> Value {
                             "properties": {
                                 "waves": {"type": "array", "items": {"type": "string"}, "description": "Cumulative waves: a number of objects (1) or a percentage of them (10%). Objects are taken in name order."},
                                 "maxFailures": {"x-kubernetes-int-or-string": true, "description": "Objects that may fail before the rollout pauses: a number or a percentage (rounds down). Default 0."},
+                                "maxUnavailable": {"x-kubernetes-int-or-string": true, "description": "Objects of a wave on their way to the new version at once: a number or a percentage (rounds down, at least 1). Default: the whole wave."},
                                 "paused": {"type": "boolean", "description": "Hold the rollout: no object takes the new version until this is false."}
                             }
                         },

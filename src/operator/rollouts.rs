@@ -93,6 +93,17 @@ pub(super) struct Decision {
     pub held: Vec<String>,
 }
 
+/// A number or a percentage, as `field` of the spec.
+fn count(field: &str, v: Option<&Value>) -> Result<Option<Budget>, String> {
+    match v {
+        None => Ok(None),
+        Some(Value::Number(n)) => n.to_string().parse::<Budget>().map(Some),
+        Some(Value::String(s)) => s.parse::<Budget>().map(Some),
+        Some(other) => Err(format!("'{other}' is not a number or a percentage")),
+    }
+    .map_err(|e| format!("spec.{field}: {e}"))
+}
+
 /// The waves and failure budget a policy asks for.
 fn policy(spec: &RolloutSpec) -> Result<(Vec<Reach>, Budget), String> {
     let mut reaches = spec
@@ -104,13 +115,7 @@ fn policy(spec: &RolloutSpec) -> Result<(Vec<Reach>, Budget), String> {
     if reaches.is_empty() {
         reaches.push(Reach::Percent(100));
     }
-    let budget = match &spec.max_failures {
-        None => Ok(Budget::Clusters(0)),
-        Some(Value::Number(n)) => n.to_string().parse::<Budget>(),
-        Some(Value::String(s)) => s.parse::<Budget>(),
-        Some(other) => Err(format!("'{other}' is not a failure budget")),
-    }
-    .map_err(|e| format!("spec.maxFailures: {e}"))?;
+    let budget = count("maxFailures", spec.max_failures.as_ref())?.unwrap_or(Budget::Clusters(0));
     Ok((reaches, budget))
 }
 
@@ -130,10 +135,14 @@ pub(super) fn decide(spec: &RolloutSpec, targets: &BTreeMap<String, String>, mem
         .collect();
     let updated = ms.iter().filter(|m| at(m) && m.ready == Some(true)).count();
     let having: BTreeSet<String> = ms.iter().filter(|m| at(m)).map(|m| m.name.clone()).collect();
-    let plan = policy(spec).and_then(|(reaches, budget)| crate::rollout::plan(&reaches, budget, total));
+    let plan = policy(spec).and_then(|(reaches, budget)| {
+        let unavailable = count("maxUnavailable", spec.max_unavailable.as_ref())?
+            .map_or(usize::MAX, |b| b.of(total).max(1));
+        Ok((crate::rollout::plan(&reaches, budget, total)?, unavailable))
+    });
     let (state, wave, waves, max_failures, admitted) = match plan {
         Err(e) => (State::Invalid(e), 0, 0, 0, having),
-        Ok(plan) => {
+        Ok((plan, unavailable)) => {
             let current = plan
                 .waves
                 .iter()
@@ -149,7 +158,17 @@ pub(super) fn decide(spec: &RolloutSpec, targets: &BTreeMap<String, String>, mem
             };
             let mut admitted = having;
             if let (State::Progressing, Some(c)) = (&state, current) {
-                admitted.extend(ms[..plan.waves[c].end].iter().map(|m| m.name.clone()));
+                // The wave's objects on their way count against maxUnavailable; the rest of the wave
+                // waits for a slot, in name order.
+                let wave = &ms[plan.waves[c].clone()];
+                let mut busy = wave.iter().filter(|m| at(m) && !done(m)).count();
+                for m in wave.iter().filter(|m| !at(m)) {
+                    if busy >= unavailable {
+                        break;
+                    }
+                    admitted.insert(m.name.clone());
+                    busy += 1;
+                }
             }
             let wave = current.map_or(plan.waves.len(), |c| c + 1);
             (state, wave, plan.waves.len(), plan.max_failures, admitted)
@@ -505,6 +524,7 @@ mod tests {
             waves: waves.iter().map(|w| w.to_string()).collect(),
             max_failures: (!max_failures.is_null()).then_some(max_failures),
             paused,
+            ..Default::default()
         }
     }
 
@@ -626,6 +646,31 @@ mod tests {
         // The channel has not moved: nothing to do, nothing held.
         let d = decide(&policy(&["1"], Value::Null, false), &to("1.0.0"), &ms[..1]);
         assert_eq!((d.state, d.held.len()), (State::Complete, 0));
+    }
+
+    #[test]
+    fn max_unavailable_lets_a_wave_move_a_few_at_a_time() {
+        let spec = RolloutSpec {
+            max_unavailable: Some(json!(1)),
+            ..policy(&[], Value::Null, false)
+        };
+        let mut ms: Vec<Member> = ["a", "b", "c"]
+            .iter()
+            .map(|n| member(n, "1.0.0", Some(true)))
+            .collect();
+        assert_eq!(admitted(&decide(&spec, &to("2.0.0"), &ms)), vec!["a"]);
+        // a on its way (its status not written yet): still one slot, taken.
+        ms[0] = member("a", "2.0.0", None);
+        assert_eq!(admitted(&decide(&spec, &to("2.0.0"), &ms)), vec!["a"]);
+        // a done (a failure within budget frees its slot too): b.
+        ms[0] = member("a", "2.0.0", Some(true));
+        assert_eq!(admitted(&decide(&spec, &to("2.0.0"), &ms)), vec!["a", "b"]);
+        // A percentage rounds down, but lets one through at least.
+        let spec = RolloutSpec {
+            max_unavailable: Some(json!("10%")),
+            ..spec
+        };
+        assert_eq!(admitted(&decide(&spec, &to("2.0.0"), &ms)), vec!["a", "b"]);
     }
 
     #[test]
