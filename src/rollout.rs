@@ -136,7 +136,10 @@ pub fn plan(reaches: &[Reach], budget: Budget, total: usize) -> Result<Plan, Str
 /// label last, as one more wave. Returns the clusters' order (indexes into `values`) and the waves over
 /// that order; within a wave, the order given.
 pub fn plan_by(values: &[Option<&str>], budget: Budget) -> (Vec<usize>, Plan) {
-    let numeric = values.iter().flatten().all(|v| v.parse::<f64>().is_ok());
+    let numeric = values
+        .iter()
+        .flatten()
+        .all(|v| v.parse::<f64>().is_ok_and(f64::is_finite));
     let mut order: Vec<usize> = (0..values.len()).collect();
     // Stable: the given order within a wave.
     order.sort_by(|&a, &b| match (values[a], values[b]) {
@@ -149,10 +152,15 @@ pub fn plan_by(values: &[Option<&str>], budget: Budget) -> (Vec<usize>, Plan) {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
     });
+    // Grouped as they are ordered: "1" and "01" are one ring when the values are numbers.
+    let key = |i: usize| match values[i] {
+        Some(v) if numeric => Some(v.parse::<f64>().unwrap_or(0.0).to_string()),
+        v => v.map(str::to_string),
+    };
     let mut waves: Vec<std::ops::Range<usize>> = Vec::new();
     for (at, &i) in order.iter().enumerate() {
         match waves.last_mut() {
-            Some(w) if values[order[w.start]] == values[i] => w.end = at + 1,
+            Some(w) if key(order[w.start]) == key(i) => w.end = at + 1,
             _ => waves.push(at..at + 1),
         }
     }
@@ -191,6 +199,8 @@ mod tests {
         assert_eq!(order, vec![4, 0, 3, 2, 1]);
         assert_eq!(plan.waves, vec![0..1, 1..3, 3..4, 4..5]);
         assert_eq!(plan.max_failures, 1);
+        let (_, plan) = plan_by(&[Some("1"), Some("01"), Some("2")], Budget::Clusters(0));
+        assert_eq!(plan.waves, vec![0..2, 2..3], "01 is 1");
         let (order, plan) = plan_by(&[Some("late"), Some("canary"), Some("late")], Budget::Clusters(0));
         assert_eq!((order, plan.waves), (vec![1, 0, 2], vec![0..1, 1..3]));
     }

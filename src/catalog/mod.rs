@@ -266,6 +266,11 @@ impl Catalog {
         checked
     }
 
+    /// Forget a module's channels (a mapping that could not be taken must not leave an older one).
+    pub fn drop_channels(&mut self, module: &str) {
+        self.channels.remove(module);
+    }
+
     /// A module's release channels, if it has any.
     pub fn channels(&self, name: &str) -> Option<&channels::Channels> {
         self.channels.get(name).filter(|c| !c.versions.is_empty())

@@ -200,7 +200,15 @@ pub fn targets(files: &[PathBuf], contexts: &[String], all: bool) -> Result<Vec<
     } else {
         for (f, file, kc) in &loaded {
             let label = kc.current_context.clone().unwrap_or_else(|| file.clone());
-            out.push(target(*f, None, &label));
+            let labels = kc
+                .current_context
+                .as_deref()
+                .map(|c| labels_of(kc, c))
+                .unwrap_or_default();
+            out.push(Target {
+                labels,
+                ..target(*f, None, &label)
+            });
         }
     }
     out.dedup_by(|a, b| a == b);

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use kube::client::Body;
 use serde_json::Value;
 
-pub use connect::{ConnectError, Target, connect, connect_within, targets};
+pub use connect::{ConnectError, LABELS_EXTENSION, Target, connect, connect_within, targets};
 pub use discovery::{Discovery, Resource};
 
 /// The field manager every write uses.

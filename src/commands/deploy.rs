@@ -23,6 +23,15 @@ pub async fn exec(global: GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
                 .iter()
                 .map(|t| t.labels.get(label).map(String::as_str))
                 .collect();
+            // A label no context carries (a typo) would be one wave of everything: said instead.
+            if several && values.iter().all(Option::is_none) {
+                return Err(Failure::bad_input(anyhow::anyhow!(
+                    "--waves-by {label}: no context carries the label {label} (a context's labels are the map in its \
+                     kubeconfig extension named {})",
+                    crate::cluster::LABELS_EXTENSION
+                ))
+                .into());
+            }
             let (order, plan) = crate::rollout::plan_by(&values, args.max_failures);
             targets = order.into_iter().map(|i| targets[i].clone()).collect();
             Some(plan)

@@ -8,7 +8,7 @@
 //!
 //! The `ModuleReleaseMeta` objects of the cluster the operator watches map channels too, over the
 //! files' (central configuration: the control plane's own objects win); one that names a version the
-//! catalog lacks is left out with a warning, never the whole catalog.
+//! catalog lacks takes its module's channels away (with a warning), never the whole catalog.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use std::fmt::Write as _;
 
 use kube::api::DynamicObject;
+use serde_json::Value;
 
 use crate::catalog::{Catalog, CatalogError, Module, assets, channels};
 use crate::pipeline::{FetchSettings, PipelineError};
@@ -67,13 +68,15 @@ impl Catalogs {
         let mut stamp = stamp(&settings.catalogs);
         let mut metas: Vec<&DynamicObject> = release_metas.iter().map(AsRef::as_ref).collect();
         metas.sort_by_key(|m| (m.metadata.namespace.clone(), m.metadata.name.clone()));
+        // By what maps channels, not by resourceVersion: a label or status written on a meta reloads
+        // nothing.
         for m in &metas {
             let _ = write!(
                 stamp,
                 "\ncluster {}/{} {}",
                 m.metadata.namespace.as_deref().unwrap_or_default(),
                 m.metadata.name.as_deref().unwrap_or_default(),
-                m.metadata.resource_version.as_deref().unwrap_or_default()
+                m.data.get("spec").map(Value::to_string).unwrap_or_default()
             );
         }
         {
@@ -124,8 +127,14 @@ fn with_cluster_channels(catalog: &mut Catalog, metas: &[&DynamicObject]) {
             .map_err(|e| e.to_string())
             .and_then(|doc| channels::from_release_meta(&at, &doc).map_err(|e| e.to_string()))
             .and_then(|c| catalog.try_channels(c).map_err(|e| e.to_string()));
+        // Not the files' mapping instead: the files may be behind the cluster's, and falling back to
+        // them would move every object on the channel back. The module has no channels until the
+        // object is fixed (objects on them fail, saying so, and keep what they have).
         if let Err(e) = taken {
-            tracing::warn!("{e}: its channels are left out");
+            if let Some(module) = m.data.pointer("/spec/moduleName").and_then(Value::as_str) {
+                catalog.drop_channels(module);
+            }
+            tracing::warn!("{e}: the module's channels are left out until it is fixed");
         }
     }
 }

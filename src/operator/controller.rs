@@ -144,14 +144,22 @@ async fn apply(
         ctx.failures.lock().unwrap().remove(&key);
         return Ok(Action::requeue(spread(ctx.args.resync)));
     }
-    // A module whose channel moved and whose rollout has not reached this object keeps its version.
-    let held = super::rollouts::holds(ctx, obj).await?;
-    let report = super::request::deploy(ctx, &target, spec, &held, &key).await;
+    // A channel's rollout pins this object's modules: held at the version they have, or let take the
+    // channel's new one. Taking it is written down before anything is applied, so a reconcile cut
+    // short (a crash, a lost status write) never finds the object back at the old version and held
+    // there — it would be downgraded.
+    let plan = super::rollouts::pins(ctx, obj).await?;
+    if let Some(taking) = plan.taking_message() {
+        let modules = plan.status_modules(&status::listed(obj));
+        status::report(ctx, obj, "False", "Progressing", &taking, Some(modules)).await?;
+    }
+    let pins = plan.pins;
+    let report = super::request::deploy(ctx, &target, spec, &pins, &key).await;
     let (exit, message, modules) = match &report {
         Ok(r) => (
             r.exit,
             status::summary(&r.json),
-            Some(status::modules_of(&r.json, spec, &held)),
+            Some(status::modules_of(&r.json, spec, &pins)),
         ),
         // The deploy said nothing of the modules: they stay listed, less those just undeployed
         // (listed, a deletion would try them again and find them gone).

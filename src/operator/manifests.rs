@@ -164,17 +164,18 @@ fn operator_rules() -> Vec<Value> {
         json!({"apiGroups": [api::GROUP], "resources": [api::ROLLOUT_PLURAL], "verbs": ["get", "list", "watch"]}),
         json!({"apiGroups": [api::GROUP], "resources": [format!("{}/status", api::ROLLOUT_PLURAL)], "verbs": ["get", "patch"]}),
         json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}),
-        json!({"apiGroups": ["operator.kyma-project.io"], "resources": ["modulereleasemetas"], "verbs": ["get", "list", "watch"]}),
         json!({"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "patch"], "resourceNames": crds}),
         json!({"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}),
     ]
 }
 
-/// In the operator's own namespace: shard Leases and the central overrides.
+/// In the operator's own namespace: shard Leases, the central overrides, and the ModuleReleaseMetas
+/// that map channels.
 fn namespace_rules() -> Vec<Value> {
     vec![
         json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch", "create", "update", "patch"]}),
         json!({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}),
+        json!({"apiGroups": ["operator.kyma-project.io"], "resources": ["modulereleasemetas"], "verbs": ["get", "list", "watch"]}),
     ]
 }
 

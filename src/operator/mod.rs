@@ -64,6 +64,8 @@ struct Ctx {
     rollout_store: OnceLock<Store>,
     /// `Kyma` objects a rollout lets take a new version: reconciled now, not at their next resync.
     admit: futures::channel::mpsc::UnboundedSender<ObjectRef<kube::api::DynamicObject>>,
+    /// Per object and channel, the versions it was last woken for (each wake-up happens once).
+    woken: Mutex<HashMap<String, String>>,
     /// Failed reconciles in a row, per object: the requeue backs off with them.
     failures: Mutex<HashMap<String, u32>>,
     /// The shards this process reconciles now: its --shard, or with --leader-election the shards whose
@@ -91,13 +93,17 @@ impl Ctx {
     {
         let mut metas = Vec::new();
         if let Some(store) = self.release_store.get() {
-            if tokio::time::timeout(Duration::from_secs(60), store.wait_until_ready())
+            // A channel is never resolved by the files alone while the cluster may map it otherwise:
+            // no first list (no access, a server in trouble), no catalog — the reconcile fails, says
+            // why, and backs off.
+            if tokio::time::timeout(Duration::from_secs(10), store.wait_until_ready())
                 .await
                 .is_err()
             {
-                tracing::warn!(
-                    "the ModuleReleaseMeta watch has not listed its objects yet: channels by the catalog files only"
-                );
+                return Err(crate::pipeline::PipelineError::Unavailable(anyhow::anyhow!(
+                    "the ModuleReleaseMeta objects of namespace {} could not be listed (the operator needs list and watch on them)",
+                    self.args.operator_namespace
+                )));
             }
             metas = store.state();
         }
@@ -134,6 +140,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         kyma_store: OnceLock::new(),
         rollout_store: OnceLock::new(),
         admit,
+        woken: Mutex::new(HashMap::new()),
         failures: Mutex::new(HashMap::new()),
         leading: Arc::new(Mutex::new(Default::default())),
         shutdown: crate::front::signals::cancel_on_signal(),
@@ -247,7 +254,11 @@ async fn watch(
             use kube::runtime::WatchStreamExt as _;
             let writer = kube::runtime::reflector::store::Writer::new(r.api_resource());
             let _ = ctx.release_store.set(writer.as_reader());
-            let api = ctx.home.dynamic_api(r, None);
+            // Central configuration: only the operator's own namespace maps channels (whoever may
+            // create one elsewhere must not re-point every tenant's modules).
+            let api = ctx
+                .home
+                .dynamic_api(r, Some(ctx.args.operator_namespace.as_str()));
             let metas = kube::runtime::reflector(writer, watcher::watcher(api, watcher::Config::default()))
                 .touched_objects();
             let (kymas, kyma_ar) = (store_for_metas, ctx.kymas.api_resource());

@@ -10,8 +10,16 @@ use tokio::sync::mpsc;
 use super::Ctx;
 use super::api::KymaSpec;
 
-/// Modules a rollout keeps at their version: module → (version, the channel whose rollout keeps it).
-pub(super) type Held = std::collections::BTreeMap<String, (String, String)>;
+/// Modules a channel's rollout pins to a version: the one they have (held back) or the one the rollout
+/// let them take — deployed as `name@version`, never resolved through the channel again.
+pub(super) type Pins = std::collections::BTreeMap<String, Pin>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Pin {
+    pub version: String,
+    /// The channel whose rollout holds the module back; `None`: admitted.
+    pub held_by: Option<String>,
+}
 use crate::action::request::{DeployRequest, UndeployRequest};
 use crate::cli::{OperatorRunArgs, OverridesSource};
 use crate::cluster::Target;
@@ -30,14 +38,14 @@ pub(super) fn deploy_request(
     args: &OperatorRunArgs,
     key: &str,
     spec: &KymaSpec,
-    held: &Held,
+    pins: &Pins,
     overrides: Option<Document>,
 ) -> DeployRequest {
     let modules = spec
         .modules
         .iter()
-        .map(|m| match held.get(&m.name) {
-            Some((version, _)) => format!("{}@{version}", m.name),
+        .map(|m| match pins.get(&m.name) {
+            Some(pin) => format!("{}@{}", m.name, pin.version),
             None => spec.pick(m),
         })
         .collect();
@@ -84,11 +92,11 @@ pub(super) async fn deploy(
     ctx: &Ctx,
     target: &Target,
     spec: &KymaSpec,
-    held: &Held,
+    pins: &Pins,
     key: &str,
 ) -> Result<Report, Failure> {
     let overrides = super::targets::central_overrides(ctx).await?;
-    let request = deploy_request(&ctx.args, key, spec, held, overrides);
+    let request = deploy_request(&ctx.args, key, spec, pins, overrides);
     let (catalog, generation, assets) = ctx.catalog().await?;
     let inputs = super::memo::inputs_key(generation, &request.selection);
     let loaded = match inputs.as_deref().and_then(|k| ctx.memo.loaded(k)) {
@@ -291,7 +299,7 @@ mod tests {
         .unwrap();
         for (flags, timeout, lock) in [(&[][..], "5m", "10m"), (&["--timeout", "15m"][..], "15m", "15m")] {
             let args = operator_args(flags);
-            let mut ours = deploy_request(&args, "t/k", &spec, &Held::new(), None);
+            let mut ours = deploy_request(&args, "t/k", &spec, &Pins::new(), None);
             let cli = cli_deploy(&[
                 "--modules",
                 "web,conf@1.0.0",

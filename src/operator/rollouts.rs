@@ -22,6 +22,7 @@ use kube::runtime::reflector::ObjectRef;
 use serde_json::{Value, json};
 
 use super::api::{KymaSpec, RolloutSpec};
+use super::request::{Pin, Pins};
 use super::{Ctx, ReconcileError};
 use crate::rollout::{Budget, Reach};
 
@@ -120,58 +121,67 @@ fn policy(spec: &RolloutSpec) -> Result<(Vec<Reach>, Budget), String> {
 }
 
 /// Who may take the channel's version now. Objects are taken in name order; each wave must be done
-/// (every object at the version, Ready or failed) before the next one starts; past the failure budget
-/// nothing more starts, in the wave or after.
+/// (every object at the version and Ready, or failed) before the next one starts; past the failure
+/// budget nothing more starts, in the wave or after. A failure is an object of a wave reached (or at
+/// the new version) whose last reconcile failed — reaching it counts, not only a module that broke:
+/// a cluster that cannot be reached fails its wave as it fails a CLI rollout.
 pub(super) fn decide(spec: &RolloutSpec, targets: &BTreeMap<String, String>, members: &[Member]) -> Decision {
     let mut ms: Vec<&Member> = members.iter().collect();
     ms.sort_by(|a, b| a.name.cmp(&b.name));
     let total = ms.len();
     let at = |m: &Member| m.at(targets);
-    let done = |m: &Member| at(m) && m.ready.is_some();
-    let failed: Vec<(String, String)> = ms
-        .iter()
-        .filter(|m| at(m) && m.ready == Some(false))
-        .map(|m| (m.name.clone(), m.reason.clone()))
-        .collect();
+    let failing = |m: &Member| m.ready == Some(false);
+    let done = |m: &Member| (at(m) && m.ready == Some(true)) || failing(m);
     let updated = ms.iter().filter(|m| at(m) && m.ready == Some(true)).count();
     let having: BTreeSet<String> = ms.iter().filter(|m| at(m)).map(|m| m.name.clone()).collect();
+    // Nothing to move and nobody on the way: whatever else is wrong with the objects, there is no
+    // rollout to hold.
+    let moving = ms.iter().any(|m| !at(m) || m.ready.is_none());
     let plan = policy(spec).and_then(|(reaches, budget)| {
         let unavailable = count("maxUnavailable", spec.max_unavailable.as_ref())?
             .map_or(usize::MAX, |b| b.of(total).max(1));
         Ok((crate::rollout::plan(&reaches, budget, total)?, unavailable))
     });
-    let (state, wave, waves, max_failures, admitted) = match plan {
-        Err(e) => (State::Invalid(e), 0, 0, 0, having),
+    let names = |ms: &[&Member]| ms.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
+    let (state, wave, waves, max_failures, admitted, failed) = match plan {
+        Err(e) => (State::Invalid(e), 0, 0, 0, having, Vec::new()),
         Ok((plan, unavailable)) => {
             let current = plan
                 .waves
                 .iter()
                 .position(|w| ms[w.clone()].iter().any(|m| !done(m)));
-            let state = if failed.len() > plan.max_failures {
-                State::PausedByFailures
-            } else if current.is_none() {
+            // The waves reached so far: up to the one on its way, or all of them.
+            let reached = current.map_or(total, |c| plan.waves[c].end);
+            let failed: Vec<(String, String)> = ms
+                .iter()
+                .enumerate()
+                .filter(|(i, m)| failing(m) && (*i < reached || at(m)))
+                .map(|(_, m)| (m.name.clone(), m.reason.clone()))
+                .collect();
+            let state = if !moving || current.is_none() && failed.len() <= plan.max_failures {
                 State::Complete
+            } else if failed.len() > plan.max_failures {
+                State::PausedByFailures
             } else if spec.paused {
                 State::PausedByHand
             } else {
                 State::Progressing
             };
+            // Objects of the waves before the one on its way were let go already (one that failed
+            // without moving — its cluster could not be reached — takes the version once it can).
+            let before = current.map_or(total, |c| plan.waves[c].start);
             let mut admitted = having;
+            admitted.extend(names(&ms[..before]));
             if let (State::Progressing, Some(c)) = (&state, current) {
                 // The wave's objects on their way count against maxUnavailable; the rest of the wave
                 // waits for a slot, in name order.
                 let wave = &ms[plan.waves[c].clone()];
-                let mut busy = wave.iter().filter(|m| at(m) && !done(m)).count();
-                for m in wave.iter().filter(|m| !at(m)) {
-                    if busy >= unavailable {
-                        break;
-                    }
-                    admitted.insert(m.name.clone());
-                    busy += 1;
-                }
+                let busy = wave.iter().filter(|m| at(m) && !done(m)).count();
+                let free = unavailable.saturating_sub(busy);
+                admitted.extend(wave.iter().filter(|m| !at(m)).take(free).map(|m| m.name.clone()));
             }
             let wave = current.map_or(plan.waves.len(), |c| c + 1);
-            (state, wave, plan.waves.len(), plan.max_failures, admitted)
+            (state, wave, plan.waves.len(), plan.max_failures, admitted, failed)
         }
     };
     let waiting = ms
@@ -211,12 +221,18 @@ impl Decision {
             State::Complete if self.failed.is_empty() => {
                 format!("{} of {} objects updated", self.updated, self.total)
             }
-            State::Complete => format!(
+            State::Complete if self.failed.len() <= self.max_failures => format!(
                 "{} of {} objects updated; {} failed, within maxFailures {}: {failed}",
                 self.updated,
                 self.total,
                 self.failed.len(),
                 self.max_failures
+            ),
+            State::Complete => format!(
+                "{} of {} objects updated; {} failed: {failed}",
+                self.updated,
+                self.total,
+                self.failed.len()
             ),
             State::Progressing => format!(
                 "wave {}/{}: waiting for {} ({} of {} updated){held}",
@@ -313,14 +329,32 @@ pub(super) fn member_of(obj: &DynamicObject, channel: &str) -> Option<Member> {
         c.iter()
             .find(|c| c["type"] == "Ready" && c["observedGeneration"].as_i64() == Some(generation))
     });
+    let reason = cond.and_then(|c| c["reason"].as_str()).unwrap_or_default();
+    // The channel's own modules decide: another module of the object failing is not this rollout's
+    // failure. A reconcile still on its way (timed out waiting, queued for the lock, interrupted) is
+    // neither done nor failed.
+    let modules_ready = || {
+        recorded.keys().all(|name| {
+            status
+                .and_then(|s| s["modules"].as_array())
+                .and_then(|ms| ms.iter().find(|m| m["name"].as_str() == Some(name.as_str())))
+                .is_some_and(|m| m["state"] == "Ready")
+        })
+    };
+    let ready = match cond {
+        None => None,
+        Some(c) if c["status"] == "True" => Some(true),
+        Some(_) => match reason {
+            "Progressing" | "Locked" | "Interrupted" => None,
+            "ModuleFailed" => Some(modules_ready()),
+            _ => Some(false),
+        },
+    };
     Some(Member {
         name: obj.metadata.name.clone().unwrap_or_default(),
+        ready,
+        reason: reason.to_string(),
         recorded,
-        ready: cond.map(|c| c["status"] == "True"),
-        reason: cond
-            .and_then(|c| c["reason"].as_str())
-            .unwrap_or_default()
-            .to_string(),
     })
 }
 
@@ -406,20 +440,62 @@ fn members(kymas: &super::Store, ns: &str, channel: &str, fresh: Option<&Dynamic
         .collect()
 }
 
-/// The modules of `obj` its channels' rollouts keep at the version they have, with the rollout that
-/// keeps each: `kyma deploy` of these is `name@version`, not `name@channel`.
-pub(super) async fn holds(
-    ctx: &Ctx,
-    obj: &DynamicObject,
-) -> Result<BTreeMap<String, (String, String)>, ReconcileError> {
+/// What the rollouts of an object's channels make of its modules: each pinned to a version, and those
+/// the object now takes (module, from, to, channel).
+#[derive(Debug, Default)]
+pub(super) struct Pinned {
+    pub pins: Pins,
+    pub taking: Vec<(String, String, String, String)>,
+}
+
+impl Pinned {
+    /// The status line written before a module takes its channel's new version.
+    pub fn taking_message(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .taking
+            .iter()
+            .map(|(m, from, to, c)| format!("{m} {from} → {to} (ChannelRollout {c})"))
+            .collect();
+        (!parts.is_empty()).then(|| format!("taking the channel's version: {}", parts.join(", ")))
+    }
+
+    /// The status's modules with the versions being taken: from now on the object counts as moved
+    /// (on its way), and is never held back below them.
+    pub fn status_modules(&self, listed: &[Value]) -> Vec<Value> {
+        listed
+            .iter()
+            .cloned()
+            .map(|mut m| {
+                if let Some((_, _, to, _)) = self
+                    .taking
+                    .iter()
+                    .find(|t| m["name"].as_str() == Some(t.0.as_str()))
+                {
+                    m["version"] = json!(to);
+                    m["state"] = json!("Processing");
+                    if let Some(m) = m.as_object_mut() {
+                        m.remove("heldBy");
+                    }
+                }
+                m
+            })
+            .collect()
+    }
+}
+
+/// The versions the rollouts of `obj`'s channels pin its modules to: the version they have while the
+/// rollout has not reached the object, the channel's version the rollout decided on once it has (never
+/// resolved through the channel again at deploy time: the channel may have moved on since). Objects
+/// without a rollout in their namespace, and modules not deployed yet, are not pinned.
+pub(super) async fn pins(ctx: &Ctx, obj: &DynamicObject) -> Result<Pinned, ReconcileError> {
+    let mut out = Pinned::default();
     let channels = channels_of(obj);
     if channels.is_empty() {
-        return Ok(BTreeMap::new());
+        return Ok(out);
     }
     let (kymas, rollouts) = stores(ctx).await?;
     let ns = obj.metadata.namespace.as_deref().unwrap_or_default();
     let name = obj.metadata.name.as_deref().unwrap_or_default();
-    let mut held = BTreeMap::new();
     for channel in channels {
         let key = ObjectRef::new_with(&channel, ctx.rollouts.api_resource()).within(ns);
         let Some(rollout) = rollouts.get(&key) else {
@@ -428,16 +504,27 @@ pub(super) async fn holds(
         let Some(me) = member_of(obj, &channel) else {
             continue;
         };
-        let spec = rollout_spec(&rollout);
         let members = members(kymas, ns, &channel, Some(obj));
-        let decision = decide(&spec, &targets(ctx, &channel, &members).await?, &members);
-        if !decision.admitted.contains(name) {
-            for (module, version) in me.recorded {
-                held.insert(module, (version, channel.clone()));
+        // A catalog that cannot be read: the deploy says so in the status; nothing is pinned.
+        let Ok(targets) = targets(ctx, &channel, &members).await else {
+            return Ok(Pinned::default());
+        };
+        let decision = decide(&rollout_spec(&rollout), &targets, &members);
+        let admitted = decision.admitted.contains(name);
+        for (module, version) in me.recorded {
+            let to = targets.get(&module).filter(|_| admitted);
+            if let Some(to) = to.filter(|to| **to != version) {
+                out.taking
+                    .push((module.clone(), version.clone(), to.clone(), channel.clone()));
             }
+            let pin = Pin {
+                version: to.cloned().unwrap_or(version),
+                held_by: (!admitted).then(|| channel.clone()),
+            };
+            out.pins.insert(module, pin);
         }
     }
-    Ok(held)
+    Ok(out)
 }
 
 /// A policy that cannot be read holds everything (as `Invalid`): its waves are not known.
@@ -454,35 +541,87 @@ fn rollout_spec(rollout: &DynamicObject) -> RolloutSpec {
 pub(super) async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     let ns = obj.metadata.namespace.clone().unwrap_or_default();
     let channel = obj.metadata.name.clone().unwrap_or_default();
-    if !super::shards::mine(&ctx, &format!("{ns}/{channel}")) || obj.metadata.deletion_timestamp.is_some() {
+    if obj.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
     let (kymas, _) = stores(&ctx).await?;
     let members = members(kymas, &ns, &channel, None);
     let targets = targets(&ctx, &channel, &members).await?;
     let decision = decide(&rollout_spec(&obj), &targets, &members);
-    let before = obj.data.get("status").cloned().unwrap_or(json!({}));
-    let status = decision.status(&before, obj.metadata.generation.unwrap_or(0), &targets);
-    if before != status {
-        ctx.home
-            .merge_patch(
-                &ctx.rollouts,
-                Some(&ns),
-                &channel,
-                Some("status"),
-                &json!({"status": status}),
-            )
-            .await
-            .map_err(|e| ReconcileError(format!("cannot write the status of {ns}/{channel}: {e}")))?;
-        tracing::info!(rollout = %format!("{ns}/{channel}"), state = decision.state.word(), "{}", decision.message());
+    // One process writes the status (the shard of the rollout); every process wakes its own objects.
+    if super::shards::mine(&ctx, &format!("{ns}/{channel}")) {
+        write_status(&ctx, &obj, &decision, &targets).await?;
     }
-    for m in &members {
-        if decision.admitted.contains(&m.name) && !m.at(&targets) {
-            let kyma = ObjectRef::new_with(&m.name, ctx.kymas.api_resource()).within(&ns);
-            let _ = ctx.admit.unbounded_send(kyma);
+    wake(&ctx, &ns, &channel, &decision, &members, &targets);
+    Ok(Action::requeue(super::controller::spread(ctx.args.resync)))
+}
+
+async fn write_status(
+    ctx: &Ctx,
+    obj: &DynamicObject,
+    decision: &Decision,
+    targets: &BTreeMap<String, String>,
+) -> Result<(), ReconcileError> {
+    let ns = obj.metadata.namespace.as_deref().unwrap_or_default();
+    let name = obj.metadata.name.as_deref().unwrap_or_default();
+    let before = obj.data.get("status").cloned().unwrap_or(json!({}));
+    let status = decision.status(&before, obj.metadata.generation.unwrap_or(0), targets);
+    if before == status {
+        return Ok(());
+    }
+    // A merge patch keeps the keys it does not name: a module no longer on the channel is removed by
+    // a null.
+    let mut patch = status.clone();
+    for gone in before["versions"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+    {
+        if !targets.contains_key(gone) {
+            patch["versions"][gone] = Value::Null;
         }
     }
-    Ok(Action::requeue(super::controller::spread(ctx.args.resync)))
+    ctx.home
+        .merge_patch(
+            &ctx.rollouts,
+            Some(ns),
+            name,
+            Some("status"),
+            &json!({"status": patch}),
+        )
+        .await
+        .map_err(|e| ReconcileError(format!("cannot write the status of {ns}/{name}: {e}")))?;
+    tracing::info!(rollout = %format!("{ns}/{name}"), state = decision.state.word(), "{}", decision.message());
+    Ok(())
+}
+
+/// The objects a decision lets go, reconciled now rather than at their next resync — each once per
+/// version it is let take (a failing one then retries with its own backoff, not at every event of
+/// the namespace), and only by the process whose shard it is in.
+fn wake(
+    ctx: &Ctx,
+    ns: &str,
+    channel: &str,
+    decision: &Decision,
+    members: &[Member],
+    targets: &BTreeMap<String, String>,
+) {
+    let versions = serde_json::to_string(targets).unwrap_or_default();
+    let mut woken = ctx.woken.lock().unwrap();
+    for m in members {
+        let key = format!("{ns}/{}", m.name);
+        if !decision.admitted.contains(&m.name) || m.at(targets) || !super::shards::mine(ctx, &key) {
+            continue;
+        }
+        let seen = woken.entry(format!("{key} {channel}")).or_default();
+        if *seen == versions {
+            continue;
+        }
+        *seen = versions.clone();
+        let kyma = ObjectRef::new_with(&m.name, ctx.kymas.api_resource()).within(ns);
+        let _ = ctx.admit.unbounded_send(kyma);
+    }
 }
 
 pub(super) fn error_policy(obj: Arc<DynamicObject>, e: &ReconcileError, _: Arc<Ctx>) -> Action {
@@ -649,6 +788,54 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_not_reached_fails_its_wave_and_one_on_its_way_is_not_done() {
+        let p = policy(&["1", "100%"], Value::Null, false);
+        // a (wave 1) could not be reached: still on 1.0.0, its reconcile failed. It fails the wave.
+        let mut a = member("a", "1.0.0", Some(false));
+        a.reason = "ClusterUnreachable".into();
+        let ms = vec![a.clone(), member("b", "1.0.0", Some(true))];
+        let d = decide(&p, &to("2.0.0"), &ms);
+        assert_eq!(d.state, State::PausedByFailures);
+        assert_eq!(
+            d.failed,
+            vec![("a".to_string(), "ClusterUnreachable".to_string())]
+        );
+        assert_eq!(
+            admitted(&d),
+            vec!["a"],
+            "a takes the version once it can be reached"
+        );
+        // The same failure in a wave not reached yet is not this rollout's: b (wave 1) goes first.
+        let mut z = a.clone();
+        z.name = "z".into();
+        let d = decide(&p, &to("2.0.0"), &[member("b", "1.0.0", Some(true)), z]);
+        assert_eq!((d.state.clone(), admitted(&d)), (State::Progressing, vec!["b"]));
+        // On its way (timed out waiting, queued for the lock): neither done nor failed.
+        let d = decide(
+            &p,
+            &to("2.0.0"),
+            &[member("a", "2.0.0", None), member("b", "1.0.0", Some(true))],
+        );
+        assert_eq!(
+            (d.state.clone(), d.failed.len(), admitted(&d)),
+            (State::Progressing, 0, vec!["a"])
+        );
+        // Everyone at the version, one still on its way: not complete yet.
+        let d = decide(
+            &p,
+            &to("2.0.0"),
+            &[member("a", "2.0.0", Some(true)), member("b", "2.0.0", None)],
+        );
+        assert_eq!(
+            (d.state.clone(), d.waiting.clone()),
+            (State::Progressing, vec!["b".to_string()])
+        );
+        // Nothing to move: no rollout to pause, whatever else fails.
+        let d = decide(&p, &to("1.0.0"), &ms);
+        assert_eq!(d.state, State::Complete);
+    }
+
+    #[test]
     fn max_unavailable_lets_a_wave_move_a_few_at_a_time() {
         let spec = RolloutSpec {
             max_unavailable: Some(json!(1)),
@@ -695,6 +882,29 @@ mod tests {
             None,
             "nothing deployed yet"
         );
+        // Another module failed, the channel's own is Ready: not this rollout's failure.
+        let mut other = status.clone();
+        other["modules"][0]["state"] = json!("Ready");
+        assert_eq!(
+            member_of(&obj(spec.clone(), other.clone()), "fast")
+                .unwrap()
+                .ready,
+            Some(true)
+        );
+        for (reason, ready) in [
+            ("Progressing", None),
+            ("Locked", None),
+            ("ClusterUnreachable", Some(false)),
+        ] {
+            other["conditions"][0]["reason"] = json!(reason);
+            assert_eq!(
+                member_of(&obj(spec.clone(), other.clone()), "fast")
+                    .unwrap()
+                    .ready,
+                ready,
+                "{reason}"
+            );
+        }
         assert_eq!(member_of(&obj(spec.clone(), status.clone()), "regular"), None);
         let stale = json!({"modules": status["modules"], "conditions": [{"type": "Ready", "status": "True", "observedGeneration": 1}]});
         assert_eq!(

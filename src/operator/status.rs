@@ -42,7 +42,7 @@ pub(super) fn summary(doc: &Value) -> String {
 
 /// The CLI report's facts per module: state, version (and the channel it was resolved from),
 /// ready/total, what blocks it.
-pub(super) fn modules_of(doc: &Value, spec: &KymaSpec, held: &super::request::Held) -> Vec<Value> {
+pub(super) fn modules_of(doc: &Value, spec: &KymaSpec, pins: &super::request::Pins) -> Vec<Value> {
     doc["modules"]
         .as_array()
         .into_iter()
@@ -73,7 +73,7 @@ pub(super) fn modules_of(doc: &Value, spec: &KymaSpec, held: &super::request::He
             if let Some(c) = channel {
                 facts["channel"] = json!(c);
             }
-            if let Some((_, by)) = m["name"].as_str().and_then(|n| held.get(n)) {
+            if let Some(by) = m["name"].as_str().and_then(|n| pins.get(n)?.held_by.as_ref()) {
                 facts["heldBy"] = json!(format!("ChannelRollout {by}"));
             }
             facts
@@ -248,8 +248,13 @@ mod tests {
         let spec: KymaSpec = serde_json::from_value(json!({"channel": "fast", "modules": [
             {"name": "a"}, {"name": "b", "version": "2"}]}))
         .unwrap();
-        let held = [("a".to_string(), ("1".to_string(), "fast".to_string()))].into();
-        let modules = modules_of(&doc, &spec, &held);
+        let pin = |held_by: Option<&str>| super::super::request::Pin {
+            version: "1".into(),
+            held_by: held_by.map(str::to_string),
+        };
+        let pins = [("a".to_string(), pin(Some("fast"))), ("b".to_string(), pin(None))].into();
+        let modules = modules_of(&doc, &spec, &pins);
+        assert_eq!(modules[1]["heldBy"], Value::Null, "admitted");
         assert_eq!(modules[0]["heldBy"], "ChannelRollout fast");
         assert_eq!(modules[0]["state"], "Ready");
         assert_eq!(modules[0]["channel"], "fast", "a follows the object's channel");

@@ -545,7 +545,8 @@ async fn the_operator_moves_a_channel_in_waves_pauses_on_a_failure_and_resumes_b
         assert_eq!(
             (m["version"].as_str(), ready),
             (Some("2.0.0"), true),
-            "{name}: {m:#}"
+            "{name}: {m:#}\noperator log:\n{}",
+            op.log()
         );
         assert_eq!(m["heldBy"], Value::Null, "{name}: {m:#}");
     }
