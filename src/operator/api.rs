@@ -120,42 +120,53 @@ pub fn crd() -> Value {
             "values": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "description": "The module's values, as `kyma deploy -f` takes them."}
         }
     });
+    our_crd(
+        [KIND, PLURAL, "kyma"],
+        json!([
+            {"name": "State", "type": "string", "jsonPath": ".status.state"},
+            {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}
+        ]),
+        json!({
+            "type": "object",
+            "properties": {
+                "modules": {"type": "array", "items": module},
+                "channel": {"type": "string", "description": "The release channel of modules that name neither a version nor a channel."},
+                "kubeconfigSecretRef": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "key": {"type": "string", "default": "config"}
+                    }
+                }
+            }
+        }),
+    )
+}
+
+/// A namespaced CRD of our group with a status subresource kept as written: `[kind, plural, singular]`,
+/// its printer columns (then Age), and the schema of its spec.
+fn our_crd([kind, plural, singular]: [&str; 3], columns: Value, spec: Value) -> Value {
+    let mut columns = columns.as_array().cloned().unwrap_or_default();
+    columns.push(json!({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}));
     json!({
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("{PLURAL}.{GROUP}"), "labels": {"app.kubernetes.io/managed-by": "kyma"}},
+        "metadata": {"name": format!("{plural}.{GROUP}"), "labels": {"app.kubernetes.io/managed-by": "kyma"}},
         "spec": {
             "group": GROUP,
             "scope": "Namespaced",
-            "names": {"kind": KIND, "plural": PLURAL, "singular": "kyma", "listKind": "KymaList"},
+            "names": {"kind": kind, "plural": plural, "singular": singular, "listKind": format!("{kind}List")},
             "versions": [{
                 "name": VERSION,
                 "served": true,
                 "storage": true,
                 "subresources": {"status": {}},
-                "additionalPrinterColumns": [
-                    {"name": "State", "type": "string", "jsonPath": ".status.state"},
-                    {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"},
-                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
-                ],
+                "additionalPrinterColumns": columns,
                 "schema": {"openAPIV3Schema": {
                     "type": "object",
                     "properties": {
-                        "spec": {
-                            "type": "object",
-                            "properties": {
-                                "modules": {"type": "array", "items": module},
-                                "channel": {"type": "string", "description": "The release channel of modules that name neither a version nor a channel."},
-                                "kubeconfigSecretRef": {
-                                    "type": "object",
-                                    "required": ["name"],
-                                    "properties": {
-                                        "name": {"type": "string"},
-                                        "key": {"type": "string", "default": "config"}
-                                    }
-                                }
-                            }
-                        },
+                        "spec": spec,
                         "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
                     }
                 }}
@@ -187,45 +198,25 @@ pub struct RolloutSpec {
 /// The `ChannelRollout` CRD, installed beside the `Kyma` CRD.
 pub fn rollout_crd() -> Value {
     let printer = |name: &str, path: &str| json!({"name": name, "type": "string", "jsonPath": path});
-    json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("{ROLLOUT_PLURAL}.{GROUP}"), "labels": {"app.kubernetes.io/managed-by": "kyma"}},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {"kind": ROLLOUT_KIND, "plural": ROLLOUT_PLURAL, "singular": "channelrollout", "listKind": "ChannelRolloutList"},
-            "versions": [{
-                "name": VERSION,
-                "served": true,
-                "storage": true,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": [
-                    printer("State", ".status.state"),
-                    printer("Wave", ".status.wave"),
-                    printer("Updated", ".status.updated"),
-                    printer("Message", ".status.message"),
-                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
-                ],
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "description": "The rollout of the channel this object is named after, to the Kyma objects of its namespace on that channel.",
-                    "properties": {
-                        "spec": {
-                            "type": "object",
-                            "properties": {
-                                "waves": {"type": "array", "items": {"type": "string"}, "description": "Cumulative waves: a number of objects (1) or a percentage of them (10%). Objects are taken in name order."},
-                                "maxFailures": {"x-kubernetes-int-or-string": true, "description": "Objects that may fail before the rollout pauses: a number or a percentage (rounds down). Default 0."},
-                                "maxUnavailable": {"x-kubernetes-int-or-string": true, "description": "Objects of a wave on their way to the new version at once: a number or a percentage (rounds down, at least 1). Default: the whole wave."},
-                                "paused": {"type": "boolean", "description": "Hold the rollout: no object takes the new version until this is false."}
-                            }
-                        },
-                        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
-                    }
-                }}
-            }]
-        }
-    })
+    our_crd(
+        [ROLLOUT_KIND, ROLLOUT_PLURAL, "channelrollout"],
+        json!([
+            printer("State", ".status.state"),
+            printer("Wave", ".status.wave"),
+            printer("Updated", ".status.updated"),
+            printer("Message", ".status.message")
+        ]),
+        json!({
+            "type": "object",
+            "description": "The rollout of the channel this object is named after, to the Kyma objects of its namespace on that channel.",
+            "properties": {
+                "waves": {"type": "array", "items": {"type": "string"}, "description": "Cumulative waves: a number of objects (1) or a percentage of them (10%). Objects are taken in name order."},
+                "maxFailures": {"x-kubernetes-int-or-string": true, "description": "Objects that may fail before the rollout pauses: a number or a percentage (rounds down). Default 0."},
+                "maxUnavailable": {"x-kubernetes-int-or-string": true, "description": "Objects of a wave on their way to the new version at once: a number or a percentage (rounds down, at least 1). Default: the whole wave."},
+                "paused": {"type": "boolean", "description": "Hold the rollout: no object takes the new version until this is false."}
+            }
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -234,6 +225,30 @@ mod tests {
 
     fn spec(v: Value) -> KymaSpec {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn both_crds_are_ours_namespaced_with_a_status_and_an_age_column() {
+        for (crd, name, list, columns) in [
+            (crd(), "kymas.installer.kyma-project.io", "KymaList", 3),
+            (
+                rollout_crd(),
+                "channelrollouts.installer.kyma-project.io",
+                "ChannelRolloutList",
+                5,
+            ),
+        ] {
+            assert_eq!(crd["metadata"]["name"], name);
+            assert_eq!(crd["spec"]["names"]["listKind"], list);
+            let version = &crd["spec"]["versions"][0];
+            let printed = version["additionalPrinterColumns"].as_array().unwrap();
+            assert_eq!(
+                (printed.len(), &printed[columns - 1]["name"]),
+                (columns, &json!("Age"))
+            );
+            assert_eq!(version["subresources"], json!({"status": {}}));
+            assert!(version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].is_object());
+        }
     }
 
     #[test]

@@ -119,20 +119,9 @@ async fn the_operator_follows_a_kymas_channel_and_says_which_version_it_resolved
     let c = cluster().await;
     let (name, ns) = (unique("opchan"), unique("opchan-ns"));
     let cat = channel_catalog(&name, &ns);
-    let run = unique("run");
     let home = unique("opchan-home");
     create_namespace(&c, &home).await;
-    let logs = tempfile::tempdir().unwrap();
-    let op = crate::operator::Operator::start(
-        &kubeconfig(),
-        cat.path(),
-        logs.path(),
-        &format!("kyma-test/run={run}"),
-        &[],
-    );
-    let kymas = crate::operator::kyma_kind(&c)
-        .await
-        .expect("the operator serves Kyma");
+    let (op, kymas, run) = crate::operator::Operator::for_run(&c, cat.path(), &[]).await;
     let obj = crate::operator::kyma_in(
         "fleet",
         &home,
@@ -257,20 +246,10 @@ async fn the_operator_takes_channels_from_the_clusters_module_release_metas() {
             "spec": {"moduleName": name, "channels": [{"channel": "fast", "version": fast}]}})
     };
     c.apply(&metas, &meta("1.0.0"), Default::default()).await.unwrap();
-    let run = unique("run");
-    let logs = tempfile::tempdir().unwrap();
-    let op = crate::operator::Operator::start(
-        &kubeconfig(),
-        cat.path(),
-        logs.path(),
-        &format!("kyma-test/run={run}"),
-        // A resync longer than the test: what moves the object is the ModuleReleaseMeta's watch. Metas
-        // are read from the operator's own namespace only.
-        &["--resync", "10m", "--operator-namespace", &home],
-    );
-    let kymas = crate::operator::kyma_kind(&c)
-        .await
-        .expect("the operator serves Kyma");
+    // A resync longer than the test: what moves the object is the ModuleReleaseMeta's watch. Metas are
+    // read from the operator's own namespace only.
+    let extra = ["--resync", "10m", "--operator-namespace", &home];
+    let (op, kymas, run) = crate::operator::Operator::for_run(&c, cat.path(), &extra).await;
     let obj = crate::operator::kyma_in(
         "k",
         &home,

@@ -164,7 +164,7 @@ fn a_closed_stdout_ends_quietly() {
     assert_eq!(status.code(), Some(0), "{stderr}");
 }
 
-/// `kyma operator manifests` prints what installs the operator: its CRD (the one it applies itself),
+/// `kyma operator manifests` prints what installs the operator: its CRDs (the ones it applies itself),
 /// RBAC and a Deployment of replicas that take turns leading; without an image it says what is missing.
 #[test]
 fn operator_manifests_install_the_operator() {
@@ -182,6 +182,7 @@ fn operator_manifests_install_the_operator() {
         kinds,
         [
             "CustomResourceDefinition",
+            "CustomResourceDefinition",
             "Namespace",
             "ServiceAccount",
             "ClusterRole",
@@ -192,14 +193,18 @@ fn operator_manifests_install_the_operator() {
         ]
     );
     assert_eq!(docs[0]["metadata"]["name"], "kymas.installer.kyma-project.io");
+    assert_eq!(
+        docs[1]["metadata"]["name"],
+        "channelrollouts.installer.kyma-project.io"
+    );
     // The control-plane profile: no wildcard anywhere, nothing it could install with here.
-    let rules = docs[3]["rules"].to_string();
+    let rules = docs[4]["rules"].to_string();
     assert!(!rules.contains("\"*\""), "{rules}");
     assert!(
         !rules.contains("deployments") && !rules.contains("\"create\",\"update\""),
         "{rules}"
     );
-    let deployment = &docs[7];
+    let deployment = &docs[8];
     assert_eq!(deployment["metadata"]["namespace"], "kyma-operator");
     assert_eq!(deployment["spec"]["replicas"], 2);
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];

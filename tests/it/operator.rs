@@ -13,6 +13,8 @@ use crate::support::*;
 pub(crate) struct Operator {
     child: std::process::Child,
     log: std::path::PathBuf,
+    /// The directory of the log, when the operator owns it.
+    _logs: Option<tempfile::TempDir>,
 }
 
 impl Operator {
@@ -54,7 +56,32 @@ impl Operator {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start kyma operator");
-        Operator { child, log }
+        Operator {
+            child,
+            log,
+            _logs: None,
+        }
+    }
+
+    /// An operator for one test run (its objects carry `kyma-test/run=<run>`, see `kyma_in`), and the
+    /// `Kyma` kind once it serves it.
+    pub(crate) async fn for_run(
+        c: &kyma::testkit::cluster::Cluster,
+        catalog: &Path,
+        extra: &[&str],
+    ) -> (Operator, kyma::testkit::cluster::Resource, String) {
+        let run = unique("run");
+        let logs = tempfile::tempdir().unwrap();
+        let mut op = Self::start(
+            &kubeconfig(),
+            catalog,
+            logs.path(),
+            &format!("kyma-test/run={run}"),
+            extra,
+        );
+        op._logs = Some(logs);
+        let kymas = kyma_kind(c).await.expect("the operator serves Kyma");
+        (op, kymas, run)
     }
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -352,18 +352,7 @@ async fn the_operator_moves_a_channel_in_waves_pauses_on_a_failure_and_resumes_b
     );
     let home = unique("oproll-home");
     create_namespace(&c, &home).await;
-    let run = unique("run");
-    let logs = tempfile::tempdir().unwrap();
-    let op = crate::operator::Operator::start(
-        &kubeconfig(),
-        cat.path(),
-        logs.path(),
-        &format!("kyma-test/run={run}"),
-        &[],
-    );
-    let kymas = crate::operator::kyma_kind(&c)
-        .await
-        .expect("the operator serves Kyma");
+    let (op, kymas, run) = crate::operator::Operator::for_run(&c, cat.path(), &[]).await;
     let rollouts = eventually(Duration::from_secs(30), || async {
         let _ = c
             .discovery
