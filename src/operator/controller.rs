@@ -153,18 +153,19 @@ async fn apply(
         let modules = plan.status_modules(&status::listed(obj));
         status::report(ctx, obj, "False", "Progressing", &taking, Some(modules)).await?;
     }
-    let pins = plan.pins;
-    let report = super::request::deploy(ctx, &target, spec, &pins, &key).await;
+    let report = super::request::deploy(ctx, &target, spec, &plan.pins, &key).await;
     let (exit, message, modules) = match &report {
         Ok(r) => (
             r.exit,
             status::summary(&r.json),
-            Some(status::modules_of(&r.json, spec, &pins)),
+            Some(status::modules_of(&r.json, spec, &plan.pins)),
         ),
-        // The deploy said nothing of the modules: they stay listed, less those just undeployed
-        // (listed, a deletion would try them again and find them gone).
+        // The deploy said nothing of the modules: they stay listed (at the versions being taken, as
+        // written before), less those just undeployed (listed, a deletion would try them again and
+        // find them gone).
         Err(f) => {
-            let kept = status::listed(obj)
+            let kept = plan
+                .status_modules(&status::listed(obj))
                 .into_iter()
                 .filter(|m| !removed.iter().any(|r| m["name"].as_str() == Some(r.as_str())))
                 .collect();
