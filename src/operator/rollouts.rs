@@ -307,7 +307,7 @@ pub(super) fn member_of(obj: &DynamicObject, channel: &str) -> Option<Member> {
     if obj.metadata.deletion_timestamp.is_some() {
         return None;
     }
-    let spec: KymaSpec = serde_json::from_value(obj.data.get("spec")?.clone()).ok()?;
+    let spec = spec_of(obj)?;
     let status = obj.data.get("status");
     let recorded: BTreeMap<String, String> = spec
         .modules
@@ -358,13 +358,15 @@ pub(super) fn member_of(obj: &DynamicObject, channel: &str) -> Option<Member> {
     })
 }
 
+/// A `Kyma` object's spec, if it can be read (one that cannot is in no rollout; its own reconcile says
+/// why).
+fn spec_of(obj: &DynamicObject) -> Option<KymaSpec> {
+    serde_json::from_value(obj.data.get("spec")?.clone()).ok()
+}
+
 /// The channels a `Kyma` object's modules follow.
 pub(super) fn channels_of(obj: &DynamicObject) -> BTreeSet<String> {
-    let Some(spec) = obj
-        .data
-        .get("spec")
-        .and_then(|s| serde_json::from_value::<KymaSpec>(s.clone()).ok())
-    else {
+    let Some(spec) = spec_of(obj) else {
         return BTreeSet::new();
     };
     spec.modules
@@ -375,16 +377,11 @@ pub(super) fn channels_of(obj: &DynamicObject) -> BTreeSet<String> {
 
 /// Does this `Kyma` object follow a channel with `module`?
 pub(super) fn follows(obj: &DynamicObject, module: Option<&str>) -> bool {
-    let Some(spec) = obj
-        .data
-        .get("spec")
-        .and_then(|s| serde_json::from_value::<KymaSpec>(s.clone()).ok())
-    else {
-        return false;
-    };
-    spec.modules
-        .iter()
-        .any(|m| Some(m.name.as_str()) == module && spec.channel_of(m).is_some())
+    spec_of(obj).is_some_and(|spec| {
+        spec.modules
+            .iter()
+            .any(|m| Some(m.name.as_str()) == module && spec.channel_of(m).is_some())
+    })
 }
 
 /// The versions `channel` maps the members' modules to in the catalog now.
