@@ -132,7 +132,7 @@ async fn unchanged_unlocked(
     let findings = unchanged::confirm(
         cluster,
         plan,
-        &d.unchanged,
+        &d.unchanged_renders(),
         opts.settings.concurrency.min(CONFIRM_AT_ONCE),
     )
     .await;
@@ -223,14 +223,15 @@ async fn deploy_locked(
 
     inventory::label_plan(plan);
 
+    let decisions = decide(plan, values, opts, &existing);
+    let unchanged = decisions.unchanged_renders();
     let Decisions {
         mut presets,
         changes,
         warnings,
         inventories,
-        unchanged,
-    } = decide(plan, values, opts, &existing);
-
+        ..
+    } = decisions;
     let restored =
         confirm_unchanged(cluster, plan, &unchanged, opts.settings.concurrency, &mut presets).await;
 
@@ -291,6 +292,19 @@ struct Decisions {
     inventories: Vec<Option<Inventory>>,
     /// Modules unchanged by their inventories' account: skipped only if the cluster agrees.
     unchanged: Vec<usize>,
+}
+
+impl Decisions {
+    /// The unchanged modules with the manifest hash each renders (the same as its inventory's).
+    fn unchanged_renders(&self) -> Vec<unchanged::Unchanged> {
+        self.unchanged
+            .iter()
+            .map(|&m| {
+                let hash = self.inventories[m].as_ref().map(|i| i.manifest_hash.clone());
+                (m, hash.unwrap_or_default())
+            })
+            .collect()
+    }
 }
 
 fn decide(
@@ -368,8 +382,7 @@ fn new_inventory(plan: &Plan, mi: usize, values: &BTreeMap<String, ModuleValues>
         complete: false,
         depends_on: m.depends_on.clone(),
         members,
-        manifest,
-        manifest_error: None,
+        manifest: inventory::Manifest::Objects(manifest),
     }
 }
 
@@ -528,7 +541,7 @@ async fn prune(cluster: &Cluster, stale: &[Member], inv: &Inventory, opts: &Depl
 async fn confirm_unchanged(
     cluster: &Cluster,
     plan: &mut Plan,
-    modules: &[usize],
+    modules: &[unchanged::Unchanged],
     concurrency: usize,
     presets: &mut [Option<Preset>],
 ) -> BTreeMap<usize, Vec<Restored>> {

@@ -168,15 +168,19 @@ pub async fn status(
         .flat_map(|i| i.members.iter().map(Member::api_version))
         .collect::<Vec<_>>();
     cluster.discovery.ensure(cluster, gvs).await;
-    let manifests: Vec<HashMap<ObjectKey, &Value>> = invs
+    let recorded: Vec<_> = invs.iter().map(|inv| inv.manifest.objects()).collect();
+    let manifests: Vec<Result<HashMap<ObjectKey, &Value>, &String>> = recorded
         .iter()
-        .map(|inv| inv.manifest.iter().map(|o| (ObjectKey::of(o), o)).collect())
+        .map(|r| {
+            r.as_ref()
+                .map(|objects| objects.iter().map(|o| (ObjectKey::of(o), o)).collect())
+        })
         .collect();
     let checks = invs.iter().zip(&manifests).flat_map(|(inv, manifest)| {
         inv.members.iter().map(move |m| {
-            let desired = match &inv.manifest_error {
-                Some(e) => Desired::Unknown(e),
-                None => manifest
+            let desired = match manifest {
+                Err(e) => Desired::Unknown(e),
+                Ok(manifest) => manifest
                     .get(&m.key())
                     .copied()
                     .map_or(Desired::Unrecorded, Desired::Recorded),

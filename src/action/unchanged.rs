@@ -3,7 +3,9 @@
 //! applied, and healthy. The inventory says what kyma did, never what the cluster has now: a namespace
 //! deleted by hand, an object edited by someone else, a Deployment scaled to zero are seen here and the
 //! module goes through the engine again. One LIST per kind for all unchanged modules (by their ApplySet
-//! labels, across namespaces), not one GET per object, keeps an unchanged re-deploy cheap.
+//! labels, across namespaces), not one GET per object, keeps an unchanged re-deploy cheap. On a kept
+//! connection (the operator's resyncs) a kind whose objects were all found fine, and not one of them
+//! written since (a metadata-only LIST shows the same `resourceVersion`s), is not read and judged again.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,7 +14,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 
-use crate::cluster::{Cluster, RequestError, Resource};
+use crate::cluster::{Cluster, Listed, RequestError, Resource, Versions};
 use crate::engine::readiness::{self, Health};
 use crate::object::{Fields, ObjectKey, Scope};
 use crate::plan::Plan;
@@ -23,8 +25,19 @@ type Kind = (String, String);
 /// The objects of one kind that the unchanged modules hold: module, plan node, key (with the namespace
 /// discovery settled).
 type Members = Vec<(usize, usize, ObjectKey)>;
-/// What one read returns: the kind, the members it was for, and the live objects (or why not).
-type Read = (Resource, Members, Result<Vec<Value>, RequestError>);
+/// One read: the kind, the members it was for, and the live objects (or that they are as they were
+/// when all were found fine, or why they could not be read).
+struct Read {
+    r: Resource,
+    members: Members,
+    live: Result<Listed<()>, RequestError>,
+    /// How to keep "all fine" for this list: namespace, selector, purpose. `None`: a read by name.
+    list: Option<(Option<String>, String, String)>,
+}
+
+/// A module the inventory says is unchanged: its index in the plan, and its manifest hash (what its
+/// objects are judged against, so a verdict kept for one render is never taken for another).
+pub type Unchanged = (usize, String);
 
 /// One object that keeps a module from being skipped: its plan node, its key, and why.
 pub type Found = (usize, ObjectKey, Finding);
@@ -60,7 +73,7 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// What the cluster shows for the objects of `modules` (indices into `plan.modules`): per module, one
+/// What the cluster shows for the objects of `modules`: per module (its index into `plan.modules`), one
 /// finding per object (its node index and key) that keeps it from being skipped; a module with
 /// nothing found is absent from the map.
 ///
@@ -69,7 +82,7 @@ impl std::fmt::Display for Finding {
 pub fn confirm<'a>(
     cluster: &'a Cluster,
     plan: &'a Plan,
-    modules: &'a [usize],
+    modules: &'a [Unchanged],
     concurrency: usize,
 ) -> BoxFuture<'a, BTreeMap<usize, Vec<Found>>> {
     confirm_modules(cluster, plan, modules, concurrency).boxed()
@@ -78,7 +91,7 @@ pub fn confirm<'a>(
 async fn confirm_modules(
     cluster: &Cluster,
     plan: &Plan,
-    modules: &[usize],
+    modules: &[Unchanged],
     concurrency: usize,
 ) -> BTreeMap<usize, Vec<Found>> {
     let mut findings: BTreeMap<usize, Vec<Found>> = BTreeMap::new();
@@ -90,7 +103,7 @@ async fn confirm_modules(
     // A shared module namespace is not labelled as the module's (several modules use it): it is read
     // by name.
     let mut by_name = Vec::new();
-    for &m in modules {
+    for &(m, _) in modules {
         let module_ns = plan.modules[m].namespace.as_deref();
         for (i, node) in plan.nodes_of(m) {
             let o = &node.object;
@@ -124,22 +137,34 @@ async fn confirm_modules(
     }
     let ids: HashMap<usize, String> = modules
         .iter()
-        .map(|&m| (m, inventory::applyset_id(&plan.modules[m].name)))
+        .map(|(m, _)| (*m, inventory::applyset_id(&plan.modules[*m].name)))
         .collect();
+    let digests: HashMap<usize, &str> = modules.iter().map(|(m, h)| (*m, h.as_str())).collect();
     let mut reads: Vec<BoxFuture<'_, Vec<Read>>> = Vec::with_capacity(kinds.len() + by_name.len());
     for ((av, kind), members) in kinds {
         let r = cluster
             .discovery
             .resolve(&av, &kind)
             .expect("resolved before grouping");
-        reads.push(read_kind(cluster, r, &ids, members).boxed());
+        let purpose = purpose_of(plan, &digests, &members);
+        reads.push(read_kind(cluster, r, &ids, members, purpose).boxed());
     }
     for (m, i, key, r) in by_name {
         reads.push(
             async move {
                 let name = plan.nodes[i].object.name();
                 let live = cluster.get(&r, key.namespace.as_deref(), name).await;
-                vec![(r, vec![(m, i, key)], live.map(|o| o.into_iter().collect()))]
+                let live = live.map(|o| {
+                    let items: Vec<Value> = o.into_iter().collect();
+                    let versions = Versions::of(&items);
+                    Listed::Read(items, versions)
+                });
+                vec![Read {
+                    r,
+                    members: vec![(m, i, key)],
+                    live,
+                    list: None,
+                }]
             }
             .boxed(),
         );
@@ -148,11 +173,32 @@ async fn confirm_modules(
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    for (r, members, live) in lists.into_iter().flatten() {
-        match live {
-            Ok(live) => judge(plan, &r, &ids, &members, &live, &mut findings),
+    for read in lists.into_iter().flatten() {
+        match read.live {
+            // Every member was found fine on this list, and nothing on it was written since.
+            Ok(Listed::Kept(_)) => {}
+            Ok(Listed::Read(live, versions)) => {
+                let found = judge(plan, &read.r, &ids, &read.members, &live);
+                match (&read.list, found.is_empty()) {
+                    (Some((ns, selector, purpose)), true) => cluster.keep(
+                        &read.r,
+                        ns.as_deref(),
+                        Some(selector),
+                        purpose,
+                        versions,
+                        std::sync::Arc::new(()),
+                    ),
+                    (Some((ns, selector, purpose)), false) => {
+                        cluster.forget(&read.r, ns.as_deref(), Some(selector), purpose)
+                    }
+                    (None, _) => {}
+                }
+                for (m, f) in found {
+                    findings.entry(m).or_default().push(f);
+                }
+            }
             Err(e) => {
-                for (m, i, k) in members {
+                for (m, i, k) in read.members {
                     findings
                         .entry(m)
                         .or_default()
@@ -167,16 +213,32 @@ async fn confirm_modules(
     findings
 }
 
+/// What a verdict of "all fine" on a list of one kind is kept for: the renders of the modules whose
+/// members it holds (their manifest hashes), and which of them are module CRs (judged as such).
+fn purpose_of(plan: &Plan, digests: &HashMap<usize, &str>, members: &Members) -> String {
+    let mut renders: Vec<&str> = members
+        .iter()
+        .filter_map(|(m, _, _)| digests.get(m).copied())
+        .collect();
+    renders.sort_unstable();
+    renders.dedup();
+    let crs = members
+        .iter()
+        .filter(|(_, i, _)| plan.nodes[*i].object.module_cr)
+        .count();
+    format!("unchanged {} {crs}", renders.join(","))
+}
+
 /// Each member of one kind against the live objects listed for it: missing, changed by another
-/// manager, or not (yet) healthy.
+/// manager, or not (yet) healthy — by module.
 fn judge(
     plan: &Plan,
     r: &Resource,
     ids: &HashMap<usize, String>,
     members: &Members,
     live: &[Value],
-    findings: &mut BTreeMap<usize, Vec<Found>>,
-) {
+) -> Vec<(usize, Found)> {
+    let mut findings = Vec::new();
     let live: HashMap<(Option<&str>, &str), &Value> = live
         .iter()
         .filter_map(|o| {
@@ -191,7 +253,7 @@ fn judge(
         .collect();
     for (m, i, key) in members {
         let o = &plan.nodes[*i].object;
-        let mut found = |f| findings.entry(*m).or_default().push((*i, key.clone(), f));
+        let mut found = |f| findings.push((*m, (*i, key.clone(), f)));
         // Listed by every module's label at once: an object now labelled as another module's is not
         // this module's any more, as a list by its own label would not have shown it.
         let Some(live) = live
@@ -216,6 +278,7 @@ fn judge(
             Health::InProgress(why) | Health::Failed(why) => found(Finding::NotReady(why)),
         }
     }
+    findings
 }
 
 /// The live objects of one kind that carry one of the modules' ApplySet labels: one LIST across all
@@ -227,6 +290,7 @@ async fn read_kind(
     r: Resource,
     ids: &HashMap<usize, String>,
     members: Members,
+    purpose: String,
 ) -> Vec<Read> {
     let mut wanted: Vec<&str> = members
         .iter()
@@ -240,17 +304,31 @@ async fn read_kind(
         by_ns.entry(m.2.namespace.clone()).or_default().push(m);
     }
     if by_ns.len() > 1 {
-        match cluster.list(&r, None, Some(&selector)).await {
+        match cluster.list_or_kept(&r, None, Some(&selector), &purpose).await {
             Err(e) if e.is_forbidden() => {}
-            live => return vec![(r, by_ns.into_values().flatten().collect(), live)],
+            live => {
+                return vec![Read {
+                    r,
+                    members: by_ns.into_values().flatten().collect(),
+                    live,
+                    list: Some((None, selector, purpose)),
+                }];
+            }
         }
     }
     // One namespace (what namespace-scoped RBAC allows), or each on its own after a 403.
     let reads = by_ns.into_iter().map(|(ns, members)| {
-        let (r, selector) = (r.clone(), &selector);
+        let (r, selector, purpose) = (r.clone(), &selector, &purpose);
         async move {
-            let live = cluster.list(&r, ns.as_deref(), Some(selector)).await;
-            (r, members, live)
+            let live = cluster
+                .list_or_kept(&r, ns.as_deref(), Some(selector), purpose)
+                .await;
+            Read {
+                r,
+                members,
+                live,
+                list: Some((ns, selector.clone(), purpose.clone())),
+            }
         }
     });
     futures::future::join_all(reads).await

@@ -371,7 +371,7 @@ async fn connect_with(
         .to_string();
     // A client that cannot be built is the kubeconfig's fault (a key without its certificate, a PEM
     // that is not one): bad input, found before any connection.
-    let client = kube::Client::try_from(config).map_err(|e| ConnectError::BadKubeconfig {
+    let client = super::transport::client(config).map_err(|e| ConnectError::BadKubeconfig {
         file: kubeconfig_file.clone(),
         message: format!(
             "context {context_name}: cannot set up a client from it: {}",
@@ -385,6 +385,7 @@ async fn connect_with(
         server_version: String::new(),
         discovery: Discovery::new(),
         throttle: Default::default(),
+        kept: Default::default(),
     };
     let version = match probe.get_path("/version").await {
         Ok(v) => v
@@ -421,6 +422,7 @@ async fn connect_with(
         server_version: version,
         discovery,
         throttle: probe.throttle.clone(),
+        kept: Default::default(),
     })
 }
 

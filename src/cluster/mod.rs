@@ -7,6 +7,8 @@ pub mod classify;
 mod connect;
 pub mod discovery;
 pub mod facts;
+mod kept;
+mod transport;
 pub mod version;
 
 use std::time::Duration;
@@ -17,6 +19,7 @@ use serde_json::Value;
 
 pub use connect::{ConnectError, LABELS_EXTENSION, Target, connect, connect_within, targets};
 pub use discovery::{Discovery, Resource};
+pub use kept::{Kept, Listed, Versions};
 
 /// The field manager every write uses.
 pub const FIELD_MANAGER: &str = "kyma";
@@ -31,6 +34,8 @@ pub struct Cluster {
     pub server_version: String,
     pub discovery: Discovery,
     pub throttle: Throttle,
+    /// What was made of lists before, while they stay the same (the operator's resyncs).
+    pub kept: Kept,
 }
 
 /// Shared by every clone of a `Cluster`: once the server has answered 429, requests outside the engine
@@ -193,10 +198,10 @@ impl Cluster {
     /// One HTTP round trip. Non-2xx answers become `RequestError` with code, reason and headers.
     pub async fn send_once(&self, req: http::Request<Vec<u8>>) -> Result<Value, RequestError> {
         let mut req = req.map(Body::from);
-        req.headers_mut().insert(
-            http::header::ACCEPT,
-            http::HeaderValue::from_static("application/json"),
-        );
+        // JSON unless the request asks for a form of it (a metadata-only list).
+        req.headers_mut()
+            .entry(http::header::ACCEPT)
+            .or_insert(http::HeaderValue::from_static("application/json"));
         let resp = self.client.send(req).await.map_err(|e| self.unanswered(&e))?;
         let status = resp.status();
         let retry_after = resp
@@ -316,17 +321,10 @@ impl Cluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<Vec<Value>, RequestError> {
-        let mut params = kube::api::ListParams::default();
-        if let Some(sel) = label_selector {
-            params = params.labels(sel);
-        }
-        let req = Self::requests(r, namespace).list(&params).map_err(built)?;
-        let list = self.send(req).await?;
-        Ok(list
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default())
+        let req = Self::requests(r, namespace)
+            .list(&list_params(label_selector))
+            .map_err(built)?;
+        Ok(items_of(self.send(req).await?))
     }
 
     /// Create an object (the lock's Lease: unlike apply, a create fails if someone was first).
@@ -425,6 +423,25 @@ impl Cluster {
             (true, Some(ns)) => kube::Api::namespaced_with(self.client.clone(), ns, &ar),
             _ => kube::Api::all_with(self.client.clone(), &ar),
         }
+    }
+}
+
+fn list_params(label_selector: Option<&str>) -> kube::api::ListParams {
+    let params = kube::api::ListParams::default();
+    match label_selector {
+        Some(sel) => params.labels(sel),
+        None => params,
+    }
+}
+
+/// A list's items, taken out of it (a LIST of thousands of objects is not copied).
+fn items_of(list: Value) -> Vec<Value> {
+    match list {
+        Value::Object(mut m) => match m.remove("items") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
     }
 }
 

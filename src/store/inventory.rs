@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::cluster::{ApplyOptions, Cluster, RequestError, Resource};
+use crate::cluster::{ApplyOptions, Cluster, Listed, RequestError, Resource};
 use crate::object::{Fields, Object, ObjectKey};
 
 /// Where inventories and the cluster lock live.
@@ -144,11 +144,50 @@ pub struct Inventory {
     pub members: Vec<Member>,
     /// The applied objects, for drift detection (`kyma status`).
     #[serde(skip)]
-    pub manifest: Vec<Value>,
-    /// Why the recorded manifest could not be read, if it could not: drift then cannot be checked, and
-    /// `status` says so instead of reporting none.
-    #[serde(skip)]
-    pub manifest_error: Option<String>,
+    pub manifest: Manifest,
+}
+
+/// The applied objects of a record. Read back, they stay compressed until someone asks (`kyma status`):
+/// a deploy needs the member list and the hashes only, and the operator reads every inventory of a
+/// cluster on every resync.
+#[derive(Debug, Clone)]
+pub enum Manifest {
+    /// As this run applied them.
+    Objects(Vec<Value>),
+    /// As recorded: gzipped JSON.
+    Recorded(std::sync::Arc<[u8]>),
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest::Objects(Vec::new())
+    }
+}
+
+impl Manifest {
+    /// The objects; `Err` says why the recorded manifest cannot be read (drift then cannot be checked,
+    /// and `status` says so instead of reporting none).
+    pub fn objects(&self) -> Result<std::borrow::Cow<'_, [Value]>, String> {
+        match self {
+            Manifest::Objects(o) => Ok(std::borrow::Cow::Borrowed(o)),
+            Manifest::Recorded(gz) => {
+                let mut text = Vec::new();
+                flate2::read::GzDecoder::new(&gz[..])
+                    .read_to_end(&mut text)
+                    .map_err(|e| format!("{MANIFEST_KEY}: {e}"))?;
+                serde_json::from_slice::<Vec<Value>>(&text)
+                    .map(std::borrow::Cow::Owned)
+                    .map_err(|e| format!("{MANIFEST_KEY}: {e}"))
+            }
+        }
+    }
+
+    fn gzipped(&self) -> Vec<u8> {
+        match self {
+            Manifest::Objects(o) => gzip(&serde_json::to_vec(o).unwrap_or_default()),
+            Manifest::Recorded(gz) => gz.to_vec(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -216,13 +255,12 @@ impl Inventory {
 
     /// The parent Secret and the parts the record needs beyond it, at most `budget` bytes of data each.
     pub fn to_secrets(&self, budget: usize) -> Secrets {
-        let manifest = serde_json::to_vec(&self.manifest).unwrap_or_default();
         let payload: Data = BTreeMap::from([
             (
                 RECORD_KEY.to_string(),
                 serde_json::to_vec(self).expect("serialisable"),
             ),
-            (MANIFEST_KEY.to_string(), gzip(&manifest)),
+            (MANIFEST_KEY.to_string(), self.manifest.gzipped()),
         ]);
         let mut pieces = split(&payload, budget).into_iter();
         let mut data = pieces.next().unwrap_or_default();
@@ -337,17 +375,7 @@ impl Inventory {
         let field = |k: &str| payload.get(k).ok_or_else(|| corrupt(format!("no {k}")));
         let mut inv: Inventory =
             serde_json::from_slice(field(RECORD_KEY)?).map_err(|e| corrupt(e.to_string()))?;
-        let manifest = field(MANIFEST_KEY).and_then(|gz| {
-            let mut text = Vec::new();
-            flate2::read::GzDecoder::new(gz.as_slice())
-                .read_to_end(&mut text)
-                .map_err(|e| corrupt(format!("{MANIFEST_KEY}: {e}")))?;
-            serde_json::from_slice(&text).map_err(|e| corrupt(format!("{MANIFEST_KEY}: {e}")))
-        });
-        match manifest {
-            Ok(m) => inv.manifest = m,
-            Err(e) => inv.manifest_error = Some(e.to_string()),
-        }
+        inv.manifest = Manifest::Recorded(field(MANIFEST_KEY)?.as_slice().into());
         Ok(inv)
     }
 }
@@ -481,16 +509,30 @@ async fn secrets(cluster: &Cluster) -> Result<Resource, RequestError> {
     core(cluster, "Secret").await
 }
 
-/// Every kyma inventory on the cluster, by module name: one LIST of parents and parts together.
+/// Every kyma inventory on the cluster, by module name: one LIST of parents and parts together. On a
+/// kept connection (the operator's), Secrets not written since the last read are not decoded again.
 pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryError> {
+    const PURPOSE: &str = "inventories";
     let r = secrets(cluster).await?;
-    let items = match cluster.list(&r, Some(NAMESPACE), Some(INVENTORY_LABEL)).await {
-        Ok(items) => items,
-        Err(e) if e.is_not_found() => vec![],
+    let listed = cluster
+        .list_or_kept::<Vec<Inventory>>(&r, Some(NAMESPACE), Some(INVENTORY_LABEL), PURPOSE)
+        .await;
+    let (items, versions) = match listed {
+        Ok(Listed::Kept(kept)) => return Ok(kept.as_ref().clone()),
+        Ok(Listed::Read(items, versions)) => (items, versions),
+        Err(e) if e.is_not_found() => return Ok(vec![]),
         Err(e) => return Err(e.into()),
     };
     let mut out = assemble_all(&items)?;
     out.sort_by(|a, b| a.module.cmp(&b.module));
+    cluster.keep(
+        &r,
+        Some(NAMESPACE),
+        Some(INVENTORY_LABEL),
+        PURPOSE,
+        versions,
+        std::sync::Arc::new(out.clone()),
+    );
     Ok(out)
 }
 
@@ -681,8 +723,7 @@ mod tests {
                 m("", "ConfigMap", Some("kube-public")),
                 m("apiextensions.k8s.io", "CustomResourceDefinition", None),
             ],
-            manifest: vec![json!({"kind": "ConfigMap"})],
-            manifest_error: None,
+            manifest: Manifest::Objects(vec![json!({"kind": "ConfigMap"})]),
         };
         let mut s = inv.to_secret();
         assert_eq!(
@@ -696,18 +737,16 @@ mod tests {
         assert_eq!(s["metadata"]["labels"][ID_LABEL], applyset_id("istio"));
         let back = Inventory::from_secret(&s).unwrap();
         assert_eq!(back.members, inv.members);
-        assert_eq!(back.manifest, inv.manifest);
-        assert_eq!(back.manifest_error, None);
+        assert_eq!(back.manifest.objects(), inv.manifest.objects());
 
         // A recorded manifest that cannot be read is said, never taken as "nothing was applied".
         s["data"]["manifest.json.gz"] = json!("bm90IGd6aXA=");
         let damaged = Inventory::from_secret(&s).unwrap();
-        assert!(damaged.manifest.is_empty());
         assert!(
             damaged
-                .manifest_error
-                .as_deref()
-                .is_some_and(|e| e.contains("manifest.json.gz"))
+                .manifest
+                .objects()
+                .is_err_and(|e| e.contains("manifest.json.gz"))
         );
     }
 
@@ -731,10 +770,9 @@ mod tests {
                     shared: false,
                 })
                 .collect(),
-            manifest: (0..members)
+            manifest: Manifest::Objects((0..members)
                 .map(|i| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("large-inventory-config-{i}"), "namespace": ns}, "data": {"n": i.to_string()}}))
-                .collect(),
-            manifest_error: None,
+                .collect()),
         }
     }
 
@@ -810,8 +848,7 @@ mod tests {
         back.sort_by(|a, b| a.module.cmp(&b.module));
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].members, inv.members);
-        assert_eq!(back[0].manifest, inv.manifest);
-        assert_eq!(back[0].manifest_error, None);
+        assert_eq!(back[0].manifest.objects(), inv.manifest.objects());
         assert_eq!(back[1].module, "small");
         for p in &s.parts {
             assert_eq!(p["metadata"]["labels"][PART_PARENT_LABEL], applyset_id("big"));

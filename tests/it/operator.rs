@@ -274,6 +274,30 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
     assert!(back.is_some(), "the Deployment was not restored:\n{}", op.log());
     let restored = deleted.elapsed();
 
+    // 2b. An edit by hand after resyncs that found everything as applied (each kept that verdict, and
+    // the next ones only asked whether anything was written since): the edit is a write, so it is seen
+    // and put back.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    c.merge_patch(
+        &cms,
+        Some(&conf_ns),
+        "settings",
+        None,
+        &json!({"data": {"greeting": "edited by hand"}}),
+    )
+    .await
+    .unwrap();
+    let put_back = eventually(Duration::from_secs(180), || async {
+        let cm = c.get(&cms, Some(&conf_ns), "settings").await.ok()??;
+        (cm["data"]["greeting"] == "from the operator").then_some(())
+    })
+    .await;
+    assert!(
+        put_back.is_some(),
+        "the ConfigMap edited by hand was not put back:\n{}",
+        op.log()
+    );
+
     // 3. A module taken out of the spec is undeployed.
     let only_web = kyma_object("local", json!([{"name": web}]), None);
     c.apply(&kymas, &only_web, Default::default()).await.unwrap();

@@ -1,0 +1,171 @@
+//! What a caller made of a list the last time, kept with the connection, and handed back while the list
+//! is the same: the same objects at the same `resourceVersion`s, as one metadata-only LIST shows
+//! (`PartialObjectMetadataList`: names and versions, not the objects). Any write to an object (its
+//! status included) moves its `resourceVersion`, so a list whose versions all match holds the same
+//! objects as before, byte for byte. The operator reads a cluster's inventories and the objects kyma
+//! applied on every resync; kept, that is a few small LISTs and nothing decoded, parsed or judged again.
+//!
+//! Only what is worth keeping is kept (the caller decides: an unchanged check keeps "all fine", never
+//! the objects), a connection made for one run (the CLI's) never looks here before its first read, and
+//! the entries per connection are bounded.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::{Cluster, RequestError, Resource};
+use crate::object::Fields as _;
+
+/// Entries one connection keeps: a list per kind the modules use and per purpose; more means keys that
+/// are no longer asked for (a module whose render changed), and everything goes.
+const ENTRIES: usize = 512;
+
+/// The objects a list returned, by namespace, name and `resourceVersion`, in a stable order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versions(Vec<(Option<String>, String, String)>);
+
+impl Versions {
+    pub fn of(items: &[Value]) -> Versions {
+        let mut v: Vec<_> = items
+            .iter()
+            .map(|o| {
+                (
+                    o.str_at(&["metadata", "namespace"]).map(str::to_string),
+                    o.str_at(&["metadata", "name"]).unwrap_or_default().to_string(),
+                    o.str_at(&["metadata", "resourceVersion"])
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect();
+        v.sort_unstable();
+        Versions(v)
+    }
+}
+
+/// A list as `Cluster::list_or_kept` answers it.
+pub enum Listed<T> {
+    /// The same objects as when `T` was kept: `T` again.
+    Kept(Arc<T>),
+    /// Read now (nothing kept, or something changed): the objects, and their versions to keep a `T` by.
+    Read(Vec<Value>, Versions),
+}
+
+/// What was made of a list, and the versions it was made from.
+type Entry = (Versions, Arc<dyn Any + Send + Sync>);
+
+/// Shared by every clone of a `Cluster` (the operator's reconciles of one target share its connection).
+#[derive(Clone, Default)]
+pub struct Kept {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+}
+
+fn key_of(r: &Resource, namespace: Option<&str>, selector: Option<&str>, purpose: &str) -> String {
+    format!(
+        "{purpose}\n{}\n{}\n{}\n{}",
+        r.api_version(),
+        r.plural,
+        namespace.unwrap_or(""),
+        selector.unwrap_or("")
+    )
+}
+
+impl Cluster {
+    /// The list of `r` (in `namespace`, by `selector`): what was kept for `purpose` when it is the
+    /// same list (one metadata-only LIST says so), else the objects, read now.
+    pub async fn list_or_kept<T: Send + Sync + 'static>(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+        purpose: &str,
+    ) -> Result<Listed<T>, RequestError> {
+        let key = key_of(r, namespace, selector, purpose);
+        let kept = self.kept.entries.lock().unwrap().get(&key).cloned();
+        if let Some((versions, value)) = kept
+            && let Ok(value) = value.downcast::<T>()
+        {
+            match self.list_metadata(r, namespace, selector).await {
+                Ok(now) if Versions::of(&now) == versions => return Ok(Listed::Kept(value)),
+                Ok(_) => {}
+                // A server or proxy that will not answer in metadata (406) gets the whole list.
+                Err(e) if e.code == Some(406) || e.code == Some(415) => {}
+                Err(e) => return Err(e),
+            }
+            self.forget(r, namespace, selector, purpose);
+        }
+        let items = self.list(r, namespace, selector).await?;
+        let versions = Versions::of(&items);
+        Ok(Listed::Read(items, versions))
+    }
+
+    /// Keep `value` for this list at `versions` (as `list_or_kept` read them).
+    pub fn keep<T: Send + Sync + 'static>(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+        purpose: &str,
+        versions: Versions,
+        value: Arc<T>,
+    ) {
+        let mut entries = self.kept.entries.lock().unwrap();
+        if entries.len() >= ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key_of(r, namespace, selector, purpose), (versions, value));
+    }
+
+    /// Drop what was kept for this list (what it held no longer holds).
+    pub fn forget(&self, r: &Resource, namespace: Option<&str>, selector: Option<&str>, purpose: &str) {
+        self.kept
+            .entries
+            .lock()
+            .unwrap()
+            .remove(&key_of(r, namespace, selector, purpose));
+    }
+
+    /// The objects' metadata only (names, versions), by kube's `PartialObjectMetadataList` request.
+    async fn list_metadata(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<Vec<Value>, RequestError> {
+        let req = Self::requests(r, namespace)
+            .list_metadata(&super::list_params(selector))
+            .map_err(super::built)?;
+        Ok(super::items_of(self.send(req).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(ns: Option<&str>, name: &str, rv: &str) -> Value {
+        json!({"metadata": {"namespace": ns, "name": name, "resourceVersion": rv}})
+    }
+
+    #[test]
+    fn versions_are_the_same_in_any_order_and_differ_by_any_write_or_object() {
+        let a = Versions::of(&[item(Some("a"), "x", "1"), item(None, "y", "2")]);
+        assert_eq!(
+            a,
+            Versions::of(&[item(None, "y", "2"), item(Some("a"), "x", "1")])
+        );
+        assert_ne!(
+            a,
+            Versions::of(&[item(None, "y", "3"), item(Some("a"), "x", "1")])
+        );
+        assert_ne!(a, Versions::of(&[item(Some("a"), "x", "1")]));
+        assert_ne!(
+            a,
+            Versions::of(&[item(None, "y", "2"), item(Some("b"), "x", "1")]),
+            "the same name in another namespace is another object"
+        );
+    }
+}
