@@ -229,9 +229,10 @@ async fn deploy_locked(
         mut presets,
         changes,
         warnings,
-        inventories,
+        mut inventories,
         ..
     } = decisions;
+    record_manifests(plan, &mut inventories);
     let restored =
         confirm_unchanged(cluster, plan, &unchanged, opts.settings.concurrency, &mut presets).await;
 
@@ -359,13 +360,33 @@ fn decide(
     d
 }
 
-/// The inventory module `mi` records for this plan and these values (not yet complete).
-fn new_inventory(plan: &Plan, mi: usize, values: &BTreeMap<String, ModuleValues>) -> Inventory {
-    let m = &plan.modules[mi];
+/// The nodes of module `mi` in the order its inventory records them.
+fn recorded_order(plan: &Plan, mi: usize) -> Vec<usize> {
     let mut idx: Vec<usize> = plan.nodes_of(mi).map(|(i, _)| i).collect();
     idx.sort_by_key(|&i| plan.priority(i));
-    let manifest: Vec<Value> = idx.iter().map(|&i| plan.nodes[i].object.data.clone()).collect();
-    let manifest_hash = inventory::hash_json(&serde_json::json!({"version": m.version, "objects": manifest}));
+    idx
+}
+
+/// The objects each inventory to be written records: copied from the plan only on the way that writes
+/// (a resync that finds everything unchanged copies none).
+fn record_manifests(plan: &Plan, inventories: &mut [Option<Inventory>]) {
+    for (mi, inv) in inventories.iter_mut().enumerate() {
+        if let Some(inv) = inv {
+            let objects = recorded_order(plan, mi)
+                .into_iter()
+                .map(|i| plan.nodes[i].object.data.clone())
+                .collect();
+            inv.manifest = inventory::Manifest::Objects(objects);
+        }
+    }
+}
+
+/// The inventory module `mi` records for this plan and these values (not yet complete; its manifest is
+/// filled in by `record_manifests` before it is written).
+fn new_inventory(plan: &Plan, mi: usize, values: &BTreeMap<String, ModuleValues>) -> Inventory {
+    let m = &plan.modules[mi];
+    let idx = recorded_order(plan, mi);
+    let manifest_hash = inventory::manifest_hash(&m.version, idx.iter().map(|&i| &plan.nodes[i].object.data));
     let values_hash = inventory::hash_json(
         &serde_json::to_value(values.get(&m.name).map(|v| (&v.values, &v.global))).unwrap_or_default(),
     );
@@ -382,7 +403,7 @@ fn new_inventory(plan: &Plan, mi: usize, values: &BTreeMap<String, ModuleValues>
         complete: false,
         depends_on: m.depends_on.clone(),
         members,
-        manifest: inventory::Manifest::Objects(manifest),
+        manifest: inventory::Manifest::default(),
     }
 }
 

@@ -26,7 +26,40 @@ const ENTRIES: usize = 512;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versions(Vec<(Option<String>, String, String)>);
 
+/// A metadata-only list as far as `Versions` reads it.
+#[derive(serde::Deserialize)]
+struct MetadataList {
+    /// Go's empty list may come as `null`.
+    #[serde(default)]
+    items: Option<Vec<Item>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Item {
+    metadata: Metadata,
+}
+
+#[derive(serde::Deserialize)]
+struct Metadata {
+    namespace: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default, rename = "resourceVersion")]
+    resource_version: String,
+}
+
 impl Versions {
+    fn of_metadata(list: MetadataList) -> Versions {
+        let mut v: Vec<_> = list
+            .items
+            .into_iter()
+            .flatten()
+            .map(|i| (i.metadata.namespace, i.metadata.name, i.metadata.resource_version))
+            .collect();
+        v.sort_unstable();
+        Versions(v)
+    }
+
     pub fn of(items: &[Value]) -> Versions {
         let mut v: Vec<_> = items
             .iter()
@@ -87,8 +120,8 @@ impl Cluster {
         if let Some((versions, value)) = kept
             && let Ok(value) = value.downcast::<T>()
         {
-            match self.list_metadata(r, namespace, selector).await {
-                Ok(now) if Versions::of(&now) == versions => return Ok(Listed::Kept(value)),
+            match self.list_versions(r, namespace, selector).await {
+                Ok(now) if now == versions => return Ok(Listed::Kept(value)),
                 Ok(_) => {}
                 // A server or proxy that will not answer in metadata (406) gets the whole list.
                 Err(e) if e.code == Some(406) || e.code == Some(415) => {}
@@ -127,17 +160,18 @@ impl Cluster {
             .remove(&key_of(r, namespace, selector, purpose));
     }
 
-    /// The objects' metadata only (names, versions), by kube's `PartialObjectMetadataList` request.
-    async fn list_metadata(
+    /// The versions of the list's objects, by kube's `PartialObjectMetadataList` request (a server
+    /// that ignores the form sends whole objects; their metadata reads the same).
+    async fn list_versions(
         &self,
         r: &Resource,
         namespace: Option<&str>,
         selector: Option<&str>,
-    ) -> Result<Vec<Value>, RequestError> {
+    ) -> Result<Versions, RequestError> {
         let req = Self::requests(r, namespace)
             .list_metadata(&super::list_params(selector))
             .map_err(super::built)?;
-        Ok(super::items_of(self.send(req).await?))
+        Ok(Versions::of_metadata(self.send_as(req).await?))
     }
 }
 
@@ -148,6 +182,24 @@ mod tests {
 
     fn item(ns: Option<&str>, name: &str, rv: &str) -> Value {
         json!({"metadata": {"namespace": ns, "name": name, "resourceVersion": rv}})
+    }
+
+    #[test]
+    fn a_metadata_list_reads_as_the_objects_do() {
+        let items = vec![item(Some("a"), "x", "1"), item(None, "y", "2")];
+        let list: MetadataList = serde_json::from_value(json!({
+            "kind": "PartialObjectMetadataList",
+            "items": [
+                {"metadata": {"name": "y", "resourceVersion": "2", "managedFields": [{"manager": "kyma"}]}},
+                {"metadata": {"namespace": "a", "name": "x", "resourceVersion": "1"}}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(Versions::of_metadata(list), Versions::of(&items));
+        for empty in [json!({"items": null}), json!({"items": []}), json!({})] {
+            let empty: MetadataList = serde_json::from_value(empty).unwrap();
+            assert_eq!(Versions::of_metadata(empty), Versions::of(&[]));
+        }
     }
 
     #[test]

@@ -170,6 +170,15 @@ impl Cluster {
     /// minute: every read and write outside the engine (discovery, lock, inventory, guards) goes through
     /// here, so a throttling server slows kyma down instead of failing it.
     pub async fn send(&self, req: http::Request<Vec<u8>>) -> Result<Value, RequestError> {
+        self.send_as(req).await
+    }
+
+    /// `send`, the answer read as `T` (only the fields it has: a list of thousands of objects need not
+    /// become a tree of values to give their names).
+    pub async fn send_as<T: serde::de::DeserializeOwned>(
+        &self,
+        req: http::Request<Vec<u8>>,
+    ) -> Result<T, RequestError> {
         use backon::Retryable;
         const PATIENCE: Duration = Duration::from_secs(60);
         let start = std::time::Instant::now();
@@ -180,7 +189,7 @@ impl Cluster {
                 true => Some(this.throttle.gate.lock().await),
                 false => None,
             };
-            this.send_once(clone_request(req)).await
+            this.send_once_as(clone_request(req)).await
         })
         .retry(classify::delays(usize::MAX))
         .when(|e| e.code == Some(429) && start.elapsed() < PATIENCE)
@@ -197,6 +206,13 @@ impl Cluster {
 
     /// One HTTP round trip. Non-2xx answers become `RequestError` with code, reason and headers.
     pub async fn send_once(&self, req: http::Request<Vec<u8>>) -> Result<Value, RequestError> {
+        self.send_once_as(req).await
+    }
+
+    async fn send_once_as<T: serde::de::DeserializeOwned>(
+        &self,
+        req: http::Request<Vec<u8>>,
+    ) -> Result<T, RequestError> {
         let mut req = req.map(Body::from);
         // JSON unless the request asks for a form of it (a metadata-only list).
         req.headers_mut()
@@ -216,11 +232,11 @@ impl Cluster {
             .await
             .map_err(|e| RequestError::transport(format!("reading the response: {e}")))?
             .to_bytes();
-        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if status.is_success() {
-            return parsed
-                .ok_or_else(|| RequestError::transport("the server answered with a body that is not JSON"));
+            return serde_json::from_slice(&bytes)
+                .map_err(|_| RequestError::transport("the server answered with a body that is not JSON"));
         }
+        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         let text = String::from_utf8_lossy(&bytes).trim().to_string();
         let field = |p: &str| {
             parsed

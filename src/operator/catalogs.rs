@@ -24,10 +24,15 @@ use crate::catalog::{Catalog, CatalogError, Module, assets, channels};
 use crate::pipeline::{FetchSettings, PipelineError};
 
 const URL_FRESH: Duration = Duration::from_secs(300);
+/// How long one walk of the catalog files stands for them: reconciles come by the dozen a second at
+/// fleet scale, a catalog edit by hand is seen within this.
+const WALK_FRESH: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 pub(super) struct Catalogs {
     loaded: Mutex<Option<Loaded>>,
+    /// The last walk of the catalog files: when, and what it found.
+    walked: Mutex<Option<(Instant, String)>>,
 }
 
 struct Loaded {
@@ -65,7 +70,7 @@ impl Catalogs {
         settings: &'a FetchSettings,
         release_metas: &[Arc<DynamicObject>],
     ) -> Result<(Arc<Catalog>, u64, Assets<'a>), PipelineError> {
-        let mut stamp = stamp(&settings.catalogs);
+        let mut stamp = self.files_stamp(&settings.catalogs);
         let mut metas: Vec<&DynamicObject> = release_metas.iter().map(AsRef::as_ref).collect();
         metas.sort_by_key(|m| (m.metadata.namespace.clone(), m.metadata.name.clone()));
         // By what maps channels, not by resourceVersion: a label or status written on a meta reloads
@@ -112,6 +117,20 @@ impl Catalogs {
             tracing::info!("catalog changed: reloaded");
         }
         Ok((catalog, generation, Assets { settings, kept }))
+    }
+}
+
+impl Catalogs {
+    fn files_stamp(&self, specs: &[String]) -> String {
+        let mut walked = self.walked.lock().unwrap();
+        match walked.as_ref() {
+            Some((at, stamp)) if at.elapsed() < WALK_FRESH => stamp.clone(),
+            _ => {
+                let now = stamp(specs);
+                *walked = Some((Instant::now(), now.clone()));
+                now
+            }
+        }
     }
 }
 
@@ -238,6 +257,13 @@ mod tests {
             "apiVersion: kyma.module/v1\nname: m\nversion: 1.10.0\n",
         )
         .unwrap();
+        let (soon, _, _) = catalogs.current(&settings, &[]).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &soon),
+            "within WALK_FRESH of the last walk the files are not walked again"
+        );
+        // WALK_FRESH later:
+        catalogs.walked.lock().unwrap().take();
         let (changed, g3, _) = catalogs.current(&settings, &[]).unwrap();
         assert_eq!(g3, g1 + 1);
         assert!(!Arc::ptr_eq(&first, &changed), "a changed file: loaded again");

@@ -60,6 +60,17 @@ fn fresh_run(c: &Cluster) -> Cluster {
 }
 
 impl Connections {
+    /// Whether a kept connection was made from this kubeconfig text (it passed the checks then; they
+    /// read nothing but the text, so they need not run again on every resync).
+    pub fn made_from(&self, inline: &str) -> bool {
+        let prefix = format!("inline:{}|", crate::hash::sha256_hex(inline.as_bytes()));
+        self.open
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(k, (_, at))| k.starts_with(&prefix) && at.elapsed() < FRESH)
+    }
+
     /// Forget the target's connection: it could not reach the cluster, or the target is gone.
     pub fn drop_target(&self, target: &Target) {
         self.open.lock().unwrap().remove(&key_of(target));

@@ -210,22 +210,73 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// Hash of a JSON value with object keys in a stable order.
 pub fn hash_json(v: &Value) -> String {
-    fn canonical(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&m[k]))).collect())
+    let mut h = Hashing(Sha256::new());
+    canonical(&mut h, v);
+    hex::encode(h.0.finalize())
+}
+
+/// The hash of a module's render as its inventory records it: of `{"objects": [...], "version": ...}`,
+/// the same bytes `hash_json` of that document hashes, without building (and copying every object into)
+/// the document — the operator computes it for every module on every resync.
+pub fn manifest_hash<'a>(version: &str, objects: impl IntoIterator<Item = &'a Value>) -> String {
+    let mut h = Hashing(Sha256::new());
+    h.0.update(b"{\"objects\":[");
+    for (n, o) in objects.into_iter().enumerate() {
+        if n > 0 {
+            h.0.update(b",");
+        }
+        canonical(&mut h, o);
+    }
+    h.0.update(b"],\"version\":");
+    let _ = serde_json::to_writer(&mut h, version);
+    h.0.update(b"}");
+    hex::encode(h.0.finalize())
+}
+
+/// Compact JSON with every object's keys in order, written as it goes (nothing copied).
+fn canonical(h: &mut Hashing, v: &Value) {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            h.0.update(b"{");
+            for (n, (k, v)) in entries.into_iter().enumerate() {
+                if n > 0 {
+                    h.0.update(b",");
+                }
+                let _ = serde_json::to_writer(&mut *h, k);
+                h.0.update(b":");
+                canonical(h, v);
             }
-            Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-            other => other.clone(),
+            h.0.update(b"}");
+        }
+        Value::Array(a) => {
+            h.0.update(b"[");
+            for (n, v) in a.iter().enumerate() {
+                if n > 0 {
+                    h.0.update(b",");
+                }
+                canonical(h, v);
+            }
+            h.0.update(b"]");
+        }
+        scalar => {
+            let _ = serde_json::to_writer(&mut *h, scalar);
         }
     }
-    crate::hash::sha256_hex(
-        serde_json::to_string(&canonical(v))
-            .unwrap_or_default()
-            .as_bytes(),
-    )
+}
+
+/// A digest fed as a writer (serde_json writes strings and numbers into it, escaped as it spells them).
+struct Hashing(Sha256);
+
+impl Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Inventory {
@@ -941,6 +992,37 @@ mod tests {
         assert_eq!(
             hash_json(&json!({"a": 1, "b": [1, {"c": 2, "d": 3}]})),
             hash_json(&json!({"b": [1, {"d": 3, "c": 2}], "a": 1}))
+        );
+        // The hashes inventories on clusters record: sha256 of the compact JSON of the document with its
+        // keys sorted (as the first versions built it, by copying). A change here would make every
+        // recorded module look changed.
+        fn sorted(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => {
+                    let mut keys: Vec<&String> = m.keys().collect();
+                    keys.sort();
+                    Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+                }
+                Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+                other => other.clone(),
+            }
+        }
+        let reference =
+            |v: &Value| crate::hash::sha256_hex(serde_json::to_string(&sorted(v)).unwrap().as_bytes());
+        let objects = vec![
+            json!({"kind": "ConfigMap", "metadata": {"name": "a\"b", "labels": {"z": "1", "a": "é\n"}}, "data": {"n": 1.5, "m": -3, "x": null, "t": true}}),
+            json!({"apiVersion": "v1", "spec": {"list": [{"b": 2, "a": [1, 2, {}]}, [], "\u{1F600}"]}}),
+        ];
+        for v in &objects {
+            assert_eq!(hash_json(v), reference(v));
+        }
+        assert_eq!(
+            manifest_hash("1.2.3", &objects),
+            reference(&json!({"version": "1.2.3", "objects": objects}))
+        );
+        assert_eq!(
+            manifest_hash("1.0.0", []),
+            reference(&json!({"version": "1.0.0", "objects": []}))
         );
     }
 }
