@@ -159,7 +159,7 @@ pub async fn status(
     modules: &[String],
     concurrency: usize,
 ) -> Result<Vec<ModuleStatus>, inventory::InventoryError> {
-    let mut invs = inventory::read_all(cluster).await?;
+    let mut invs = inventory::read_all_with_manifests(cluster).await?;
     if !modules.is_empty() {
         invs.retain(|i| modules.contains(&i.module));
     }

@@ -146,7 +146,7 @@ async fn confirm_modules(
             .discovery
             .resolve(&av, &kind)
             .expect("resolved before grouping");
-        let purpose = purpose_of(plan, &digests, &members);
+        let purpose = purpose_of(plan, &r, &digests, &members);
         reads.push(read_kind(cluster, r, &ids, members, purpose).boxed());
     }
     for (m, i, key, r) in by_name {
@@ -213,20 +213,29 @@ async fn confirm_modules(
     findings
 }
 
-/// What a verdict of "all fine" on a list of one kind is kept for: the renders of the modules whose
-/// members it holds (their manifest hashes), and which of them are module CRs (judged as such).
-fn purpose_of(plan: &Plan, digests: &HashMap<usize, &str>, members: &Members) -> String {
+/// What a verdict of "all fine" on a list of one kind is kept for: everything the verdict was judged
+/// from besides the live objects — the renders of the modules whose members it holds (their manifest
+/// hashes), where each member was looked for (its key, with the namespace discovery settled), which are
+/// module CRs, and what discovery says of the kind (its scope and status subresource).
+fn purpose_of(plan: &Plan, r: &Resource, digests: &HashMap<usize, &str>, members: &Members) -> String {
     let mut renders: Vec<&str> = members
         .iter()
         .filter_map(|(m, _, _)| digests.get(m).copied())
         .collect();
     renders.sort_unstable();
     renders.dedup();
-    let crs = members
+    let mut looked_for: Vec<String> = members
         .iter()
-        .filter(|(_, i, _)| plan.nodes[*i].object.module_cr)
-        .count();
-    format!("unchanged {} {crs}", renders.join(","))
+        .map(|(m, i, key)| format!("{m} {key} {}", plan.nodes[*i].object.module_cr))
+        .collect();
+    looked_for.sort_unstable();
+    let members = crate::hash::sha256_hex(looked_for.join("\n").as_bytes());
+    format!(
+        "unchanged {} {members} {} {}",
+        renders.join(","),
+        r.namespaced,
+        r.has_status
+    )
 }
 
 /// Each member of one kind against the live objects listed for it: missing, changed by another

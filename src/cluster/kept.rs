@@ -20,7 +20,7 @@ use crate::object::Fields as _;
 
 /// Entries one connection keeps: a list per kind the modules use and per purpose; more means keys that
 /// are no longer asked for (a module whose render changed), and everything goes.
-const ENTRIES: usize = 512;
+const ENTRIES: usize = 2048;
 
 /// The objects a list returned, by namespace, name and `resourceVersion`, in a stable order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,12 +120,13 @@ impl Cluster {
         if let Some((versions, value)) = kept
             && let Ok(value) = value.downcast::<T>()
         {
-            match self.list_versions(r, namespace, selector).await {
-                Ok(now) if now == versions => return Ok(Listed::Kept(value)),
-                Ok(_) => {}
-                // A server or proxy that will not answer in metadata (406) gets the whole list.
-                Err(e) if e.code == Some(406) || e.code == Some(415) => {}
-                Err(e) => return Err(e),
+            // Anything but the same versions (other versions, or no answer in the metadata form: a
+            // proxy that refuses it, a body it cannot read) is a full read, which says what is wrong
+            // if something is.
+            if let Ok(now) = self.list_versions(r, namespace, selector).await
+                && now == versions
+            {
+                return Ok(Listed::Kept(value));
             }
             self.forget(r, namespace, selector, purpose);
         }
@@ -144,6 +145,10 @@ impl Cluster {
         versions: Versions,
         value: Arc<T>,
     ) {
+        // An object without a resourceVersion (an API that does not keep one) would never look written.
+        if versions.0.iter().any(|(_, _, rv)| rv.is_empty()) {
+            return;
+        }
         let mut entries = self.kept.entries.lock().unwrap();
         if entries.len() >= ENTRIES {
             entries.clear();

@@ -20,6 +20,7 @@ use serde_json::Value;
 pub use connect::{ConnectError, LABELS_EXTENSION, Target, connect, connect_within, targets};
 pub use discovery::{Discovery, Resource};
 pub use kept::{Kept, Listed, Versions};
+pub use transport::share_pools;
 
 /// The field manager every write uses.
 pub const FIELD_MANAGER: &str = "kyma";
@@ -234,7 +235,7 @@ impl Cluster {
             .to_bytes();
         if status.is_success() {
             return serde_json::from_slice(&bytes)
-                .map_err(|_| RequestError::transport("the server answered with a body that is not JSON"));
+                .map_err(|e| RequestError::transport(format!("the server's answer cannot be read: {e}")));
         }
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         let text = String::from_utf8_lossy(&bytes).trim().to_string();

@@ -10,10 +10,17 @@
 //! to another. Anything kube's own builder does more (a proxy, exec or auth-provider credentials, a CA
 //! file re-read as it rotates, certificate files that may be replaced) gets kube's client as before.
 //!
+//! A pool's connections run as tasks of the runtime that opened them, so pools are shared only in a
+//! process that says all its connections live on one runtime (`share_pools`: the binary does; a test
+//! harness running many runtimes does not, and gets kube's client per cluster). A pool is replaced after
+//! `RENEW`, as a client per connection was, so connections do not stay pinned to the addresses they were
+//! opened to (a load balancer in front of a kcp) for as long as the pool is busy.
+//!
 //! Written here rather than taken from kube: its builder makes a pool per client and has no way to pass
 //! one in; the pieces (`ConfigExt`'s connector and layers) are kube's.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,15 +43,24 @@ const IDLE: Duration = Duration::from_secs(90);
 /// rotated certificate).
 const STALE: Duration = Duration::from_secs(600);
 const POOLS_AT_MOST: usize = 4096;
+/// A pool is handed out for this long after it was made; clients made later get a new one.
+const RENEW: Duration = Duration::from_secs(600);
 
-/// The pools by what decides a connection (`shared_key`), with when each was last handed out.
-type Pools = HashMap<[u8; 32], (Pool, Instant)>;
+/// The pools by what decides a connection (`shared_key`), with when each was made and last handed out.
+type Pools = HashMap<[u8; 32], (Pool, Instant, Instant)>;
 static POOLS: LazyLock<Mutex<Pools>> = LazyLock::new(Default::default);
+static SHARE: AtomicBool = AtomicBool::new(false);
+
+/// This process runs every cluster connection on one runtime: clients may share pools.
+pub fn share_pools() {
+    SHARE.store(true, Ordering::Relaxed);
+}
 
 /// A client for `config`: on the shared pool of its server and identity when it can be, else kube's.
 pub fn client(config: Config) -> Result<kube::Client, kube::Error> {
-    let Some(key) = shared_key(&config) else {
-        return kube::Client::try_from(config);
+    let key = match shared_key(&config) {
+        Some(key) if SHARE.load(Ordering::Relaxed) => key,
+        _ => return kube::Client::try_from(config),
     };
     let pool = pool(key, &config)?;
     let service = tower::ServiceBuilder::new()
@@ -58,7 +74,9 @@ pub fn client(config: Config) -> Result<kube::Client, kube::Error> {
 
 fn pool(key: [u8; 32], config: &Config) -> Result<Pool, kube::Error> {
     let mut pools = POOLS.lock().unwrap();
-    if let Some((pool, used)) = pools.get_mut(&key) {
+    if let Some((pool, made, used)) = pools.get_mut(&key)
+        && made.elapsed() < RENEW
+    {
         *used = Instant::now();
         return Ok(pool.clone());
     }
@@ -73,9 +91,9 @@ fn pool(key: [u8; 32], config: &Config) -> Result<Pool, kube::Error> {
         .pool_timer(hyper_util::rt::TokioTimer::new())
         .build(connector);
     if pools.len() >= POOLS_AT_MOST {
-        pools.retain(|_, (_, used)| used.elapsed() < STALE);
+        pools.retain(|_, (_, _, used)| used.elapsed() < STALE);
     }
-    pools.insert(key, (pool.clone(), Instant::now()));
+    pools.insert(key, (pool.clone(), Instant::now(), Instant::now()));
     Ok(pool)
 }
 
@@ -99,10 +117,16 @@ fn shared_key(c: &Config) -> Option<[u8; 32]> {
     };
     field(c.cluster_url.scheme_str().unwrap_or("").as_bytes());
     field(c.cluster_url.authority().map_or("", |a| a.as_str()).as_bytes());
-    for cert in c.root_cert.iter().flatten() {
-        field(cert);
+    // No CA (the platform's roots) and an empty one (nothing trusted) are different trust.
+    match &c.root_cert {
+        None => field(b"platform roots"),
+        Some(certs) => {
+            field(format!("{} CAs", certs.len()).as_bytes());
+            for cert in certs {
+                field(cert);
+            }
+        }
     }
-    field(b"--");
     field(a.client_certificate_data.as_deref().unwrap_or("").as_bytes());
     field(
         a.client_key_data
@@ -161,6 +185,15 @@ mod tests {
         let mut ca = config("https://kcp.example:6443");
         ca.root_cert = Some(vec![b"another ca".to_vec()]);
         assert_ne!(a, shared_key(&ca).unwrap());
+        let mut platform = config("https://kcp.example:6443");
+        platform.root_cert = None;
+        let mut empty = config("https://kcp.example:6443");
+        empty.root_cert = Some(vec![]);
+        assert_ne!(
+            shared_key(&platform),
+            shared_key(&empty),
+            "no CA is not an empty CA"
+        );
         let mut insecure = config("https://kcp.example:6443");
         insecure.accept_invalid_certs = true;
         assert_ne!(a, shared_key(&insecure).unwrap());

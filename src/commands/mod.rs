@@ -49,5 +49,7 @@ pub fn run(cli: Cli) -> i32 {
 
 fn with_runtime<F: std::future::Future<Output = anyhow::Result<Exit>>>(f: F) -> anyhow::Result<Exit> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Every cluster connection of this process lives on this one runtime: they may share pools.
+    crate::cluster::share_pools();
     rt.block_on(f)
 }

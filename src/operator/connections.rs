@@ -61,7 +61,9 @@ fn fresh_run(c: &Cluster) -> Cluster {
 
 impl Connections {
     /// Whether a kept connection was made from this kubeconfig text (it passed the checks then; they
-    /// read nothing but the text, so they need not run again on every resync).
+    /// read nothing but the text and the operator's own flags, so they need not run again on every
+    /// resync). Holds because `targets::target_of` is the only maker of inline targets and checks each
+    /// text before it is connected.
     pub fn made_from(&self, inline: &str) -> bool {
         let prefix = format!("inline:{}|", crate::hash::sha256_hex(inline.as_bytes()));
         self.open

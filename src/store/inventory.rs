@@ -156,6 +156,8 @@ pub enum Manifest {
     Objects(Vec<Value>),
     /// As recorded: gzipped JSON.
     Recorded(std::sync::Arc<[u8]>),
+    /// Not there to read: why (a record without its manifest key, or one kept without it).
+    Unreadable(String),
 }
 
 impl Default for Manifest {
@@ -179,6 +181,7 @@ impl Manifest {
                     .map(std::borrow::Cow::Owned)
                     .map_err(|e| format!("{MANIFEST_KEY}: {e}"))
             }
+            Manifest::Unreadable(why) => Err(why.clone()),
         }
     }
 
@@ -186,6 +189,8 @@ impl Manifest {
         match self {
             Manifest::Objects(o) => gzip(&serde_json::to_vec(o).unwrap_or_default()),
             Manifest::Recorded(gz) => gz.to_vec(),
+            // Written again without it: drift stays unknown, as it was.
+            Manifest::Unreadable(_) => gzip(b"not recorded"),
         }
     }
 }
@@ -426,7 +431,11 @@ impl Inventory {
         let field = |k: &str| payload.get(k).ok_or_else(|| corrupt(format!("no {k}")));
         let mut inv: Inventory =
             serde_json::from_slice(field(RECORD_KEY)?).map_err(|e| corrupt(e.to_string()))?;
-        inv.manifest = Manifest::Recorded(field(MANIFEST_KEY)?.as_slice().into());
+        // A record without its manifest is still a record (members, hashes): only drift is unknown.
+        inv.manifest = match payload.get(MANIFEST_KEY) {
+            Some(gz) => Manifest::Recorded(gz.as_slice().into()),
+            None => Manifest::Unreadable(format!("no {MANIFEST_KEY}")),
+        };
         Ok(inv)
     }
 }
@@ -561,7 +570,9 @@ async fn secrets(cluster: &Cluster) -> Result<Resource, RequestError> {
 }
 
 /// Every kyma inventory on the cluster, by module name: one LIST of parents and parts together. On a
-/// kept connection (the operator's), Secrets not written since the last read are not decoded again.
+/// kept connection (the operator's), Secrets not written since the last read are not decoded again;
+/// their manifests are not kept (a real module's is megabytes, per cluster): `read_all_with_manifests`
+/// reads them.
 pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryError> {
     const PURPOSE: &str = "inventories";
     let r = secrets(cluster).await?;
@@ -574,21 +585,38 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
         Err(e) if e.is_not_found() => return Ok(vec![]),
         Err(e) => return Err(e.into()),
     };
-    let mut out = assemble_all(&items)?;
-    out.sort_by(|a, b| a.module.cmp(&b.module));
+    let out = assemble_all(&items)?;
+    let kept = out
+        .iter()
+        .map(|i| Inventory {
+            manifest: Manifest::Unreadable("not kept: read with read_all_with_manifests".into()),
+            ..i.clone()
+        })
+        .collect::<Vec<_>>();
     cluster.keep(
         &r,
         Some(NAMESPACE),
         Some(INVENTORY_LABEL),
         PURPOSE,
         versions,
-        std::sync::Arc::new(out.clone()),
+        std::sync::Arc::new(kept),
     );
     Ok(out)
 }
 
-/// Inventories from listed Secrets. Parts no parent asks for (an interrupted write's, or a removed
-/// module's) are ignored: the next write or remove deletes them.
+/// Every kyma inventory with the manifest it recorded (`kyma status`), read now.
+pub async fn read_all_with_manifests(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryError> {
+    let r = secrets(cluster).await?;
+    let items = match cluster.list(&r, Some(NAMESPACE), Some(INVENTORY_LABEL)).await {
+        Ok(items) => items,
+        Err(e) if e.is_not_found() => return Ok(vec![]),
+        Err(e) => return Err(e.into()),
+    };
+    assemble_all(&items)
+}
+
+/// Inventories from listed Secrets, by module name. Parts no parent asks for (an interrupted write's,
+/// or a removed module's) are ignored: the next write or remove deletes them.
 fn assemble_all(items: &[Value]) -> Result<Vec<Inventory>, InventoryError> {
     let mut parts: HashMap<&str, Vec<&Value>> = HashMap::new();
     for p in items.iter().filter(|i| i.label(PART_LABEL).is_some()) {
@@ -607,7 +635,11 @@ fn assemble_all(items: &[Value]) -> Result<Vec<Inventory>, InventoryError> {
                 .map_or(&[][..], Vec::as_slice);
             Inventory::assemble(parent, theirs)
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(|mut all| {
+            all.sort_by(|a, b| a.module.cmp(&b.module));
+            all
+        })
 }
 
 /// Make sure a namespace of kyma's own exists (the inventory's, the operator's). The last undeploy
@@ -799,6 +831,11 @@ mod tests {
                 .objects()
                 .is_err_and(|e| e.contains("manifest.json.gz"))
         );
+        // So is one whose manifest key was removed: the record still reads (members, hashes).
+        s["data"].as_object_mut().unwrap().remove("manifest.json.gz");
+        let without = Inventory::from_secret(&s).unwrap();
+        assert_eq!(without.members, inv.members);
+        assert_eq!(without.manifest.objects(), Err("no manifest.json.gz".to_string()));
     }
 
     fn big(members: usize) -> Inventory {
