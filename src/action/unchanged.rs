@@ -154,11 +154,8 @@ async fn confirm_modules(
             async move {
                 let name = plan.nodes[i].object.name();
                 let live = cluster.get(&r, key.namespace.as_deref(), name).await;
-                let live = live.map(|o| {
-                    let items: Vec<Value> = o.into_iter().collect();
-                    let versions = Versions::of(&items);
-                    Listed::Read(items, versions)
-                });
+                // Never kept (`list: None`): no versions to keep it by.
+                let live = live.map(|o| Listed::Read(o.into_iter().collect(), Versions::default()));
                 vec![Read {
                     r,
                     members: vec![(m, i, key)],

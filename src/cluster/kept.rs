@@ -23,7 +23,7 @@ use crate::object::Fields as _;
 const ENTRIES: usize = 2048;
 
 /// The objects a list returned, by namespace, name and `resourceVersion`, in a stable order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Versions(Vec<(Option<String>, String, String)>);
 
 /// A metadata-only list as far as `Versions` reads it.
