@@ -63,12 +63,15 @@ pub struct Node {
     pub reclaim: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// Modules in soft-dependency order; indices used by nodes.
     pub modules: Vec<PlannedModule>,
     pub nodes: Vec<Node>,
     pub warnings: Vec<String>,
+    /// Every object carries its ApplySet label (`inventory::label_plan`): a plan kept across the
+    /// operator's reconciles is labelled once and then only read.
+    pub labelled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +201,7 @@ pub fn build(rendered: Vec<Rendered>, depends_on: &BTreeMap<String, Vec<String>>
         modules,
         nodes,
         warnings,
+        labelled: false,
     }
 }
 

@@ -1,6 +1,7 @@
 //! A deploy, end to end around the engine: lock, inventories, the fast "unchanged" skip, the adoption
 //! guard, union-then-exact inventory writes, and prune after success.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
@@ -51,22 +52,27 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// `plan` is borrowed when the caller keeps it for later runs (the operator's memoized render): a deploy
+/// that changes nothing only reads it; one that applies copies it first.
 pub async fn run(
     cluster: &Cluster,
-    plan: &mut Plan,
+    mut plan: Cow<'_, Plan>,
     values: &BTreeMap<String, ModuleValues>,
     opts: &DeployOptions,
     events: mpsc::UnboundedSender<Event>,
     cancel: CancellationToken,
 ) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
+    if !plan.labelled {
+        inventory::label_plan(plan.to_mut());
+    }
     // A deploy that changes nothing (the operator's resync, a CI job run again) is answered from reads:
     // no lock, no write. Anything else — a module changed, drifted or unhealthy, an inventory another run
     // is writing (not complete) — goes the locked way below and reads again under the lock.
     if !dry_run
         && !opts.reapply
         && opts.refused.is_empty()
-        && let Some(done) = unchanged_unlocked(cluster, plan, values, opts, &events, &cancel).await?
+        && let Some(done) = unchanged_unlocked(cluster, &plan, values, opts, &events, &cancel).await?
     {
         return Ok(done);
     }
@@ -93,7 +99,7 @@ pub async fn run(
     let stop = stop_on_loss(&cancel, lock.as_ref());
     let mut result = deploy_locked(
         cluster,
-        plan,
+        plan.into_owned(),
         values,
         opts,
         events,
@@ -117,14 +123,13 @@ pub async fn run(
 /// would be applied.
 async fn unchanged_unlocked(
     cluster: &Cluster,
-    plan: &mut Plan,
+    plan: &Plan,
     values: &BTreeMap<String, ModuleValues>,
     opts: &DeployOptions,
     events: &mpsc::UnboundedSender<Event>,
     cancel: &CancellationToken,
 ) -> Result<Option<DeployResult>, ActionError> {
     let existing = inventories_by_module(cluster).await?;
-    inventory::label_plan(plan);
     let d = decide(plan, values, opts, &existing);
     if d.unchanged.len() != plan.modules.len() {
         return Ok(None);
@@ -141,7 +146,7 @@ async fn unchanged_unlocked(
     }
     let outcome = engine::run(
         cluster,
-        plan,
+        Cow::Borrowed(plan),
         opts.settings.clone(),
         d.presets,
         events.clone(),
@@ -211,7 +216,7 @@ pub(super) fn still_ours(lock: Option<&Lock>) -> Result<(), ActionError> {
 
 async fn deploy_locked(
     cluster: &Cluster,
-    plan: &mut Plan,
+    mut plan: Plan,
     values: &BTreeMap<String, ModuleValues>,
     opts: &DeployOptions,
     events: mpsc::UnboundedSender<Event>,
@@ -220,10 +225,7 @@ async fn deploy_locked(
 ) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
     let existing = inventories_by_module(cluster).await?;
-
-    inventory::label_plan(plan);
-
-    let decisions = decide(plan, values, opts, &existing);
+    let decisions = decide(&plan, values, opts, &existing);
     let unchanged = decisions.unchanged_renders();
     let Decisions {
         mut presets,
@@ -232,14 +234,20 @@ async fn deploy_locked(
         mut inventories,
         ..
     } = decisions;
-    record_manifests(plan, &mut inventories);
-    let restored =
-        confirm_unchanged(cluster, plan, &unchanged, opts.settings.concurrency, &mut presets).await;
+    record_manifests(&plan, &mut inventories);
+    let restored = confirm_unchanged(
+        cluster,
+        &mut plan,
+        &unchanged,
+        opts.settings.concurrency,
+        &mut presets,
+    )
+    .await;
 
     if !opts.adopt {
-        check_ownership(cluster, plan, &existing, &mut presets).await;
+        check_ownership(cluster, &plan, &existing, &mut presets).await;
     }
-    check_stored_versions(cluster, plan, &mut presets).await;
+    check_stored_versions(cluster, &plan, &mut presets).await;
 
     // Record the union of old and new members before anything is applied: an interrupted run can then
     // always find (and later prune) everything it may have touched.
@@ -251,7 +259,7 @@ async fn deploy_locked(
 
     let mut outcome = engine::run(
         cluster,
-        plan,
+        Cow::Owned(plan),
         opts.settings.clone(),
         presets.clone(),
         events,

@@ -55,8 +55,9 @@ impl Engine<'_> {
     }
 
     fn request(&mut self, i: usize) -> Request {
-        let node = &mut self.plan.nodes[i];
-        let module_ns = self.plan.modules[node.module].namespace.clone();
+        let plan = self.plan.to_mut();
+        let node = &mut plan.nodes[i];
+        let module_ns = plan.modules[node.module].namespace.clone();
         let api_version = node.object.api_version().to_string();
         let kind = node.object.kind().to_string();
         let resource = self.cluster.discovery.resolve(&api_version, &kind);

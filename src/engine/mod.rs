@@ -20,6 +20,7 @@ mod state;
 mod verdict;
 mod watch;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -85,7 +86,9 @@ enum Msg {
 
 struct Engine<'a> {
     cluster: &'a Cluster,
-    plan: &'a mut Plan,
+    /// Borrowed when nothing is applied (a resync's skip of unchanged modules); owned otherwise — an
+    /// object's scope is settled in place before it goes out.
+    plan: Cow<'a, Plan>,
     s: Settings,
     graph: Graph,
     tx: mpsc::UnboundedSender<Msg>,
@@ -105,7 +108,7 @@ struct Engine<'a> {
 /// Run the plan against the cluster.
 pub async fn run(
     cluster: &Cluster,
-    plan: &mut Plan,
+    plan: Cow<'_, Plan>,
     s: Settings,
     presets: Vec<Option<Preset>>,
     events: mpsc::UnboundedSender<Event>,
@@ -154,7 +157,7 @@ pub async fn run(
 impl<'a> Engine<'a> {
     fn new(
         cluster: &'a Cluster,
-        plan: &'a mut Plan,
+        plan: Cow<'a, Plan>,
         s: Settings,
         presets: Vec<Option<Preset>>,
         tx: mpsc::UnboundedSender<Msg>,

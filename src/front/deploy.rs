@@ -2,6 +2,9 @@
 //! and turn its result into that cluster's `Report`. The command line runs it per cluster, the
 //! operator per `Kyma` object.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -36,15 +39,16 @@ pub async fn deploy_to(
     let cluster = crate::cluster::connect_within(to.target, request.connect_window()).await?;
     let facts = crate::cluster::facts::read(&cluster, loaded.uses_network_facts()).await;
     let prepared = crate::pipeline::render(loaded, &facts)?;
-    deploy_prepared(&cluster, request, prepared, to, events, cancel).await
+    deploy_prepared(&cluster, request, Arc::new(prepared), to, events, cancel).await
 }
 
 /// One cluster's deploy of a selection rendered for it, on a connection already made (the operator
-/// keeps both across reconciles).
+/// keeps both across reconciles). A render held only here is handed to the deploy to change as it
+/// applies; one the operator keeps for its next reconciles is only read (copied if anything is applied).
 pub async fn deploy_prepared(
     cluster: &Cluster,
     request: &DeployRequest,
-    mut prepared: Prepared,
+    mut prepared: Arc<Prepared>,
     to: Destination<'_>,
     events: mpsc::UnboundedSender<Event>,
     cancel: CancellationToken,
@@ -55,16 +59,14 @@ pub async fn deploy_prepared(
     }
 
     let opts = request.options(prepared.refused.clone());
-    let result = run(
-        cluster,
-        &mut prepared.plan,
-        &prepared.values,
-        &opts,
-        events,
-        cancel,
-    )
-    .await
-    .map_err(Failure::from)?;
+    let owned = Arc::get_mut(&mut prepared).map(|p| std::mem::take(&mut p.plan));
+    let plan = match owned {
+        Some(plan) => Cow::Owned(plan),
+        None => Cow::Borrowed(&prepared.plan),
+    };
+    let result = run(cluster, plan, &prepared.values, &opts, events, cancel)
+        .await
+        .map_err(Failure::from)?;
     for w in &result.warnings {
         report.warn(w);
     }

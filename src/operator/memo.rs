@@ -27,7 +27,7 @@ struct Entry {
     used: Instant,
     loaded: Arc<Loaded>,
     /// The render for one set of facts (a fleet's clusters mostly share theirs).
-    prepared: HashMap<String, Prepared>,
+    prepared: HashMap<String, Arc<Prepared>>,
 }
 
 /// What decides a reconcile's load: the catalog as loaded (its generation), the modules, and every
@@ -87,7 +87,7 @@ impl Memo {
         );
     }
 
-    pub fn prepared(&self, key: &str, facts: &str) -> Option<Prepared> {
+    pub fn prepared(&self, key: &str, facts: &str) -> Option<Arc<Prepared>> {
         self.entries
             .lock()
             .unwrap()
@@ -97,7 +97,7 @@ impl Memo {
             .cloned()
     }
 
-    pub fn keep_prepared(&self, key: &str, facts: &str, prepared: &Prepared) {
+    pub fn keep_prepared(&self, key: &str, facts: &str, prepared: &Arc<Prepared>) {
         if let Some(e) = self.entries.lock().unwrap().get_mut(key) {
             // A few sets of facts per configuration (clusters of different versions); more is a fleet
             // of many kinds, and the oldest set goes.

@@ -7,6 +7,7 @@
 //! - `controller.rs`: the reconcile of one object (finalizer, removed modules, deploy, status).
 //! - `request.rs`: a `Kyma` object → `DeployRequest` / `UndeployRequest`, and running them.
 //! - `targets.rs`: which cluster an object's modules go to; Secrets and ConfigMaps read in memory.
+//! - `kubeconfigs.rs`: kubeconfig Secrets as read, used again while the Secret watch sees no change.
 //! - `connections.rs`: one client and discovery per target cluster, kept across reconciles.
 //! - `catalogs.rs`: the catalog loaded once and again when it changes; assets read once per version.
 //! - `memo.rs`: loads and renders kept by their inputs (bounded), so an unchanged resync renders nothing.
@@ -19,6 +20,7 @@ pub mod api;
 mod catalogs;
 mod connections;
 mod controller;
+mod kubeconfigs;
 mod log;
 pub mod manifests;
 mod memo;
@@ -79,6 +81,8 @@ struct Ctx {
     catalogs: catalogs::Catalogs,
     /// Loads and renders by their inputs: an unchanged object renders nothing on its resync.
     memo: memo::Memo,
+    /// Kubeconfig Secrets as read, while the Secret watch sees them unchanged.
+    kubeconfigs: kubeconfigs::Kubeconfigs,
 }
 
 type Store = kube::runtime::reflector::Store<kube::api::DynamicObject>;
@@ -147,6 +151,7 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
         connections: Default::default(),
         catalogs: Default::default(),
         memo: Default::default(),
+        kubeconfigs: Default::default(),
     });
     tracing::info!(
         server = %home.server,
@@ -226,11 +231,18 @@ async fn watch(
     let store_for_metas = store.clone();
     let kyma_ar = ctx.kymas.api_resource();
     let secret_api = ctx.home.dynamic_api(&ctx.secrets, ctx.args.namespace.as_deref());
-    // A changed kubeconfig Secret reconciles the Kyma objects that name it.
-    let controller = controller.watches_with(
-        secret_api,
-        ctx.secrets.api_resource(),
-        watcher::Config::default(),
+    // A changed kubeconfig Secret reconciles the Kyma objects that name it (and what the watch sees
+    // tells which Secrets as read are still current).
+    let seen = ctx.clone();
+    let secret_events = {
+        use futures::TryStreamExt as _;
+        use kube::runtime::WatchStreamExt as _;
+        watcher::watcher(secret_api, watcher::Config::default())
+            .inspect_ok(move |e| seen.kubeconfigs.observe(e))
+            .touched_objects()
+    };
+    let controller = controller.watches_stream_with(
+        secret_events,
         move |secret: kube::api::DynamicObject| {
             let ns = secret.metadata.namespace.clone();
             let name = secret.metadata.name.clone();
@@ -247,6 +259,7 @@ async fn watch(
                 .map(|k| ObjectRef::from_obj_with(k.as_ref(), kyma_ar.clone()))
                 .collect::<Vec<_>>()
         },
+        ctx.secrets.api_resource(),
     );
     // A changed ModuleReleaseMeta (a channel moved) reconciles the objects with that module at once.
     let controller = match &ctx.release_metas {

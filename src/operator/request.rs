@@ -2,6 +2,7 @@
 //! builds from its flags, run by the same code (`kyma deploy`'s per-cluster deploy, `kyma undeploy`'s
 //! action), so the defaults and the behaviour are the CLI's.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -153,12 +154,15 @@ fn prepare(
     inputs: Option<&str>,
     loaded: &crate::pipeline::Loaded,
     facts: &crate::render::ClusterFacts,
-) -> Result<crate::pipeline::Prepared, crate::pipeline::PipelineError> {
+) -> Result<Arc<crate::pipeline::Prepared>, crate::pipeline::PipelineError> {
     let facts_key = serde_json::to_string(facts).unwrap_or_default();
     if let Some(p) = inputs.and_then(|k| ctx.memo.prepared(k, &facts_key)) {
         return Ok(p);
     }
-    let prepared = crate::pipeline::render(loaded, facts)?;
+    let mut prepared = crate::pipeline::render(loaded, facts)?;
+    // Labelled once here: every later reconcile of these inputs only reads the kept plan.
+    crate::store::inventory::label_plan(&mut prepared.plan);
+    let prepared = Arc::new(prepared);
     if let Some(k) = inputs {
         ctx.memo.keep_prepared(k, &facts_key, &prepared);
     }

@@ -19,7 +19,15 @@ pub(super) async fn target_of(ctx: &Ctx, spec: &KymaSpec, obj: &DynamicObject) -
         return Ok(ctx.home_target.clone());
     };
     let ns = obj.metadata.namespace.as_deref().unwrap_or("default");
-    let bytes = read_key(ctx, &ctx.secrets, ns, &r.name, &r.key).await?;
+    let bytes = match ctx.kubeconfigs.get(ns, &r.name, &r.key) {
+        Some(bytes) => bytes,
+        None => {
+            let (bytes, version) = read_key(ctx, &ctx.secrets, ns, &r.name, &r.key).await?;
+            ctx.kubeconfigs
+                .keep(ns, &r.name, &r.key, version.as_deref(), &bytes);
+            bytes
+        }
+    };
     let allowed = super::untrusted::Allowed {
         exec: ctx.args.insecure_kubeconfig_exec,
         files: ctx.args.insecure_kubeconfig_files,
@@ -66,7 +74,7 @@ pub(super) async fn central_overrides(ctx: &Ctx) -> Result<Option<Document>, Fai
             f.error.context("the central overrides (--overrides-from)"),
         )
     };
-    let bytes = read_key(ctx, &r, ns, name, "overrides.yaml")
+    let (bytes, _) = read_key(ctx, &r, ns, name, "overrides.yaml")
         .await
         .map_err(context)?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -81,8 +89,14 @@ pub(super) async fn central_overrides(ctx: &Ctx) -> Result<Option<Document>, Fai
 }
 
 /// One key of a ConfigMap or Secret of the watched cluster (a Secret's value decoded from base64): the
-/// kubeconfig a `Kyma` object names, the central overrides.
-async fn read_key(ctx: &Ctx, r: &Resource, ns: &str, name: &str, key: &str) -> Result<Vec<u8>, Failure> {
+/// kubeconfig a `Kyma` object names, the central overrides. With the object's `resourceVersion`.
+async fn read_key(
+    ctx: &Ctx,
+    r: &Resource,
+    ns: &str,
+    name: &str,
+    key: &str,
+) -> Result<(Vec<u8>, Option<String>), Failure> {
     let kind = r.kind.as_str();
     let object = ctx
         .home
@@ -98,11 +112,17 @@ async fn read_key(ctx: &Ctx, r: &Resource, ns: &str, name: &str, key: &str) -> R
     let field = object
         .str_at(&["data", key])
         .ok_or_else(|| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} has no key {key:?}")))?;
+    let version = object
+        .str_at(&["metadata", "resourceVersion"])
+        .map(str::to_string);
     if kind != "Secret" {
-        return Ok(field.as_bytes().to_vec());
+        return Ok((field.as_bytes().to_vec(), version));
     }
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
+    let bytes = base64::engine::general_purpose::STANDARD
         .decode(field)
-        .map_err(|e| Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} key {key:?}: not base64: {e}")))
+        .map_err(|e| {
+            Failure::bad_input(anyhow::anyhow!("{kind} {ns}/{name} key {key:?}: not base64: {e}"))
+        })?;
+    Ok((bytes, version))
 }

@@ -739,6 +739,10 @@ pub fn is_kept(live: &Value) -> bool {
 /// Label every object of a plan as what it is: a member of its module's ApplySet, or a shared module
 /// namespace. Deploy and diff must send exactly the same objects.
 pub fn label_plan(plan: &mut crate::plan::Plan) {
+    if plan.labelled {
+        return;
+    }
+    plan.labelled = true;
     for node in plan.nodes.iter_mut() {
         if node.implicit {
             set_label(&mut node.object, SHARED_LABEL, "true");

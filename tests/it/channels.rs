@@ -288,11 +288,7 @@ async fn the_operator_takes_channels_from_the_clusters_module_release_metas() {
     c.apply(&metas, &meta("9.9.9"), Default::default()).await.unwrap();
     let said = eventually(Duration::from_secs(60), || async {
         let k = c.get(&kymas, Some(&home), "k").await.ok()??;
-        let cond = k["status"]["conditions"]
-            .as_array()?
-            .iter()
-            .find(|c| c["type"] == "Ready")?
-            .clone();
+        let cond = crate::operator::ready_condition(&k)?;
         (cond["reason"] == "InvalidSpec").then_some(cond)
     })
     .await

@@ -113,6 +113,15 @@ pub(crate) fn kyma_in(name: &str, namespace: &str, run: &str, spec: Value) -> Va
            "spec": spec})
 }
 
+/// The object's `Ready` condition, if it has one.
+pub(crate) fn ready_condition(kyma: &Value) -> Option<Value> {
+    kyma["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .cloned()
+}
+
 pub(crate) fn ready(kyma: &Value) -> bool {
     let generation = &kyma["metadata"]["generation"];
     kyma["status"]["observedGeneration"] == *generation
@@ -320,15 +329,21 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
     let kubeconfig_text = inline_kubeconfig(&compat_kubeconfig());
     let secrets = resource(&c, "v1", "Secret");
     use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(kubeconfig_text);
-    c.apply(
-        &secrets,
-        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "old-cluster", "namespace": tenant},
-                "data": {"config": encoded}}),
-        Default::default(),
-    )
-    .await
-    .unwrap();
+    let put_kubeconfig = |text: &str| {
+        let (c, secrets, tenant) = (c.clone(), secrets.clone(), tenant.clone());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        async move {
+            c.apply(
+                &secrets,
+                &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "old-cluster", "namespace": tenant},
+                        "data": {"config": encoded}}),
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        }
+    };
+    put_kubeconfig(&kubeconfig_text).await;
     let remote = kyma_object("remote", json!([{"name": conf}]), Some("old-cluster"));
     c.apply(&kymas, &remote, Default::default()).await.unwrap();
     wait_ready("remote")
@@ -346,6 +361,31 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         c.get(&cms, Some(&conf_ns), "settings").await.unwrap().is_none(),
         "and not here"
     );
+    // 4b. The kubeconfig read once is used again only while the Secret is unchanged: a new content (one
+    //     the operator refuses) is what the next reconcile judges, and the old one put back heals it.
+    // Several resyncs on the kubeconfig as read (resync 3 s) before it changes.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    put_kubeconfig(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster:\n    server: https://127.0.0.1:1\n\
+         contexts:\n- name: x\n  context: {cluster: x, user: x}\ncurrent-context: x\nusers:\n- name: x\n  user:\n    \
+         exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n      interactiveMode: Never\n",
+    )
+    .await;
+    let refused = eventually(Duration::from_secs(60), || async {
+        let k = c.get(&kymas, Some(&tenant), "remote").await.ok()??;
+        let cond = ready_condition(&k)?;
+        (cond["reason"] == "InvalidSpec").then_some(cond)
+    })
+    .await;
+    assert!(
+        refused.is_some(),
+        "the changed kubeconfig Secret was not read again:\n{}",
+        op.log()
+    );
+    put_kubeconfig(&kubeconfig_text).await;
+    wait_ready("remote")
+        .await
+        .unwrap_or_else(|| panic!("remote not Ready with its kubeconfig back:\n{}", op.log()));
 
     // 5. Three modules: `kyma deploy` of one set, then a Kyma object asking for the same set under its
     //    own names — what the operator adds to the CLI's own time.
@@ -690,11 +730,7 @@ async fn a_kubeconfig_secret_that_runs_a_command_or_names_files_is_refused() {
     .unwrap();
     let condition = eventually(Duration::from_secs(60), || async {
         let k = c.get(&kymas, Some(&tenant), "k").await.ok()??;
-        let cond = k["status"]["conditions"]
-            .as_array()?
-            .iter()
-            .find(|c| c["type"] == "Ready")?
-            .clone();
+        let cond = ready_condition(&k)?;
         (cond["status"] == "False").then_some(cond)
     })
     .await
