@@ -72,6 +72,11 @@ pub struct Plan {
     /// Every object carries its ApplySet label (`inventory::label_plan`): a plan kept across the
     /// operator's reconciles is labelled once and then only read.
     pub labelled: bool,
+    /// Each module's manifest hash, as its inventory records it, once taken (`action::deploy`): a plan
+    /// kept across the operator's resyncs hashes its objects — megabytes for a real module — once, not
+    /// on every resync. Whatever changes an object after labelling clears it (the engine, on its own
+    /// copy).
+    pub manifest_hashes: std::sync::OnceLock<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +207,7 @@ pub fn build(rendered: Vec<Rendered>, depends_on: &BTreeMap<String, Vec<String>>
         nodes,
         warnings,
         labelled: false,
+        manifest_hashes: Default::default(),
     }
 }
 

@@ -389,12 +389,27 @@ fn record_manifests(plan: &Plan, inventories: &mut [Option<Inventory>]) {
     }
 }
 
+/// Module `mi`'s manifest hash: taken for every module at the first ask, then kept with the plan.
+fn manifest_hash(plan: &Plan, mi: usize) -> String {
+    let hashes = plan.manifest_hashes.get_or_init(|| {
+        (0..plan.modules.len())
+            .map(|m| {
+                let objects = recorded_order(plan, m)
+                    .into_iter()
+                    .map(|i| &plan.nodes[i].object.data);
+                inventory::manifest_hash(&plan.modules[m].version, objects)
+            })
+            .collect()
+    });
+    hashes[mi].clone()
+}
+
 /// The inventory module `mi` records for this plan and these values (not yet complete; its manifest is
 /// filled in by `record_manifests` before it is written).
 fn new_inventory(plan: &Plan, mi: usize, values: &BTreeMap<String, ModuleValues>) -> Inventory {
     let m = &plan.modules[mi];
     let idx = recorded_order(plan, mi);
-    let manifest_hash = inventory::manifest_hash(&m.version, idx.iter().map(|&i| &plan.nodes[i].object.data));
+    let manifest_hash = manifest_hash(plan, mi);
     let values_hash = inventory::hash_json(
         &serde_json::to_value(values.get(&m.name).map(|v| (&v.values, &v.global))).unwrap_or_default(),
     );
@@ -816,5 +831,56 @@ async fn check_stored_versions(cluster: &Cluster, plan: &Plan, presets: &mut [Op
                  then deploy again — or upgrade through the module version that migrates them"
             )));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::{Object, Origin, Scope};
+    use crate::render::Rendered;
+    use serde_json::json;
+
+    fn plan() -> Plan {
+        let rendered = ["a", "b"]
+            .map(|m| Rendered {
+                module: m.into(),
+                version: "1.0.0".into(),
+                namespace: None,
+                objects: vec![Object {
+                    data: json!({"apiVersion": "v1", "kind": "ConfigMap",
+                                 "metadata": {"name": format!("{m}-cm"), "namespace": "ns"}, "data": {"k": m}}),
+                    origin: Origin {
+                        module: m.into(),
+                        file: "f".into(),
+                        doc: 1,
+                    },
+                    scope: Scope::Namespaced,
+                    module_cr: false,
+                }],
+            })
+            .into();
+        crate::plan::build(rendered, &BTreeMap::new())
+    }
+
+    fn hashed_now(plan: &Plan, mi: usize) -> String {
+        let objects = recorded_order(plan, mi)
+            .into_iter()
+            .map(|i| &plan.nodes[i].object.data);
+        inventory::manifest_hash(&plan.modules[mi].version, objects)
+    }
+
+    #[test]
+    fn a_kept_manifest_hash_is_the_one_its_objects_hash_to_and_labelling_takes_it_again() {
+        let mut p = plan();
+        let unlabelled = manifest_hash(&p, 1);
+        assert_eq!(unlabelled, hashed_now(&p, 1));
+        inventory::label_plan(&mut p);
+        let labelled = manifest_hash(&p, 1);
+        assert_ne!(unlabelled, labelled, "the labels are part of what is recorded");
+        assert_eq!(labelled, hashed_now(&p, 1));
+        assert_eq!(manifest_hash(&p, 0), hashed_now(&p, 0));
+        let copy = p.clone();
+        assert_eq!(manifest_hash(&copy, 1), labelled, "a copy carries it");
     }
 }

@@ -64,6 +64,8 @@ impl Engine<'_> {
         if let Some(r) = &resource {
             discovery::settle_scope(&mut node.object, r, module_ns.as_deref());
         }
+        // This copy's objects may differ from what was hashed now.
+        plan.manifest_hashes.take();
         Request {
             dry_run_unserved: self.s.dry_run && resource.is_none(),
             resource,

@@ -42,7 +42,7 @@ use kube::runtime::watcher;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{GlobalArgs, OperatorRunArgs, OutputFormat};
+use crate::cli::{GlobalArgs, OperatorRunArgs};
 use crate::cluster::{ApplyOptions, Cluster, Resource, Target};
 use crate::exit::{Exit, Failure};
 use crate::pipeline::FetchSettings;
@@ -50,7 +50,6 @@ use crate::pipeline::FetchSettings;
 struct Ctx {
     /// Catalogs and downloads, from the operator's own flags (`--catalog`, `--mirror`, …).
     fetch: FetchSettings,
-    output: OutputFormat,
     args: OperatorRunArgs,
     /// The cluster the operator watches (its `Kyma` objects and Secrets live here).
     home: Cluster,
@@ -132,7 +131,6 @@ pub async fn run(global: GlobalArgs, args: OperatorRunArgs) -> anyhow::Result<Ex
     .await;
     let ctx = Arc::new(Ctx {
         fetch: crate::front::requests::fetch(&global),
-        output: global.output,
         args,
         home: home.clone(),
         home_target,

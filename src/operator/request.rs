@@ -120,7 +120,9 @@ pub(super) async fn deploy(
     let log = tokio::spawn(log_modules(key.to_string(), target.label.clone(), rx));
     let to = crate::front::deploy::Destination {
         target,
-        output: ctx.output,
+        // The report is read, never printed: its JSON document becomes the status; a table would be
+        // made on every resync for no one.
+        output: crate::cli::OutputFormat::Json,
         immediate: false,
     };
     let cancel = ctx.shutdown.child_token();

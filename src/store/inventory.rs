@@ -743,6 +743,7 @@ pub fn label_plan(plan: &mut crate::plan::Plan) {
         return;
     }
     plan.labelled = true;
+    plan.manifest_hashes.take();
     for node in plan.nodes.iter_mut() {
         if node.implicit {
             set_label(&mut node.object, SHARED_LABEL, "true");
