@@ -1,5 +1,10 @@
 use clap::Parser;
 
+/// The operator at rest spends a fifth of its CPU in the C library's allocator (small allocations per
+/// request, freed at once); mimalloc serves them from thread-local pages.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     quiet_on_closed_stdout();
     let cli = kyma::Cli::parse();
