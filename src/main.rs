@@ -1,7 +1,8 @@
 use clap::Parser;
 
 /// The operator at rest spends a fifth of its CPU in the C library's allocator (small allocations per
-/// request, freed at once); mimalloc serves them from thread-local pages.
+/// request, freed at once); mimalloc serves them from thread-local pages. Its 2.x line, pinned: the 3.x
+/// line measured the same here, and long-running services have reported it holding more memory.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

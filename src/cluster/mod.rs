@@ -435,6 +435,22 @@ impl Cluster {
 
     /// A dynamic `Api` for watches (kube-runtime's watcher does the resourceVersion bookkeeping).
     pub fn dynamic_api(&self, r: &Resource, namespace: Option<&str>) -> kube::Api<kube::api::DynamicObject> {
+        self.api_of(r, namespace)
+    }
+
+    /// The same, asking for names and versions only (metadata-only requests and watches).
+    pub fn metadata_api(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+    ) -> kube::Api<kube::core::PartialObjectMeta<kube::api::DynamicObject>> {
+        self.api_of(r, namespace)
+    }
+
+    fn api_of<K>(&self, r: &Resource, namespace: Option<&str>) -> kube::Api<K>
+    where
+        K: kube::Resource<DynamicType = kube::api::ApiResource, Scope = kube::core::DynamicResourceScope>,
+    {
         let ar = r.api_resource();
         match (r.namespaced, namespace) {
             (true, Some(ns)) => kube::Api::namespaced_with(self.client.clone(), ns, &ar),

@@ -55,6 +55,9 @@ impl Engine<'_> {
     }
 
     fn request(&mut self, i: usize) -> Request {
+        // Only a plan the engine owns goes out: a borrowed one (a resync that applies nothing) would be
+        // copied whole here.
+        debug_assert!(matches!(self.plan, std::borrow::Cow::Owned(_)));
         let plan = self.plan.to_mut();
         let node = &mut plan.nodes[i];
         let module_ns = plan.modules[node.module].namespace.clone();

@@ -6,14 +6,19 @@
 //! arrives (it also reconciles the objects that name the Secret, which then read it afresh). When the
 //! watch restarts (it lost its stream), nothing is trusted until it has listed again; a Secret deleted
 //! is forgotten at once; and a read is never older than `FRESH`, so a watch stuck without noticing still
-//! cannot keep an old kubeconfig in use for long.
+//! cannot keep an old kubeconfig in use for long (and is dropped from memory at the next read of any).
+//! The watch is metadata-only: the operator never receives the data of Secrets nobody names.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use kube::api::DynamicObject;
+use kube::api::{DynamicObject, ObjectMeta};
+use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::Event;
+
+/// What the Secret watch delivers: names and versions, no data.
+pub(super) type SecretMeta = PartialObjectMeta<DynamicObject>;
 
 /// The longest a Secret as read is used without reading it again.
 const FRESH: Duration = Duration::from_secs(300);
@@ -40,17 +45,17 @@ struct Read {
 
 impl Kubeconfigs {
     /// What the Secret watch saw. Only versions are kept of Secrets nobody read; data only of those read.
-    pub fn observe(&self, event: &Event<DynamicObject>) {
+    pub fn observe(&self, event: &Event<SecretMeta>) {
         let mut secrets = self.secrets.lock().unwrap();
         match event {
             Event::Init => secrets.clear(),
             Event::Apply(s) | Event::InitApply(s) => {
-                if let (Some(id), Some(version)) = (id_of(s), s.metadata.resource_version.clone()) {
+                if let (Some(id), Some(version)) = (id_of(&s.metadata), s.metadata.resource_version.clone()) {
                     secrets.entry(id).or_default().watched = Some(version);
                 }
             }
             Event::Delete(s) => {
-                if let Some(id) = id_of(s) {
+                if let Some(id) = id_of(&s.metadata) {
                     secrets.remove(&id);
                 }
             }
@@ -67,14 +72,19 @@ impl Kubeconfigs {
             .then(|| read.bytes.clone())
     }
 
-    /// Keep what was just read (a Secret without a version is never kept).
+    /// Keep what was just read (a Secret without a version is never kept). Reads too old to be used are
+    /// dropped here: credentials no object uses any more do not stay in memory.
     pub fn keep(&self, ns: &str, name: &str, key: &str, version: Option<&str>, bytes: &[u8]) {
         let Some(version) = version.filter(|v| !v.is_empty()) else {
             return;
         };
-        self.secrets
-            .lock()
-            .unwrap()
+        let mut secrets = self.secrets.lock().unwrap();
+        for seen in secrets.values_mut() {
+            if seen.read.as_ref().is_some_and(|r| r.at.elapsed() >= FRESH) {
+                seen.read = None;
+            }
+        }
+        secrets
             .entry((ns.to_string(), name.to_string()))
             .or_default()
             .read = Some(Read {
@@ -86,26 +96,23 @@ impl Kubeconfigs {
     }
 }
 
-fn id_of(s: &DynamicObject) -> Option<(String, String)> {
-    Some((s.metadata.namespace.clone()?, s.metadata.name.clone()?))
+fn id_of(m: &ObjectMeta) -> Option<(String, String)> {
+    Some((m.namespace.clone()?, m.name.clone()?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::api::ObjectMeta;
+    use kube::core::PartialObjectMetaExt as _;
 
-    fn secret(name: &str, version: &str) -> DynamicObject {
-        DynamicObject {
-            types: None,
-            metadata: ObjectMeta {
-                namespace: Some("ns".into()),
-                name: Some(name.into()),
-                resource_version: Some(version.into()),
-                ..Default::default()
-            },
-            data: serde_json::json!({}),
+    fn secret(name: &str, version: &str) -> SecretMeta {
+        ObjectMeta {
+            namespace: Some("ns".into()),
+            name: Some(name.into()),
+            resource_version: Some(version.into()),
+            ..Default::default()
         }
+        .into_response_partial()
     }
 
     #[test]

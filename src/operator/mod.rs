@@ -228,7 +228,7 @@ async fn watch(
     let _ = ctx.kyma_store.set(store.clone());
     let store_for_metas = store.clone();
     let kyma_ar = ctx.kymas.api_resource();
-    let secret_api = ctx.home.dynamic_api(&ctx.secrets, ctx.args.namespace.as_deref());
+    let secret_api = ctx.home.metadata_api(&ctx.secrets, ctx.args.namespace.as_deref());
     // A changed kubeconfig Secret reconciles the Kyma objects that name it (and what the watch sees
     // tells which Secrets as read are still current).
     let seen = ctx.clone();
@@ -241,7 +241,7 @@ async fn watch(
     };
     let controller = controller.watches_stream_with(
         secret_events,
-        move |secret: kube::api::DynamicObject| {
+        move |secret: kubeconfigs::SecretMeta| {
             let ns = secret.metadata.namespace.clone();
             let name = secret.metadata.name.clone();
             store
