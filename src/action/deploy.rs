@@ -391,17 +391,18 @@ fn record_manifests(plan: &Plan, inventories: &mut [Option<Inventory>]) {
 
 /// Module `mi`'s manifest hash: taken for every module at the first ask, then kept with the plan.
 fn manifest_hash(plan: &Plan, mi: usize) -> String {
-    let hashes = plan.manifest_hashes.get_or_init(|| {
-        (0..plan.modules.len())
-            .map(|m| {
-                let objects = recorded_order(plan, m)
-                    .into_iter()
-                    .map(|i| &plan.nodes[i].object.data);
-                inventory::manifest_hash(&plan.modules[m].version, objects)
-            })
-            .collect()
-    });
+    let hashes = plan
+        .manifest_hashes
+        .get_or_init(|| (0..plan.modules.len()).map(|m| hash_now(plan, m)).collect());
     hashes[mi].clone()
+}
+
+/// Module `mi`'s manifest hash from its objects as they are now.
+fn hash_now(plan: &Plan, mi: usize) -> String {
+    let objects = recorded_order(plan, mi)
+        .into_iter()
+        .map(|i| &plan.nodes[i].object.data);
+    inventory::manifest_hash(&plan.modules[mi].version, objects)
 }
 
 /// The inventory module `mi` records for this plan and these values (not yet complete; its manifest is
@@ -863,23 +864,16 @@ mod tests {
         crate::plan::build(rendered, &BTreeMap::new())
     }
 
-    fn hashed_now(plan: &Plan, mi: usize) -> String {
-        let objects = recorded_order(plan, mi)
-            .into_iter()
-            .map(|i| &plan.nodes[i].object.data);
-        inventory::manifest_hash(&plan.modules[mi].version, objects)
-    }
-
     #[test]
     fn a_kept_manifest_hash_is_the_one_its_objects_hash_to_and_labelling_takes_it_again() {
         let mut p = plan();
         let unlabelled = manifest_hash(&p, 1);
-        assert_eq!(unlabelled, hashed_now(&p, 1));
+        assert_eq!(unlabelled, hash_now(&p, 1));
         inventory::label_plan(&mut p);
         let labelled = manifest_hash(&p, 1);
         assert_ne!(unlabelled, labelled, "the labels are part of what is recorded");
-        assert_eq!(labelled, hashed_now(&p, 1));
-        assert_eq!(manifest_hash(&p, 0), hashed_now(&p, 0));
+        assert_eq!(labelled, hash_now(&p, 1));
+        assert_eq!(manifest_hash(&p, 0), hash_now(&p, 0));
         let copy = p.clone();
         assert_eq!(manifest_hash(&copy, 1), labelled, "a copy carries it");
     }
