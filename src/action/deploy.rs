@@ -53,7 +53,7 @@ fn now() -> String {
 }
 
 /// `plan` is borrowed when the caller keeps it for later runs (the operator's memoized render): a deploy
-/// that changes nothing only reads it; one that applies copies it first.
+/// only reads it (labelling an unlabelled plan and restoring drifted objects copy it).
 pub async fn run(
     cluster: &Cluster,
     mut plan: Cow<'_, Plan>,
@@ -99,7 +99,7 @@ pub async fn run(
     let stop = stop_on_loss(&cancel, lock.as_ref());
     let mut result = deploy_locked(
         cluster,
-        plan.into_owned(),
+        plan,
         values,
         opts,
         events,
@@ -146,7 +146,7 @@ async fn unchanged_unlocked(
     }
     let outcome = engine::run(
         cluster,
-        Cow::Borrowed(plan),
+        plan,
         opts.settings.clone(),
         d.presets,
         events.clone(),
@@ -216,7 +216,7 @@ pub(super) fn still_ours(lock: Option<&Lock>) -> Result<(), ActionError> {
 
 async fn deploy_locked(
     cluster: &Cluster,
-    mut plan: Plan,
+    mut plan: Cow<'_, Plan>,
     values: &BTreeMap<String, ModuleValues>,
     opts: &DeployOptions,
     events: mpsc::UnboundedSender<Event>,
@@ -259,7 +259,7 @@ async fn deploy_locked(
 
     let mut outcome = engine::run(
         cluster,
-        Cow::Owned(plan),
+        &plan,
         opts.settings.clone(),
         presets.clone(),
         events,
@@ -375,16 +375,16 @@ fn recorded_order(plan: &Plan, mi: usize) -> Vec<usize> {
     idx
 }
 
-/// The objects each inventory to be written records: copied from the plan only on the way that writes
-/// (a resync that finds everything unchanged copies none).
+/// The objects each inventory to be written records, compressed from the plan only on the way that
+/// writes (a resync that finds everything unchanged records none).
 fn record_manifests(plan: &Plan, inventories: &mut [Option<Inventory>]) {
     for (mi, inv) in inventories.iter_mut().enumerate() {
         if let Some(inv) = inv {
-            let objects = recorded_order(plan, mi)
-                .into_iter()
-                .map(|i| plan.nodes[i].object.data.clone())
-                .collect();
-            inv.manifest = inventory::Manifest::Objects(objects);
+            inv.manifest = inventory::Manifest::record(
+                recorded_order(plan, mi)
+                    .into_iter()
+                    .map(|i| &plan.nodes[i].object.data),
+            );
         }
     }
 }
@@ -585,7 +585,7 @@ async fn prune(cluster: &Cluster, stale: &[Member], inv: &Inventory, opts: &Depl
 /// back (missing or edited objects) is returned per module, for the report.
 async fn confirm_unchanged(
     cluster: &Cluster,
-    plan: &mut Plan,
+    plan: &mut Cow<'_, Plan>,
     modules: &[unchanged::Unchanged],
     concurrency: usize,
     presets: &mut [Option<Preset>],
@@ -598,7 +598,11 @@ async fn confirm_unchanged(
         presets[mi] = None;
         let mut put_back = Vec::new();
         for (node, key, finding) in findings.into_iter().filter(|(_, _, f)| f.restores()) {
-            plan.nodes[node].reclaim = matches!(finding, unchanged::Finding::Changed(_));
+            // The only change a deploy makes to its plan: a borrowed one is copied for it (drift is rare).
+            let reclaim = matches!(finding, unchanged::Finding::Changed(_));
+            if plan.nodes[node].reclaim != reclaim {
+                plan.to_mut().nodes[node].reclaim = reclaim;
+            }
             put_back.push(Restored {
                 object: key.to_string(),
                 drift: finding.to_string(),

@@ -55,26 +55,27 @@ impl Engine<'_> {
     }
 
     fn request(&mut self, i: usize) -> Request {
-        // Only a plan the engine owns goes out: a borrowed one (a resync that applies nothing) would be
-        // copied whole here.
-        debug_assert!(matches!(self.plan, std::borrow::Cow::Owned(_)));
-        let plan = self.plan.to_mut();
-        let node = &mut plan.nodes[i];
-        let module_ns = plan.modules[node.module].namespace.clone();
+        let node = &self.plan.nodes[i];
         let api_version = node.object.api_version().to_string();
         let kind = node.object.kind().to_string();
         let resource = self.cluster.discovery.resolve(&api_version, &kind);
-        if let Some(r) = &resource {
-            discovery::settle_scope(&mut node.object, r, module_ns.as_deref());
+        if let Some(r) = &resource
+            && self.settled[i].is_none()
+            && let Some(settled) = discovery::settled_scope(
+                &node.object,
+                r,
+                self.plan.modules[node.module].namespace.as_deref(),
+            )
+        {
+            self.settled[i] = Some(settled);
         }
-        // This copy's objects may differ from what was hashed now.
-        plan.manifest_hashes.take();
+        let node = &self.plan.nodes[i];
         Request {
             dry_run_unserved: self.s.dry_run && resource.is_none(),
             resource,
             api_version,
             kind,
-            data: node.object.data.clone(),
+            data: self.object(i).data.clone(),
             opts: ApplyOptions {
                 force: self.s.force_conflicts || node.reclaim,
                 dry_run: self.s.dry_run,
@@ -94,7 +95,7 @@ impl Engine<'_> {
             object: self.key(i),
             attempt: self.graph.nodes[i].attempts,
         });
-        let obj = &self.plan.nodes[i].object;
+        let obj = &self.object(i);
         let crd_awaited = obj.is_crd() && self.graph.awaits_establishment(i);
         if self.s.dry_run {
             if crd_awaited {
@@ -130,7 +131,7 @@ impl Engine<'_> {
         let verdict = classify(&err);
         let waits_in_plan = !self.plan.nodes[i].waits.is_empty();
         if verdict::unvalidated_in_dry_run(&verdict, self.s.dry_run, waits_in_plan) {
-            let obj = &self.plan.nodes[i].object;
+            let obj = &self.object(i);
             let r = discovery::unserved_resource(obj.api_version(), obj.kind());
             let data = obj.data.clone();
             return self.on_applied(i, r, data);
@@ -146,11 +147,7 @@ impl Engine<'_> {
             now,
             patience: self.s.error_grace.min(self.s.timeout / 2),
             may_replace: !node.replaced
-                && replace::allowed(
-                    &self.plan.nodes[i].object.data,
-                    self.s.dry_run,
-                    self.s.force_replace,
-                ),
+                && replace::allowed(&self.object(i).data, self.s.dry_run, self.s.force_replace),
             key: &key,
             server_version: &self.cluster.server_version,
         };

@@ -10,17 +10,19 @@ use super::{Engine, Msg};
 use crate::cluster::{Cluster, RequestError, Resource};
 use crate::object::{Object, Scope};
 
-/// Settle an object's unknown scope from discovery before it goes out.
-pub(super) fn settle_scope(obj: &mut Object, r: &Resource, module_namespace: Option<&str>) {
+/// An object of unknown scope, settled from discovery before it goes out (`None`: its scope was known).
+pub(super) fn settled_scope(obj: &Object, r: &Resource, module_namespace: Option<&str>) -> Option<Object> {
     if obj.scope != Scope::Unknown {
-        return;
+        return None;
     }
+    let mut obj = obj.clone();
     obj.scope = if r.namespaced {
         Scope::Namespaced
     } else {
         Scope::Cluster
     };
-    crate::render::apply_scope(obj, module_namespace);
+    crate::render::apply_scope(&mut obj, module_namespace);
+    Some(obj)
 }
 
 /// The resource of a kind discovery did not know when the object was sent: maybe its CRD arrived
@@ -85,7 +87,7 @@ impl Engine<'_> {
     /// A CRD is established: learn its kinds from the server for each served version, then release
     /// the custom resources waiting for it.
     pub(super) fn spawn_refresh_for_crd(&mut self, i: usize) {
-        let versions = served_group_versions(&self.plan.nodes[i].object.data);
+        let versions = served_group_versions(&self.object(i).data);
         let cluster = self.cluster.clone();
         let tx = self.tx.clone();
         self.tasks.spawn(async move {

@@ -20,7 +20,6 @@ mod state;
 mod verdict;
 mod watch;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -30,6 +29,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{Cluster, RequestError, Resource};
+use crate::object::Object;
 use crate::plan::Plan;
 pub use events::Event;
 pub use outcome::{ModuleResult, ModuleState, Outage, Outcome, Restored};
@@ -86,9 +86,11 @@ enum Msg {
 
 struct Engine<'a> {
     cluster: &'a Cluster,
-    /// Borrowed when nothing is applied (a resync's skip of unchanged modules); owned otherwise — an
-    /// object's scope is settled in place before it goes out.
-    plan: Cow<'a, Plan>,
+    /// Only read: the operator's reconciles of one render share it, however many run at once (memory
+    /// grows with their number by the engine's own state, not by copies of the plan).
+    plan: &'a Plan,
+    /// Objects whose scope was unknown until discovery told it, as sent (`None`: as in the plan).
+    settled: Vec<Option<Object>>,
     s: Settings,
     graph: Graph,
     tx: mpsc::UnboundedSender<Msg>,
@@ -108,7 +110,7 @@ struct Engine<'a> {
 /// Run the plan against the cluster.
 pub async fn run(
     cluster: &Cluster,
-    plan: Cow<'_, Plan>,
+    plan: &Plan,
     s: Settings,
     presets: Vec<Option<Preset>>,
     events: mpsc::UnboundedSender<Event>,
@@ -157,7 +159,7 @@ pub async fn run(
 impl<'a> Engine<'a> {
     fn new(
         cluster: &'a Cluster,
-        plan: Cow<'a, Plan>,
+        plan: &'a Plan,
         s: Settings,
         presets: Vec<Option<Preset>>,
         tx: mpsc::UnboundedSender<Msg>,
@@ -173,6 +175,7 @@ impl<'a> Engine<'a> {
         Engine {
             cluster,
             module_done: vec![None; plan.modules.len()],
+            settled: vec![None; plan.nodes.len()],
             plan,
             pacer: Pacer::new(s.concurrency),
             s,
@@ -216,8 +219,13 @@ impl<'a> Engine<'a> {
         let _ = self.events.send(ev);
     }
 
+    /// Node `i`'s object as it goes out (its scope settled once discovery knew it).
+    fn object(&self, i: usize) -> &Object {
+        self.settled[i].as_ref().unwrap_or(&self.plan.nodes[i].object)
+    }
+
     fn key(&self, i: usize) -> String {
-        self.plan.nodes[i].object.key().to_string()
+        self.object(i).key().to_string()
     }
 
     fn module_name(&self, i: usize) -> String {
@@ -256,7 +264,7 @@ impl<'a> Engine<'a> {
     }
 
     fn on_health(&mut self, i: usize, h: Health) {
-        if self.plan.nodes[i].object.is_crd() && self.graph.crd_seen(i, h.is_ready()) {
+        if self.object(i).is_crd() && self.graph.crd_seen(i, h.is_ready()) {
             self.spawn_refresh_for_crd(i);
         }
         match self.graph.health(i, h) {
@@ -278,15 +286,18 @@ impl<'a> Engine<'a> {
     /// Fail a node and everything that can no longer happen because of it.
     fn fail(&mut self, i: usize, reason: String) {
         let mut failing = Failing::new(i, reason);
-        while let Some(j) = self
-            .graph
-            .fail_next(&mut failing, |j| self.plan.nodes[j].object.key().to_string())
-        {
+        while let Some(j) = self.graph.fail_next(&mut failing, |j| {
+            self.settled[j]
+                .as_ref()
+                .unwrap_or(&self.plan.nodes[j].object)
+                .key()
+                .to_string()
+        }) {
             self.emit(Event::ObjectFailed {
                 module: self.module_name(j),
                 object: self.key(j),
                 message: self.graph.nodes[j].reason.clone(),
-                origin: self.plan.nodes[j].object.origin.to_string(),
+                origin: self.object(j).origin.to_string(),
             });
             self.check_module_done(self.plan.nodes[j].module);
         }

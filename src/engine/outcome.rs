@@ -271,7 +271,7 @@ impl Engine<'_> {
                 (Some(e), St::Applied) => format!("{} ({e})", node.reason),
                 _ => node.reason.clone(),
             },
-            origin: self.plan.nodes[i].object.origin.to_string(),
+            origin: self.object(i).origin.to_string(),
         }
     }
 
@@ -281,7 +281,7 @@ impl Engine<'_> {
                 Some(Blocking {
                     reason: self.graph.nodes[i].warning.clone()?,
                     object: self.key(i),
-                    origin: self.plan.nodes[i].object.origin.to_string(),
+                    origin: self.object(i).origin.to_string(),
                 })
             })
             .collect()
@@ -327,7 +327,7 @@ impl Engine<'_> {
             if self.graph.is_done(i) || self.graph.nodes[i].st != St::Applied {
                 continue;
             }
-            let o = &self.plan.nodes[i].object;
+            let o = &self.object(i);
             if !(o.group() == "apps" && matches!(o.kind(), "Deployment" | "StatefulSet" | "DaemonSet")) {
                 continue;
             }

@@ -185,6 +185,13 @@ impl Manifest {
         }
     }
 
+    /// These objects as a record stores them: compressed now, so a run that applies holds a fraction of
+    /// its plan's size for its inventories instead of a copy of every object.
+    pub fn record<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Manifest {
+        let objects: Vec<&Value> = objects.into_iter().collect();
+        Manifest::Recorded(gzip(&serde_json::to_vec(&objects).unwrap_or_default()).into())
+    }
+
     fn gzipped(&self) -> Vec<u8> {
         match self {
             Manifest::Objects(o) => gzip(&serde_json::to_vec(o).unwrap_or_default()),
