@@ -427,9 +427,9 @@ pub struct OperatorRunArgs {
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub resync: Duration,
     /// How many `Kyma` objects are reconciled at once (never one object twice at once; every object
-    /// waiting is taken in turn). Each holds a client and its cluster's discovery while it runs: memory
-    /// grows with this number, not with the number of objects.
-    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// waiting is taken in turn). A reconcile mostly waits on its cluster (a new CRD, readiness), and
+    /// those of one render share it: memory grows with this number, not with the number of objects.
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
     /// How long one reconcile waits for its modules to be ready before it reports them Processing and
     /// comes back.

@@ -127,6 +127,33 @@ mod tests {
     }
 
     #[test]
+    fn a_scope_learnt_from_discovery_settles_a_copy_and_only_when_unknown() {
+        let object = |scope| Object {
+            data: json!({"apiVersion": "x.io/v1", "kind": "Thing", "metadata": {"name": "t"}}),
+            origin: crate::object::Origin {
+                module: "m".into(),
+                file: "f".into(),
+                doc: 1,
+            },
+            scope,
+            module_cr: false,
+        };
+        let namespaced = unserved_resource("x.io/v1", "Thing");
+        let unknown = object(Scope::Unknown);
+        let settled = settled_scope(&unknown, &namespaced, Some("kyma-system")).expect("settled");
+        assert_eq!(settled.scope, Scope::Namespaced);
+        assert_eq!(settled.namespace(), Some("kyma-system"));
+        assert_eq!(unknown.namespace(), None, "the plan's object stays as rendered");
+        let cluster_wide = Resource {
+            namespaced: false,
+            ..namespaced.clone()
+        };
+        let settled = settled_scope(&unknown, &cluster_wide, Some("kyma-system")).expect("settled");
+        assert_eq!((settled.scope, settled.namespace()), (Scope::Cluster, None));
+        assert!(settled_scope(&object(Scope::Cluster), &namespaced, Some("kyma-system")).is_none());
+    }
+
+    #[test]
     fn an_unserved_kind_stands_in_with_its_group_and_version() {
         let r = unserved_resource("operator.kyma-project.io/v1alpha1", "Serverless");
         assert_eq!(

@@ -327,23 +327,7 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
     // 4. Another cluster through a kubeconfig Secret: the module lands there, not here.
     // A Secret carries its credentials inline: the operator refuses file paths from Secrets.
     let kubeconfig_text = inline_kubeconfig(&compat_kubeconfig());
-    let secrets = resource(&c, "v1", "Secret");
-    use base64::Engine as _;
-    let put_kubeconfig = |text: &str| {
-        let (c, secrets, tenant) = (c.clone(), secrets.clone(), tenant.clone());
-        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
-        async move {
-            c.apply(
-                &secrets,
-                &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "old-cluster", "namespace": tenant},
-                        "data": {"config": encoded}}),
-                Default::default(),
-            )
-            .await
-            .unwrap();
-        }
-    };
-    put_kubeconfig(&kubeconfig_text).await;
+    put_kubeconfig_secret(&c, &tenant, "old-cluster", &kubeconfig_text).await;
     let remote = kyma_object("remote", json!([{"name": conf}]), Some("old-cluster"));
     c.apply(&kymas, &remote, Default::default()).await.unwrap();
     wait_ready("remote")
@@ -365,7 +349,10 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
     //     the operator refuses) is what the next reconcile judges, and the old one put back heals it.
     // Several resyncs on the kubeconfig as read (resync 3 s) before it changes.
     tokio::time::sleep(Duration::from_secs(7)).await;
-    put_kubeconfig(
+    put_kubeconfig_secret(
+        &c,
+        &tenant,
+        "old-cluster",
         "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster:\n    server: https://127.0.0.1:1\n\
          contexts:\n- name: x\n  context: {cluster: x, user: x}\ncurrent-context: x\nusers:\n- name: x\n  user:\n    \
          exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n      interactiveMode: Never\n",
@@ -382,7 +369,7 @@ async fn the_operator_deploys_what_kyma_objects_ask_here_and_remotely_and_cleans
         "the changed kubeconfig Secret was not read again:\n{}",
         op.log()
     );
-    put_kubeconfig(&kubeconfig_text).await;
+    put_kubeconfig_secret(&c, &tenant, "old-cluster", &kubeconfig_text).await;
     wait_ready("remote")
         .await
         .unwrap_or_else(|| panic!("remote not Ready with its kubeconfig back:\n{}", op.log()));
@@ -682,25 +669,13 @@ async fn a_kubeconfig_secret_that_runs_a_command_or_names_files_is_refused() {
             marker.display(),
         )
     };
-    let secrets = resource(&c, "v1", "Secret");
-    let put_secret = |text: String| {
-        use base64::Engine as _;
-        let (c, secrets, tenant) = (c.clone(), secrets.clone(), tenant.clone());
-        async move {
-            c.apply(
-                &secrets,
-                &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hostile", "namespace": tenant},
-                        "data": {"config": base64::engine::general_purpose::STANDARD.encode(text)}}),
-                Default::default(),
-            )
-            .await
-            .unwrap();
-        }
-    };
     create_namespace(&c, &tenant).await;
-    put_secret(kubeconfig_with(
-        "    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n",
-    ))
+    put_kubeconfig_secret(
+        &c,
+        &tenant,
+        "hostile",
+        &kubeconfig_with("    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n"),
+    )
     .await;
     let run = unique("run");
     let selector = format!("kyma-test/run={run}");
@@ -753,7 +728,7 @@ async fn a_kubeconfig_secret_that_runs_a_command_or_names_files_is_refused() {
 
     // The control: with both opt-ins the command runs (the server then refuses token x). Without the
     // token file, which a client would take before the command.
-    put_secret(kubeconfig_with("")).await;
+    put_kubeconfig_secret(&c, &tenant, "hostile", &kubeconfig_with("")).await;
     let op = Operator::start(
         &kubeconfig(),
         cat.path(),

@@ -128,6 +128,24 @@ pub async fn create_namespace(c: &kyma::testkit::cluster::Cluster, name: &str) {
     .expect("create namespace");
 }
 
+/// A kubeconfig Secret as the operator reads one: `text` under the key `config`.
+pub async fn put_kubeconfig_secret(
+    c: &kyma::testkit::cluster::Cluster,
+    namespace: &str,
+    name: &str,
+    text: &str,
+) {
+    use base64::Engine as _;
+    c.apply(
+        &resource(c, "v1", "Secret"),
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
+                "data": {"config": base64::engine::general_purpose::STANDARD.encode(text)}}),
+        Default::default(),
+    )
+    .await
+    .expect("apply the kubeconfig Secret");
+}
+
 /// Cluster tests share one cluster. Most may run side by side (each in its own namespaces); a test
 /// that needs the whole cluster to itself (`undeploy --all`) takes this exclusively.
 pub static CLUSTER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
