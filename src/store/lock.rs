@@ -157,6 +157,53 @@ async fn lease_resource(cluster: &Cluster) -> Result<Resource, LockError> {
         .ok_or(LockError::NoLeases)
 }
 
+/// Wait until the Lease changes after `version` (an event of a watch on it) or `limit` passes. A watch
+/// that cannot be made or breaks waits `poll` instead, as a poll would. After a change, a moment at
+/// random: every waiter wakes at a release, and the first to read again takes it without the rest all
+/// creating it at once.
+async fn until_changed(
+    cluster: &Cluster,
+    lease: &Resource,
+    spec: &LeaseSpec,
+    version: Option<&str>,
+    limit: Duration,
+    poll: Duration,
+) {
+    use futures::StreamExt as _;
+    use kube::api::{WatchEvent, WatchParams};
+    let started = Instant::now();
+    let fallback = || tokio::time::sleep(poll.min(limit));
+    let Some(version) = version else {
+        return fallback().await;
+    };
+    let api = cluster.dynamic_api(lease, Some(&spec.namespace));
+    // The server ends the watch by itself after its timeout (whole seconds, at least one).
+    let params = WatchParams::default()
+        .fields(&format!("metadata.name={}", spec.name))
+        .timeout(limit.as_secs().clamp(1, 290) as u32);
+    let changed = tokio::time::timeout(limit, async {
+        match api.watch(&params, version).await {
+            Ok(events) => matches!(
+                events.boxed().next().await,
+                Some(Ok(WatchEvent::Added(_)
+                    | WatchEvent::Modified(_)
+                    | WatchEvent::Deleted(_)))
+            ),
+            Err(_) => false,
+        }
+    })
+    .await;
+    match changed {
+        Ok(true) => {
+            let spread = poll.as_millis() as u64 / 10;
+            tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=spread))).await;
+        }
+        // Broken or refused: wait out the rest of a poll.
+        Ok(false) => tokio::time::sleep(poll.min(limit).saturating_sub(started.elapsed())).await,
+        Err(_elapsed) => {}
+    }
+}
+
 fn lease_body(spec: &LeaseSpec, identity: &str, acquire: &str, resource_version: Option<&str>) -> Value {
     let mut v = json!({
         "apiVersion": "coordination.k8s.io/v1",
@@ -325,11 +372,18 @@ impl Lock {
                                 },
                             });
                         }
-                        let mut pause = every;
+                        // Woken by the Lease's next change (released, renewed, taken): a release
+                        // hands over at once. Without one for a whole lease duration, the holder is
+                        // gone by our own clock (`Observer`) and the read after the wait says so.
+                        let mut pause = match wait {
+                            LockWait::Fail => every,
+                            _ => h.duration.max(every),
+                        };
                         if let LockWait::Upto(limit) = wait {
                             pause = pause.min(limit.saturating_sub(started.elapsed()));
                         }
-                        tokio::time::sleep(pause).await;
+                        let version = live.metadata.resource_version.as_deref();
+                        until_changed(cluster, &lease, spec, version, pause, every).await;
                         continue;
                     }
                     // Takeover carries the resourceVersion read: if the holder renewed (or another

@@ -464,14 +464,38 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
     );
     assert!(!exists(&c, &ns, "a").await, "nothing applied while locked");
 
+    // The waiter goes through the path-prefix proxy, which records what it asks for.
+    let prefix = format!("/clusters/root:{ns}");
+    let proxy = PathProxy::start(&kubeconfig(), &prefix, &[]).await;
+    let kc_dir = tempfile::tempdir().unwrap();
+    let kc = proxy.kubeconfig(kc_dir.path(), "waiter");
     let waiter = {
         let dir = dir.to_string();
-        tokio::task::spawn_blocking(move || kyma(&["deploy", "--catalog", &dir, "--modules", "locked"]))
+        tokio::task::spawn_blocking(move || {
+            kyma_at(&kc, &["deploy", "--catalog", &dir, "--modules", "locked"])
+        })
     };
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(
         !exists(&c, &ns, "a").await,
         "the waiting run must not proceed while the lock is held"
+    );
+    // It waits on a watch of the Lease, not by reading it again and again (a poll reads it every
+    // second: 5 times by now).
+    let lease_path = format!("{prefix}/apis/coordination.k8s.io/v1/namespaces/kyma-installer/leases");
+    let asked: Vec<String> = proxy
+        .paths
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.starts_with(&lease_path))
+        .cloned()
+        .collect();
+    let reads = asked.iter().filter(|p| p.ends_with("/kyma-lock")).count();
+    let watches = asked.iter().filter(|p| p.contains("watch=true")).count();
+    assert!(
+        reads <= 2 && watches >= 1,
+        "the waiter's requests for the Lease: {asked:#?}"
     );
     held.release().await;
     let out = waiter.await.unwrap();
