@@ -74,7 +74,7 @@ pub struct Plan {
     pub labelled: bool,
     /// Each module's manifest hash, as its inventory records it, once taken (`action::deploy`): a plan
     /// kept across the operator's resyncs hashes its objects — megabytes for a real module — once, not
-    /// on every resync. Whatever changes an object after labelling clears it.
+    /// on every resync. Objects are not changed after labelling (labelling clears it).
     pub manifest_hashes: std::sync::OnceLock<Vec<String>>,
 }
 

@@ -53,7 +53,7 @@ fn now() -> String {
 }
 
 /// `plan` is borrowed when the caller keeps it for later runs (the operator's memoized render): a deploy
-/// only reads it (labelling an unlabelled plan and restoring drifted objects copy it).
+/// only reads it (labelling an unlabelled plan, and reclaiming objects edited by hand, copy it).
 pub async fn run(
     cluster: &Cluster,
     mut plan: Cow<'_, Plan>,
@@ -234,7 +234,9 @@ async fn deploy_locked(
         mut inventories,
         ..
     } = decisions;
-    record_manifests(&plan, &mut inventories);
+    if !dry_run {
+        record_manifests(&plan, &mut inventories);
+    }
     let restored = confirm_unchanged(
         cluster,
         &mut plan,

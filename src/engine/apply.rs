@@ -95,7 +95,7 @@ impl Engine<'_> {
             object: self.key(i),
             attempt: self.graph.nodes[i].attempts,
         });
-        let obj = &self.object(i);
+        let obj = self.object(i);
         let crd_awaited = obj.is_crd() && self.graph.awaits_establishment(i);
         if self.s.dry_run {
             if crd_awaited {
@@ -131,7 +131,7 @@ impl Engine<'_> {
         let verdict = classify(&err);
         let waits_in_plan = !self.plan.nodes[i].waits.is_empty();
         if verdict::unvalidated_in_dry_run(&verdict, self.s.dry_run, waits_in_plan) {
-            let obj = &self.object(i);
+            let obj = self.object(i);
             let r = discovery::unserved_resource(obj.api_version(), obj.kind());
             let data = obj.data.clone();
             return self.on_applied(i, r, data);

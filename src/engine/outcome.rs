@@ -327,7 +327,7 @@ impl Engine<'_> {
             if self.graph.is_done(i) || self.graph.nodes[i].st != St::Applied {
                 continue;
             }
-            let o = &self.object(i);
+            let o = self.object(i);
             if !(o.group() == "apps" && matches!(o.kind(), "Deployment" | "StatefulSet" | "DaemonSet")) {
                 continue;
             }

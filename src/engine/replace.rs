@@ -46,7 +46,7 @@ impl Engine<'_> {
             object: self.key(i),
             reason: summary,
         });
-        let obj = &self.object(i);
+        let obj = self.object(i);
         let target = Target {
             api_version: obj.api_version().to_string(),
             kind: obj.kind().to_string(),

@@ -395,7 +395,7 @@ impl Engine<'_> {
         live: &Value,
         stale_before: Option<(String, Value)>,
     ) {
-        let obj = &self.object(i);
+        let obj = self.object(i);
         let since = resource_version(live);
         let part_of = obj.data.label(PART_OF_LABEL);
         let key = Key {

@@ -152,7 +152,7 @@ pub struct Inventory {
 /// cluster on every resync.
 #[derive(Debug, Clone)]
 pub enum Manifest {
-    /// As this run applied them.
+    /// As given (tests, an empty record); a run records its objects compressed at once (`record`).
     Objects(Vec<Value>),
     /// As recorded: gzipped JSON.
     Recorded(std::sync::Arc<[u8]>),

@@ -177,19 +177,25 @@ async fn until_changed(
         return fallback().await;
     };
     let api = cluster.dynamic_api(lease, Some(&spec.namespace));
-    // The server ends the watch by itself after its timeout (whole seconds, at least one).
+    // The server ends the watch after its timeout (whole seconds, rounded up: `limit` ends it first).
+    // No bookmarks: the one sent before the timeout is no change and would end the wait early.
     let params = WatchParams::default()
         .fields(&format!("metadata.name={}", spec.name))
-        .timeout(limit.as_secs().clamp(1, 290) as u32);
+        .disable_bookmarks()
+        .timeout(limit.as_secs_f64().ceil().clamp(1.0, 290.0) as u32);
     let changed = tokio::time::timeout(limit, async {
-        match api.watch(&params, version).await {
-            Ok(events) => matches!(
-                events.boxed().next().await,
-                Some(Ok(WatchEvent::Added(_)
-                    | WatchEvent::Modified(_)
-                    | WatchEvent::Deleted(_)))
-            ),
-            Err(_) => false,
+        let Ok(events) = api.watch(&params, version).await else {
+            return false;
+        };
+        let mut events = events.boxed();
+        loop {
+            match events.next().await {
+                Some(Ok(WatchEvent::Added(_) | WatchEvent::Modified(_) | WatchEvent::Deleted(_))) => {
+                    return true;
+                }
+                Some(Ok(WatchEvent::Bookmark(_))) => continue,
+                _ => return false,
+            }
         }
     })
     .await;
@@ -312,6 +318,12 @@ impl Observer {
         };
         now.duration_since(since) >= holder(live).duration
     }
+
+    /// How long until `free` would call the Lease (as last seen) free, if it does not change.
+    fn remaining(&self, live: &Lease, now: Instant) -> Duration {
+        let since = self.seen.as_ref().map_or(now, |(_, at)| *at);
+        holder(live).duration.saturating_sub(now.duration_since(since))
+    }
 }
 
 impl Lock {
@@ -332,7 +344,8 @@ impl Lock {
         let identity = identity();
         let started = Instant::now();
         let mut observer = Observer::default();
-        // A waiter checks often enough to take over soon after the lease runs out.
+        // How often a waiter reads the Lease when it cannot watch it (and without --wait-for-lock):
+        // often enough to take over soon after the lease runs out.
         let every = Duration::from_millis((spec.duration_secs.max(1) as u64) * 1000 / 8)
             .clamp(Duration::from_millis(100), Duration::from_secs(1));
         // The last undeploy removes the inventory namespace; while it terminates nothing can be created
@@ -373,11 +386,13 @@ impl Lock {
                             });
                         }
                         // Woken by the Lease's next change (released, renewed, taken): a release
-                        // hands over at once. Without one for a whole lease duration, the holder is
-                        // gone by our own clock (`Observer`) and the read after the wait says so.
+                        // hands over at once. Without one until the holder is gone by our own clock
+                        // (`Observer`), the read after the wait says so.
                         let mut pause = match wait {
                             LockWait::Fail => every,
-                            _ => h.duration.max(every),
+                            _ => observer
+                                .remaining(&live, Instant::now())
+                                .max(Duration::from_millis(100)),
                         };
                         if let LockWait::Upto(limit) = wait {
                             pause = pause.min(limit.saturating_sub(started.elapsed()));
