@@ -756,7 +756,7 @@ print(sum(1 for k in items if k["metadata"]["generation"] == g and k.get("status
   z0=$(awk '{print $14 + $15}' "/proc/$op/stat")
   t0=$(now); kyma_objects bench | kubectl apply -f - >/dev/null; all_ready 1; zero=$(elapsed "$t0")
   z1=$(awk '{print $14 + $15}' "/proc/$op/stat")
-  # The most memory the operator held, with every object's first deploy in flight.
+  # The most memory the operator held so far (its start included): the first deploys are the most it does.
   peak=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$op/status")
   t0=$(now); kyma_objects changed | kubectl apply -f - >/dev/null; all_ready 2; change=$(elapsed "$t0")
   sleep 12
