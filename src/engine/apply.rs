@@ -55,21 +55,18 @@ impl Engine<'_> {
     }
 
     fn request(&mut self, i: usize) -> Request {
-        let node = &self.plan.nodes[i];
+        let plan = self.plan;
+        let node = &plan.nodes[i];
         let api_version = node.object.api_version().to_string();
         let kind = node.object.kind().to_string();
         let resource = self.cluster.discovery.resolve(&api_version, &kind);
         if let Some(r) = &resource
             && self.settled[i].is_none()
-            && let Some(settled) = discovery::settled_scope(
-                &node.object,
-                r,
-                self.plan.modules[node.module].namespace.as_deref(),
-            )
+            && let Some(settled) =
+                discovery::settled_scope(&node.object, r, plan.modules[node.module].namespace.as_deref())
         {
             self.settled[i] = Some(settled);
         }
-        let node = &self.plan.nodes[i];
         Request {
             dry_run_unserved: self.s.dry_run && resource.is_none(),
             resource,

@@ -221,7 +221,7 @@ impl<'a> Engine<'a> {
 
     /// Node `i`'s object as it goes out (its scope settled once discovery knew it).
     fn object(&self, i: usize) -> &Object {
-        self.settled[i].as_ref().unwrap_or(&self.plan.nodes[i].object)
+        object_of(self.plan, &self.settled, i)
     }
 
     fn key(&self, i: usize) -> String {
@@ -287,11 +287,7 @@ impl<'a> Engine<'a> {
     fn fail(&mut self, i: usize, reason: String) {
         let mut failing = Failing::new(i, reason);
         while let Some(j) = self.graph.fail_next(&mut failing, |j| {
-            self.settled[j]
-                .as_ref()
-                .unwrap_or(&self.plan.nodes[j].object)
-                .key()
-                .to_string()
+            object_of(self.plan, &self.settled, j).key().to_string()
         }) {
             self.emit(Event::ObjectFailed {
                 module: self.module_name(j),
@@ -302,4 +298,9 @@ impl<'a> Engine<'a> {
             self.check_module_done(self.plan.nodes[j].module);
         }
     }
+}
+
+/// `Engine::object`, for where the engine is borrowed in parts.
+fn object_of<'p>(plan: &'p Plan, settled: &'p [Option<Object>], i: usize) -> &'p Object {
+    settled[i].as_ref().unwrap_or(&plan.nodes[i].object)
 }

@@ -172,9 +172,8 @@ async fn until_changed(
     use futures::StreamExt as _;
     use kube::api::{WatchEvent, WatchParams};
     let started = Instant::now();
-    let fallback = || tokio::time::sleep(poll.min(limit));
     let Some(version) = version else {
-        return fallback().await;
+        return tokio::time::sleep(poll.min(limit)).await;
     };
     let api = cluster.dynamic_api(lease, Some(&spec.namespace));
     // The server ends the watch after its timeout (whole seconds, rounded up: `limit` ends it first).
