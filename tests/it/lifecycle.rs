@@ -484,12 +484,9 @@ async fn concurrent_runs_are_serialised_by_the_cluster_lock() {
     // second: 5 times by now).
     let lease_path = format!("{prefix}/apis/coordination.k8s.io/v1/namespaces/kyma-installer/leases");
     let asked: Vec<String> = proxy
-        .paths
-        .lock()
-        .unwrap()
-        .iter()
+        .seen()
+        .into_iter()
         .filter(|p| p.starts_with(&lease_path))
-        .cloned()
         .collect();
     let reads = asked.iter().filter(|p| p.ends_with("/kyma-lock")).count();
     let watches = asked.iter().filter(|p| p.contains("watch=true")).count();
