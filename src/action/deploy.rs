@@ -72,6 +72,7 @@ pub async fn run(
     if !dry_run
         && !opts.reapply
         && opts.refused.is_empty()
+        && !changes_by_last_read(cluster, &plan, values, opts).await
         && let Some(done) = unchanged_unlocked(cluster, &plan, values, opts, &events, &cancel).await?
     {
         return Ok(done);
@@ -130,7 +131,7 @@ async fn unchanged_unlocked(
     cancel: &CancellationToken,
 ) -> Result<Option<DeployResult>, ActionError> {
     let existing = inventories_by_module(cluster).await?;
-    let d = decide(plan, values, opts, &existing);
+    let d = decide(plan, values, opts, |m| existing.get(m));
     if d.unchanged.len() != plan.modules.len() {
         return Ok(None);
     }
@@ -159,6 +160,22 @@ async fn unchanged_unlocked(
         pruned: BTreeMap::new(),
         warnings: d.warnings,
     }))
+}
+
+/// Whether the inventories as this connection last read them (the operator's, kept across resyncs)
+/// already show that the plan changes a module: then a change (a new spec) goes straight to the lock,
+/// without reading them once more on the way. Only a hint: the locked way reads them again.
+async fn changes_by_last_read(
+    cluster: &Cluster,
+    plan: &Plan,
+    values: &BTreeMap<String, ModuleValues>,
+    opts: &DeployOptions,
+) -> bool {
+    let Some(last) = inventory::last_read(cluster).await else {
+        return false;
+    };
+    let recorded = |m: &str| last.iter().find(|i| i.module == m);
+    decide(plan, values, opts, recorded).unchanged.len() != plan.modules.len()
 }
 
 /// The cluster's inventories, by module.
@@ -225,7 +242,7 @@ async fn deploy_locked(
 ) -> Result<DeployResult, ActionError> {
     let dry_run = opts.settings.dry_run;
     let existing = inventories_by_module(cluster).await?;
-    let decisions = decide(&plan, values, opts, &existing);
+    let decisions = decide(&plan, values, opts, |m| existing.get(m));
     let unchanged = decisions.unchanged_renders();
     let Decisions {
         mut presets,
@@ -253,10 +270,11 @@ async fn deploy_locked(
 
     // Record the union of old and new members before anything is applied: an interrupted run can then
     // always find (and later prune) everything it may have touched.
+    let mut stored = HashMap::new();
     if !dry_run {
         let unions = unions(&inventories, &presets, &existing);
         still_ours(lock)?;
-        write_all(cluster, &unions).await?;
+        stored = write_all(cluster, &unions).await?;
     }
 
     let mut outcome = engine::run(
@@ -282,6 +300,7 @@ async fn deploy_locked(
             presets: &presets,
             inventories: &inventories,
             existing: &existing,
+            stored: &stored,
         };
         prune_and_record(cluster, lock, opts, done).await?
     };
@@ -318,11 +337,12 @@ impl Decisions {
     }
 }
 
-fn decide(
+/// `existing`: a module's inventory, by module name.
+fn decide<'a>(
     plan: &Plan,
     values: &BTreeMap<String, ModuleValues>,
     opts: &DeployOptions,
-    existing: &HashMap<String, Inventory>,
+    existing: impl Fn(&str) -> Option<&'a Inventory>,
 ) -> Decisions {
     let n = plan.modules.len();
     let mut d = Decisions {
@@ -342,7 +362,7 @@ fn decide(
             continue;
         }
         let inv = new_inventory(plan, mi, values);
-        let prev = existing.get(&m.name);
+        let prev = existing(&m.name);
         if let Some(change) = version_change(&m.name, prev, &m.version) {
             if change.downgrade {
                 d.warnings.push(format!(
@@ -430,6 +450,7 @@ fn new_inventory(plan: &Plan, mi: usize, values: &BTreeMap<String, ModuleValues>
         depends_on: m.depends_on.clone(),
         members,
         manifest: inventory::Manifest::default(),
+        parts: None,
     }
 }
 
@@ -498,6 +519,7 @@ fn unions(
         .filter_map(|(_, inv)| inv.clone())
         .map(|mut union| {
             if let Some(p) = existing.get(&union.module) {
+                union.parts = p.parts.clone();
                 for m in &p.members {
                     if !union.members.iter().any(|n| n.same_object(m)) {
                         union.members.push(m.clone());
@@ -515,6 +537,8 @@ struct Done<'a> {
     presets: &'a [Option<Preset>],
     inventories: &'a [Option<Inventory>],
     existing: &'a HashMap<String, Inventory>,
+    /// The part Secrets each module's union write left, by module.
+    stored: &'a HashMap<String, Vec<inventory::StoredPart>>,
 }
 
 /// After the engine: every module that became ready (or applied) has its stale members pruned and its
@@ -534,7 +558,10 @@ async fn prune_and_record(
         if done.presets[mi].is_some() || !matches!(r.state, ModuleState::Ready | ModuleState::Applied) {
             continue; // the union inventory stays until a run completes
         }
-        let mut exact = inv.clone();
+        let mut exact = Inventory {
+            parts: done.stored.get(&inv.module).cloned(),
+            ..inv.clone()
+        };
         if let Some(prev) = done.existing.get(&inv.module) {
             let stale: Vec<Member> = prev
                 .members
@@ -617,16 +644,21 @@ async fn confirm_unchanged(
     restored
 }
 
-/// Write inventories concurrently: they are independent objects.
-async fn write_all(cluster: &Cluster, invs: &[Inventory]) -> Result<(), ActionError> {
+/// Write inventories concurrently: they are independent objects. The part Secrets each left, by module.
+async fn write_all(
+    cluster: &Cluster,
+    invs: &[Inventory],
+) -> Result<HashMap<String, Vec<inventory::StoredPart>>, ActionError> {
     let written = futures::future::join_all(invs.iter().map(|inv| inventory::write(cluster, inv))).await;
+    let mut stored = HashMap::new();
     for (inv, r) in invs.iter().zip(written) {
-        r.map_err(|source| ActionError::InventoryWrite {
+        let parts = r.map_err(|source| ActionError::InventoryWrite {
             module: inv.module.clone(),
             source: Box::new(source),
         })?;
+        stored.insert(inv.module.clone(), parts);
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// A shared (implicit) namespace stays while another module's inventory still lists it.
@@ -656,6 +688,11 @@ async fn check_ownership(
 ) {
     let gvs = plan.api_versions().chain(["v1".to_string()]);
     cluster.discovery.ensure(cluster, gvs).await;
+    // Every object already recorded as the module's (a change to an installed module): nothing to
+    // adopt, and the namespaces are not listed.
+    if adoption_candidates(plan, existing, presets, None).is_empty() {
+        return;
+    }
     let live_namespaces = live_namespaces(cluster).await;
     let groups = adoption_candidates(plan, existing, presets, live_namespaces.as_ref());
     let lists = futures::future::join_all(groups.keys().map(|(av, kind, ns)| async move {

@@ -156,6 +156,20 @@ impl Cluster {
         entries.insert(key_of(r, namespace, selector, purpose), (versions, value));
     }
 
+    /// What was kept for this list, as it was then, without asking whether it still holds: a hint of
+    /// what a read will find, never an answer.
+    pub fn last_kept<T: Send + Sync + 'static>(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+        purpose: &str,
+    ) -> Option<Arc<T>> {
+        let key = key_of(r, namespace, selector, purpose);
+        let kept = self.kept.entries.lock().unwrap().get(&key).cloned();
+        kept.and_then(|(_, value)| value.downcast::<T>().ok())
+    }
+
     /// Drop what was kept for this list (what it held no longer holds).
     pub fn forget(&self, r: &Resource, namespace: Option<&str>, selector: Option<&str>, purpose: &str) {
         self.kept

@@ -145,6 +145,27 @@ pub struct Inventory {
     /// The applied objects, for drift detection (`kyma status`).
     #[serde(skip)]
     pub manifest: Manifest,
+    /// The part Secrets of this module in the cluster when the record was read (of any generation,
+    /// those an interrupted write left included): a write under the lock deletes the old ones without
+    /// listing them again. `None`: not known, listed before deleting.
+    #[serde(skip)]
+    pub parts: Option<Vec<StoredPart>>,
+}
+
+/// A part Secret in the cluster: its name and the generation of the write that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    pub name: String,
+    pub generation: String,
+}
+
+impl StoredPart {
+    fn of(secret: &Value) -> StoredPart {
+        StoredPart {
+            name: secret_name(secret),
+            generation: secret.label(GENERATION_LABEL).unwrap_or_default().to_string(),
+        }
+    }
 }
 
 /// The applied objects of a record. Read back, they stay compressed until someone asks (`kyma status`):
@@ -581,7 +602,6 @@ async fn secrets(cluster: &Cluster) -> Result<Resource, RequestError> {
 /// their manifests are not kept (a real module's is megabytes, per cluster): `read_all_with_manifests`
 /// reads them.
 pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryError> {
-    const PURPOSE: &str = "inventories";
     let r = secrets(cluster).await?;
     let listed = cluster
         .list_or_kept::<Vec<Inventory>>(&r, Some(NAMESPACE), Some(INVENTORY_LABEL), PURPOSE)
@@ -609,6 +629,17 @@ pub async fn read_all(cluster: &Cluster) -> Result<Vec<Inventory>, InventoryErro
         std::sync::Arc::new(kept),
     );
     Ok(out)
+}
+
+/// What `read_all` keeps its inventories under.
+const PURPOSE: &str = "inventories";
+
+/// The inventories as this connection last read them, without asking the cluster: a hint of what a
+/// read will find. `None` when none are kept: a new connection, or one that wrote them since (a write
+/// drops them, so the next read is one full LIST and not a metadata LIST that finds them changed too).
+pub async fn last_read(cluster: &Cluster) -> Option<std::sync::Arc<Vec<Inventory>>> {
+    let r = secrets(cluster).await.ok()?;
+    cluster.last_kept(&r, Some(NAMESPACE), Some(INVENTORY_LABEL), PURPOSE)
 }
 
 /// Every kyma inventory with the manifest it recorded (`kyma status`), read now.
@@ -640,7 +671,10 @@ fn assemble_all(items: &[Value]) -> Result<Vec<Inventory>, InventoryError> {
                 .label(ID_LABEL)
                 .and_then(|id| parts.get(id))
                 .map_or(&[][..], Vec::as_slice);
-            Inventory::assemble(parent, theirs)
+            Inventory::assemble(parent, theirs).map(|inv| Inventory {
+                parts: Some(theirs.iter().map(|p| StoredPart::of(p)).collect()),
+                ..inv
+            })
         })
         .collect::<Result<Vec<_>, _>>()
         .map(|mut all| {
@@ -680,9 +714,12 @@ pub async fn ensure_namespace_named(cluster: &Cluster, name: &str) -> Result<(),
 }
 
 /// Write an inventory: its parts first (under names of their own, so the parent still in place keeps
-/// pointing at a whole record), then the parent, then the previous write's parts.
-pub async fn write(cluster: &Cluster, inv: &Inventory) -> Result<(), RequestError> {
+/// pointing at a whole record), then the parent, then the previous write's parts (those `inv.parts`
+/// knows of, or else those listed now). The parts now stored are returned, for the next write of the
+/// same run.
+pub async fn write(cluster: &Cluster, inv: &Inventory) -> Result<Vec<StoredPart>, RequestError> {
     let r = secrets(cluster).await?;
+    cluster.forget(&r, Some(NAMESPACE), Some(INVENTORY_LABEL), PURPOSE);
     let secrets = inv.to_secrets(SECRET_BUDGET);
     let opts = ApplyOptions {
         force: true,
@@ -692,12 +729,18 @@ pub async fn write(cluster: &Cluster, inv: &Inventory) -> Result<(), RequestErro
     for s in secrets.parts.iter().chain([&secrets.parent]) {
         cluster.apply(&r, s, opts).await?;
     }
-    remove_parts(cluster, &r, &inv.module, Some(&secrets.generation)).await
+    let keep = Some(secrets.generation.as_str());
+    match &inv.parts {
+        Some(known) => delete_parts(cluster, &r, known, keep).await?,
+        None => remove_parts(cluster, &r, &inv.module, keep).await?,
+    }
+    Ok(secrets.parts.iter().map(StoredPart::of).collect())
 }
 
 /// Remove an inventory: the parent first (parts without one are ignored), then its parts.
 pub async fn remove(cluster: &Cluster, module: &str) -> Result<(), RequestError> {
     let r = secrets(cluster).await?;
+    cluster.forget(&r, Some(NAMESPACE), Some(INVENTORY_LABEL), PURPOSE);
     cluster.delete(&r, Some(NAMESPACE), &parent_name(module)).await?;
     remove_parts(cluster, &r, module, None).await
 }
@@ -715,8 +758,19 @@ async fn remove_parts(
         Err(e) if e.is_not_found() => return Ok(()),
         Err(e) => return Err(e),
     };
-    for part in parts.iter().filter(|p| p.label(GENERATION_LABEL) != keep) {
-        cluster.delete(r, Some(NAMESPACE), &secret_name(part)).await?;
+    let parts: Vec<StoredPart> = parts.iter().map(StoredPart::of).collect();
+    delete_parts(cluster, r, &parts, keep).await
+}
+
+/// Delete `parts` but those of generation `keep`.
+async fn delete_parts(
+    cluster: &Cluster,
+    r: &Resource,
+    parts: &[StoredPart],
+    keep: Option<&str>,
+) -> Result<(), RequestError> {
+    for part in parts.iter().filter(|p| Some(p.generation.as_str()) != keep) {
+        cluster.delete(r, Some(NAMESPACE), &part.name).await?;
     }
     Ok(())
 }
@@ -819,6 +873,7 @@ mod tests {
                 m("apiextensions.k8s.io", "CustomResourceDefinition", None),
             ],
             manifest: Manifest::Objects(vec![json!({"kind": "ConfigMap"})]),
+            parts: None,
         };
         let mut s = inv.to_secret();
         assert_eq!(
@@ -873,6 +928,7 @@ mod tests {
             manifest: Manifest::Objects((0..members)
                 .map(|i| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("large-inventory-config-{i}"), "namespace": ns}, "data": {"n": i.to_string()}}))
                 .collect()),
+            parts: None,
         }
     }
 

@@ -337,9 +337,16 @@ impl Lock {
         spec: &LeaseSpec,
         wait: LockWait,
     ) -> Result<Lock, LockError> {
-        crate::store::inventory::ensure_namespace_named(cluster, &spec.namespace).await?;
         let (ns, name) = (spec.namespace.as_str(), spec.name.as_str());
-        let lease = lease_resource(cluster).await?;
+        let lease = match lease_resource(cluster).await {
+            Ok(lease) => lease,
+            Err(e @ LockError::NoLeases) => {
+                // A run without the lock still writes its inventories into this namespace.
+                crate::store::inventory::ensure_namespace_named(cluster, ns).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         let identity = identity();
         let started = Instant::now();
         let mut observer = Observer::default();
@@ -350,10 +357,20 @@ impl Lock {
         // The last undeploy removes the inventory namespace; while it terminates nothing can be created
         // in it. Wait for it to go (bounded), then create it again.
         let terminating_until = Instant::now() + Duration::from_secs(120);
+        // The first attempt creates the Lease without reading it: a free lock has none (a release
+        // deletes it), so an uncontended run takes it in one request, and its namespace is made only
+        // when the create says it is missing. A Lease that exists answers 409 and is read.
+        let mut create_first = true;
+        let mut namespace_made = false;
         let (written, valid_from) = loop {
             // Counted from before the write that takes it: others count from when they see it, later.
             let attempt_at = Instant::now();
-            let attempt = match cluster.get(&lease, Some(ns), name).await? {
+            let live = if std::mem::take(&mut create_first) {
+                None
+            } else {
+                cluster.get(&lease, Some(ns), name).await?
+            };
+            let attempt = match live {
                 None => {
                     cluster
                         .create(&lease, &lease_body(spec, &identity, &now_micro(), None))
@@ -419,9 +436,16 @@ impl Lock {
                 Ok(v) => break (v, attempt_at),
                 // Someone else created or updated it between our read and write: read again.
                 Err(e) if e.code == Some(409) => continue,
+                // The namespace is missing (a first run, or the last undeploy removed it): made once.
+                Err(e) if e.code == Some(404) && !namespace_made => {
+                    crate::store::inventory::ensure_namespace_named(cluster, ns).await?;
+                    (namespace_made, create_first) = (true, true);
+                    continue;
+                }
                 Err(e) if e.namespace_terminating() && Instant::now() < terminating_until => {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     crate::store::inventory::ensure_namespace_named(cluster, ns).await?;
+                    create_first = true;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
