@@ -21,6 +21,26 @@ pub(super) fn key_of(obj: &DynamicObject) -> String {
     )
 }
 
+/// What of a `Kyma` object asks for a reconcile when it changes: its spec (the generation), its
+/// deletion, its labels and annotations (`kubectl annotate` is how one asks for a reconcile now). Not
+/// its status: the operator writes it after every reconcile that changed something, and reading that
+/// back ran the unchanged check (8 requests to the target cluster) once or twice after each change — at
+/// a thousand workspaces almost as much as the change itself. Not its finalizers: the operator adds its
+/// own in the reconcile that goes on to deploy. A resync still comes on time whatever is filtered here.
+pub(super) fn asks_for_work(obj: &DynamicObject) -> Option<u64> {
+    use std::hash::{Hash as _, Hasher as _};
+    let meta = &obj.metadata;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        meta.generation,
+        meta.deletion_timestamp.is_some(),
+        &meta.labels,
+        &meta.annotations,
+    )
+        .hash(&mut h);
+    Some(h.finish())
+}
+
 /// On failure: back off per object (2 s, 4 s, … up to 5 min), never a fixed poll.
 pub(super) fn error_policy(obj: Arc<DynamicObject>, e: &ReconcileError, ctx: Arc<Ctx>) -> Action {
     let key = key_of(&obj);
@@ -217,6 +237,52 @@ mod tests {
             early > 100 && late > 100,
             "spread both ways: {early} early, {late} late"
         );
+    }
+
+    #[test]
+    fn status_and_finalizers_ask_for_nothing_spec_deletion_labels_and_annotations_do() {
+        use kube::api::DynamicObject;
+        use serde_json::json;
+        let base: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "installer.kyma-project.io/v1alpha1", "kind": "Kyma",
+            "metadata": {"name": "k", "namespace": "n", "generation": 2, "resourceVersion": "10",
+                         "labels": {"team": "a"}},
+            "spec": {"modules": [{"name": "web"}]}}))
+        .unwrap();
+        let with = |change: &dyn Fn(&mut DynamicObject)| {
+            let mut o = base.clone();
+            change(&mut o);
+            super::asks_for_work(&o)
+        };
+        let before = super::asks_for_work(&base);
+        let status = |o: &mut DynamicObject| {
+            o.metadata.resource_version = Some("11".into());
+            o.data["status"] = json!({"state": "Ready"});
+        };
+        let finalizer = |o: &mut DynamicObject| {
+            o.metadata.finalizers = Some(vec![super::super::api::FINALIZER.into()]);
+        };
+        assert_eq!(with(&status), before, "a status write asks for nothing");
+        assert_eq!(with(&finalizer), before, "our finalizer asks for nothing");
+        let spec = |o: &mut DynamicObject| o.metadata.generation = Some(3);
+        let deleted = |o: &mut DynamicObject| {
+            o.metadata.deletion_timestamp =
+                Some(serde_json::from_value(json!("2026-12-01T10:00:00Z")).unwrap());
+        };
+        let label = |o: &mut DynamicObject| {
+            o.metadata.labels = Some([("team".to_string(), "b".to_string())].into());
+        };
+        let annotation = |o: &mut DynamicObject| {
+            o.metadata.annotations = Some([("reconcile".to_string(), "now".to_string())].into());
+        };
+        for (what, change) in [
+            ("spec", &spec as &dyn Fn(&mut DynamicObject)),
+            ("deletion", &deleted),
+            ("label", &label),
+            ("annotation", &annotation),
+        ] {
+            assert_ne!(with(change), before, "a {what} change asks for a reconcile");
+        }
     }
 
     #[test]

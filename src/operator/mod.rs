@@ -223,7 +223,17 @@ async fn watch(
     if let Some(sel) = &ctx.args.selector {
         config = config.labels(sel);
     }
-    let controller = Controller::new_with(kyma_api.clone(), config.clone(), ctx.kymas.api_resource());
+    // The controller's own watch, filtered: a status write (ours, after every reconcile that changed
+    // something) must not bring the object straight back for a check that finds nothing to do.
+    let controller = {
+        use kube::runtime::WatchStreamExt as _;
+        let writer = kube::runtime::reflector::store::Writer::new(ctx.kymas.api_resource());
+        let store = writer.as_reader();
+        let events = kube::runtime::reflector(writer, watcher::watcher(kyma_api.clone(), config.clone()))
+            .applied_objects()
+            .predicate_filter(controller::asks_for_work, Default::default());
+        Controller::for_stream_with(events, store, ctx.kymas.api_resource())
+    };
     let store = controller.store();
     let _ = ctx.kyma_store.set(store.clone());
     let store_for_metas = store.clone();

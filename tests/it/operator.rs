@@ -1206,3 +1206,101 @@ async fn a_terminated_leader_stops_at_once_and_its_standby_leads_without_waiting
     .await;
     assert!(gone.is_some(), "the standby cleans up:\n{}", b.log());
 }
+
+/// The operator's own status writes bring nothing back: after an object turns Ready (created, or its
+/// spec changed) the target cluster — a workspace behind the path-prefix proxy, every request counted —
+/// hears nothing more until the resync (10 minutes away). An annotation asks for a reconcile now, as
+/// with Flux's `reconcile.fluxcd.io/requestedAt`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "cluster-tests"),
+    ignore = "cluster test: cargo test --features cluster-tests (scripts/test.sh)"
+)]
+async fn the_operator_acts_on_spec_and_annotations_never_on_its_own_status_writes() {
+    let _shared = CLUSTER.read().await;
+    let c = cluster().await;
+    let (module, module_ns, tenant) = (unique("quiet"), unique("quiet-ns"), unique("tenant"));
+    let cat = catalog(&[
+        (&format!("{module}/module.yaml"), module_yaml(&module, &module_ns)),
+        (&format!("{module}/values.yaml"), "greeting: hello\n".into()),
+        (
+            &format!("{module}/templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {{ values.greeting }}\n".into(),
+        ),
+    ]);
+    let prefix = format!("/clusters/root:{}", unique("quiet"));
+    let proxy = PathProxy::start(&kubeconfig(), &prefix, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = inline_kubeconfig(&proxy.kubeconfig(dir.path(), "workspace"));
+    let (op, kymas, run) = Operator::for_run(&c, cat.path(), &["--resync", "10m"]).await;
+    create_namespace(&c, &tenant).await;
+    put_kubeconfig_secret(&c, &tenant, "workspace", &workspace).await;
+    let object = |greeting: &str| {
+        kyma_in(
+            "quiet",
+            &tenant,
+            &run,
+            json!({"kubeconfigSecretRef": {"name": "workspace"},
+                   "modules": [{"name": module, "values": {"greeting": greeting}}]}),
+        )
+    };
+    let ready_at = |generation: i64| {
+        let (c, kymas, tenant) = (c.clone(), kymas.clone(), tenant.clone());
+        async move {
+            eventually(Duration::from_secs(120), || async {
+                let k = c.get(&kymas, Some(&tenant), "quiet").await.ok()??;
+                (ready(&k) && k["metadata"]["generation"] == generation).then_some(k)
+            })
+            .await
+        }
+    };
+    let requests = || proxy.seen().len();
+    c.apply(&kymas, &object("hello"), Default::default())
+        .await
+        .unwrap();
+    ready_at(1)
+        .await
+        .unwrap_or_else(|| panic!("not Ready:\n{}", op.log()));
+    assert!(requests() > 0, "the module went through the proxy");
+    quiet(&proxy, &op, "created").await;
+
+    c.apply(&kymas, &object("changed"), Default::default())
+        .await
+        .unwrap();
+    ready_at(2)
+        .await
+        .unwrap_or_else(|| panic!("the change not Ready:\n{}", op.log()));
+    quiet(&proxy, &op, "spec changed").await;
+
+    // An annotation asks for a reconcile: the unchanged check runs (it reads the workspace).
+    let before = requests();
+    let mut asked = object("changed");
+    asked["metadata"]["annotations"] = json!({"kyma-test/reconcile": "now"});
+    c.apply(&kymas, &asked, Default::default()).await.unwrap();
+    let checked = eventually(Duration::from_secs(30), || async {
+        (requests() > before).then_some(())
+    })
+    .await;
+    assert!(
+        checked.is_some(),
+        "an annotation brought no reconcile:\n{}",
+        op.log()
+    );
+    let k = ready_at(2).await.expect("still Ready");
+    assert_eq!(k["status"]["state"], "Ready", "{k:#}");
+}
+
+/// Nothing more reaches the proxy for a while: long enough for a reconcile brought back by the status
+/// write just read (it ran within a second when status writes brought objects back).
+async fn quiet(proxy: &PathProxy, op: &Operator, what: &str) {
+    let before = proxy.seen().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let seen = proxy.seen();
+    assert_eq!(
+        seen.len(),
+        before,
+        "{what}: requests to the workspace after Ready: {:?}\n{}",
+        &seen[before..],
+        op.log()
+    );
+}
